@@ -1,0 +1,61 @@
+"""`smo-bridge status`: what the state store holds now."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from bridge.cli.context import load_cli_config, open_cli_store
+from bridge.store.status import snapshot
+
+
+@click.command("status")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True, help="table for people, json for scripts")
+@click.pass_context
+def command(ctx: click.Context, fmt: str) -> None:
+    """Show sources, transitions, workloads and the push outbox from the state store."""
+    config = load_cli_config(ctx, required=False)
+    store = open_cli_store(config)
+    try:
+        configured = [(s.name, s.kind) for s in config.sources] if config else []
+        data = snapshot(store, configured)
+    finally:
+        store.close()
+    if fmt == "json":
+        click.echo(json.dumps(data, indent=2))
+        return
+    render_tables(data, Console())
+
+
+def render_tables(data: dict[str, Any], console: Console) -> None:
+    sources = Table(title="Sources")
+    for col in ("name", "kind", "last success", "records", "projects", "tickets"):
+        sources.add_column(col)
+    for s in data["sources"]:
+        sources.add_row(s["name"], s["kind"], s["last_success"] or "never", str(s["records"]),
+                        str(s["projects"]), str(s["tickets"]))
+    console.print(sources)
+    transitions = Table(title="Service transitions")
+    for col in ("service", "project", "go-live", "gate", "items met"):
+        transitions.add_column(col)
+    for t in data["transitions"]:
+        items = t["gate"]["items"]
+        met = sum(1 for i in items if i["status"] in ("met", "waived"))
+        transitions.add_row(t["service"] or "", f'{t["source"]}:{t["project"]}', t["go_live"] or "",
+                            t["gate"]["status"], f"{met}/{len(items)}")
+    console.print(transitions)
+    workloads = Table(title=f"Capability workloads (last {data['workloads'][0]['window_days']} days)"
+                      if data["workloads"] else "Capability workloads")
+    for col in ("capability", "practice", "team", "open", "opened", "closed"):
+        workloads.add_column(col)
+    for w in data["workloads"]:
+        workloads.add_row(w["capability"], w["practice"], w["team"], str(w["open"]),
+                          str(w["opened"]), str(w["closed"]))
+    console.print(workloads)
+    o = data["outbox"]
+    console.print(f"Outbox: {o['pending']} pending, {o['failed']} failed, {o['delivered']} delivered")

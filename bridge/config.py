@@ -1,0 +1,177 @@
+"""The deployment configuration: discovery, ${ENV} interpolation, validation, all errors at once."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from bridge.errors import ConfigError, Issue
+from bridge.yamlfile import YamlDocument, did_you_mean, interpolate_env, load_yaml, validate
+from connectors.base import SourceConfig, registry
+
+DEFAULT_STATE = "sqlite:///smo-bridge.db"
+DEFAULT_CONFIG_NAME = "smo-bridge.yaml"
+CONFIG_ENV = "SMO_BRIDGE_CONFIG"
+
+
+class PushConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    gate_status: list[str] = Field(default_factory=list, description="sources that receive gate status")
+    knowledge: str | None = Field(None, description="source whose knowledge base receives articles")
+
+
+class ScheduleConfig(BaseModel):
+    """When the daemon runs its jobs: an interval, or a cron expression."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    interval_seconds: int | None = Field(900, ge=10)
+    cron: str | None = None
+    misfire_grace_seconds: int = Field(300, ge=1)
+
+
+class DaemonConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    push_interval_seconds: int = Field(60, ge=5)
+    health_port: int | None = Field(None, ge=1, le=65535, description="loopback port for /healthz and /metrics")
+
+
+class ReportingConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    timezone: str = Field("UTC", description="time zone of workload period boundaries")
+    at_risk_days: int = Field(14, ge=0, description="an unmet gate item due within this many days is at risk")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+
+class _ConfigShape(BaseModel):
+    """The top level, with sources left raw: each is validated by its connector's model."""
+
+    model_config = ConfigDict(extra="forbid")
+    state: str = DEFAULT_STATE
+    sources: list[dict[str, Any]] = Field(default_factory=list)
+    push: PushConfig | None = None
+    daemon: DaemonConfig = Field(default_factory=DaemonConfig)
+    reporting: ReportingConfig = Field(default_factory=ReportingConfig)
+
+
+class BridgeConfig(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    state: str = DEFAULT_STATE
+    sources: list[SourceConfig] = Field(default_factory=list)
+    push: PushConfig | None = None
+    daemon: DaemonConfig = Field(default_factory=DaemonConfig)
+    reporting: ReportingConfig = Field(default_factory=ReportingConfig)
+    path: Path | None = None
+
+    def source(self, name: str) -> SourceConfig:
+        for src in self.sources:
+            if src.name == name:
+                return src
+        hint = did_you_mean(name, [s.name for s in self.sources])
+        extra = f"; did you mean {hint!r}?" if hint else ""
+        raise ConfigError(f"no source named {name!r} in the configuration{extra}")
+
+    def secrets(self) -> list[str]:
+        """Every secret value in the configuration, for log redaction."""
+        found: list[str] = []
+        for src in self.sources:
+            for value in src.auth.model_dump().values():
+                if hasattr(value, "get_secret_value"):
+                    secret = value.get_secret_value()
+                    if secret:
+                        found.append(secret)
+        return found
+
+
+def find_config_path(explicit: str | os.PathLike[str] | None) -> Path:
+    if explicit:
+        return Path(explicit)
+    from_env = os.environ.get(CONFIG_ENV)
+    if from_env:
+        return Path(from_env)
+    return Path(DEFAULT_CONFIG_NAME)
+
+
+def load_config(path: str | os.PathLike[str]) -> BridgeConfig:
+    """Load and validate; raises ConfigError carrying every issue found."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{path}: configuration file not found (use --config or ${CONFIG_ENV})")
+    doc = load_yaml(path)
+    return config_from_document(doc, base_dir=path.parent, path=path)
+
+
+def config_from_document(doc: YamlDocument, base_dir: Path, path: Path | None = None) -> BridgeConfig:
+    issues: list[Issue] = interpolate_env(doc)
+    if doc.data is None:
+        doc.data = {}
+    if not isinstance(doc.data, dict):
+        raise ConfigError(f"{doc.file}: invalid", [doc.issue((), "the configuration must be a mapping")])
+    shape = validate(_ConfigShape, doc.data, doc, issues=issues)
+    sources: list[SourceConfig] = []
+    raw_sources = doc.data.get("sources") if isinstance(doc.data.get("sources"), list) else []
+    kinds = registry()
+    seen: dict[str, int] = {}
+    declared: set[str] = set()  # names of sources, valid or not: push targets may name them
+    for index, raw in enumerate(raw_sources or []):
+        where = ("sources", index)
+        if not isinstance(raw, dict):
+            continue  # already reported by the shape
+        if isinstance(raw.get("name"), str):
+            declared.add(raw["name"])
+        kind = raw.get("kind")
+        model = kinds.get(kind) if isinstance(kind, str) else None
+        if model is None:
+            if kind is None:
+                issues.append(doc.issue(where, "missing required key 'kind'"))
+            else:
+                hint = did_you_mean(str(kind), kinds)
+                message = f"unknown source kind {kind!r}"
+                message += f"; did you mean {hint!r}?" if hint else f" (known: {', '.join(sorted(kinds))})"
+                issues.append(doc.issue((*where, "kind"), message))
+            continue
+        source = validate(model.config_model, raw, doc, prefix=where, issues=issues)
+        if source is None:
+            continue
+        if source.name in seen:
+            issues.append(doc.issue((*where, "name"), f"duplicate source name {source.name!r} "
+                                    f"(first used by sources[{seen[source.name]}])"))
+            continue
+        seen[source.name] = index
+        for m_index, mapping in enumerate(source.mappings):
+            if not (base_dir / mapping).exists():
+                issues.append(doc.issue((*where, "mappings", m_index), f"mapping file {mapping!r} not found"))
+        sources.append(source.model_copy(update={"mappings": [str(base_dir / m) for m in source.mappings]}))
+    if shape is not None and shape.push is not None:
+        names = sorted(declared)
+        for i, target in enumerate(shape.push.gate_status):
+            if target not in declared:
+                issues.append(doc.issue(("push", "gate_status", i), _unknown_source(target, names)))
+        if shape.push.knowledge is not None and shape.push.knowledge not in declared:
+            issues.append(doc.issue(("push", "knowledge"), _unknown_source(shape.push.knowledge, names)))
+    if issues:
+        issues.sort(key=lambda i: (i.line or 0, i.column or 0))
+        raise ConfigError(f"{doc.file}: {len(issues)} problem(s)", issues)
+    assert shape is not None
+    return BridgeConfig(
+        state=shape.state, sources=sources, push=shape.push, daemon=shape.daemon,
+        reporting=shape.reporting, path=path,
+    )
+
+
+def _unknown_source(name: str, known: list[str]) -> str:
+    hint = did_you_mean(name, known)
+    return f"no source named {name!r}" + (f"; did you mean {hint!r}?" if hint else "")

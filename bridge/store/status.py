@@ -1,0 +1,115 @@
+"""Read-only queries behind `smo-bridge status`: what the store holds now."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, case, func, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from bridge.store.database import Store
+from bridge.store.schema import outbox, projects, raw_records, runs, tickets, transitions
+
+WORKLOAD_WINDOW_DAYS = 30
+
+
+def iso_utc(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def snapshot(store: Store, configured_sources: Iterable[tuple[str, str]] = (),
+             now: datetime | None = None) -> dict[str, Any]:
+    """The contract's status object: sources, transitions, workloads, outbox."""
+    now = now or datetime.now(UTC)
+    with store.engine.connect() as conn:
+        records = _count_by(conn, raw_records.c.source)
+        project_counts = _count_by(conn, projects.c.source)
+        ticket_counts = _count_by(conn, tickets.c.source)
+        last_success: dict[str, datetime] = dict(conn.execute(
+            select(runs.c.source, func.max(runs.c.finished_at))
+            .where(runs.c.status == "ok", runs.c.source.is_not(None))
+            .group_by(runs.c.source)).all())
+        kinds = dict(configured_sources)
+        for name in (*records, *project_counts, *ticket_counts, *last_success):
+            kinds.setdefault(name, "unknown")
+        sources = [
+            {
+                "name": name,
+                "kind": kind,
+                "last_success": iso_utc(_aware(last_success.get(name))),
+                "records": int(records.get(name, 0)),
+                "projects": int(project_counts.get(name, 0)),
+                "tickets": int(ticket_counts.get(name, 0)),
+            }
+            for name, kind in kinds.items()
+        ]
+        transition_rows = conn.execute(
+            select(transitions.c.payload).order_by(transitions.c.go_live, transitions.c.id)).all()
+        window_start = now - timedelta(days=WORKLOAD_WINDOW_DAYS)
+        done = tickets.c.status_category == "done"
+        workload_rows = conn.execute(
+            select(
+                tickets.c.capability, tickets.c.practice, tickets.c.team,
+                func.sum(case((~done, 1), else_=0)),
+                func.sum(case((tickets.c.opened >= window_start, 1), else_=0)),
+                func.sum(case((and_(done, tickets.c.resolved >= window_start), 1), else_=0)),
+            )
+            .where(tickets.c.capability.is_not(None))
+            .group_by(tickets.c.capability, tickets.c.practice, tickets.c.team)
+            .order_by(tickets.c.capability, tickets.c.practice, tickets.c.team)
+        ).all()
+        outbox_counts = _count_by(conn, outbox.c.status)
+    return {
+        "sources": sources,
+        "transitions": [_transition(row.payload) for row in transition_rows],
+        "workloads": [
+            {
+                "capability": cap, "practice": practice, "team": team or "unassigned",
+                "open": int(open_ or 0), "opened": int(opened or 0), "closed": int(closed or 0),
+                "window_days": WORKLOAD_WINDOW_DAYS,
+            }
+            for cap, practice, team, open_, opened, closed in workload_rows
+        ],
+        "outbox": {
+            "pending": int(outbox_counts.get("pending", 0)),
+            "failed": int(outbox_counts.get("failed", 0)),
+            "delivered": int(outbox_counts.get("delivered", 0)),
+        },
+    }
+
+
+def _count_by(conn: Connection, column: ColumnElement[Any]) -> dict[str, int]:
+    rows = conn.execute(select(column, func.count()).group_by(column)).all()
+    return {str(value): int(count) for value, count in rows}
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)  # SQLite aggregates bypass the column type
+    return value
+
+
+def _transition(payload: dict[str, Any]) -> dict[str, Any]:
+    """The contract's transition shape from a stored ServiceTransition payload."""
+    projects_ = payload.get("projects") or []
+    first = projects_[0] if projects_ else {}
+    gate = payload.get("gate") or {}
+    return {
+        "id": payload["id"],
+        "source": first.get("source"),
+        "project": first.get("key"),
+        "service": payload.get("service"),
+        "go_live": payload.get("go_live"),
+        "gate": {
+            "status": gate.get("status", "not_started"),
+            "items": [
+                {"key": item["key"], "status": item.get("status", "unmet"),
+                 "evidence": "; ".join(e.get("detail", "") for e in item.get("evidence") or [])}
+                for item in gate.get("items") or []
+            ],
+        },
+    }

@@ -1,0 +1,259 @@
+"""Admin-edited YAML: load with node positions, interpolate ${ENV}, validate with pydantic.
+
+Every problem becomes an `Issue` located as FILE:LINE:COL with its dotted path, so
+`config validate` and `mappings validate` can print all of them at once.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from bridge.errors import ConfigError, Issue
+
+PathKey = tuple[str | int, ...]
+M = TypeVar("M", bound=BaseModel)
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class YamlDocument:
+    """Plain data loaded from a YAML file, with the line and column of every node."""
+
+    def __init__(self, file: str, data: Any, positions: dict[PathKey, tuple[int, int]]) -> None:
+        self.file = file
+        self.data = data
+        self.positions = positions
+
+    def position(self, path: Iterable[str | int]) -> tuple[int | None, int | None]:
+        """The closest known position: the node itself, else its nearest ancestor."""
+        key = tuple(path)
+        while True:
+            if key in self.positions:
+                return self.positions[key]
+            if not key:
+                return None, None
+            key = key[:-1]
+
+    def issue(self, path: Iterable[str | int], message: str) -> Issue:
+        path = tuple(path)
+        line, col = self.position(path)
+        return Issue(self.file, line, col, dotted(path), message)
+
+
+def dotted(path: Iterable[str | int]) -> str:
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + part
+    return out
+
+
+def load_yaml(path: str | Path) -> YamlDocument:
+    """Read a YAML file; syntax errors and duplicate keys raise ConfigError with a position."""
+    file = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read: {exc.strerror or exc}") from None
+    return parse_yaml(text, file)
+
+
+def parse_yaml(text: str, file: str = "<string>") -> YamlDocument:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        raise ConfigError(
+            f"{file}: invalid YAML", [Issue(file, line, col, "", f"invalid YAML: {exc.problem}")]
+        ) from None
+    positions: dict[PathKey, tuple[int, int]] = {}
+    issues: list[Issue] = []
+    data = _construct(node, (), positions, issues, file) if node is not None else {}
+    if issues:
+        raise ConfigError(f"{file}: invalid YAML", issues)
+    return YamlDocument(file, data, positions)
+
+
+def _construct(
+    node: yaml.Node,
+    path: PathKey,
+    positions: dict[PathKey, tuple[int, int]],
+    issues: list[Issue],
+    file: str,
+) -> Any:
+    positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, yaml.MappingNode):
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                issues.append(Issue(file, key_node.start_mark.line + 1, key_node.start_mark.column + 1,
+                                    dotted(path), "YAML merge keys (<<) are not supported"))
+                continue
+            key = str(yaml.SafeLoader(" ").construct_object(key_node))
+            if key in result:
+                issues.append(Issue(file, key_node.start_mark.line + 1, key_node.start_mark.column + 1,
+                                    dotted((*path, key)), "duplicate key"))
+                continue
+            child = (*path, key)
+            positions[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            result[key] = _construct(value_node, child, positions, issues, file)
+            # the key's own position is what an editor should jump to
+            positions[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_construct(item, (*path, i), positions, issues, file) for i, item in enumerate(node.value)]
+    return yaml.SafeLoader(" ").construct_object(node)
+
+
+def interpolate_env(doc: YamlDocument, environ: Mapping[str, str] | None = None) -> list[Issue]:
+    """Replace ${NAME} in every string value in place; each missing variable is an issue."""
+    env = os.environ if environ is None else environ
+    issues: list[Issue] = []
+
+    def walk(value: Any, path: PathKey) -> Any:
+        if isinstance(value, str) and "${" in value:
+            def sub(match: re.Match[str]) -> str:
+                name = match.group(1)
+                if name not in env:
+                    issues.append(doc.issue(path, f"environment variable {name} is not set"))
+                    return ""
+                return env[name]
+            return _ENV_REF.sub(sub, value)
+        if isinstance(value, dict):
+            return {k: walk(v, (*path, k)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v, (*path, i)) for i, v in enumerate(value)]
+        return value
+
+    doc.data = walk(doc.data, ())
+    return issues
+
+
+def validate(
+    model: type[M],
+    data: Any,
+    doc: YamlDocument,
+    prefix: PathKey = (),
+    issues: list[Issue] | None = None,
+) -> M | None:
+    """Validate `data` (found at `prefix` in `doc`) against `model`.
+
+    Errors are appended to `issues` (when given) and None returned, so a caller can
+    collect every problem of a file before failing; without `issues` it raises.
+    """
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        found = [_to_issue(model, data, doc, prefix, err) for err in exc.errors(include_input=False)]
+        if issues is None:
+            raise ConfigError(f"{doc.file}: invalid", found) from None
+        issues.extend(found)
+        return None
+
+
+def _to_issue(model: type[BaseModel], data: Any, doc: YamlDocument, prefix: PathKey, err: Any) -> Issue:
+    data_path = _data_path(data, err["loc"])
+    full = (*prefix, *data_path)
+    kind = err["type"]
+    if kind == "extra_forbidden" and data_path:
+        key = str(data_path[-1])
+        message = f"unknown key {key!r}"
+        allowed = allowed_keys(model, data, data_path[:-1])
+        hint = did_you_mean(key, allowed)
+        if hint:
+            message += f"; did you mean {hint!r}?"
+        elif allowed:
+            message += f" (allowed: {', '.join(sorted(allowed))})"
+        return doc.issue(full, message)
+    if kind == "missing":
+        return doc.issue(full[:-1] if data_path else full, f"missing required key {str(data_path[-1])!r}"
+                         if data_path else "value is required")
+    message = err["msg"]
+    if message.startswith("Value error, "):
+        message = message[len("Value error, "):]
+    return doc.issue(full, message)
+
+
+def _data_path(data: Any, loc: Iterable[Any]) -> PathKey:
+    """Drop pydantic's union-tag steps from a loc so it follows the actual data."""
+    path: list[str | int] = []
+    current = data
+    locs = list(loc)
+    for i, step in enumerate(locs):
+        if (isinstance(current, dict) and step in current) or (isinstance(current, list) and isinstance(step, int) and 0 <= step < len(current)):
+            path.append(step)
+            current = current[step]
+        elif i == len(locs) - 1 and isinstance(step, str) and isinstance(current, dict):
+            path.append(step)  # a missing key: point at its parent, name it
+        # otherwise a union tag such as 'BasicAuth' or "function-after[...]": skip
+    return tuple(path)
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    matches = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def allowed_keys(model: type[BaseModel], data: Any, path: PathKey) -> set[str]:
+    """The keys the model accepts at `path`, for did-you-mean hints."""
+    candidates: list[Any] = [model]
+    for step in path:
+        following: list[Any] = []
+        for tp in candidates:
+            for inner in _flatten(tp):
+                if isinstance(step, int):
+                    origin = typing.get_origin(inner)
+                    if origin in (list, tuple, set, frozenset):
+                        following.extend(typing.get_args(inner)[:1])
+                elif _is_model(inner):
+                    field = inner.model_fields.get(step) or _by_alias(inner, step)
+                    if field is not None:
+                        following.append(field.annotation)
+                elif typing.get_origin(inner) is dict:
+                    args = typing.get_args(inner)
+                    if len(args) == 2:
+                        following.append(args[1])
+        candidates = following
+    keys: set[str] = set()
+    for tp in candidates:
+        for inner in _flatten(tp):
+            if _is_model(inner):
+                for name, field in inner.model_fields.items():
+                    keys.add(field.alias or name)
+    return keys
+
+
+def _by_alias(model: type[BaseModel], alias: str) -> Any:
+    for field in model.model_fields.values():
+        if field.alias == alias:
+            return field
+    return None
+
+
+def _is_model(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, BaseModel)
+
+
+def _flatten(tp: Any) -> list[Any]:
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _flatten(typing.get_args(tp)[0])
+    if origin is typing.Union or origin is types.UnionType:
+        out: list[Any] = []
+        for arg in typing.get_args(tp):
+            out.extend(_flatten(arg))
+        return out
+    return [tp]

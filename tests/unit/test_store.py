@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import insert, select
+
+from bridge.store import open_store
+from bridge.store.database import head_revision
+from bridge.store.schema import metadata, outbox, projects, raw_records, runs, tickets, transitions
+from bridge.store.status import snapshot
+
+
+def test_new_store_is_at_head_and_matches_the_tables(store_url: str) -> None:
+    store = open_store(store_url)
+    try:
+        assert store.current_revision() == head_revision()
+        with store.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        assert diff == []
+    finally:
+        store.close()
+
+
+def test_upgrade_is_idempotent_in_place(store_url: str) -> None:
+    store = open_store(store_url)
+    now = datetime.now(UTC)
+    with store.engine.begin() as conn:
+        conn.execute(insert(runs).values(kind="sync", source="jira", started_at=now, status="ok",
+                                         finished_at=now))
+    store.close()
+    again = open_store(store_url)
+    try:
+        with again.engine.connect() as conn:
+            assert conn.execute(select(runs.c.source)).scalars().all() == ["jira"]
+    finally:
+        again.close()
+
+
+def test_timestamps_come_back_in_utc(store_url: str) -> None:
+    store = open_store(store_url)
+    auckland = timezone(timedelta(hours=13))
+    stamp = datetime(2024, 3, 5, 14, 2, 11, tzinfo=auckland)
+    try:
+        with store.engine.begin() as conn:
+            conn.execute(insert(raw_records).values(
+                source="jira", stream="issues", key="PAY-1", updated=stamp, payload={"a": 1},
+                content_hash="h", deleted=False, first_seen=stamp, last_seen=stamp))
+            back = conn.execute(select(raw_records.c.updated)).scalar_one()
+        assert back == stamp
+        assert back.utcoffset() == timedelta(0)
+        assert back.hour == 1
+    finally:
+        store.close()
+
+
+def test_naive_timestamps_are_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    store = open_store(f"sqlite:///{tmp_path / 's.db'}")
+    try:
+        with pytest.raises(Exception, match="naive datetime"), store.engine.begin() as conn:
+            conn.execute(insert(runs).values(kind="sync", started_at=datetime(2024, 1, 1)))
+    finally:
+        store.close()
+
+
+def test_status_of_a_new_store_has_the_four_keys(store_url: str) -> None:
+    store = open_store(store_url)
+    try:
+        data = snapshot(store, [("jira", "jira")])
+    finally:
+        store.close()
+    assert set(data) >= {"sources", "transitions", "workloads", "outbox"}
+    assert data["sources"] == [{"name": "jira", "kind": "jira", "last_success": None,
+                                "records": 0, "projects": 0, "tickets": 0}]
+    assert data["transitions"] == [] and data["workloads"] == []
+    assert data["outbox"] == {"pending": 0, "failed": 0, "delivered": 0}
+
+
+def test_status_counts_what_is_stored(store_url: str) -> None:
+    store = open_store(store_url)
+    now = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+    try:
+        with store.engine.begin() as conn:
+            for i in range(3):
+                conn.execute(insert(raw_records).values(
+                    source="snow", stream="incident", key=f"INC{i}", updated=now, payload={},
+                    content_hash=str(i), deleted=False, first_seen=now, last_seen=now))
+            conn.execute(insert(projects).values(source="snow", key="PRJ1", payload={},
+                                                 content_hash="x", updated_at=now))
+            for i, (cat, opened, resolved) in enumerate([
+                ("todo", now - timedelta(days=2), None),
+                ("done", now - timedelta(days=3), now - timedelta(days=1)),
+                ("todo", now - timedelta(days=90), None),
+            ]):
+                conn.execute(insert(tickets).values(
+                    source="snow", key=f"INC{i}", practice="incident_management",
+                    capability="operational", team="Network", status_category=cat,
+                    opened=opened, resolved=resolved, sla_breached=False, payload={},
+                    content_hash="h", updated_at=now))
+            conn.execute(insert(transitions).values(
+                id="t1", service="Payments", go_live=now.date(), gate_status="at_risk",
+                content_hash="h", updated_at=now,
+                payload={"id": "t1", "service": "Payments", "go_live": "2026-11-22",
+                         "projects": [{"source": "snow", "stream": "pm_project", "key": "PRJ1"}],
+                         "gate": {"status": "at_risk", "items": [
+                             {"key": "kb_article", "status": "met",
+                              "evidence": [{"kind": "article", "ref": "KB1", "detail": "KB0010001 published"}]}]}}))
+            conn.execute(insert(outbox).values(idempotency_key="k1", target="snow", operation="gate",
+                                               payload={}, status="failed", created_at=now))
+            conn.execute(insert(runs).values(kind="sync", source="snow", started_at=now,
+                                             finished_at=now, status="ok"))
+        data = snapshot(store, [("snow", "servicenow")], now=now)
+    finally:
+        store.close()
+    assert data["sources"] == [{"name": "snow", "kind": "servicenow",
+                                "last_success": "2026-11-22T08:00:00Z", "records": 3,
+                                "projects": 1, "tickets": 3}]
+    assert data["workloads"] == [{"capability": "operational", "practice": "incident_management",
+                                  "team": "Network", "open": 2, "opened": 2, "closed": 1,
+                                  "window_days": 30}]
+    assert data["transitions"][0]["gate"] == {
+        "status": "at_risk", "items": [{"key": "kb_article", "status": "met",
+                                        "evidence": "KB0010001 published"}]}
+    assert data["transitions"][0]["project"] == "PRJ1"
+    assert data["outbox"] == {"pending": 0, "failed": 1, "delivered": 0}
