@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from bridge import __version__
-from bridge.cli import config_cmd, demo, status
+from bridge.cli import config_cmd, demo, report, status
 from bridge.cli.context import CliState
 from bridge.config import find_config_path
 from bridge.errors import EXIT_FAILED, EXIT_INVALID, BridgeError, ConfigError
@@ -35,6 +35,7 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: int, log_format: 
 cli.add_command(config_cmd.group)
 cli.add_command(status.command)
 cli.add_command(demo.command)
+cli.add_command(report.group)
 
 
 def main(argv: list[str] | None = None) -> int:

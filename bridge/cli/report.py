@@ -1,0 +1,65 @@
+"""`smo-bridge report ...`: figures computed from the state store."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from bridge.cli.context import load_cli_config, open_cli_store
+from bridge.derive.workloads import compute, load_ticket_columns
+
+COLUMNS = ("period", "opened", "closed", "open_backlog", "median_age_days", "effort_hours",
+           "sla_breaches")
+
+
+@click.group("report")
+def group() -> None:
+    """Reports computed from the state store."""
+
+
+@group.command("workloads")
+@click.option("--by", "by", type=click.Choice(["capability", "practice", "team"]),
+              default="capability", show_default=True, help="how to group the tickets")
+@click.option("--period", type=click.Choice(["week", "month"]), default="month",
+              show_default=True, help="ISO weeks or calendar months, in reporting.timezone")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True)
+@click.option("--last", type=click.IntRange(min=1), default=None,
+              help="only the most recent N periods")
+@click.pass_context
+def workloads(ctx: click.Context, by: str, period: str, fmt: str, last: int | None) -> None:
+    """Capability workloads: opened, closed, backlog, age, effort, SLA breaches per period."""
+    config = load_cli_config(ctx, required=False)
+    zone = ZoneInfo(config.reporting.timezone if config else "UTC")
+    store = open_cli_store(config)
+    try:
+        with store.engine.connect() as conn:
+            columns = load_ticket_columns(conn)
+    finally:
+        store.close()
+    rows = compute(columns, [by], period, zone, datetime.now(UTC))  # type: ignore[arg-type]
+    if last:
+        recent = sorted({r["period"] for r in rows})[-last:]
+        rows = [r for r in rows if r["period"] in recent]
+    fields = (by, *COLUMNS)
+    if fmt == "json":
+        click.echo(json.dumps([{k: r[k] for k in ("period_kind", "period_start", *fields)}
+                               for r in rows], indent=2))
+    elif fmt == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=fields, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        table = Table(title=f"Workloads by {by}, per {period} ({zone.key})")
+        for name in fields:
+            table.add_column(name.replace("_", " "), justify="left" if name in (by, "period") else "right")
+        for r in rows:
+            table.add_row(*("" if r[k] is None else str(r[k]) for k in fields))
+        Console().print(table)

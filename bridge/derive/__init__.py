@@ -1,0 +1,1 @@
+"""Derivation: from canonical projects and tickets to transitions, gates, articles, workloads."""

@@ -1,0 +1,72 @@
+"""Gate status from evidence: the rules, in order of precedence.
+
+1. `passed`: every item is met or waived, and the appointed service manager accepted.
+2. `ready_for_review`: every item is met or waived; the acceptance is outstanding.
+3. `overdue`: an unmet item's due day has ended (in the reporting time zone). An item
+   due today is not overdue until tomorrow.
+4. `at_risk`: an unmet item is due within the horizon (today included).
+5. `not_started`: no item is met yet (waivers alone do not start a transition).
+6. `in_progress`: otherwise.
+
+An approval counts only when the item's appointed approver gave it; a waiver needs
+who and why. The status is computed, never typed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+from bridge.models import Gate, GateItem, GateStatus, ItemStatus
+
+
+def approval_counts(item: GateItem) -> bool:
+    """True when the item needs no approval, or the appointed approver gave it."""
+    if not item.approver:
+        return True
+    return bool(item.approved_by) and _same_person(item.approved_by or "", item.approver)
+
+
+def _same_person(a: str, b: str) -> bool:
+    return a.strip().casefold() == b.strip().casefold()
+
+
+def gate_status(items: Sequence[GateItem], today: date, horizon_days: int,
+                accepted: bool) -> tuple[GateStatus, str]:
+    """The gate's status and a one-line reason, per the rules in this module's docstring."""
+    if not items:
+        return GateStatus.NOT_STARTED, "the gate has no items"
+    unmet = [i for i in items if i.status is ItemStatus.UNMET]
+    if not unmet:
+        if accepted:
+            return GateStatus.PASSED, "all items met or waived and the service manager accepted"
+        return GateStatus.READY_FOR_REVIEW, "all items met or waived; service manager acceptance outstanding"
+    overdue = sorted((i for i in unmet if i.due is not None and i.due < today), key=_due)
+    if overdue:
+        first = overdue[0]
+        return GateStatus.OVERDUE, (f"{len(overdue)} unmet item(s) past due, first {first.key!r} "
+                                    f"due {first.due}")
+    horizon_end = today + timedelta(days=horizon_days)
+    soon = sorted((i for i in unmet if i.due is not None and i.due <= horizon_end), key=_due)
+    if soon:
+        first = soon[0]
+        return GateStatus.AT_RISK, (f"{len(soon)} unmet item(s) due within {horizon_days} days, "
+                                    f"first {first.key!r} due {first.due}")
+    met = sum(1 for i in items if i.status is ItemStatus.MET)
+    if met == 0:
+        return GateStatus.NOT_STARTED, "no item has evidence yet"
+    return GateStatus.IN_PROGRESS, f"{met} of {len(items)} items met, none due within {horizon_days} days"
+
+
+def _due(item: GateItem) -> date:
+    assert item.due is not None
+    return item.due
+
+
+def evaluate(items: Sequence[GateItem], today: date, horizon_days: int,
+             accepted_by: str | None, service_manager: str | None) -> Gate:
+    """A Gate whose status follows from its items and the recorded acceptance."""
+    accepted = bool(accepted_by and service_manager and _same_person(accepted_by, service_manager))
+    status, reason = gate_status(items, today, horizon_days, accepted)
+    return Gate(status=status, items=list(items), reason=reason,
+                accepted_by=accepted_by if accepted else None)

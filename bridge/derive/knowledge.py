@@ -1,0 +1,63 @@
+"""Service-desk knowledge articles: rendered per transition, hashed so unchanged ones never travel."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Literal
+
+from jinja2 import Template, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+from bridge.errors import ConfigError
+from bridge.models import KnowledgeArticle, ServiceTransition
+
+
+def template_environment() -> SandboxedEnvironment:
+    """Admin templates run sandboxed, with HTML escaping on and undefined names empty."""
+    return SandboxedEnvironment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
+
+
+def compile_template(text: str, name: str) -> Template:
+    try:
+        return template_environment().from_string(text)
+    except TemplateError as exc:
+        line = getattr(exc, "lineno", None)
+        where = f"{name}:{line}" if line else name
+        raise ConfigError(f"{where}: template error: {exc}") from None
+
+
+def keywords_for(transition: ServiceTransition) -> list[str]:
+    """What the service desk types to find the service: its name, aliases and resolver group."""
+    words: list[str] = []
+    for word in (transition.service, *transition.service_aliases, transition.resolver_group):
+        if word and word.casefold() not in {w.casefold() for w in words}:
+            words.append(word)
+    return words
+
+
+def article_hash(short_description: str, html: str, keywords: list[str],
+                 knowledge_base: str | None, category: str | None, workflow_state: str) -> str:
+    canonical = json.dumps([short_description, html, keywords, knowledge_base, category,
+                            workflow_state], separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def render_article(transition: ServiceTransition, template: Template, *,
+                   knowledge_base: str | None = None, category: str | None = None,
+                   workflow_state: Literal["draft", "published"] = "draft",
+                   extra: dict[str, Any] | None = None) -> KnowledgeArticle:
+    """Render the article; the template sees `transition`, `service` and `attributes`."""
+    try:
+        html = template.render(transition=transition, service=transition.service,
+                               attributes=transition.attributes, **(extra or {})).strip()
+    except TemplateError as exc:
+        raise ConfigError(f"knowledge template failed for {transition.id}: {exc}") from None
+    short = f"{transition.service}: service desk guide"
+    keywords = keywords_for(transition)
+    return KnowledgeArticle(
+        transition_id=transition.id, service=transition.service, short_description=short,
+        html=html, keywords=keywords, knowledge_base=knowledge_base, category=category,
+        workflow_state=workflow_state,
+        content_hash=article_hash(short, html, keywords, knowledge_base, category, workflow_state),
+    )

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from bridge.derive.gates import approval_counts, evaluate, gate_status
+from bridge.models import GateItem, GateStatus, ItemStatus, Waiver
+
+TODAY = date(2026, 11, 23)
+
+
+def item(key: str, status: str = "unmet", due: date | None = None, **kw: object) -> GateItem:
+    return GateItem(key=key, title=key, status=ItemStatus(status), due=due, **kw)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("items", "accepted", "expected"), [
+    ([], False, GateStatus.NOT_STARTED),
+    ([item("a", due=date(2027, 3, 1)), item("b", due=date(2027, 3, 1))], False, GateStatus.NOT_STARTED),
+    ([item("a", "met"), item("b", due=date(2027, 3, 1))], False, GateStatus.IN_PROGRESS),
+    ([item("a", "met"), item("b", due=date(2026, 12, 7))], False, GateStatus.AT_RISK),  # exactly 14 days
+    ([item("a", "met"), item("b", due=date(2026, 12, 8))], False, GateStatus.IN_PROGRESS),  # 15 days
+    ([item("a", "met"), item("b", due=TODAY)], False, GateStatus.AT_RISK),  # due today: not yet overdue
+    ([item("a", "met"), item("b", due=date(2026, 11, 22))], False, GateStatus.OVERDUE),
+    ([item("a", due=date(2026, 11, 22))], False, GateStatus.OVERDUE),  # nothing met, but late
+    ([item("a", "met"), item("b", "waived")], False, GateStatus.READY_FOR_REVIEW),
+    ([item("a", "met"), item("b", "waived")], True, GateStatus.PASSED),
+    ([item("a", "waived"), item("b", due=date(2027, 3, 1))], False, GateStatus.NOT_STARTED),
+    ([item("a", "met"), item("b", due=None)], True, GateStatus.IN_PROGRESS),
+])
+def test_status_rules(items: list[GateItem], accepted: bool, expected: GateStatus) -> None:
+    status, reason = gate_status(items, TODAY, 14, accepted)
+    assert status is expected
+    assert reason
+
+
+def test_overdue_wins_over_at_risk_and_names_the_earliest_item() -> None:
+    status, reason = gate_status([item("soon", due=TODAY), item("late", due=date(2026, 11, 1)),
+                                  item("later", due=date(2026, 11, 20))], TODAY, 14, False)
+    assert status is GateStatus.OVERDUE
+    assert reason == "2 unmet item(s) past due, first 'late' due 2026-11-01"
+
+
+def test_acceptance_only_counts_from_the_service_manager() -> None:
+    items = [item("a", "met")]
+    assert evaluate(items, TODAY, 14, "Mallory", "Alice Service").status is GateStatus.READY_FOR_REVIEW
+    gate = evaluate(items, TODAY, 14, "alice service", "Alice Service")
+    assert gate.status is GateStatus.PASSED and gate.accepted_by == "alice service"
+    assert evaluate(items, TODAY, 14, "Alice", None).status is GateStatus.READY_FOR_REVIEW
+
+
+def test_approval_by_the_wrong_person_does_not_count() -> None:
+    assert approval_counts(item("runbook", approver="Bob Ops", approved_by="Bob Ops"))
+    assert approval_counts(item("runbook", approver="Bob Ops", approved_by=" bob ops "))
+    assert not approval_counts(item("runbook", approver="Bob Ops", approved_by="Eve Dev"))
+    assert not approval_counts(item("runbook", approver="Bob Ops"))
+    assert approval_counts(item("runbook"))
+
+
+def test_a_waiver_records_who_and_why() -> None:
+    waived = item("monitoring", "waived", waiver=Waiver(by="Alice Service", reason="SaaS, vendor monitors"))
+    status, _ = gate_status([waived, item("a", "met")], TODAY, 14, False)
+    assert status is GateStatus.READY_FOR_REVIEW
+    assert waived.waiver is not None and waived.waiver.reason
