@@ -1,0 +1,188 @@
+"""`smo-bridge sandbox`: emulated Jira and ServiceNow on loopback until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType
+from typing import Any
+
+import click
+
+from bridge.sandbox import Sandbox
+
+_FAULT_KEYS = {
+    "rate_limit": int,
+    "rate_window_s": float,
+    "error_rate": float,
+    "latency_ms": int,
+    "malformed_rate": float,
+    "drop_rate": float,
+    "seed": int,
+}
+
+
+def _overrides(values: tuple[str, ...], option: str) -> dict[str, Any]:
+    """`KEY=VALUE` pairs of a per-service fault option, typed."""
+    out: dict[str, Any] = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or key not in _FAULT_KEYS:
+            raise click.BadParameter(
+                f"expected KEY=VALUE with KEY one of "
+                f"{', '.join(sorted(_FAULT_KEYS))}, got {item!r}",
+                param_hint=option,
+            )
+        try:
+            out[key] = _FAULT_KEYS[key](raw)
+        except ValueError as error:
+            raise click.BadParameter(f"{key}: {error}", param_hint=option) from error
+    return out
+
+
+@click.command("sandbox")
+@click.option("--host", default="127.0.0.1", show_default=True, help="address to bind")
+@click.option(
+    "--jira-port",
+    type=click.IntRange(0, 65535),
+    default=8081,
+    show_default=True,
+    help="0 picks a free port",
+)
+@click.option(
+    "--servicenow-port",
+    type=click.IntRange(0, 65535),
+    default=8082,
+    show_default=True,
+    help="0 picks a free port",
+)
+@click.option("--seed", type=int, default=42, show_default=True, help="same seed, same data")
+@click.option(
+    "--tickets",
+    type=click.IntRange(0),
+    default=2000,
+    show_default=True,
+    help="tickets across both tools (40 % Jira, 60 % ServiceNow)",
+)
+@click.option(
+    "--jira-deployment", type=click.Choice(["cloud", "server"]), default="cloud", show_default=True
+)
+@click.option(
+    "--jira-time-zone",
+    default="Pacific/Auckland",
+    show_default=True,
+    help="the Jira user's zone: timestamps and JQL dates use it",
+)
+@click.option(
+    "--rate-limit",
+    type=click.IntRange(0),
+    default=None,
+    help="requests allowed per window (both services)",
+)
+@click.option(
+    "--rate-window",
+    type=click.FloatRange(0.01),
+    default=60.0,
+    show_default=True,
+    help="rate-limit window in seconds",
+)
+@click.option(
+    "--error-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    help="share of requests answered 500/502/503/504",
+)
+@click.option("--latency-ms", type=click.IntRange(0), default=0, help="added to every request")
+@click.option(
+    "--malformed-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    help="share of responses sent as truncated JSON with 200",
+)
+@click.option(
+    "--drop-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    help="share of connections closed without a response",
+)
+@click.option("--fault-seed", type=int, default=0, help="faults are deterministic for a seed")
+@click.option(
+    "--jira-fault",
+    "jira_faults",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="override one fault setting for Jira only, e.g. error_rate=0.2",
+)
+@click.option(
+    "--servicenow-fault",
+    "servicenow_faults",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="override one fault setting for ServiceNow only",
+)
+def command(
+    host: str,
+    jira_port: int,
+    servicenow_port: int,
+    seed: int,
+    tickets: int,
+    jira_deployment: str,
+    jira_time_zone: str,
+    rate_limit: int | None,
+    rate_window: float,
+    error_rate: float,
+    latency_ms: int,
+    malformed_rate: float,
+    drop_rate: float,
+    fault_seed: int,
+    jira_faults: tuple[str, ...],
+    servicenow_faults: tuple[str, ...],
+) -> None:
+    """Serve an emulated Jira REST API and ServiceNow Table API, seeded with an organisation.
+
+    Credentials: basic auth sandbox / sandbox. Prints one line per service once ready.
+    """
+    common: dict[str, Any] = {
+        "rate_limit": rate_limit,
+        "rate_window_s": rate_window,
+        "error_rate": error_rate,
+        "latency_ms": latency_ms,
+        "malformed_rate": malformed_rate,
+        "drop_rate": drop_rate,
+        "seed": fault_seed,
+    }
+    per_service = {
+        "jira": _overrides(jira_faults, "--jira-fault"),
+        "servicenow": _overrides(servicenow_faults, "--servicenow-fault"),
+    }
+    sandbox = Sandbox(
+        seed=seed,
+        tickets=tickets,
+        jira_deployment=jira_deployment,
+        host=host,
+        jira_port=jira_port,
+        servicenow_port=servicenow_port,
+        jira_time_zone=jira_time_zone,
+    )
+    for service in ("jira", "servicenow"):
+        sandbox.faults(service).configure(**{**common, **per_service[service]})
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        try:
+            sandbox.start()
+        except OSError as error:
+            raise click.ClickException(f"sandbox: cannot listen on {host}: {error}") from error
+        click.echo(f"jira {sandbox.jira_url} ({jira_deployment}, seed {seed}, {tickets} tickets)")
+        click.echo(f"servicenow {sandbox.servicenow_url}")
+        while not stop.wait(0.5):
+            pass
+    finally:
+        sandbox.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,179 @@
+"""The emulated Jira through the real `jira` library and plain HTTP, in both flavours."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import jira
+import pytest
+import requests
+
+from bridge.sandbox import Sandbox
+from tests.sandbox.conftest import AUTH
+
+TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d{4}$")
+
+
+def client(sb: Sandbox) -> jira.JIRA:
+    return jira.JIRA(server=sb.jira_url, basic_auth=AUTH, max_retries=0)
+
+
+@pytest.fixture(params=["cloud", "server"])
+def flavour(request: pytest.FixtureRequest, sandbox: Sandbox, sandbox_server: Sandbox) -> Sandbox:
+    return sandbox if request.param == "cloud" else sandbox_server
+
+
+def test_server_info_names_the_deployment(flavour: Sandbox) -> None:
+    j = client(flavour)
+    assert j.deploymentType == ("Cloud" if flavour.jira_deployment == "cloud" else "Server")
+    assert j.myself()["timeZone"] == "Pacific/Auckland"
+
+
+def test_projects_versions_and_fields(flavour: Sandbox) -> None:
+    j = client(flavour)
+    projects = {p.key: p for p in j.projects()}
+    assert {"OPS", "DEV", "NET", "PAYX"} <= set(projects)
+    assert projects["PAYX"].projectCategory.name == "Service Transition"
+    versions = [v.name for v in j.project_versions("PAYX")]
+    assert versions == [
+        "Start-up meeting",
+        "Follow-up meeting",
+        "Review meeting",
+        "Go-live",
+        "Hypercare end",
+    ]
+    fields = {f["id"]: f for f in j.fields()}
+    assert fields["customfield_10042"]["name"] == "Go-live date"
+    assert fields["customfield_10044"]["schema"]["type"] == "option"
+
+
+def test_cloud_enhanced_search_pages_through_everything(sandbox: Sandbox) -> None:
+    j = client(sandbox)
+    issues = j.enhanced_search_issues(
+        "project = OPS ORDER BY updated ASC, key ASC", maxResults=0, fields="updated"
+    )
+    project = sandbox.jira_store.data.by_key["OPS"]
+    assert len(issues) == project.count
+    assert len({i.key for i in issues}) == project.count
+    stamps = [i.fields.updated for i in issues]
+    assert all(TIMESTAMP.match(s) for s in stamps)
+
+
+def test_server_search_pages_with_totals(sandbox_server: Sandbox) -> None:
+    j = client(sandbox_server)
+    issues = j.search_issues("project in (OPS, NET) ORDER BY updated ASC", maxResults=False)
+    data = sandbox_server.jira_store.data
+    assert len(issues) == data.by_key["OPS"].count + data.by_key["NET"].count
+    first = j.search_issues("project = OPS", maxResults=10)
+    assert first.total == data.by_key["OPS"].count and len(first) == 10
+
+
+def test_comments_round_trip(flavour: Sandbox) -> None:
+    j = client(flavour)
+    comment = j.add_comment("DEV-3", "gate status: in_progress")
+    assert comment.body == "gate status: in_progress"
+    assert "gate status: in_progress" in [c.body for c in j.comments("DEV-3")]
+    assert "gate status: in_progress" in flavour.jira_comments("DEV-3")
+
+
+def test_v3_speaks_adf_and_v2_plain_text(sandbox: Sandbox) -> None:
+    v3 = requests.get(f"{sandbox.jira_url}/rest/api/3/issue/PAYX-1", auth=AUTH, timeout=5).json()
+    v2 = requests.get(f"{sandbox.jira_url}/rest/api/2/issue/PAYX-1", auth=AUTH, timeout=5).json()
+    assert v3["fields"]["description"]["type"] == "doc"
+    assert isinstance(v2["fields"]["description"], str)
+    assert v2["fields"]["customfield_10043"] == "Payments"
+    assert v2["fields"]["customfield_10042"] is not None
+    assert v2["fields"]["resolution"] is None and v2["id"].isdigit()
+    bad = requests.post(
+        f"{sandbox.jira_url}/rest/api/3/issue/PAYX-1/comment",
+        auth=AUTH,
+        json={"body": "plain"},
+        timeout=5,
+    )
+    assert bad.status_code == 400 and "comment" in bad.json()["errors"]
+
+
+def test_deliverables_carry_gate_labels_and_approvals(sandbox: Sandbox) -> None:
+    body = requests.post(
+        f"{sandbox.jira_url}/rest/api/3/search/jql",
+        auth=AUTH,
+        timeout=5,
+        json={
+            "jql": "project = PAYX AND issuetype = Task",
+            "fields": ["labels", "customfield_10046", "customfield_10047", "status"],
+        },
+    ).json()
+    labels = {label for issue in body["issues"] for label in issue["fields"]["labels"]}
+    assert "gate:kb_article" in labels and "gate:runbook" in labels
+    assert all("accountId" in i["fields"]["customfield_10046"] for i in body["issues"])
+
+
+def test_properties_put_get_list_delete(flavour: Sandbox) -> None:
+    base = f"{flavour.jira_url}/rest/api/2"
+    for path in ("issue/PAYX-1", "project/PAYX"):
+        url = f"{base}/{path}/properties/smo.gate"
+        assert (
+            requests.put(url, json={"status": "at_risk"}, auth=AUTH, timeout=5).status_code == 201
+        )
+        assert requests.put(url, json={"status": "passed"}, auth=AUTH, timeout=5).status_code == 200
+        assert requests.get(url, auth=AUTH, timeout=5).json() == {
+            "key": "smo.gate",
+            "value": {"status": "passed"},
+        }
+        keys = requests.get(f"{base}/{path}/properties", auth=AUTH, timeout=5).json()["keys"]
+        assert [k["key"] for k in keys] == ["smo.gate"]
+    assert flavour.jira_project_property("PAYX", "smo.gate") == {"status": "passed"}
+    url = f"{base}/issue/PAYX-1/properties/smo.gate"
+    assert requests.delete(url, auth=AUTH, timeout=5).status_code == 204
+    assert requests.get(url, auth=AUTH, timeout=5).status_code == 404
+
+
+def test_errors_look_like_jira(sandbox: Sandbox, sandbox_server: Sandbox) -> None:
+    def call(sb: Sandbox, path: str, auth: Any = AUTH, **params: Any) -> requests.Response:
+        return requests.get(sb.jira_url + path, auth=auth, params=params, timeout=5)
+
+    missing = call(sandbox, "/rest/api/2/issue/OPS-999999")
+    assert missing.status_code == 404
+    assert missing.json() == {
+        "errorMessages": ["Issue does not exist or you do not have permission to see it."],
+        "errors": {},
+    }
+    gone = call(sandbox, "/rest/api/2/search", jql="project = OPS")
+    assert gone.status_code == 410 and "search/jql" in gone.json()["errorMessages"][0]
+    assert call(sandbox_server, "/rest/api/3/myself").status_code == 404
+    bad = call(sandbox, "/rest/api/3/search/jql", jql="project = OPS AND ORDER")
+    assert bad.status_code == 400
+    assert bad.json()["errorMessages"][0].startswith("Error in the JQL Query:")
+    unbounded = call(sandbox, "/rest/api/3/search/jql", jql="ORDER BY key")
+    assert unbounded.status_code == 400
+    field = call(sandbox_server, "/rest/api/2/search", jql="nosuch = 1")
+    assert "does not exist" in field.json()["errorMessages"][0]
+    cloud_401 = call(sandbox, "/rest/api/3/myself", auth=("sandbox", "wrong"))
+    assert cloud_401.status_code == 401
+    assert cloud_401.headers["X-Seraph-LoginReason"] == "AUTHENTICATED_FAILED"
+    server_401 = call(sandbox_server, "/rest/api/2/myself", auth=("x", "y"))
+    assert server_401.status_code == 401 and "Unauthorized (401)" in server_401.text
+    token = requests.get(
+        sandbox.jira_url + "/rest/api/3/myself",
+        timeout=5,
+        headers={"Authorization": "Bearer sandbox"},
+    )
+    assert token.status_code == 200
+
+
+def test_project_search_pages(sandbox: Sandbox) -> None:
+    url = f"{sandbox.jira_url}/rest/api/3/project/search"
+    first = requests.get(url, params={"maxResults": 4}, auth=AUTH, timeout=5).json()
+    assert first["isLast"] is False and first["total"] == len(sandbox.jira_store.data.projects)
+    assert "startAt=4" in first["nextPage"]
+
+
+def test_worklogs_and_timespent_agree(sandbox_server: Sandbox) -> None:
+    data = sandbox_server.jira_store.data
+    handle = next(h for h in range(len(data.cols)) if data.cols["spent"][h] > 7200)
+    key = data.key_of(handle)
+    body = requests.get(
+        f"{sandbox_server.jira_url}/rest/api/2/issue/{key}/worklog", auth=AUTH, timeout=5
+    ).json()
+    assert sum(w["timeSpentSeconds"] for w in body["worklogs"]) == data.cols["spent"][handle]
