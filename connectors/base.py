@@ -3,18 +3,39 @@
 Connectors join through the `smo_bridge.connectors` entry-point group (name = the
 `kind` used in configuration), so a third-party package adds one without touching
 this code.
+
+The contract the engine relies on
+---------------------------------
+- ``Connector(config)`` only stores the configuration: no network, no client built.
+- ``check()`` verifies reachability and credentials and raises ``SourceError`` (fix the
+  configuration) or ``TransientError`` (try again later).
+- ``streams()`` declares each stream like a Singer stream: name, primary key, cursor
+  field, whether records arrive sorted by (cursor, key).
+- ``read(stream, since, on_quarantine)`` yields ``RawRecord``s changed at or after
+  ``since`` minus the configured overlap. Boundary records may be emitted again: the
+  engine owns cursors and drops duplicates by key and content hash. Records that cannot
+  be parsed go to ``on_quarantine`` with a reason and the stream goes on; failures are
+  raised, never yielded.
+- ``census(stream)`` yields every key the source holds now, for deletion reconciliation
+  after a *complete* read (never infer a deletion from a failed or partial pull).
+- Push operations are idempotent given the same correlation key and return a
+  ``PushResult``.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 from importlib.metadata import entry_points
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from bridge.errors import ConfigError
 from bridge.models import RawRecord
 
 ENTRY_POINT_GROUP = "smo_bridge.connectors"
@@ -49,6 +70,17 @@ class OAuth2Auth(BaseModel):
 Auth = Annotated[BasicAuth | BearerAuth | OAuth2Auth, Field(discriminator="kind")]
 
 
+class RetryConfig(BaseModel):
+    """The one retry loop (connectors/http.py): exponential backoff with full jitter."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    max_attempts: int = Field(
+        5, ge=1, le=20, description="attempts per request, the first included"
+    )
+    base_delay: float = Field(1.0, ge=0, description="seconds; doubles on every attempt")
+    max_delay: float = Field(60.0, ge=0, description="cap on one wait, Retry-After included")
+
+
 class SourceConfig(BaseModel):
     """The keys every source has; a connector subclasses this with its own."""
 
@@ -65,6 +97,11 @@ class SourceConfig(BaseModel):
     )
     max_concurrency: int = Field(4, ge=1, le=64, description="parallel requests to this source")
     timeout: float = Field(30.0, gt=0, description="read timeout in seconds")
+    connect_timeout: float = Field(10.0, gt=0, description="connect timeout in seconds")
+    retry: RetryConfig = Field(default_factory=RetryConfig)
+    overlap_seconds: int = Field(
+        300, ge=0, description="incremental reads start this long before the engine's signpost"
+    )
 
     @field_validator("url")
     @classmethod
@@ -72,6 +109,55 @@ class SourceConfig(BaseModel):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """A stream's declaration, the way Singer SDK streams declare their class attributes.
+
+    `cursor_field` names the payload field behind `RawRecord.updated`; a stream without
+    one is read in full every time. `is_sorted` promises records in (cursor, key) order,
+    so the engine may checkpoint mid-stream; an unsorted stream is resumable only once
+    it completed.
+    """
+
+    name: str
+    primary_key: str
+    cursor_field: str | None = None
+    is_sorted: bool = False
+
+    @property
+    def incremental(self) -> bool:
+        return self.cursor_field is not None
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    """A record the connector could not turn into a RawRecord, and why."""
+
+    source: str
+    stream: str
+    reason: str
+    key: str | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+QuarantineHandler = Callable[[Quarantined], None]
+
+PushOutcome = Literal["created", "updated", "unchanged"]
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """What a push did: the remote record it touched and whether it changed anything.
+
+    `note` says whether a comment / work note was added (`"added"`), found from an
+    earlier attempt (`"exists"`) or not needed (`None`).
+    """
+
+    remote_id: str
+    outcome: PushOutcome
+    note: Literal["added", "exists"] | None = None
 
 
 class Connector(abc.ABC):
@@ -86,18 +172,66 @@ class Connector(abc.ABC):
 
     def __init__(self, config: SourceConfig) -> None:
         self.config = config
+        self.log = logging.getLogger(f"connectors.{self.kind}")
 
     @property
     def name(self) -> str:
         return self.config.name
 
     @abc.abstractmethod
-    def stream_names(self) -> list[str]:
-        """The streams this connector can read."""
+    def check(self) -> None:
+        """Verify the host answers and the credentials work; raise SourceError otherwise."""
 
     @abc.abstractmethod
-    def read(self, stream: str, cursor: Any | None = None) -> Iterator[RawRecord]:
-        """Yield the stream's records changed since `cursor` (all of them without one)."""
+    def streams(self) -> list[StreamSpec]:
+        """Every stream this connector can read, as configured."""
+
+    def stream_names(self) -> list[str]:
+        return [s.name for s in self.streams()]
+
+    def stream(self, name: str) -> StreamSpec:
+        for spec in self.streams():
+            if spec.name == name:
+                return spec
+        raise ConfigError(
+            f"source {self.name!r}: no stream {name!r} (streams: {', '.join(self.stream_names())})"
+        )
+
+    @abc.abstractmethod
+    def read(
+        self,
+        stream: str,
+        since: datetime | None = None,
+        on_quarantine: QuarantineHandler | None = None,
+    ) -> Iterator[RawRecord]:
+        """Yield the stream's records changed since `since` (UTC; all of them without one).
+
+        The connector widens the window by `overlap_seconds` and may re-emit records at
+        the boundary; unparsable records go to `on_quarantine` (logged when None).
+        """
+
+    def census(self, stream: str) -> Iterator[str]:
+        """Every key the stream holds now. Connectors override this with a cheaper query."""
+        for record in self.read(stream, None, lambda q: None):
+            yield record.key
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most connectors hold nothing
+        """Release sessions and pools."""
+
+    def quarantine(
+        self,
+        handler: QuarantineHandler | None,
+        stream: str,
+        reason: str,
+        payload: dict[str, Any],
+        key: str | None = None,
+    ) -> None:
+        """Route one unparsable record to the engine's handler (or the log)."""
+        item = Quarantined(source=self.name, stream=stream, reason=reason, key=key, payload=payload)
+        if handler is None:
+            self.log.warning("%s/%s: quarantined %s: %s", self.name, stream, key or "?", reason)
+        else:
+            handler(item)
 
 
 @cache

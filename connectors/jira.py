@@ -1,31 +1,497 @@
-"""Jira Cloud and Server/Data Center, through the `jira` library."""
+"""Jira Cloud and Server/Data Center, through the `jira` library.
+
+The library builds URLs, authenticates and parses Jira's error bodies; its own retry
+loop (ResilientSession) is switched off with `max_retries=0` and our PolicyAdapter is
+mounted on its session instead, so there is one loop (connectors/http.py).
+
+Incremental issues: JQL `updated >= "yyyy-MM-dd HH:mm"` is read in the *account's* time
+zone at minute precision, so the UTC signpost is converted into the zone /myself reports
+and widened by the overlap. Cloud pages with nextPageToken (/search/jql), Server with
+startAt (/search).
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
-from pydantic import Field
+import requests
+from jira import JIRA, JIRAError
+from pydantic import Field, model_validator
 
+from bridge.errors import SourceError, TransientError
 from bridge.models import RawRecord
-from connectors.base import Connector, SourceConfig
+from connectors.base import (
+    BasicAuth,
+    BearerAuth,
+    Connector,
+    PushResult,
+    QuarantineHandler,
+    SourceConfig,
+    StreamSpec,
+)
+from connectors.http import (
+    HttpPolicy,
+    describe,
+    failure_from_exception,
+    failure_from_response,
+    mount_policy,
+)
+from connectors.timefmt import account_zone, jql_since, parse_jira_timestamp
+
+#: Stock fields plus the custom fields of docs/data-contract.md, by name: resolved to ids
+#: through the fields stream, so `Go-live date` works whatever id the instance gave it.
+DEFAULT_ISSUE_FIELDS = [
+    "summary",
+    "status",
+    "issuetype",
+    "priority",
+    "project",
+    "labels",
+    "created",
+    "updated",
+    "resolutiondate",
+    "resolution",
+    "assignee",
+    "reporter",
+    "timespent",
+    "duedate",
+    "fixVersions",
+    "components",
+    "parent",
+    "description",
+    "Go-live date",
+    "Service",
+    "Team",
+    "Story Points",
+    "Service manager",
+    "Approver",
+    "Approved by",
+    "Service aliases",
+    "Time to resolution breached",
+]
+_EPOCH_JQL = "1970-01-01 00:00"  # Cloud's /search/jql refuses unbounded queries
 
 
 class JiraConfig(SourceConfig):
     kind: Literal["jira"] = "jira"
-    deployment: Literal["auto", "cloud", "server"] = Field("auto", description="auto asks serverInfo")
-    projects: list[str] = Field(default_factory=list, description="project keys; empty means every project")
+    deployment: Literal["auto", "cloud", "server"] = Field(
+        "auto", description="auto asks serverInfo"
+    )
+    projects: list[str] = Field(
+        default_factory=list, description="project keys; empty means every project"
+    )
     jql: str | None = Field(None, description="extra JQL ANDed to the issue query")
     page_size: int = Field(100, ge=1, le=1000)
-    gate_property: str = Field("smo-bridge.gate", description="entity property that receives the gate status")
+    gate_property: str = Field(
+        "smo-bridge.gate", description="entity property that receives the gate status"
+    )
+    issue_fields: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_ISSUE_FIELDS),
+        description="issue fields to request, by id or by name (names resolved via /field)",
+    )
+    comments: bool = Field(False, description="read the comments stream")
+    worklogs: bool = Field(False, description="read the worklogs stream")
+    time_zone: str | None = Field(None, description="the account's zone; default: /myself timeZone")
+    api_version: Literal[2, 3] = Field(2, description="REST API version (3: ADF rich text, Cloud)")
+
+    @model_validator(mode="after")
+    def _supported_auth(self) -> JiraConfig:
+        if not isinstance(self.auth, BasicAuth | BearerAuth):
+            raise ValueError("Jira accepts auth kind basic (email + API token) or bearer (PAT)")
+        return self
 
 
 class JiraConnector(Connector):
     kind = "jira"
     config_model = JiraConfig
 
-    def stream_names(self) -> list[str]:
-        return ["projects", "fields", "issues"]
+    def __init__(self, config: SourceConfig) -> None:
+        super().__init__(config)
+        assert isinstance(config, JiraConfig)
+        self.cfg: JiraConfig = config
+        self._jira: JIRA | None = None
+        self._cloud: bool | None = None
+        self._zone: ZoneInfo | None = None
+        self._field_ids: list[str] | None = None
 
-    def read(self, stream: str, cursor: Any | None = None) -> Iterator[RawRecord]:
-        raise NotImplementedError("the Jira connector is being built (issue 4)")
+    # -- declaration ---------------------------------------------------------------------
+
+    def streams(self) -> list[StreamSpec]:
+        specs = [
+            # fields first: mappings resolve custom fields by name through it
+            StreamSpec("fields", primary_key="id"),
+            StreamSpec("projects", primary_key="key"),
+            StreamSpec("issues", primary_key="key", cursor_field="updated", is_sorted=True),
+        ]
+        if self.cfg.comments:
+            specs.append(StreamSpec("comments", primary_key="id", cursor_field="updated"))
+        if self.cfg.worklogs:
+            specs.append(StreamSpec("worklogs", primary_key="id", cursor_field="updated"))
+        return specs
+
+    # -- the client, built on first use -------------------------------------------------------
+
+    def _client(self) -> JIRA:
+        if self._jira is None:
+            cfg = self.cfg
+            auth: dict[str, Any] = {}
+            if isinstance(cfg.auth, BasicAuth):
+                auth["basic_auth"] = (cfg.auth.username, cfg.auth.password.get_secret_value())
+            elif isinstance(cfg.auth, BearerAuth):
+                auth["token_auth"] = cfg.auth.token.get_secret_value()
+            client = JIRA(
+                options={
+                    "server": cfg.url,
+                    "verify": cfg.verify_tls,
+                    "rest_api_version": str(cfg.api_version),
+                },
+                get_server_info=False,
+                max_retries=0,
+                logging=False,
+                timeout=(cfg.connect_timeout, cfg.timeout),
+                **auth,
+            )
+            # One retry loop: the library's is off (max_retries=0), ours is mounted here.
+            mount_policy(client._session, HttpPolicy(cfg, self.kind))
+            self._jira = client
+        return self._jira
+
+    @contextmanager
+    def _errors(self, request: str) -> Iterator[None]:
+        """Library exceptions -> SourceError / TransientError naming the request."""
+        try:
+            yield
+        except JIRAError as exc:
+            if exc.response is not None and exc.status_code:
+                raise failure_from_response(self.name, exc.response, exc.text or None) from None
+            raise TransientError(
+                f"{exc.text or 'no response'} ({request})", source=self.name
+            ) from None
+        except requests.RequestException as exc:
+            raise failure_from_exception(self.name, exc, request) from None
+        except ValueError:
+            raise TransientError(f"malformed response body ({request})", source=self.name) from None
+
+    def _get(
+        self, path: str, params: dict[str, Any] | None = None, *, missing_ok: bool = False
+    ) -> Any:
+        """GET a JSON document; with `missing_ok`, a 404 is None instead of an error."""
+        client = self._client()
+        with self._errors(f"GET /rest/api/{self.cfg.api_version}/{path}"):
+            try:
+                return client._get_json(path, params=params)
+            except JIRAError as exc:
+                if missing_ok and exc.status_code == 404:
+                    return None
+                raise
+
+    def _is_cloud(self) -> bool:
+        if self._cloud is None:
+            if self.cfg.deployment != "auto":
+                self._cloud = self.cfg.deployment == "cloud"
+            else:
+                info = self._get("serverInfo")
+                self._cloud = str(info.get("deploymentType", "")).lower() == "cloud"
+            # the library's @cloud_api methods look at this attribute
+            self._client().deploymentType = "Cloud" if self._cloud else "Server"
+        return self._cloud
+
+    def _account_zone(self) -> ZoneInfo:
+        if self._zone is None:
+            if self.cfg.time_zone:
+                self._zone = account_zone(self.cfg.time_zone)
+            else:
+                me = self._get("myself")
+                if not me.get("timeZone"):
+                    self.log.warning(
+                        "%s: /myself has no timeZone; reading JQL dates as UTC", self.name
+                    )
+                self._zone = account_zone(me.get("timeZone"))
+        return self._zone
+
+    def check(self) -> None:
+        self._is_cloud()
+        me = self._get("myself")
+        if not isinstance(me, dict) or not (me.get("accountId") or me.get("name") or me.get("key")):
+            raise SourceError(
+                self.name,
+                "authentication failed: check the username and password/token",
+                request=describe("GET", f"/rest/api/{self.cfg.api_version}/myself"),
+            )
+
+    def close(self) -> None:
+        if self._jira is not None:
+            self._jira.close()
+            self._jira = None
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def read(
+        self,
+        stream: str,
+        since: datetime | None = None,
+        on_quarantine: QuarantineHandler | None = None,
+    ) -> Iterator[RawRecord]:
+        self.stream(stream)  # unknown names are configuration errors
+        if stream == "projects":
+            yield from self._read_projects()
+        elif stream == "fields":
+            for raw in self._get("field"):
+                yield RawRecord(source=self.name, stream="fields", key=str(raw["id"]), payload=raw)
+        elif stream == "issues":
+            yield from self._read_issues(since, on_quarantine)
+        else:
+            yield from self._read_children(stream, since, on_quarantine)
+
+    def _read_projects(self) -> Iterator[RawRecord]:
+        wanted = set(self.cfg.projects)
+        projects = self._get("project", {"expand": "description,lead,url"})
+        for raw in projects:
+            key = raw.get("key")
+            if not key or (wanted and key not in wanted):
+                continue
+            payload = dict(raw)
+            payload["versions"] = self._get(f"project/{key}/versions")
+            yield RawRecord(source=self.name, stream="projects", key=str(key), payload=payload)
+
+    def issue_field_ids(self) -> list[str]:
+        """The configured issue fields as ids; names are resolved through /field."""
+        if self._field_ids is None:
+            fields = self._get("field")
+            by_id = {f["id"]: f for f in fields if isinstance(f, dict) and "id" in f}
+            by_name = {str(f.get("name", "")).casefold(): f["id"] for f in by_id.values()}
+            ids: list[str] = []
+            for wanted in self.cfg.issue_fields:
+                found = wanted if wanted in by_id else by_name.get(wanted.casefold())
+                if found is None and wanted.startswith("customfield_"):
+                    found = wanted
+                if found is None:
+                    self.log.warning(
+                        "%s: no issue field named %r; not requested", self.name, wanted
+                    )
+                elif found not in ids:
+                    ids.append(found)
+            for required in ("updated", "created"):
+                if required not in ids:
+                    ids.append(required)
+            self._field_ids = ids
+            # The library translates field names through a cache it fills with a second
+            # GET /field; hand it what we already have.
+            cache = {fid: fid for fid in by_id}
+            for f in by_id.values():
+                cache.update({name: f["id"] for name in f.get("clauseNames", [])})
+            self._client()._fields_cache_value = cache
+        return self._field_ids
+
+    def issue_jql(self, since: datetime | None) -> str:
+        clauses: list[str] = []
+        if self.cfg.projects:
+            clauses.append("project in ({})".format(", ".join(f'"{p}"' for p in self.cfg.projects)))
+        if self.cfg.jql:
+            clauses.append(f"({self.cfg.jql})")
+        if since is not None:
+            overlap = timedelta(seconds=self.cfg.overlap_seconds)
+            clauses.append(f'updated >= "{jql_since(since, self._account_zone(), overlap)}"')
+        else:
+            clauses.append(f'updated >= "{_EPOCH_JQL}"')
+        return " AND ".join(clauses) + " ORDER BY updated ASC, key ASC"
+
+    def search(self, jql: str, fields: list[str]) -> Iterator[dict[str, Any]]:
+        """Every issue the JQL matches, page by page, in the server's order."""
+        client = self._client()
+        size = self.cfg.page_size
+        if self._is_cloud():
+            token: str | None = None
+            while True:
+                with self._errors(f"GET /rest/api/{self.cfg.api_version}/search/jql"):
+                    page = client.enhanced_search_issues(
+                        jql,
+                        nextPageToken=token,
+                        maxResults=size,
+                        fields=list(fields),
+                        json_result=True,
+                    )
+                assert isinstance(page, dict)
+                yield from page.get("issues") or []
+                token = page.get("nextPageToken")
+                if page.get("isLast", token is None) or not token or not page.get("issues"):
+                    return
+        start = 0
+        while True:
+            with self._errors(f"GET /rest/api/{self.cfg.api_version}/search"):
+                page = client.search_issues(
+                    jql,
+                    startAt=start,
+                    maxResults=size,
+                    fields=list(fields),
+                    json_result=True,
+                )
+            assert isinstance(page, dict)
+            issues = page.get("issues") or []
+            yield from issues
+            start += len(issues)
+            total = page.get("total")
+            if not issues or (isinstance(total, int) and start >= total):
+                return
+
+    def _read_issues(
+        self, since: datetime | None, on_q: QuarantineHandler | None
+    ) -> Iterator[RawRecord]:
+        for raw in self.search(self.issue_jql(since), self.issue_field_ids()):
+            record = self._record(
+                "issues", raw, raw.get("key"), (raw.get("fields") or {}).get("updated"), on_q
+            )
+            if record is not None:
+                yield record
+
+    def _read_children(
+        self,
+        stream: str,
+        since: datetime | None,
+        on_q: QuarantineHandler | None,
+    ) -> Iterator[RawRecord]:
+        """Comments or worklogs of the issues updated since the signpost (a new comment or
+        worklog bumps its issue's `updated`), so the window is the issues' window."""
+        path, items_key = (
+            ("comment", "comments") if stream == "comments" else ("worklog", "worklogs")
+        )
+        for issue in self.search(self.issue_jql(since), ["updated"]):
+            issue_key = issue.get("key")
+            start = 0
+            while True:
+                page = self._get(f"issue/{issue_key}/{path}", {"startAt": start, "maxResults": 100})
+                items = page.get(items_key) or []
+                for item in items:
+                    payload = dict(item, issueKey=issue_key)
+                    record = self._record(
+                        stream, payload, item.get("id"), item.get("updated"), on_q
+                    )
+                    if record is not None:
+                        yield record
+                start += len(items)
+                total = page.get("total")
+                if not items or not isinstance(total, int) or start >= total:
+                    break
+
+    def _record(
+        self,
+        stream: str,
+        payload: dict[str, Any],
+        key: object,
+        updated: object,
+        on_q: QuarantineHandler | None,
+    ) -> RawRecord | None:
+        if not key:
+            self.quarantine(on_q, stream, "record has no key", payload)
+            return None
+        try:
+            when = parse_jira_timestamp(updated)
+        except ValueError as exc:
+            self.quarantine(on_q, stream, f"updated: {exc}", payload, key=str(key))
+            return None
+        return RawRecord(
+            source=self.name, stream=stream, key=str(key), updated=when, payload=payload
+        )
+
+    def census(self, stream: str) -> Iterator[str]:
+        if stream != "issues":
+            yield from super().census(stream)
+            return
+        for raw in self.search(self.issue_jql(None), ["updated"]):
+            if raw.get("key"):
+                yield str(raw["key"])
+
+    # -- pushing ---------------------------------------------------------------------------
+
+    def push_gate_status(
+        self,
+        project_key: str,
+        status_payload: dict[str, Any],
+        correlation_key: str,
+        comment: str | None = None,
+        *,
+        issue_key: str | None = None,
+    ) -> PushResult:
+        """Write the gate status as the project's entity property (`gate_property`).
+
+        When the status changed and a comment is given, comment on `issue_key` (the
+        transition's epic), else on the project's first Epic. The comment carries the
+        correlation key and is looked up before it is added, and it is written before the
+        property: a retry after any partial failure adds no second comment.
+        """
+        current = self.gate_property(project_key)
+        if current == status_payload:
+            return PushResult(project_key, "unchanged")
+        note: Literal["added", "exists"] | None = None
+        previous = current.get("status") if isinstance(current, dict) else None
+        if comment and (current is None or previous != status_payload.get("status")):
+            target = issue_key or self._first_epic(project_key)
+            if target is None:
+                self.log.warning("%s: project %s has no Epic to comment on", self.name, project_key)
+            else:
+                note = self.comment_once(target, comment, correlation_key)
+        path = f"project/{project_key}/properties/{self.cfg.gate_property}"
+        client = self._client()
+        with self._errors(f"PUT /rest/api/{self.cfg.api_version}/{path}"):
+            client._session.put(client._get_url(path), data=json.dumps(status_payload))
+        return PushResult(project_key, "created" if current is None else "updated", note)
+
+    def gate_property(self, project_key: str) -> Any:
+        """The stored gate status of a project, None when it was never written."""
+        path = f"project/{project_key}/properties/{self.cfg.gate_property}"
+        found = self._get(path, missing_ok=True)
+        return found.get("value") if isinstance(found, dict) else None
+
+    def _first_epic(self, project_key: str) -> str | None:
+        jql = f'project = "{project_key}" AND issuetype = Epic ORDER BY created ASC, key ASC'
+        for raw in self.search(jql, ["summary"]):
+            return str(raw["key"])
+        return None
+
+    def comment_once(
+        self, issue_key: str, text: str, correlation_key: str
+    ) -> Literal["added", "exists"]:
+        """Add `text` tagged with the correlation key unless a comment already carries it."""
+        tag = f"[smo-bridge:{correlation_key}]"
+        start = 0
+        while True:
+            page = self._get(f"issue/{issue_key}/comment", {"startAt": start, "maxResults": 100})
+            items = page.get("comments") or []
+            if any(tag in _plain_text(c.get("body")) for c in items):
+                return "exists"
+            start += len(items)
+            total = page.get("total")
+            if not items or not isinstance(total, int) or start >= total:
+                break
+        body: Any = f"{text}\n\n{tag}"
+        if self.cfg.api_version == 3:
+            body = {
+                "type": "doc",
+                "version": 1,
+                "content": [
+                    {"type": "paragraph", "content": [{"type": "text", "text": part}]}
+                    for part in (text, tag)
+                ],
+            }
+        path = f"issue/{issue_key}/comment"
+        client = self._client()
+        with self._errors(f"POST /rest/api/{self.cfg.api_version}/{path}"):
+            client._session.post(client._get_url(path), data=json.dumps({"body": body}))
+        return "added"
+
+
+def _plain_text(body: object) -> str:
+    """A comment body as text: wiki markup (v2) as is, ADF (v3) flattened."""
+    if isinstance(body, str):
+        return body
+    if isinstance(body, dict):
+        own = body.get("text") if isinstance(body.get("text"), str) else ""
+        return str(own) + " ".join(_plain_text(c) for c in body.get("content") or [])
+    if isinstance(body, list):
+        return " ".join(_plain_text(c) for c in body)
+    return ""
