@@ -1,0 +1,242 @@
+"""`smo-bridge mappings ...`: the admin's tools for mapping files (validate, test, preview, schema)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bridge.errors import EXIT_INVALID, ConfigError
+from bridge.models import RawRecord
+from mappings import (
+    CompiledMapping,
+    default_mapping,
+    default_path,
+    load_mapping,
+    run_examples,
+    validate_files,
+)
+from mappings.examples import record_key
+from mappings.schema import KNOWN_KINDS, MappingFile
+
+
+@dataclass
+class Target:
+    """One source's mapping files (or one file given on the command line)."""
+
+    label: str
+    kind: str | None
+    paths: list[Path]
+
+
+@click.group("mappings")
+def group() -> None:
+    """Check, test and preview mapping files."""
+
+
+def _load_config(ctx: click.Context) -> Any | None:
+    """The configuration, or None when there is no configuration file at all."""
+    if not isinstance(ctx.obj, dict):
+        from bridge.cli.context import load_cli_config
+
+        return load_cli_config(ctx, required=False)
+    from bridge.config import find_config_path, load_config
+
+    explicit = ctx.obj.get("config_path") if isinstance(ctx.obj, dict) else None
+    path = find_config_path(explicit)
+    if explicit is None and not path.exists():
+        return None
+    return load_config(path)
+
+
+def _targets(ctx: click.Context, files: tuple[Path, ...]) -> list[Target]:
+    if files:
+        return [Target(str(f), None, [f]) for f in files]
+    config = _load_config(ctx)
+    if config is None:
+        return [Target(f"default {kind}", kind, [default_path(kind)]) for kind in KNOWN_KINDS]
+    targets = []
+    for source in config.sources:
+        paths = [Path(p) for p in source.mappings]
+        if not paths and source.kind in KNOWN_KINDS:
+            paths = [default_path(source.kind)]
+        if paths:
+            targets.append(Target(f"source {source.name}", source.kind, paths))
+    return targets
+
+
+def _fail_lines(lines: list[str]) -> None:
+    for line in lines:
+        click.echo(line, err=True)
+
+
+@group.command("validate")
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def validate(ctx: click.Context, files: tuple[Path, ...]) -> None:
+    """Check mapping files: every error as FILE:LINE:COL: path: message (exit 2 if any)."""
+    failed = False
+    for target in _targets(ctx, files):
+        issues = validate_files(target.paths, target.kind)
+        if issues:
+            failed = True
+            _fail_lines([str(i) for i in issues])
+        else:
+            click.echo(f"{', '.join(str(p) for p in target.paths)}: valid ({target.label})")
+    if failed:
+        ctx.exit(EXIT_INVALID)
+
+
+@group.command("test")
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def test(ctx: click.Context, files: tuple[Path, ...]) -> None:
+    """Run the examples embedded in mapping files; a failing one shows expected vs actual."""
+    failed = passed = 0
+    for target in _targets(ctx, files):
+        try:
+            compiled = load_mapping(target.paths, target.kind)
+        except ConfigError as exc:
+            _fail_lines(exc.lines())
+            failed += 1
+            continue
+        for result in run_examples(compiled):
+            if result.ok:
+                passed += 1
+                click.echo(f"ok    {result.name} ({result.origin})")
+                continue
+            failed += 1
+            click.echo(f"FAIL  {result.name} ({result.origin})", err=True)
+            for line in result.differences:
+                click.echo(f"      {line}", err=True)
+            if result.outcome.explanation is not None:
+                for line in result.outcome.explanation.lines():
+                    click.echo(f"      why: {line}", err=True)
+    click.echo(f"{passed} passed, {failed} failed")
+    if failed:
+        ctx.exit(EXIT_INVALID)
+
+
+@group.command("schema")
+def schema() -> None:
+    """Print the JSON Schema of the mapping file format."""
+    click.echo(json.dumps(MappingFile.model_json_schema(), indent=2))
+
+
+@group.command("preview")
+@click.option("--source", "source_name", help="source in the configuration (its mapping files)")
+@click.option("--kind", type=click.Choice(list(KNOWN_KINDS)), help="without a configuration: "
+              "the kind whose mapping to use")
+@click.option("--mapping", "mapping_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="mapping file(s) to use instead of the source's")
+@click.option("--stream", help="stream of the record (needed for a bare payload)")
+@click.option("--key", help="read the raw record with this key from the state store")
+@click.option("--file", "raw_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="a JSON file: a vendor payload, or a raw record {source, stream, key, payload}")
+@click.option("--ref", "refs", multiple=True, metavar="STREAM=FILE",
+              help="a reference record fed to the lookups first (repeatable)")
+@click.pass_context
+def preview(ctx: click.Context, source_name: str | None, kind: str | None,
+            mapping_files: tuple[Path, ...], stream: str | None, key: str | None,
+            raw_file: Path | None, refs: tuple[str, ...]) -> None:
+    """Show a raw record, what it maps to, and why (rule, classification, missing fields)."""
+    if (key is None) == (raw_file is None):
+        raise click.UsageError("give exactly one of --key or --file")
+    if source_name is None and kind is None:
+        raise click.UsageError("give --source NAME (or --kind jira|servicenow)")
+    compiled, source = _preview_mapping(ctx, source_name, kind, list(mapping_files))
+    bound = compiled.bind()
+    if raw_file is not None:
+        raw = _raw_from_file(raw_file, source, stream)
+    else:
+        assert key is not None
+        if stream is None:
+            raise click.UsageError("--key needs --stream")
+        raw, stored_refs = _raw_from_store(ctx, source, stream, key, bound.lookup_streams)
+        for ref_record in stored_refs:
+            bound.feed(ref_record)
+    for ref in refs:
+        ref_stream, _, ref_path = ref.partition("=")
+        if not ref_path:
+            raise click.UsageError(f"--ref {ref!r}: expected STREAM=FILE")
+        bound.feed(_raw_from_file(Path(ref_path), source, ref_stream))
+    outcome = bound.explain(raw)
+    click.echo(f"raw record ({raw.source}/{raw.stream}/{raw.key}):")
+    click.echo(_indent(json.dumps(raw.payload, indent=2, default=str)))
+    click.echo(f"outcome: {outcome.summary()}")
+    if outcome.entity is not None:
+        click.echo("mapped:")
+        click.echo(_indent(json.dumps(outcome.entity.model_dump(mode="json"), indent=2)))
+    explanation = outcome.explanation
+    click.echo("why:")
+    for line in explanation.lines() if explanation else []:
+        click.echo(f"  {line}")
+    if outcome.kind in ("skip", "quarantine"):
+        click.echo(f"  {outcome.summary()}")
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())
+
+
+def _preview_mapping(ctx: click.Context, source_name: str | None, kind: str | None,
+                     files: list[Path]) -> tuple[CompiledMapping, str]:
+    if source_name is not None:
+        config = _load_config(ctx)
+        if config is None:
+            raise ConfigError(f"no configuration file: cannot find source {source_name!r} "
+                              "(use --kind without a configuration)")
+        source = config.source(source_name)
+        paths = files or [Path(p) for p in source.mappings]
+        return (load_mapping(paths, source.kind) if paths else default_mapping(source.kind)), source.name
+    assert kind is not None
+    return (load_mapping(files, kind) if files else default_mapping(kind)), kind
+
+
+def _raw_from_file(path: Path, source: str, stream: str | None) -> RawRecord:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: cannot read a JSON record: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a record must be a JSON object")
+    if isinstance(data.get("payload"), dict) and "stream" in data:
+        return RawRecord(source=str(data.get("source") or source), stream=stream or str(data["stream"]),
+                         key=str(data.get("key") or record_key(data["payload"])), payload=data["payload"])
+    if stream is None:
+        raise click.UsageError(f"{path} holds a bare payload: give --stream")
+    return RawRecord(source=source, stream=stream, key=record_key(data), payload=data)
+
+
+def _raw_from_store(ctx: click.Context, source: str, stream: str, key: str,
+                    lookup_streams: set[str]) -> tuple[RawRecord, list[RawRecord]]:
+    """The stored raw record and the stored records of the lookup streams, when the state
+    store offers `repository.get_raw` (and `iter_raw`)."""
+    try:
+        repository = importlib.import_module("bridge.store.repository")
+    except ImportError:
+        repository = None
+    get_raw: Callable[..., Any] | None = getattr(repository, "get_raw", None)
+    iter_raw: Callable[..., Any] | None = getattr(repository, "iter_raw", None)
+    if get_raw is None:
+        raise ConfigError("reading raw records from the state store is not available in this "
+                          "version; save the record as JSON and use --file")
+    from bridge.cli.context import open_cli_store
+
+    store = open_cli_store(_load_config(ctx))
+    try:
+        with store.engine.connect() as conn:
+            found = get_raw(conn, source, key, stream)
+            if found is None:
+                raise ConfigError(f"no raw record {source}/{stream}/{key} in the state store "
+                                  "(save it as JSON and use --file)")
+            refs = list(iter_raw(conn, source, lookup_streams)) if iter_raw and lookup_streams else []
+    finally:
+        store.close()
+    raw = found if isinstance(found, RawRecord) else RawRecord.model_validate(found)
+    return raw, refs

@@ -1,0 +1,261 @@
+"""Load-time checks the models cannot make alone: names that refer to other sections,
+Jira field names, practice names, the heads of canonical paths. Each finding is an Issue
+at the YAML position of the offending value, with a did-you-mean where one is close.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from bridge.errors import Issue
+from bridge.models import Project, Ticket
+from bridge.yamlfile import PathKey, YamlDocument, did_you_mean
+from mappings.conditions import AllOf, AnyOf, Check, NotOf
+from mappings.gate import (
+    AllOfEvidence,
+    AnyOfEvidence,
+    FieldSet,
+    NoOpenTickets,
+    ProjectMatches,
+    TicketDone,
+    TicketsApproved,
+)
+from mappings.paths import FieldPath, PathError, parse_path
+from mappings.schema import FieldSpec, MappingFile, ProjectRule, TicketRule
+from mappings.transforms import LookupTransform, TableTransform
+
+Scope = Literal["raw", "element", "ticket_values", "ticket", "project"]
+
+JIRA_STREAMS = ("projects", "fields", "issues", "comments", "worklogs")
+SERVICENOW_TABLES = (
+    "pm_project", "incident", "problem", "change_request", "sc_req_item", "sc_request", "task",
+    "task_sla", "sys_user_group", "sys_user", "cmdb_ci_service", "kb_knowledge_base",
+    "kb_knowledge", "sysapproval_approver", "pm_project_task", "cmn_location", "core_company",
+    "sys_audit_delete",
+)
+JIRA_SYSTEM_FIELDS = (
+    "summary", "description", "issuetype", "status", "priority", "resolution", "resolutiondate",
+    "created", "updated", "duedate", "assignee", "reporter", "creator", "labels", "components",
+    "fixVersions", "versions", "project", "parent", "subtasks", "issuelinks", "timespent",
+    "timeestimate", "timeoriginalestimate", "aggregatetimespent", "aggregatetimeestimate",
+    "aggregatetimeoriginalestimate", "timetracking", "worklog", "comment", "attachment", "votes",
+    "watches", "environment", "security", "progress", "aggregateprogress", "workratio",
+    "lastViewed", "statuscategorychangedate", "statusCategory", "sprint", "epic", "flagged",
+)
+_CUSTOM_ID = re.compile(r"^customfield_\d+$")
+TICKET_FIELDS = tuple(Ticket.model_fields)
+PROJECT_FIELDS = tuple(Project.model_fields)
+
+
+@dataclass
+class Symbols:
+    """Names defined anywhere in a source's files (checks run after all files are read)."""
+
+    kind: str
+    tables: set[str] = field(default_factory=set)
+    lookups: dict[str, str] = field(default_factory=dict)  # name -> stream
+    practices: set[str] = field(default_factory=set)
+    display_names: set[str] = field(default_factory=set)
+
+
+class Checker:
+    def __init__(self, doc: YamlDocument, symbols: Symbols, issues: list[Issue]) -> None:
+        self.doc = doc
+        self.sym = symbols
+        self.issues = issues
+
+    def error(self, path: PathKey, message: str) -> None:
+        self.issues.append(self.doc.issue(path, message))
+
+    def unknown(self, path: PathKey, what: str, name: str, choices: Iterable[str]) -> None:
+        options = sorted(set(choices))
+        hint = did_you_mean(name, options)
+        message = f"unknown {what} {name!r}"
+        if hint:
+            message += f"; did you mean {hint!r}?"
+        elif options and len(options) <= 20:
+            message += f" (known: {', '.join(options)})"
+        self.error(path, message)
+
+    # ---- the file ----------------------------------------------------------------
+
+    def check_file(self, mf: MappingFile) -> None:
+        for name, lookup in mf.lookups.items():
+            where = ("lookups", name)
+            self.stream(lookup.stream, (*where, "stream"))
+            self.path_text(lookup.key, (*where, "key"), "raw")
+            if lookup.when is not None:
+                self.condition(lookup.when, (*where, "when"), "raw")
+        rules: list[tuple[str, int, ProjectRule | TicketRule]] = [
+            *(("projects", i, r) for i, r in enumerate(mf.projects)),
+            *(("tickets", i, r) for i, r in enumerate(mf.tickets)),
+        ]
+        for section, i, rule in rules:
+            at: PathKey = (section, i)
+            for j, stream in enumerate(rule.streams):
+                self.stream(stream, (*at, "stream") if isinstance(rule.stream, str)
+                            else (*at, "stream", j))
+            if rule.when is not None:
+                self.condition(rule.when, (*at, "when"), "raw")
+            self.fields(rule.fields, (*at, "fields"))
+        if mf.classification is not None:
+            self.classification(mf)
+        if mf.gate is not None:
+            keys: dict[str, int] = {}
+            for i, item in enumerate(mf.gate.items):
+                if item.key in keys:
+                    self.error(("gate", "items", i, "key"),
+                               f"duplicate gate item key {item.key!r} (first at items[{keys[item.key]}])")
+                keys.setdefault(item.key, i)
+                self.evidence(item.evidence, ("gate", "items", i, "evidence"))
+        for i, example in enumerate(mf.examples):
+            self.stream(example.stream, ("examples", i, "stream"))
+
+    def classification(self, mf: MappingFile) -> None:
+        cls = mf.classification
+        assert cls is not None
+        for i, rule in enumerate(cls.rules):
+            where = ("classification", "rules", i)
+            self.condition(rule.when, (*where, "when"), "ticket_values")
+            if rule.practice not in self.sym.practices:
+                self.unknown((*where, "practice"), "practice", rule.practice, self.sym.practices)
+        if cls.default is not None and cls.default not in self.sym.practices:
+            self.unknown(("classification", "default"), "practice", cls.default, self.sym.practices)
+
+    def fields(self, fields: Any, where: PathKey) -> None:
+        for name in type(fields).model_fields:
+            value = getattr(fields, name)
+            if name == "attributes":
+                for key, spec in value.items():
+                    self.value(spec, (*where, "attributes", key), "raw")
+            elif name in ("milestones", "contacts", "approvals"):
+                for i, item in enumerate(value):
+                    item_where = (*where, name, i)
+                    scope: Scope = "element" if item.each else "raw"
+                    if item.each:
+                        self.path_text(item.each, (*item_where, "each"), "raw")
+                    if item.when is not None:
+                        self.condition(item.when, (*item_where, "when"), scope)
+                    for sub in type(item.fields).model_fields:
+                        spec = getattr(item.fields, sub)
+                        if spec is not None:
+                            self.value(spec, (*item_where, "fields", sub), scope)
+            elif value is not None:
+                self.value(value, (*where, name), "raw")
+
+    def value(self, spec: Any, where: PathKey, scope: Scope) -> None:
+        if isinstance(spec, str):
+            self.path_text(spec, where, scope)
+            return
+        assert isinstance(spec, FieldSpec)
+        if spec.path is not None:
+            self.path_text(spec.path, (*where, "path"), scope)
+        if spec.field is not None:
+            self.display_name(spec.field, (*where, "field"))
+        for key in ("first_of", "concat"):
+            for i, sub in enumerate(getattr(spec, key) or []):
+                self.value(sub, (*where, key, i), scope)
+        self.transforms(spec.transforms, (*where, "transforms"))
+
+    def transforms(self, transforms: list[Any], where: PathKey) -> None:
+        for i, t in enumerate(transforms):
+            if isinstance(t, TableTransform) and t.table not in self.sym.tables:
+                self.unknown((*where, i, "table"), "table", t.table, self.sym.tables)
+            if isinstance(t, LookupTransform):
+                if t.lookup not in self.sym.lookups:
+                    self.unknown((*where, i, "lookup"), "lookup", t.lookup, self.sym.lookups)
+                if t.path is not None:
+                    self.path_text(t.path, (*where, i, "path"), "raw")
+
+    def condition(self, cond: Any, where: PathKey, scope: Scope) -> None:
+        if isinstance(cond, AllOf | AnyOf):
+            key = "all" if isinstance(cond, AllOf) else "any"
+            for i, sub in enumerate(cond.all if isinstance(cond, AllOf) else cond.any):
+                self.condition(sub, (*where, key, i), scope)
+        elif isinstance(cond, NotOf):
+            self.condition(cond.not_, (*where, "not"), scope)
+        elif isinstance(cond, Check):
+            if cond.path is not None:
+                self.path_text(cond.path, (*where, "path"), scope)
+            else:
+                assert cond.field is not None
+                self.display_name(cond.field, (*where, "field"))
+            self.transforms(cond.transforms, (*where, "transforms"))
+
+    def evidence(self, rule: Any, where: PathKey) -> None:
+        if isinstance(rule, AllOfEvidence | AnyOfEvidence):
+            for i, sub in enumerate(rule.rules):
+                self.evidence(sub, (*where, "rules", i))
+        elif isinstance(rule, FieldSet):
+            self.path_text(rule.field, (*where, "field"), "project")
+        elif isinstance(rule, ProjectMatches):
+            self.condition(rule.when, (*where, "when"), "project")
+        elif isinstance(rule, TicketDone | TicketsApproved | NoOpenTickets):
+            self.condition(rule.when, (*where, "when"), "ticket")
+            for key in ("approved_by_field", "approver_field"):
+                if hasattr(rule, key):
+                    self.path_text(getattr(rule, key), (*where, key), "ticket")
+
+    # ---- names -------------------------------------------------------------------
+
+    def stream(self, stream: str, where: PathKey) -> None:
+        if self.sym.kind == "jira":
+            if stream not in JIRA_STREAMS:
+                self.unknown(where, "Jira stream", stream, JIRA_STREAMS)
+        elif self.sym.kind == "servicenow":
+            if not re.fullmatch(r"[a-z0-9_]+", stream):
+                self.error(where, f"{stream!r} is not a ServiceNow table name")
+            elif stream not in SERVICENOW_TABLES and not stream.startswith(("u_", "x_")):
+                close = did_you_mean(stream, SERVICENOW_TABLES)
+                if close:  # likely a typo; custom tables start with u_ or x_
+                    self.error(where, f"unknown ServiceNow table {stream!r}; did you mean {close!r}?")
+
+    def display_name(self, name: str, where: PathKey) -> None:
+        if self.sym.kind == "jira" and name not in self.sym.display_names:
+            hint = did_you_mean(name, self.sym.display_names)
+            message = f"unknown Jira field {name!r}"
+            message += f"; did you mean {hint!r}?" if hint else (
+                " (declare it in meta.custom_fields)")
+            self.error(where, message)
+
+    def path_text(self, text: str, where: PathKey, scope: Scope) -> None:
+        try:
+            path = parse_path(text)
+        except PathError as exc:
+            self.error(where, str(exc))
+            return
+        self.path(path, where, scope)
+
+    def path(self, path: FieldPath, where: PathKey, scope: Scope) -> None:
+        if path.special:
+            if scope not in ("raw", "element"):
+                self.error(where, f"{path.text} is only available in raw record paths")
+            return
+        head = path.head
+        if scope == "ticket_values":
+            if head == "raw":
+                self.path(path.tail(), where, "raw")
+            elif head is not None and head not in TICKET_FIELDS:
+                self.unknown(where, "ticket field", head, (*TICKET_FIELDS, "raw"))
+            return
+        if scope in ("ticket", "project"):
+            known = TICKET_FIELDS if scope == "ticket" else PROJECT_FIELDS
+            if head is not None and head not in known:
+                self.unknown(where, f"{scope} field", head, known)
+            return
+        for step in path.steps:
+            if step.kind == "named":
+                self.display_name(step.name, where)
+        if scope == "raw" and self.sym.kind == "jira" and head == "fields" and len(path.steps) > 1:
+            second = path.steps[1]
+            if second.kind == "key" and not _CUSTOM_ID.match(second.name) \
+                    and second.name not in JIRA_SYSTEM_FIELDS:
+                hint = did_you_mean(second.name, [*JIRA_SYSTEM_FIELDS, *self.sym.display_names])
+                if hint in self.sym.display_names:
+                    self.error(where, f"unknown Jira field {second.name!r}; did you mean "
+                                      f'fields["{hint}"]?')
+                else:
+                    self.unknown(where, "Jira field", second.name, JIRA_SYSTEM_FIELDS)

@@ -1,0 +1,463 @@
+"""The compiled mapping and its bound, per-record form.
+
+`CompiledMapping` is what the loader produces: validated models, value tables, the
+compiled knowledge template. `bind(catalogue)` resolves Jira display names and builds
+one mapper per stream whose fields are plain closures; `BoundMapping.map` is the hot
+path (no pydantic validation per record: the coercers in `values.py` guarantee types).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import jinja2
+
+from bridge.models import (
+    Approval,
+    Capability,
+    Contact,
+    Milestone,
+    Project,
+    RawRecord,
+    SourceRef,
+    Ticket,
+)
+from mappings.conditions import Predicate, compile_condition, describe
+from mappings.gate import GateDef
+from mappings.outcome import Explanation, MapOutcome
+from mappings.parsing import map_key
+from mappings.paths import FieldPath, compile_getter, parse_path
+from mappings.schema import (
+    ApprovalList,
+    ClassificationRule,
+    ContactList,
+    Example,
+    LookupDef,
+    MilestoneList,
+    ProjectRule,
+    TicketRule,
+)
+from mappings.transforms import TransformContext, TransformError, ValueTable
+from mappings.values import FieldPlan, Target, ValueEnv, compile_value, plan_field
+
+T = TypeVar("T")
+
+STANDARD_PRACTICES: dict[str, Capability] = {
+    "strategy_management": Capability.STRATEGIC,
+    "relationship_management": Capability.STRATEGIC,
+    "risk_management": Capability.STRATEGIC,
+    "portfolio_management": Capability.STRATEGIC,
+    "service_level_management": Capability.TACTICAL,
+    "continual_improvement": Capability.TACTICAL,
+    "knowledge_management": Capability.TACTICAL,
+    "supplier_management": Capability.TACTICAL,
+    "change_enablement": Capability.TACTICAL,
+    "release_management": Capability.TACTICAL,
+    "incident_management": Capability.OPERATIONAL,
+    "problem_management": Capability.OPERATIONAL,
+    "measurement_and_reporting": Capability.OPERATIONAL,
+    "service_desk": Capability.OPERATIONAL,
+    "service_request_management": Capability.OPERATIONAL,
+}
+
+# docs/data-contract.md: the sandbox's ids, used until the instance's catalogue is bound
+JIRA_DEFAULT_CATALOGUE: dict[str, str] = {
+    "Go-live date": "customfield_10042",
+    "Service": "customfield_10043",
+    "Team": "customfield_10044",
+    "Story Points": "customfield_10016",
+    "Service manager": "customfield_10045",
+    "Approver": "customfield_10046",
+    "Approved by": "customfield_10047",
+    "Service aliases": "customfield_10048",
+    "Time to resolution breached": "customfield_10049",
+}
+
+PROJECT_TARGETS: dict[str, tuple[Target, bool]] = {
+    "key": ("str", True), "name": ("str", True), "service": ("str", False),
+    "service_aliases": ("list", False), "link_keys": ("list", False), "go_live": ("date", False),
+    "service_manager": ("str", False), "service_manager_accepted": ("bool", False),
+    "project_manager": ("str", False), "phase": ("str", False), "receivers": ("list", False),
+    "resolver_group": ("str", False), "updated": ("datetime", False), "url": ("str", False),
+}
+TICKET_TARGETS: dict[str, tuple[Target, bool]] = {
+    "key": ("str", True), "opened": ("datetime", True), "type": ("str", False),
+    "summary": ("str", False), "status": ("str", False), "status_category": ("status_category", False),
+    "priority": ("str", False), "team": ("str", False), "project_key": ("str", False),
+    "transition_key": ("str", False), "resolved": ("datetime", False),
+    "effort_hours": ("float", False), "sla_breached": ("bool", False), "labels": ("list", False),
+    "updated": ("datetime", False),
+}
+ITEM_TARGETS: dict[str, dict[str, tuple[Target, bool]]] = {
+    "milestones": {"kind": ("str", True), "name": ("str", True), "due": ("date", False),
+                   "done": ("bool", False)},
+    "contacts": {"role": ("str", True), "name": ("str", True), "email": ("str", False),
+                 "phone": ("str", False)},
+    "approvals": {"subject": ("str", True), "approver": ("str", True), "at": ("datetime", False)},
+}
+_ITEM_MODELS: dict[str, type[Milestone] | type[Contact] | type[Approval]] = {
+    "milestones": Milestone, "contacts": Contact, "approvals": Approval,
+}
+_FALLBACKS: dict[str, Any] = {"service_manager_accepted": False, "sla_breached": False,
+                              "status_category": "todo", "done": False}
+_LIST_FIELDS = {"service_aliases", "link_keys", "receivers", "labels"}
+
+
+@dataclass(frozen=True)
+class Located(Generic[T]):
+    """A definition with where it was written: `origin` is `FILE:LINE (section[i])`."""
+
+    item: T
+    origin: str
+
+
+@dataclass
+class CompiledKnowledge:
+    """The service-desk article template (Jinja2 sandbox, autoescaped) and where it goes."""
+
+    template: jinja2.Template
+    template_file: str
+    knowledge_base: str | None
+    category: str | None
+    workflow_state: str
+
+    def render(self, **context: Any) -> str:
+        """Render with `transition` (ServiceTransition), `projects` (list[Project]) and any extra."""
+        return self.template.render(**context)
+
+
+@dataclass
+class CompiledMapping:
+    """A source kind's mapping, validated and compiled; `bind` it before mapping records."""
+
+    kind: str
+    files: list[str]
+    custom_fields: dict[str, str]
+    tables: dict[str, ValueTable]
+    lookups: dict[str, LookupDef]
+    projects: list[Located[ProjectRule]]
+    tickets: list[Located[TicketRule]]
+    practices: dict[str, Capability]
+    rules: list[Located[ClassificationRule]]
+    default_practice: str | None
+    teams: ValueTable | None
+    gate: GateDef
+    knowledge: CompiledKnowledge
+    examples: list[Located[Example]] = field(default_factory=list)
+
+    @property
+    def streams(self) -> set[str]:
+        """Streams that give projects or tickets."""
+        rules: list[Located[ProjectRule] | Located[TicketRule]] = [*self.projects, *self.tickets]
+        return {s for r in rules for s in r.item.streams}
+
+    @property
+    def lookup_streams(self) -> set[str]:
+        """Streams whose records `BoundMapping.feed` must see before mapping."""
+        return {d.stream for d in self.lookups.values()}
+
+    def default_catalogue(self) -> dict[str, str]:
+        base = dict(JIRA_DEFAULT_CATALOGUE) if self.kind == "jira" else {}
+        base.update(self.custom_fields)
+        return base
+
+    def bind(self, catalogue: Mapping[str, str] | None = None) -> BoundMapping:
+        """Resolve display names through `catalogue` ({display name: field id}, e.g. from
+        `catalogue_from_fields`) over the defaults, and build the per-record mappers."""
+        merged = self.default_catalogue()
+        merged.update(catalogue or {})
+        return BoundMapping(self, merged)
+
+
+def catalogue_from_fields(records: Iterable[RawRecord | Mapping[str, Any]]) -> dict[str, str]:
+    """{display name: field id} from Jira `fields` stream records (`/rest/api/2/field`).
+    When two fields share a name, the first one seen wins."""
+    out: dict[str, str] = {}
+    for record in records:
+        payload = record.payload if isinstance(record, RawRecord) else record
+        name, fid = payload.get("name"), payload.get("id")
+        if isinstance(name, str) and isinstance(fid, str):
+            out.setdefault(name, fid)
+    return out
+
+
+class _ItemPlan:
+    def __init__(self, section: str, spec: MilestoneList | ContactList | ApprovalList, env: ValueEnv,
+                 index: int) -> None:
+        self.section = section
+        self.label = f"{section}[{index}]"
+        self.each = compile_getter(parse_path(spec.each), env.ctx.catalogue,
+                                   unwrap_value=False) if spec.each else None
+        self.when = compile_condition(spec.when, env.getter, env.ctx) if spec.when else None
+        targets = ITEM_TARGETS[section]
+        given = {k: getattr(spec.fields, k) for k in targets if getattr(spec.fields, k) is not None}
+        self.plans = [plan_field(k, v, targets[k][0], env) for k, v in given.items()]
+        self.required = [k for k, (_, req) in targets.items() if req] + [
+            p.name for p in self.plans if p.required]
+        self.model = _ITEM_MODELS[section]
+        self.defaults = {k: _FALLBACKS.get(k) for k in targets if k not in given}
+
+    def build(self, payload: Any, trace: Explanation | None) -> list[Any]:
+        elements = (self.each(payload) or []) if self.each else [payload]
+        out = []
+        for element in elements:
+            if self.when is not None and not self.when(element):
+                continue
+            values = dict(self.defaults)
+            for plan in self.plans:
+                try:
+                    values[plan.name] = plan.fn(element)
+                except (TransformError, ValueError, TypeError) as exc:
+                    raise _Bad(f"{self.label}.{plan.name}", str(exc)) from None
+                if values[plan.name] is None:
+                    values[plan.name] = _FALLBACKS.get(plan.name)
+            lacking = [k for k in self.required if values.get(k) is None]
+            if lacking:
+                if trace is not None:
+                    trace.dropped.append(f"{self.label}: no {', '.join(lacking)}")
+                continue
+            out.append(_construct(self.model, values))  # type: ignore[type-var]
+        return out
+
+
+_M = TypeVar("_M", Project, Ticket, Milestone, Contact, Approval, SourceRef)
+_setattr = object.__setattr__
+
+
+def _construct(cls: type[_M], values: dict[str, Any]) -> _M:
+    """`model_construct` without its per-field default handling: `values` already holds
+    every field with a correctly typed value (the coercers guarantee it)."""
+    obj = cls.__new__(cls)
+    _setattr(obj, "__dict__", values)
+    _setattr(obj, "__pydantic_fields_set__", set(values))
+    _setattr(obj, "__pydantic_extra__", None)
+    _setattr(obj, "__pydantic_private__", None)
+    return obj
+
+
+class _Bad(Exception):
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+
+
+class _Mapper:
+    """One rule compiled for one stream."""
+
+    def __init__(self, kind: str, rule: Located[Any], stream: str, bound: BoundMapping) -> None:
+        self.kind = kind
+        self.origin = rule.origin
+        env = ValueEnv(bound.ctx, stream)
+        spec = rule.item
+        self.when: Predicate | None = (compile_condition(spec.when, env.getter, bound.ctx)
+                                       if spec.when else None)
+        self.when_text = describe(spec.when) if spec.when else ""
+        targets = PROJECT_TARGETS if kind == "project" else TICKET_TARGETS
+        fields = spec.fields
+        self.plans: list[FieldPlan] = []
+        for name, (target, model_required) in targets.items():
+            value = getattr(fields, name)
+            if value is None:
+                continue
+            plan = plan_field(name, value, target, env, _FALLBACKS.get(name))
+            if model_required and not plan.required:
+                plan = FieldPlan(plan.name, plan.read, plan.coerce, True, plan.source, plan.fallback)
+            self.plans.append(plan)
+        self.steps = [(p.name, p.read, p.coerce, p.required, p.fallback, p.source) for p in self.plans]
+        self.attributes = [plan_field(k, v, "any", env) for k, v in fields.attributes.items()]
+        mapped = {p.name for p in self.plans}
+        self.unmapped = [n for n in targets if n not in mapped and n != "updated"]
+        self.sets_updated = "updated" in mapped
+        self.items = [
+            _ItemPlan(section, item, env, i)
+            for section in ("milestones", "contacts", "approvals") if kind == "project"
+            for i, item in enumerate(getattr(fields, section))
+        ]
+        self.bound = bound
+        model = Project if kind == "project" else Ticket
+        self.template: dict[str, Any] = dict.fromkeys(model.model_fields)
+
+    def map(self, raw: RawRecord, trace: Explanation | None) -> MapOutcome:
+        payload = raw.payload
+        values = self.template.copy()  # every field, in model order (stable dumps and hashes)
+        values["ref"] = _construct(SourceRef, {"source": raw.source, "stream": raw.stream,
+                                               "key": raw.key})
+        try:
+            for name, read, coerce, required, fallback, source in self.steps:
+                try:
+                    value = coerce(read(payload))
+                except (TransformError, ValueError, TypeError) as exc:
+                    return MapOutcome("quarantine", field=name, reason=str(exc), explanation=trace)
+                if value is None:
+                    if required:
+                        return MapOutcome("quarantine", field=name,
+                                          reason=f"required value missing (from {source})",
+                                          explanation=trace)
+                    if trace is not None:
+                        trace.missing.append(f"{name} (from {source})")
+                    value = fallback
+                values[name] = value
+            attributes: dict[str, Any] = {}
+            for plan in self.attributes:
+                try:
+                    value = plan.coerce(plan.read(payload))
+                except (TransformError, ValueError, TypeError) as exc:
+                    return MapOutcome("quarantine", field=f"attributes.{plan.name}", reason=str(exc),
+                                      explanation=trace)
+                if value is not None:
+                    attributes[plan.name] = value
+                elif trace is not None:
+                    trace.missing.append(f"attributes.{plan.name} (from {plan.source})")
+            values["attributes"] = attributes
+            for item in self.items:
+                if values[item.section] is None:
+                    values[item.section] = []
+                values[item.section].extend(item.build(payload, trace))
+        except _Bad as bad:
+            return MapOutcome("quarantine", field=bad.field, reason=bad.reason, explanation=trace)
+        for name in self.unmapped:
+            values[name] = [] if name in _LIST_FIELDS else _FALLBACKS.get(name)
+        if not self.sets_updated:
+            values["updated"] = raw.updated
+        if trace is not None:
+            trace.values = {k: v for k, v in values.items() if k != "ref"}
+        if self.kind == "project":
+            for section in ("milestones", "contacts", "approvals"):
+                if values[section] is None:
+                    values[section] = []
+            return MapOutcome("project", _construct(Project, values), explanation=trace)
+        self.bound.classify(values, payload, trace)
+        return MapOutcome("ticket", _construct(Ticket, values), explanation=trace)
+
+
+class BoundMapping:
+    """A compiled mapping bound to a field catalogue: feed reference records, map records.
+
+    Engine order: `feed` every record of `lookup_streams` (from the store) first, then
+    `map`. When a record of a lookup stream changes, re-map `dependent_streams(stream)`.
+    """
+
+    def __init__(self, compiled: CompiledMapping, catalogue: dict[str, str]) -> None:
+        self.compiled = compiled
+        self.catalogue = catalogue
+        self.lookup_tables: dict[str, dict[str, Any]] = {name: {} for name in compiled.lookups}
+        self._lookup_owners: dict[str, dict[str, str]] = {}  # lookup -> entry -> raw record key
+        self.ctx = TransformContext(compiled.tables, self.lookup_tables, catalogue,
+                                    unwrap_value=compiled.kind == "servicenow")
+        self._feeders: dict[str, list[tuple[str, Any, Predicate | None]]] = {}
+        for name, lookup in compiled.lookups.items():
+            env = ValueEnv(self.ctx, lookup.stream)
+            key = compile_value(lookup.key, env)
+            when = compile_condition(lookup.when, env.getter, self.ctx) if lookup.when else None
+            self._feeders.setdefault(lookup.stream, []).append((name, key, when))
+        self._classifiers = [
+            (compile_condition(r.item.when, self._classification_getter, self.ctx),
+             r.item.practice, compiled.practices[r.item.practice], r.item.team,
+             f"classification.rules[{i}] {r.origin}: {describe(r.item.when)}")
+            for i, r in enumerate(compiled.rules)
+        ]
+        self._mappers: dict[str, list[_Mapper]] = {}
+        for kind, rules in (("project", compiled.projects), ("ticket", compiled.tickets)):
+            for located in rules:
+                for stream in located.item.streams:
+                    self._mappers.setdefault(stream, []).append(_Mapper(kind, located, stream, self))
+
+    @property
+    def lookup_streams(self) -> set[str]:
+        return set(self._feeders)
+
+    def dependent_streams(self, stream: str) -> set[str]:
+        """Streams to re-map when a record of `stream` changes (they read its lookups).
+        Conservative: every mapped stream, when `stream` feeds any lookup."""
+        return set(self._mappers) if stream in self._feeders else set()
+
+    def _classification_getter(self, path: FieldPath) -> Any:
+        # `raw.` reaches the vendor record (with the kind's value rules); else ticket fields
+        return compile_getter(path, self.catalogue, unwrap_value=self.ctx.unwrap_value
+                              and path.head == "raw")
+
+    def feed(self, raw: RawRecord) -> bool:
+        """Add (or, when deleted, remove) a reference record in the lookups built from its
+        stream; True when any lookup took it."""
+        feeders = self._feeders.get(raw.stream)
+        if not feeders:
+            return False
+        taken = False
+        for name, key_fn, when in feeders:
+            try:
+                key = key_fn(raw.payload)
+            except (TransformError, ValueError, TypeError):
+                continue
+            if key is None or key == "":
+                continue
+            table = self.lookup_tables[name]
+            owners = self._lookup_owners.setdefault(name, {})
+            entry = map_key(key)
+            if raw.deleted or (when is not None and not when(raw.payload)):
+                # only the record that filled an entry may empty it: many issues share a project key
+                if owners.get(entry) == raw.key:
+                    table.pop(entry, None)
+                    owners.pop(entry, None)
+                    taken = True
+                continue
+            table[entry] = raw.payload
+            owners[entry] = raw.key
+            taken = True
+        return taken
+
+    def classify(self, values: dict[str, Any], payload: Any, trace: Explanation | None) -> None:
+        """Set practice, capability and the specialist team on mapped ticket values."""
+        teams = self.compiled.teams
+        if teams is not None and values.get("team") is not None:
+            values["team"] = teams.get(values["team"])
+        values["raw"] = payload  # conditions read ticket fields and raw.PATH from one dict
+        chosen = None
+        try:
+            for classifier in self._classifiers:
+                if classifier[0](values):
+                    chosen = classifier
+                    break
+        finally:
+            del values["raw"]
+        if chosen is not None:
+            _, practice, capability, team, text = chosen
+            values["practice"], values["capability"] = practice, capability
+            if team is not None:
+                values["team"] = team
+            if trace is not None:
+                trace.classification = text
+            return
+        default = self.compiled.default_practice
+        values["practice"] = default
+        values["capability"] = self.compiled.practices.get(default) if default else None
+        if trace is not None:
+            trace.classification = f"classification.default ({default})" if default else "none"
+
+    def map(self, raw: RawRecord) -> MapOutcome:
+        """Map one record: a project, a ticket, a skip, or a quarantine. Never raises for
+        bad data; the failing field and reason travel in the outcome."""
+        return self._map(raw, None)
+
+    def explain(self, raw: RawRecord) -> MapOutcome:
+        """As `map`, with `outcome.explanation` filled (slower: for preview and tests)."""
+        return self._map(raw, Explanation())
+
+    def _map(self, raw: RawRecord, trace: Explanation | None) -> MapOutcome:
+        if raw.deleted:
+            return MapOutcome("skip", reason="record deleted", explanation=trace)
+        mappers = self._mappers.get(raw.stream)
+        if mappers is None:
+            why = ("reference stream (read by lookups)" if raw.stream in self._feeders
+                   else f"stream {raw.stream!r} is not mapped")
+            return MapOutcome("skip", reason=why, explanation=trace)
+        payload = raw.payload
+        for mapper in mappers:
+            if mapper.when is None or mapper.when(payload):
+                if trace is not None:
+                    trace.rule = f"{mapper.kind} rule {mapper.origin}"
+                return mapper.map(raw, trace)
+            if trace is not None:
+                trace.not_selected.append(f"{mapper.kind} rule {mapper.origin}: {mapper.when_text}")
+        return MapOutcome("skip", reason="no rule selected the record", explanation=trace)

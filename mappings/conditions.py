@@ -1,0 +1,318 @@
+"""Declarative conditions: all / any / not over tests, compiled into plain predicates.
+
+A test reads one value (a `path`, or a Jira custom field by display name with `field`),
+optionally transforms it, and applies exactly one operator:
+`equals`, `in`, `matches` (regex, compiled when the file loads), `exists`,
+`gt`/`ge`/`lt`/`le`, `contains`. When the value is a list (a `[*]` path, labels),
+`equals`/`in`/`matches`/comparisons hold if any element satisfies them, and
+`contains` tests membership; on text `contains` is a substring test.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
+
+from mappings.parsing import map_key, parse_date, parse_datetime
+from mappings.paths import FieldPath, Getter, parse_path
+from mappings.transforms import Transform, TransformContext, compile_chain
+
+Predicate = Callable[[Any], bool]
+GetterFactory = Callable[[FieldPath], Getter]
+
+OPERATORS = ("equals", "in", "matches", "exists", "gt", "ge", "lt", "le", "contains")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Check(_Strict):
+    """One test on one value: `{path: fields.issuetype.name, in: [Incident, Problem]}`."""
+
+    path: str | None = Field(None, description="field path of the value tested")
+    field: str | None = Field(None, description='Jira custom field by display name (= fields["NAME"])')
+    transforms: list[Transform] = Field(default_factory=list)
+    equals: Any = None
+    in_: list[Any] | None = Field(None, alias="in")
+    matches: str | None = Field(None, description="regular expression, searched anywhere in the text")
+    exists: bool | None = Field(None, description="true: the value is present and not empty")
+    gt: Any = None
+    ge: Any = None
+    lt: Any = None
+    le: Any = None
+    contains: Any = None
+    ignore_case: bool = Field(False, description="equals/in/matches/contains ignore letter case")
+
+    @field_validator("path")
+    @classmethod
+    def _path_parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_path(value)
+        return value
+
+    @field_validator("matches")
+    @classmethod
+    def _regex_compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_operator(self) -> Check:
+        given = [op for op in OPERATORS if _field_name(op) in self.model_fields_set]
+        if len(given) != 1:
+            found = ", ".join(given) if given else "none"
+            raise ValueError(f"a test needs exactly one operator of {', '.join(OPERATORS)} "
+                             f"(found: {found})")
+        if (self.path is None) == (self.field is None):
+            raise ValueError("a test needs exactly one of 'path' or 'field'")
+        return self
+
+    @property
+    def operator(self) -> str:
+        return next(op for op in OPERATORS if _field_name(op) in self.model_fields_set)
+
+    @property
+    def field_path(self) -> FieldPath:
+        if self.field is not None:
+            return FieldPath(f'fields["{self.field}"]', parse_path(f'fields["{self.field}"]').steps)
+        assert self.path is not None
+        return parse_path(self.path)
+
+    def describe(self) -> str:
+        operand = getattr(self, _field_name(self.operator))
+        return f"{self.path or self.field} {self.operator} {operand!r}"
+
+
+def _field_name(op: str) -> str:
+    return "in_" if op == "in" else op
+
+
+class AllOf(_Strict):
+    """Every condition holds."""
+
+    all: list[Condition] = Field(min_length=1)
+
+
+class AnyOf(_Strict):
+    """At least one condition holds."""
+
+    any: list[Condition] = Field(min_length=1)
+
+
+class NotOf(_Strict):
+    """The condition does not hold."""
+
+    not_: Condition = Field(alias="not")
+
+
+def _tag(value: Any) -> str:
+    # tags are <bracketed>: they cannot be YAML keys, so the loader drops them from paths
+    if isinstance(value, dict):
+        for key in ("all", "any", "not"):
+            if key in value:
+                return f"<{key}>"
+        return "<test>"
+    if isinstance(value, AllOf):
+        return "<all>"
+    if isinstance(value, AnyOf):
+        return "<any>"
+    if isinstance(value, NotOf):
+        return "<not>"
+    return "<test>"
+
+
+Condition = Annotated[
+    Annotated[Check, Tag("<test>")]
+    | Annotated[AllOf, Tag("<all>")]
+    | Annotated[AnyOf, Tag("<any>")]
+    | Annotated[NotOf, Tag("<not>")],
+    Discriminator(_tag),
+]
+
+AllOf.model_rebuild()
+AnyOf.model_rebuild()
+NotOf.model_rebuild()
+
+
+def iter_tests(cond: Any) -> list[Check]:
+    """Every test inside a condition, for load-time checks."""
+    if isinstance(cond, Check):
+        return [cond]
+    if isinstance(cond, AllOf):
+        return [t for c in cond.all for t in iter_tests(c)]
+    if isinstance(cond, AnyOf):
+        return [t for c in cond.any for t in iter_tests(c)]
+    if isinstance(cond, NotOf):
+        return iter_tests(cond.not_)
+    return []
+
+
+def describe(cond: Any) -> str:
+    if isinstance(cond, Check):
+        return cond.describe()
+    if isinstance(cond, AllOf):
+        return "all(" + "; ".join(describe(c) for c in cond.all) + ")"
+    if isinstance(cond, AnyOf):
+        return "any(" + "; ".join(describe(c) for c in cond.any) + ")"
+    if isinstance(cond, NotOf):
+        return "not(" + describe(cond.not_) + ")"
+    return "?"
+
+
+# ---- compiled form ---------------------------------------------------------------
+
+
+def compile_condition(cond: Any, getter_for: GetterFactory, ctx: TransformContext | None = None
+                      ) -> Predicate:
+    """A predicate over whatever `getter_for`'s getters read (raw payloads or canonical objects).
+
+    A transform that fails inside a condition makes the test false, not the record bad.
+    """
+    ctx = ctx or TransformContext()
+    if isinstance(cond, AllOf):
+        parts = [compile_condition(c, getter_for, ctx) for c in cond.all]
+        return lambda r: all(p(r) for p in parts)
+    if isinstance(cond, AnyOf):
+        parts = [compile_condition(c, getter_for, ctx) for c in cond.any]
+        return lambda r: any(p(r) for p in parts)
+    if isinstance(cond, NotOf):
+        inner = compile_condition(cond.not_, getter_for, ctx)
+        return lambda r: not inner(r)
+    assert isinstance(cond, Check)
+    getter = getter_for(cond.field_path)
+    test = _operator(cond)
+    if not cond.transforms:
+        fast = _fast_text_test(cond, getter, test)
+        return fast or (lambda r: test(getter(r)))
+    read = compile_chain(list(cond.transforms), ctx, getter)
+    assert read is not None
+
+    def transformed(record: Any) -> bool:
+        try:
+            return test(read(record))
+        except (ValueError, TypeError):  # TransformError included
+            return False
+    return transformed
+
+
+def _fast_text_test(cond: Check, getter: Getter, slow: Callable[[Any], bool]) -> Predicate | None:
+    """`equals`/`in` on text, the classification hot path, without the generic layers."""
+    if cond.ignore_case or cond.operator not in ("equals", "in"):
+        return None
+    if cond.operator == "equals":
+        if not isinstance(cond.equals, str):
+            return None
+        target = cond.equals
+
+        def equals(record: Any) -> bool:
+            value = getter(record)
+            if type(value) is str:
+                return value == target
+            return slow(value)
+        return equals
+    if not all(isinstance(x, str) for x in cond.in_ or []):
+        return None
+    options = frozenset(cond.in_ or [])
+
+    def member(record: Any) -> bool:
+        value = getter(record)
+        if type(value) is str:
+            return value in options
+        return slow(value)
+    return member
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def _operator(t: Check) -> Callable[[Any], bool]:
+    op = t.operator
+    fold = t.ignore_case
+    if op == "exists":
+        wanted = bool(t.exists)
+        return lambda v: (not _empty(v)) is wanted
+    if op == "contains":
+        needle = _norm(t.contains, fold)
+
+        def contains(v: Any) -> bool:
+            if isinstance(v, list):
+                return any(_norm(x, fold) == needle for x in v)
+            if isinstance(v, str) and isinstance(needle, str):
+                return needle in (v.lower() if fold else v)
+            return False
+        return contains
+    if op == "equals":
+        target = _norm(t.equals, fold)
+        return _any_element(lambda x: _norm(x, fold) == target, allow_none=t.equals is None)
+    if op == "in":
+        options = {_norm(x, fold) for x in (t.in_ or [])}
+        return _any_element(lambda x: _norm(x, fold) in options, allow_none=None in options)
+    if op == "matches":
+        pattern = re.compile(t.matches or "", re.IGNORECASE if fold else 0)
+        return _any_element(lambda x: pattern.search(map_key(x)) is not None)
+    return _any_element(_comparison(op, getattr(t, op)))
+
+
+def _norm(value: Any, fold: bool) -> Any:
+    if type(value) is str:
+        return value.lower() if fold else value
+    if value is None or isinstance(value, dict | list):
+        return value
+    text = map_key(value) if not isinstance(value, date) else value.isoformat()
+    return text.lower() if fold else text
+
+
+def _any_element(test: Callable[[Any], bool], allow_none: bool = False) -> Callable[[Any], bool]:
+    def check(value: Any) -> bool:
+        if value is None:
+            return allow_none
+        if type(value) is list:
+            return any(test(x) for x in value if x is not None)
+        return test(value)
+    return check
+
+
+def _comparison(op: str, operand: Any) -> Callable[[Any], bool]:
+    convert: Callable[[Any], Any]
+    if isinstance(operand, datetime):
+        convert = parse_datetime
+        operand = parse_datetime(operand)
+    elif isinstance(operand, date):
+        convert = parse_date
+    elif isinstance(operand, int | float) and not isinstance(operand, bool):
+        convert = float
+    else:
+        convert = map_key
+        operand = map_key(operand)
+
+    def compare(value: Any) -> bool:
+        try:
+            left = convert(value)
+        except (ValueError, TypeError):
+            return False
+        if op == "gt":
+            return bool(left > operand)
+        if op == "ge":
+            return bool(left >= operand)
+        if op == "lt":
+            return bool(left < operand)
+        return bool(left <= operand)
+    return compare

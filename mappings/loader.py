@@ -1,0 +1,247 @@
+"""Mapping files -> CompiledMapping. Every problem in every file is collected and raised
+as one ConfigError whose issues read `FILE:LINE:COL: dotted.path: message`."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from bridge.errors import ConfigError, Issue
+from bridge.models import Capability
+from bridge.yamlfile import PathKey, YamlDocument, did_you_mean, load_yaml, validate
+from mappings.checks import Checker, Symbols
+from mappings.compile import (
+    JIRA_DEFAULT_CATALOGUE,
+    STANDARD_PRACTICES,
+    CompiledKnowledge,
+    CompiledMapping,
+    Located,
+)
+from mappings.gate import GateDef
+from mappings.schema import KNOWN_KINDS, Classification, KnowledgeDef, MappingFile
+from mappings.transforms import ValueTable
+
+DEFAULTS_DIR = Path(__file__).parent / "defaults"
+DEFAULT_TEMPLATE = DEFAULTS_DIR / "knowledge.html.j2"
+
+
+def default_path(kind: str) -> Path:
+    """The shipped default mapping file of a connector kind."""
+    path = DEFAULTS_DIR / f"{kind}.yaml"
+    if not path.exists():
+        hint = did_you_mean(kind, KNOWN_KINDS)
+        raise ConfigError(f"no shipped default mapping for kind {kind!r}"
+                          + (f"; did you mean {hint!r}?" if hint else ""))
+    return path
+
+
+def default_mapping(kind: str) -> CompiledMapping:
+    """The shipped default mapping of `kind` (jira or servicenow), compiled."""
+    return load_mapping([default_path(kind)])
+
+
+def load_mapping(paths: Sequence[str | Path], kind: str | None = None) -> CompiledMapping:
+    """Load, check and compile one source's mapping files (merged in order).
+
+    `kind`, when given, is the source's connector kind: each file's `meta.kind` must match.
+    Raises ConfigError carrying every issue of every file.
+    """
+    if not paths:
+        raise ConfigError("no mapping files given")
+    issues: list[Issue] = []
+    loaded: list[tuple[YamlDocument, MappingFile]] = []
+    for path in paths:
+        try:
+            doc = load_yaml(path)
+        except ConfigError as exc:
+            issues.extend(exc.issues or [Issue(str(path), None, None, "", str(exc))])
+            continue
+        if not isinstance(doc.data, dict):
+            issues.append(doc.issue((), "a mapping file must be a YAML mapping with a 'meta' section"))
+            continue
+        meta = doc.data.get("meta")
+        if kind is None and isinstance(meta, dict) and isinstance(meta.get("kind"), str):
+            kind = meta["kind"]  # even when this file is invalid, later files must match it
+        found: list[Issue] = []
+        model = validate(MappingFile, doc.data, doc, issues=found)
+        issues.extend(_without_tags(i) for i in found)
+        if model is not None:
+            loaded.append((doc, model))
+    if not loaded:
+        raise ConfigError(_summary(issues), issues)
+    compiled = _compile(loaded, kind, issues)
+    if issues or compiled is None:
+        raise ConfigError(_summary(issues), issues)
+    return compiled
+
+
+def validate_files(paths: Sequence[str | Path], kind: str | None = None) -> list[Issue]:
+    """Every issue of a source's files (empty when valid)."""
+    try:
+        load_mapping(paths, kind)
+    except ConfigError as exc:
+        return exc.issues or [Issue(str(paths[0]), None, None, "", str(exc))]
+    return []
+
+
+_TAG_STEP = re.compile(r"\.?<[a-z_]+>")
+
+
+def _without_tags(issue: Issue) -> Issue:
+    """Drop union tags (`<test>`, `<spec>`...) that pydantic puts in error locations."""
+    path = _TAG_STEP.sub("", issue.path)
+    return issue if path == issue.path else Issue(issue.file, issue.line, issue.column, path,
+                                                  issue.message)
+
+
+def _summary(issues: list[Issue]) -> str:
+    files = sorted({i.file for i in issues})
+    return f"{', '.join(files)}: {len(issues)} problem(s) in the mapping"
+
+
+def _origin(doc: YamlDocument, path: PathKey) -> str:
+    line, _ = doc.position(path)
+    return f"{doc.file}:{line}" if line else doc.file
+
+
+def _compile(loaded: list[tuple[YamlDocument, MappingFile]], kind: str | None,
+             issues: list[Issue]) -> CompiledMapping | None:
+    first_doc, first = loaded[0]
+    source_kind = kind or first.meta.kind
+    if source_kind not in KNOWN_KINDS:
+        hint = did_you_mean(source_kind, KNOWN_KINDS)
+        issues.append(first_doc.issue(("meta", "kind"), f"unknown kind {source_kind!r}" + (
+            f"; did you mean {hint!r}?" if hint else f" (known: {', '.join(KNOWN_KINDS)})")))
+        return None
+    symbols = Symbols(source_kind)
+    custom_fields: dict[str, str] = {}
+    symbols.display_names.update(JIRA_DEFAULT_CATALOGUE if source_kind == "jira" else ())
+    tables: dict[str, ValueTable] = {}
+    lookups: dict[str, Any] = {}
+    practices: dict[str, Capability] | None = None
+    seen: dict[tuple[str, str], str] = {}
+
+    def once(section: str, name: str, doc: YamlDocument, path: PathKey) -> bool:
+        where = seen.get((section, name))
+        if where is not None:
+            issues.append(doc.issue(path, f"{section} {name!r} is already defined at {where}"))
+            return False
+        seen[(section, name)] = _origin(doc, path)
+        return True
+
+    for doc, mf in loaded:
+        if mf.meta.kind != source_kind:
+            issues.append(doc.issue(("meta", "kind"), f"kind {mf.meta.kind!r} does not match the "
+                                                      f"source's kind {source_kind!r}"))
+        for name, fid in mf.meta.custom_fields.items():
+            symbols.display_names.add(name)
+            if fid is not None:
+                custom_fields[name] = fid
+        for name, table in mf.tables.items():
+            if once("table", name, doc, ("tables", name)):
+                tables[name] = ValueTable(dict(table.values), "default" in table.model_fields_set,
+                                          table.default, table.ignore_case)
+        for name, lookup in mf.lookups.items():
+            if once("lookup", name, doc, ("lookups", name)):
+                lookups[name] = lookup
+        cls = mf.classification
+        if cls is not None and cls.practices is not None:
+            if practices is not None:
+                issues.append(doc.issue(("classification", "practices"),
+                                        "the practice catalogue is already defined in another file"))
+            practices = dict(cls.practices)
+    practices = practices if practices is not None else dict(STANDARD_PRACTICES)
+    symbols.tables.update(tables)
+    symbols.lookups.update({n: d.stream for n, d in lookups.items()})
+    symbols.practices.update(practices)
+
+    for doc, mf in loaded:
+        Checker(doc, symbols, issues).check_file(mf)
+
+    classification = _single(loaded, "classification", issues)
+    knowledge_at = _single(loaded, "knowledge", issues)
+    knowledge = _knowledge(knowledge_at, issues)
+    if knowledge is None:
+        return None
+    rules, default_practice, teams = [], None, None
+    if classification is not None:
+        cdoc, cls_def = classification
+        assert isinstance(cls_def, Classification)
+        rules = [Located(r, _origin(cdoc, ("classification", "rules", i)))
+                 for i, r in enumerate(cls_def.rules)]
+        default_practice = cls_def.default
+        if cls_def.teams is not None:
+            t = cls_def.teams
+            teams = ValueTable(dict(t.values), "default" in t.model_fields_set, t.default,
+                               t.ignore_case)
+    gate_items = [item for _, mf in loaded if mf.gate for item in mf.gate.items]
+    return CompiledMapping(
+        kind=source_kind,
+        files=[doc.file for doc, _ in loaded],
+        custom_fields=custom_fields,
+        tables=tables,
+        lookups=lookups,
+        projects=[Located(r, _origin(doc, ("projects", i)))
+                  for doc, mf in loaded for i, r in enumerate(mf.projects)],
+        tickets=[Located(r, _origin(doc, ("tickets", i)))
+                 for doc, mf in loaded for i, r in enumerate(mf.tickets)],
+        practices=practices,
+        rules=rules,
+        default_practice=default_practice,
+        teams=teams,
+        gate=GateDef(items=gate_items),
+        knowledge=knowledge,
+        examples=[Located(e, _origin(doc, ("examples", i)))
+                  for doc, mf in loaded for i, e in enumerate(mf.examples)],
+    )
+
+
+def _single(loaded: list[tuple[YamlDocument, MappingFile]], section: str,
+            issues: list[Issue]) -> tuple[YamlDocument, Any] | None:
+    """A section that may appear in one file only."""
+    found: tuple[YamlDocument, Any] | None = None
+    for doc, mf in loaded:
+        value = getattr(mf, section)
+        if value is None:
+            continue
+        if found is not None:
+            issues.append(doc.issue((section,), f"{section} is already defined in {found[0].file}"))
+            continue
+        found = (doc, value)
+    return found
+
+
+def _environment() -> SandboxedEnvironment:
+    # admins write templates: sandboxed, and escaped because the output is HTML
+    return SandboxedEnvironment(autoescape=True, trim_blocks=True, lstrip_blocks=True,
+                                undefined=jinja2.ChainableUndefined)
+
+
+def _knowledge(found: tuple[YamlDocument, Any] | None, issues: list[Issue]) -> CompiledKnowledge | None:
+    definition: KnowledgeDef = found[1] if found else KnowledgeDef()
+    if definition.template == "default":
+        template_path = DEFAULT_TEMPLATE
+    else:
+        assert found is not None
+        template_path = Path(found[0].file).parent / definition.template
+    try:
+        text = template_path.read_text(encoding="utf-8")
+    except OSError:
+        doc = found[0] if found else None
+        message = f"template file {definition.template!r} not found"
+        issues.append(doc.issue(("knowledge", "template"), message) if doc else
+                      Issue(str(template_path), None, None, "knowledge.template", message))
+        return None
+    try:
+        template = _environment().from_string(text)
+    except jinja2.TemplateSyntaxError as exc:
+        issues.append(Issue(str(template_path), exc.lineno, 1, "knowledge.template",
+                            f"template syntax error: {exc.message}"))
+        return None
+    return CompiledKnowledge(template, str(template_path), definition.knowledge_base,
+                             definition.category, definition.workflow_state)

@@ -1,0 +1,318 @@
+"""The mapping file's models: what an admin may write, and so its JSON Schema.
+
+Sections: `meta`, `tables`, `lookups`, `projects`, `tickets`, `classification`,
+`gate` (see `mappings.gate`), `knowledge`, `examples`. Every model forbids unknown
+keys, so a typo is reported with a did-you-mean instead of being ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
+
+from bridge.models import Capability
+from mappings.conditions import Condition
+from mappings.gate import GateDef
+from mappings.paths import parse_path
+from mappings.transforms import Transform
+
+KNOWN_KINDS = ("jira", "servicenow")
+SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Meta(_Strict):
+    """Which connector kind the file applies to, and the format version."""
+
+    kind: str = Field(description="connector kind: jira or servicenow")
+    version: Literal[1] = 1
+    description: str | None = None
+    custom_fields: dict[str, str | None] = Field(
+        default_factory=dict,
+        description="Jira custom fields used by display name -> default field id "
+                    "(null: only from the instance's field catalogue)",
+    )
+
+    @field_validator("custom_fields")
+    @classmethod
+    def _ids(cls, value: dict[str, str | None]) -> dict[str, str | None]:
+        for name, fid in value.items():
+            if fid is not None and not re.fullmatch(r"customfield_\d+|[a-z][A-Za-z0-9_]*", fid):
+                raise ValueError(f"{name!r}: {fid!r} is not a Jira field id (customfield_NNNNN)")
+        return value
+
+
+class FieldSpec(_Strict):
+    """Where a canonical field's value comes from: exactly one of `path`, `field`, `value`,
+    `first_of`, `concat`; then `transforms` in order; then `default` when still empty."""
+
+    path: str | None = Field(None, description="field path into the raw record")
+    field: str | None = Field(None, description='Jira custom field by display name (= fields["NAME"])')
+    value: Any = Field(None, description="a constant")
+    first_of: list[FieldValue] | None = Field(None, description="the first source that gives a value")
+    concat: list[FieldValue] | None = Field(None, description="all sources' values as one list")
+    transforms: list[Transform] = Field(default_factory=list)
+    default: Any = Field(None, description="used when the value is missing or empty")
+    required: bool = Field(False, description="missing: the record is quarantined "
+                                              "(in a list item: the item is dropped)")
+
+    @field_validator("path")
+    @classmethod
+    def _path_parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_path(value)
+        return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> FieldSpec:
+        given = [k for k in ("path", "field", "value", "first_of", "concat") if k in self.model_fields_set]
+        if len(given) != 1:
+            raise ValueError("a field needs exactly one of path, field, value, first_of, concat"
+                             + (f" (found: {', '.join(given)})" if given else ""))
+        return self
+
+
+def _value_tag(value: Any) -> str:
+    return "<path>" if isinstance(value, str) else "<spec>"
+
+
+FieldValue = Annotated[
+    Annotated[str, Tag("<path>")] | Annotated[FieldSpec, Tag("<spec>")],
+    Discriminator(_value_tag),
+]
+"""A bare string is a path; a mapping is a FieldSpec."""
+
+
+class _Fields(_Strict):
+    pass
+
+
+class MilestoneFields(_Fields):
+    kind: FieldValue | None = Field(None, description="startup, follow_up, review, go_live, hypercare_end...")
+    name: FieldValue | None = None
+    due: FieldValue | None = None
+    done: FieldValue | None = None
+
+
+class ContactFields(_Fields):
+    role: FieldValue | None = None
+    name: FieldValue | None = None
+    email: FieldValue | None = None
+    phone: FieldValue | None = None
+
+
+class ApprovalFields(_Fields):
+    subject: FieldValue | None = None
+    approver: FieldValue | None = None
+    at: FieldValue | None = None
+
+
+class _ItemList(_Strict):
+    each: str | None = Field(None, description="a `[*]` path: one item per element, "
+                                               "item paths relative to the element")
+    when: Condition | None = Field(None, description="keep only items (elements) matching this")
+
+    @field_validator("each")
+    @classmethod
+    def _fans_out(cls, value: str | None) -> str | None:
+        if value is not None and not parse_path(value).fans_out:
+            raise ValueError("'each' must be a path with [*], e.g. versions[*]")
+        return value
+
+
+class MilestoneList(_ItemList):
+    fields: MilestoneFields
+
+
+class ContactList(_ItemList):
+    fields: ContactFields
+
+
+class ApprovalList(_ItemList):
+    fields: ApprovalFields
+
+
+class ProjectFields(_Fields):
+    """How a project record's fields map onto the canonical Project."""
+
+    key: FieldValue
+    name: FieldValue
+    service: FieldValue | None = None
+    service_aliases: FieldValue | None = None
+    link_keys: FieldValue | None = Field(None, description="keys shared across sources to link projects")
+    go_live: FieldValue | None = None
+    service_manager: FieldValue | None = None
+    service_manager_accepted: FieldValue | None = None
+    project_manager: FieldValue | None = None
+    phase: FieldValue | None = None
+    receivers: FieldValue | None = None
+    resolver_group: FieldValue | None = None
+    milestones: list[MilestoneList] = Field(default_factory=list)
+    contacts: list[ContactList] = Field(default_factory=list)
+    approvals: list[ApprovalList] = Field(default_factory=list)
+    attributes: dict[str, FieldValue] = Field(default_factory=dict)
+    updated: FieldValue | None = None
+    url: FieldValue | None = None
+
+
+class TicketFields(_Fields):
+    """How a ticket record's fields map onto the canonical Ticket (practice and capability
+    come from `classification`)."""
+
+    key: FieldValue
+    opened: FieldValue
+    type: FieldValue | None = None
+    summary: FieldValue | None = None
+    status: FieldValue | None = None
+    status_category: FieldValue | None = Field(None, description="todo, in_progress or done")
+    priority: FieldValue | None = None
+    team: FieldValue | None = None
+    project_key: FieldValue | None = None
+    transition_key: FieldValue | None = Field(None, description="key of the transition project")
+    resolved: FieldValue | None = None
+    effort_hours: FieldValue | None = None
+    sla_breached: FieldValue | None = None
+    labels: FieldValue | None = None
+    attributes: dict[str, FieldValue] = Field(default_factory=dict)
+    updated: FieldValue | None = None
+
+
+class _Rule(_Strict):
+    stream: str | list[str] = Field(description="stream(s) the rule reads (Jira: projects, issues; "
+                                                "ServiceNow: table names)")
+    when: Condition | None = Field(None, description="select records; without it every record")
+    name: str | None = None
+
+    @property
+    def streams(self) -> list[str]:
+        return [self.stream] if isinstance(self.stream, str) else list(self.stream)
+
+
+class ProjectRule(_Rule):
+    fields: ProjectFields
+
+
+class TicketRule(_Rule):
+    fields: TicketFields
+
+
+class TableDef(_Strict):
+    """A named value map used by `{table: NAME}` transforms and `classification.teams`."""
+
+    values: dict[str, Any]
+    default: Any = Field(None, description="for values not in the table; unset: keep the value")
+    ignore_case: bool = False
+
+
+class LookupDef(_Strict):
+    """A table built from a reference stream's records: key -> the record."""
+
+    stream: str
+    key: str = Field(description="path of the key in the reference record")
+    when: Condition | None = Field(None, description="only records matching this")
+
+    @field_validator("key")
+    @classmethod
+    def _path_parses(cls, value: str) -> str:
+        parse_path(value)
+        return value
+
+
+class ClassificationRule(_Strict):
+    """First matching rule wins: the ticket goes to `practice` (and `team`, when given)."""
+
+    when: Condition = Field(description="on ticket fields (type, labels, team...) or raw.PATH")
+    practice: str
+    team: str | None = Field(None, description="overrides the mapped team")
+    name: str | None = None
+
+
+class Classification(_Strict):
+    practices: dict[str, Capability] | None = Field(
+        None, description="practice catalogue: snake_case name -> strategic|tactical|operational "
+                          "(absent: the standard catalogue)")
+    rules: list[ClassificationRule] = Field(default_factory=list)
+    default: str | None = Field(None, description="practice when no rule matches")
+    teams: TableDef | None = Field(None, description="mapped team (group, component) -> specialist team")
+
+    @field_validator("practices")
+    @classmethod
+    def _snake(cls, value: dict[str, Capability] | None) -> dict[str, Capability] | None:
+        for name in value or {}:
+            if not SNAKE.match(name):
+                raise ValueError(f"practice name {name!r} is not snake_case")
+        return value
+
+
+class KnowledgeDef(_Strict):
+    """The service-desk article: template (relative to this file, or `default`) and where it goes."""
+
+    template: str = Field("default", description="Jinja2 template file, or `default` for the shipped one")
+    knowledge_base: str | None = None
+    category: str | None = None
+    workflow_state: Literal["draft", "published"] = "published"
+
+
+class Expect(_Strict):
+    """Expected outcome: a partial project or ticket (dotted keys allowed), skip, or quarantine."""
+
+    project: dict[str, Any] | None = None
+    ticket: dict[str, Any] | None = None
+    skip: bool | None = None
+    quarantine: str | None = Field(None, description="the field expected to quarantine the record")
+
+    @model_validator(mode="after")
+    def _one(self) -> Expect:
+        given = [k for k in ("project", "ticket", "skip", "quarantine") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("expect needs exactly one of project, ticket, skip, quarantine")
+        return self
+
+
+class ReferenceRecord(_Strict):
+    stream: str
+    key: str | None = None
+    record: dict[str, Any]
+
+
+class Example(_Strict):
+    """A regression example run by `mappings test`."""
+
+    name: str
+    stream: str
+    key: str | None = Field(None, description="raw record key (default: the record's key/sys_id/id)")
+    record: dict[str, Any] = Field(description="the raw payload, as the vendor sends it")
+    references: list[ReferenceRecord] = Field(default_factory=list,
+                                              description="records fed to lookups first")
+    expect: Expect
+
+
+class MappingFile(_Strict):
+    """One mapping file. A source may use several: lists are concatenated in file order,
+    named entries (tables, lookups, practices) must not repeat, single settings appear once."""
+
+    meta: Meta
+    tables: dict[str, TableDef] = Field(default_factory=dict)
+    lookups: dict[str, LookupDef] = Field(default_factory=dict)
+    projects: list[ProjectRule] = Field(default_factory=list)
+    tickets: list[TicketRule] = Field(default_factory=list)
+    classification: Classification | None = None
+    gate: GateDef | None = None
+    knowledge: KnowledgeDef | None = None
+    examples: list[Example] = Field(default_factory=list)
+
+
+FieldSpec.model_rebuild()

@@ -1,0 +1,240 @@
+"""Field values: a FieldValue spec compiled into `payload -> value`, and the coercion of that
+value into the canonical field's type.
+
+The compiled mapping guarantees each canonical field's type through these coercers, which
+is why `compile.py` may build models with `model_construct` instead of validating each one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from mappings.parsing import map_key, parse_bool, parse_date, parse_datetime
+from mappings.paths import FieldPath, Getter, compile_getter, parse_path
+from mappings.schema import FieldSpec, FieldValue
+from mappings.transforms import LookupTransform, TransformContext, TransformError, compile_chain
+
+Fn = Callable[[Any], Any]
+Target = Literal["str", "list", "date", "datetime", "float", "bool", "status_category", "any"]
+
+STATUS_CATEGORIES = ("todo", "in_progress", "done")
+
+
+@dataclass
+class ValueEnv:
+    """What a value compiles against: the transform context and the stream (for `$stream`)."""
+
+    ctx: TransformContext
+    stream: str
+
+    def getter(self, path: FieldPath) -> Getter:
+        if path.special == "stream":
+            stream = self.stream
+            return lambda _r: stream
+        return compile_getter(path, self.ctx.catalogue, unwrap_value=self.ctx.unwrap_value)
+
+
+def spec_path(spec: FieldSpec) -> FieldPath:
+    if spec.field is not None:
+        return parse_path(f'fields["{spec.field}"]')
+    assert spec.path is not None
+    return parse_path(spec.path)
+
+
+def describe_value(spec: FieldValue) -> str:
+    """A short text of where a value comes from, for explanations."""
+    if isinstance(spec, str):
+        return spec
+    if spec.path is not None:
+        return spec.path
+    if spec.field is not None:
+        return f'fields["{spec.field}"]'
+    if spec.first_of is not None:
+        return "first_of(" + ", ".join(describe_value(s) for s in spec.first_of) + ")"
+    if spec.concat is not None:
+        return "concat(" + ", ".join(describe_value(s) for s in spec.concat) + ")"
+    return f"value {spec.value!r}"
+
+
+def _present(value: Any) -> bool:
+    return value is not None and value != "" and value != []
+
+
+def compile_value(spec: FieldValue, env: ValueEnv) -> Fn:
+    """payload -> value after transforms and default; None means missing."""
+    if isinstance(spec, str):
+        return env.getter(parse_path(spec))
+    base: Fn
+    if spec.path is not None or spec.field is not None:
+        base = env.getter(spec_path(spec))
+    elif spec.first_of is not None:
+        parts = [compile_value(s, env) for s in spec.first_of]
+
+        def first_of(payload: Any) -> Any:
+            for part in parts:
+                value = part(payload)
+                if value is not None and value != "" and value != []:
+                    return value
+            return None
+        base = first_of
+    elif spec.concat is not None:
+        parts = [compile_value(s, env) for s in spec.concat]
+
+        def concat(payload: Any) -> Any:
+            out: list[Any] = []
+            for part in parts:
+                value = part(payload)
+                if type(value) is list:
+                    out.extend(v for v in value if _present(v))
+                elif _present(value):
+                    out.append(value)
+            return out
+        base = concat
+    else:
+        constant = spec.value
+        base = lambda _payload: constant  # noqa: E731 - a constant needs no def
+    read = compile_chain(list(spec.transforms), env.ctx, base)
+    assert read is not None
+    if spec.path is not None and parse_path(spec.path).special == "stream" and not any(
+            isinstance(t, LookupTransform) for t in spec.transforms):
+        # `$stream` is constant per compiled stream: transform it once, at bind time
+        try:
+            constant = read(None)
+        except (ValueError, TypeError):
+            pass
+        else:
+            read = lambda _payload: constant  # noqa: E731
+    if "default" not in spec.model_fields_set:
+        return read
+    fallback = spec.default
+
+    def with_default(payload: Any) -> Any:
+        value = read(payload)
+        return value if _present(value) else fallback
+    return with_default
+
+
+# ---- coercion into the canonical types --------------------------------------------
+
+
+def as_str(value: Any) -> str | None:
+    if value is None:
+        return None
+    if type(value) is str:
+        return value or None
+    if isinstance(value, dict):
+        raise TransformError("expected a text, got an object (choose a part of it, e.g. .name)")
+    if isinstance(value, list):
+        if len(value) == 1:
+            return as_str(value[0])
+        if not value:
+            return None
+        raise TransformError("expected one text, got a list (use the first or join transform)")
+    return map_key(value)
+
+
+def as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if type(value) is list:
+        out = []
+        for item in value:
+            text = as_str(item)
+            if text is not None:
+                out.append(text)
+        return out
+    text = as_str(value)
+    return [text] if text is not None else []
+
+
+def _as_date(value: Any) -> Any:
+    if value is None or value == "":
+        return None
+    try:
+        return parse_date(value)
+    except ValueError as exc:
+        raise TransformError(str(exc)) from None
+
+
+def _as_datetime(value: Any) -> Any:
+    if type(value) is datetime:
+        return value
+    if value is None or value == "":
+        return None
+    try:
+        return parse_datetime(value)
+    except ValueError as exc:
+        raise TransformError(str(exc)) from None
+
+
+def _as_float(value: Any) -> float | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise TransformError(f"not a number: {value!r}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise TransformError(f"not a number: {value!r}") from None
+
+
+def _as_bool(value: Any) -> bool | None:
+    if type(value) is bool:
+        return value
+    if value is None or value == "":
+        return None
+    try:
+        return parse_bool(value)
+    except ValueError as exc:
+        raise TransformError(str(exc)) from None
+
+
+def _as_category(value: Any) -> str | None:
+    text = as_str(value)
+    if text is None:
+        return None
+    if text not in STATUS_CATEGORIES:
+        raise TransformError(f"status category {text!r} is not one of todo, in_progress, done "
+                             "(map it with a map transform)")
+    return text
+
+
+def _as_any(value: Any) -> Any:
+    return None if value == "" else value
+
+
+COERCE: dict[Target, Fn] = {
+    "str": as_str,
+    "list": as_list,
+    "date": _as_date,
+    "datetime": _as_datetime,
+    "float": _as_float,
+    "bool": _as_bool,
+    "status_category": _as_category,
+    "any": _as_any,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FieldPlan:
+    """One canonical field: `coerce(read(payload))`, kept apart to save a call per field."""
+
+    name: str
+    read: Fn
+    coerce: Fn
+    required: bool
+    source: str
+    fallback: Any = None  # used when the value is missing and not required (bool -> False)
+
+    def fn(self, payload: Any) -> Any:
+        return self.coerce(self.read(payload))
+
+
+def plan_field(name: str, spec: FieldValue, target: Target, env: ValueEnv,
+               fallback: Any = None) -> FieldPlan:
+    required = isinstance(spec, FieldSpec) and spec.required
+    return FieldPlan(name, compile_value(spec, env), COERCE[target], required,
+                     describe_value(spec), fallback)

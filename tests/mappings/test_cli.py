@@ -1,0 +1,84 @@
+"""`smo-bridge mappings ...` through click's CliRunner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bridge.cli.mappings import group
+
+INCIDENT = {
+    "sys_id": {"value": "i1", "display_value": "i1"},
+    "number": {"value": "INC0000042", "display_value": "INC0000042"},
+    "short_description": {"value": "Where is the VPN guide?", "display_value": "Where is the VPN guide?"},
+    "category": {"value": "inquiry", "display_value": "Inquiry / Help"},
+    "opened_at": {"value": "2026-02-01 08:00:00", "display_value": "01/02/2026 09:00:00"},
+    "priority": {"value": "4", "display_value": "4 - Low"},
+}
+
+
+@pytest.fixture()
+def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.chdir(tmp_path)  # no smo-bridge.yaml here: the shipped defaults apply
+    monkeypatch.delenv("SMO_BRIDGE_CONFIG", raising=False)
+    return CliRunner()
+
+
+def test_validate_without_configuration_checks_the_defaults(runner: CliRunner) -> None:
+    result = runner.invoke(group, ["validate"])
+    assert result.exit_code == 0, result.output
+    assert "jira.yaml: valid (default jira)" in result.output
+    assert "servicenow.yaml: valid (default servicenow)" in result.output
+
+
+def test_validate_reports_each_error_and_exits_2(runner: CliRunner) -> None:
+    Path("bad.yaml").write_text("meta: {kind: jira}\ntikets: []\n", encoding="utf-8")
+    result = runner.invoke(group, ["validate", "bad.yaml"])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "bad.yaml:2:1: tikets: unknown key 'tikets'; did you mean 'tickets'?"]
+
+
+def test_test_command_passes_defaults_and_diffs_a_failing_example(runner: CliRunner) -> None:
+    assert runner.invoke(group, ["test"]).exit_code == 0
+    Path("m.yaml").write_text(
+        "meta: {kind: servicenow}\n"
+        "tickets:\n  - stream: incident\n    fields: {key: number, opened: opened_at}\n"
+        "examples:\n  - name: wrong practice\n    stream: incident\n"
+        "    record: {number: INC1, opened_at: '2026-01-01 00:00:00'}\n"
+        "    expect: {ticket: {key: INC1, practice: incident_management}}\n", encoding="utf-8")
+    result = runner.invoke(group, ["test", "m.yaml"])
+    assert result.exit_code == 2
+    assert "FAIL  wrong practice (m.yaml:6)" in result.stderr
+    assert "practice: expected 'incident_management', got None" in result.stderr
+
+
+def test_preview_explains_a_classification(runner: CliRunner) -> None:
+    Path("inc.json").write_text(json.dumps(INCIDENT), encoding="utf-8")
+    result = runner.invoke(group, ["preview", "--kind", "servicenow", "--stream", "incident",
+                                   "--file", "inc.json"])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "outcome: ticket INC0000042" in out
+    assert '"practice": "service_desk"' in out
+    assert "classified by classification.rules[0]" in out
+    assert "raw.category in ['inquiry', 'request']" in out
+    assert "missing team (from first_of(assignment_group.display_value, assignment_group))" in out
+
+
+def test_preview_by_key_of_a_record_not_in_the_store_is_one_clear_error(runner: CliRunner) -> None:
+    result = runner.invoke(group, ["preview", "--kind", "jira", "--stream", "issues", "--key", "X-1"])
+    assert result.exit_code != 0
+    assert str(result.exception) == ("no raw record jira/issues/X-1 in the state store "
+                                     "(save it as JSON and use --file)")
+
+
+def test_schema_is_json_with_the_sections(runner: CliRunner) -> None:
+    result = runner.invoke(group, ["schema"])
+    assert result.exit_code == 0
+    schema = json.loads(result.output)
+    assert set(schema["properties"]) == {"meta", "tables", "lookups", "projects", "tickets",
+                                         "classification", "gate", "knowledge", "examples"}

@@ -1,0 +1,121 @@
+"""The shipped defaults: their own examples, the gate, the template, and engine-facing behaviour."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from bridge.models import Project, RawRecord, ServiceTransition, Ticket
+from mappings import catalogue_from_fields, default_mapping, run_examples
+from mappings.gate import NoOpenTickets, TicketDone
+
+KINDS = ["jira", "servicenow"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_shipped_default_passes_its_examples(kind: str) -> None:
+    results = run_examples(default_mapping(kind))
+    assert len(results) >= 5
+    assert [(r.name, r.differences) for r in results if not r.ok] == []
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_default_gate_covers_the_handover_checklist(kind: str) -> None:
+    gate = default_mapping(kind).gate
+    assert [i.key for i in gate.items] == [
+        "service_manager", "resolver_group", "kb_article", "sla", "runbook", "monitoring",
+        "contacts", "milestones", "hypercare", "deliverables_approved", "no_critical_defects"]
+    assert all(i.due_days is not None and i.due_days <= 0 for i in gate.items)
+
+
+def _ticket(**values: Any) -> Ticket:
+    base: dict[str, Any] = {"ref": {"source": "s", "stream": "issues", "key": "K"}, "key": "K-1",
+                            "opened": datetime(2026, 1, 1, tzinfo=UTC)}
+    return Ticket.model_validate(base | values)
+
+
+def test_gate_evidence_conditions_test_canonical_tickets() -> None:
+    items = {i.key: i for i in default_mapping("jira").gate.items}
+    runbook = items["runbook"].evidence
+    assert isinstance(runbook, TicketDone) and runbook.approved
+    assert runbook.matches(_ticket(labels=["gate:runbook"]))
+    assert not runbook.matches(_ticket(labels=["gate:sla"]))
+    defects = items["no_critical_defects"].evidence
+    assert isinstance(defects, NoOpenTickets)
+    assert defects.matches(_ticket(type="Bug", priority="critical"))
+    assert not defects.matches(_ticket(type="Story", priority="critical"))
+
+
+def _jira_issue(**fields: Any) -> RawRecord:
+    payload = {"id": "1", "key": "OPS-1", "fields": {
+        "summary": "s", "issuetype": {"name": "Incident"}, "project": {"key": "OPS"},
+        "created": "2026-03-05T14:02:11.000+1300", **fields}}
+    return RawRecord(source="jira", stream="issues", key="OPS-1", payload=payload)
+
+
+def test_mapped_entities_are_valid_models_in_field_order() -> None:
+    ticket = default_mapping("jira").bind().map(_jira_issue(labels=["a"])).ticket
+    assert ticket is not None
+    again = Ticket.model_validate(ticket.model_dump())
+    assert again == ticket
+    assert ticket.model_dump_json() == again.model_dump_json()
+
+
+def test_custom_field_ids_come_from_the_bound_catalogue() -> None:
+    catalogue = catalogue_from_fields([
+        {"id": "customfield_20000", "name": "Team", "custom": True},
+        {"id": "summary", "name": "Summary", "custom": False},
+    ])
+    bound = default_mapping("jira").bind(catalogue)
+    raw = _jira_issue(customfield_20000={"value": "Database"}, customfield_10044={"value": "Network"})
+    ticket = bound.map(raw).ticket
+    assert ticket is not None and ticket.team == "Database"
+
+
+def test_a_bad_value_quarantines_only_that_record() -> None:
+    bound = default_mapping("jira").bind()
+    bad = bound.map(_jira_issue(created="not a date"))
+    assert (bad.kind, bad.field) == ("quarantine", "opened")
+    assert bad.reason == "not a timestamp: 'not a date'"
+    assert bound.map(_jira_issue()).kind == "ticket"
+
+
+def test_lookups_follow_reference_records_and_deletions() -> None:
+    bound = default_mapping("servicenow").bind()
+    assert bound.lookup_streams >= {"cmdb_ci_service", "pm_project", "sys_user_group"}
+    project = {"sys_id": "p1", "number": "PRJ1", "u_service": "svc1"}
+    incident = RawRecord(source="s", stream="incident", key="i1", payload={
+        "sys_id": "i1", "number": "INC1", "opened_at": "2026-01-01 00:00:00",
+        "business_service": "svc1"})
+    assert bound.feed(RawRecord(source="s", stream="pm_project", key="p1", payload=project))
+    assert bound.map(incident).ticket.transition_key == "PRJ1"  # type: ignore[union-attr]
+    bound.feed(RawRecord(source="s", stream="pm_project", key="p1", payload=project, deleted=True))
+    assert bound.map(incident).ticket.transition_key is None  # type: ignore[union-attr]
+    assert "incident" in bound.dependent_streams("pm_project")
+
+
+def test_explain_names_the_rule_and_missing_fields() -> None:
+    outcome = default_mapping("jira").bind().explain(_jira_issue())
+    assert outcome.explanation is not None
+    assert outcome.explanation.classification is not None
+    assert "type equals 'Incident'" in outcome.explanation.classification
+    assert any(m.startswith("resolved (from fields.resolutiondate)") for m in outcome.explanation.missing)
+
+
+def test_unmapped_streams_are_skipped_with_a_reason() -> None:
+    outcome = default_mapping("jira").bind().map(
+        RawRecord(source="j", stream="comments", key="1", payload={"id": "1"}))
+    assert (outcome.kind, outcome.reason) == ("skip", "stream 'comments' is not mapped")
+
+
+def test_default_template_renders_escaped_html() -> None:
+    knowledge = default_mapping("servicenow").knowledge
+    transition = ServiceTransition(id="t1", service="Pay <b>", service_aliases=["pay"],
+                                   resolver_group="Network", attributes={"sla": "Gold"})
+    project = Project(ref={"source": "s", "stream": "pm_project", "key": "p"}, key="PRJ1", name="P")
+    html = knowledge.render(transition=transition, projects=[project], generated_at="2026-01-01")
+    assert "<h1>Pay &lt;b&gt;</h1>" in html
+    assert "Gold" in html and "PRJ1" in html
+    assert knowledge.knowledge_base == "IT Service Desk"

@@ -1,0 +1,120 @@
+"""A table of invalid mapping files, each with the exact message `mappings validate` prints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mappings import validate_files
+
+BASE = """meta: {kind: jira}
+tickets:
+  - stream: issues
+    fields:
+      key: key
+      opened: fields.created
+"""
+WHEN = BASE.replace("  - stream: issues\n", "  - stream: issues\n    when: {WHEN}\n")
+
+CASES: list[tuple[str, str, str]] = [
+    ("unknown section", "meta: {kind: jira}\ntikets: []\n",
+     "m.yaml:2:1: tikets: unknown key 'tikets'; did you mean 'tickets'?"),
+    ("unknown kind", "meta: {kind: jirra}\n",
+     "m.yaml:1:8: meta.kind: unknown kind 'jirra'; did you mean 'jira'?"),
+    ("unknown canonical field", BASE + "      sumary: fields.summary\n",
+     "m.yaml:7:7: tickets[0].fields.sumary: unknown key 'sumary'; did you mean 'summary'?"),
+    ("unknown transform", BASE + "      summary: {path: fields.summary, transforms: [lowr]}\n",
+     "m.yaml:7:52: tickets[0].fields.summary.transforms[0]: unknown transform 'lowr'; "
+     "did you mean 'lower'?"),
+    ("unknown transform mapping", BASE + "      summary: {path: fields.summary, transforms: [{regx: a}]}\n",
+     "m.yaml:7:52: tickets[0].fields.summary.transforms[0]: unknown transform 'regx'; "
+     "did you mean 'regex'?"),
+    ("bad regex transform", BASE + "      summary: {path: fields.summary, transforms: [{regex: '(a'}]}\n",
+     "m.yaml:7:53: tickets[0].fields.summary.transforms[0].regex: invalid regular expression: "
+     "missing ), unterminated subpattern at position 0"),
+    ("bad regex condition", WHEN.replace("{WHEN}", "{path: key, matches: '[a'}"),
+     "m.yaml:4:23: tickets[0].when.matches: invalid regular expression: "
+     "unterminated character set at position 0"),
+    ("two operators", WHEN.replace("{WHEN}", "{path: key, equals: a, exists: true}"),
+     "m.yaml:4:5: tickets[0].when: a test needs exactly one operator of equals, in, matches, "
+     "exists, gt, ge, lt, le, contains (found: equals, exists)"),
+    ("unknown operator", WHEN.replace("{WHEN}", "{path: key, equal: a}"),
+     "m.yaml:4:23: tickets[0].when.equal: unknown key 'equal'; did you mean 'equals'?"),
+    ("unknown stream", BASE.replace("stream: issues", "stream: isues"),
+     "m.yaml:3:5: tickets[0].stream: unknown Jira stream 'isues'; did you mean 'issues'?"),
+    ("unknown Jira field", BASE + "      summary: fields.sumary\n",
+     "m.yaml:7:7: tickets[0].fields.summary: unknown Jira field 'sumary'; did you mean 'summary'?"),
+    ("unknown display name", BASE + "      team: 'fields[\"Teem\"].value'\n",
+     "m.yaml:7:7: tickets[0].fields.team: unknown Jira field 'Teem'; did you mean 'Team'?"),
+    ("unknown practice", BASE + "classification:\n  rules:\n"
+     "    - {when: {path: type, equals: Incident}, practice: incident_managment}\n",
+     "m.yaml:9:46: classification.rules[0].practice: unknown practice 'incident_managment'; "
+     "did you mean 'incident_management'?"),
+    ("unknown ticket field in a rule", BASE + "classification:\n  rules:\n"
+     "    - {when: {path: typ, equals: Incident}, practice: incident_management}\n",
+     "m.yaml:9:15: classification.rules[0].when.path: unknown ticket field 'typ'; did you mean 'type'?"),
+    ("unknown table", BASE + "      priority: {path: fields.priority.name, transforms: [{table: prios}]}\n",
+     "m.yaml:7:60: tickets[0].fields.priority.transforms[0].table: unknown table 'prios'"),
+    ("bad due offset", BASE + "gate:\n  items:\n"
+     "    - {key: kb, title: KB, due: 14 days, evidence: {kind: article_published}}\n",
+     "m.yaml:9:28: gate.items[0].due: due '14 days' is not an offset like -14d, -2w or +3d"),
+    ("unknown evidence kind", BASE + "gate:\n  items:\n"
+     "    - {key: kb, title: KB, evidence: {kind: article_publish}}\n",
+     "m.yaml:9:28: gate.items[0].evidence: unknown evidence kind 'article_publish'; "
+     "did you mean 'article_published'?"),
+    ("duplicate gate key", BASE + "gate:\n  items:\n"
+     "    - {key: kb, title: KB, evidence: {kind: article_published}}\n"
+     "    - {key: kb, title: KB2, evidence: {kind: article_published}}\n",
+     "m.yaml:10:8: gate.items[1].key: duplicate gate item key 'kb' (first at items[0])"),
+    ("gate condition on an unknown ticket field", BASE + "gate:\n  items:\n"
+     "    - {key: x, title: X, evidence: {kind: ticket_done, when: {path: label, contains: a}}}\n",
+     "m.yaml:9:63: gate.items[0].evidence.when.path: unknown ticket field 'label'; "
+     "did you mean 'labels'?"),
+    ("bad path", BASE + "      summary: 'fields..summary'\n",
+     "m.yaml:7:7: tickets[0].fields.summary: invalid field path 'fields..summary' at character 7"),
+    ("missing required field", "meta: {kind: jira}\ntickets:\n  - stream: issues\n    fields:\n"
+     "      opened: fields.created\n",
+     "m.yaml:4:5: tickets[0].fields: missing required key 'key'"),
+    ("field without a source", BASE + "      summary: {transforms: [lower]}\n",
+     "m.yaml:7:7: tickets[0].fields.summary: a field needs exactly one of path, field, value, "
+     "first_of, concat"),
+    ("unknown lookup", BASE + "      team: {path: key, transforms: [{lookup: epics, path: x}]}\n",
+     "m.yaml:7:39: tickets[0].fields.team.transforms[0].lookup: unknown lookup 'epics'"),
+    ("YAML syntax", "meta: {kind: jira\n",
+     "m.yaml:2:1: (root): invalid YAML: expected ',' or '}', but got '<stream end>'"),
+    ("not a mapping", "- a\n- b\n",
+     "m.yaml:1:1: (root): a mapping file must be a YAML mapping with a 'meta' section"),
+    ("ServiceNow table typo", "meta: {kind: servicenow}\ntickets:\n  - stream: incidnet\n"
+     "    fields: {key: number, opened: opened_at}\n",
+     "m.yaml:3:5: tickets[0].stream: unknown ServiceNow table 'incidnet'; did you mean 'incident'?"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_invalid_file_is_reported_exactly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          text: str, expected: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("m.yaml").write_text(text, encoding="utf-8")
+    assert [str(i) for i in validate_files(["m.yaml"])] == [expected]
+
+
+def test_template_syntax_error_points_into_the_template(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("kb.j2").write_text("<h1>{{ transition.service }}</h1>\n<p>{{ oops }</p>\n", encoding="utf-8")
+    Path("m.yaml").write_text(BASE + "knowledge: {template: kb.j2}\n", encoding="utf-8")
+    assert [str(i) for i in validate_files(["m.yaml"])] == [
+        "kb.j2:2:1: knowledge.template: template syntax error: unexpected '}'"]
+
+
+def test_every_error_of_every_file_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("a.yaml").write_text(BASE + "      sumary: x\n      statu: y\n", encoding="utf-8")
+    Path("b.yaml").write_text("meta: {kind: servicenow}\n", encoding="utf-8")
+    lines = [str(i) for i in validate_files(["a.yaml", "b.yaml"])]
+    assert lines == [
+        "a.yaml:7:7: tickets[0].fields.sumary: unknown key 'sumary'; did you mean 'summary'?",
+        "a.yaml:8:7: tickets[0].fields.statu: unknown key 'statu'; did you mean 'status'?",
+        "b.yaml:1:8: meta.kind: kind 'servicenow' does not match the source's kind 'jira'",
+    ]
