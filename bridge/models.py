@@ -196,6 +196,7 @@ class ServiceTransition(_Model):
     contacts: list[Contact] = Field(default_factory=list)
     hypercare_end: date | None = None
     gate: Gate = Field(default_factory=Gate)
+    gate_version: int = Field(0, description="bumped on every gate status change; keys its pushes")
     attributes: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from bridge.cli.context import load_cli_config
+from bridge.errors import ConfigError
+from mappings.loader import validate_files
 
 
 @click.group("config")
@@ -18,5 +20,11 @@ def validate(ctx: click.Context) -> None:
     """Check the configuration and every mapping file it names (exit 2 if invalid)."""
     config = load_cli_config(ctx)
     assert config is not None
+    issues = []
+    for source in config.sources:
+        if source.mappings:  # the shipped defaults are checked by their own tests
+            issues += validate_files(source.mappings, source.kind)
+    if issues:
+        raise ConfigError(f"{len(issues)} problem(s) in mapping files", issues)
     names = ", ".join(f"{s.name} ({s.kind})" for s in config.sources) or "no sources"
     click.echo(f"{config.path}: valid: {names}")

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from bridge import __version__
-from bridge.cli import config_cmd, demo, report, status
+from bridge.cli import config_cmd, demo, mappings, report, run, sandbox, status, sync
 from bridge.cli.context import CliState
 from bridge.config import find_config_path
 from bridge.errors import EXIT_FAILED, EXIT_INVALID, BridgeError, ConfigError
@@ -36,6 +36,11 @@ cli.add_command(config_cmd.group)
 cli.add_command(status.command)
 cli.add_command(demo.command)
 cli.add_command(report.group)
+cli.add_command(sync.command)
+cli.add_command(sync.outbox_group)
+cli.add_command(run.command)
+cli.add_command(sandbox.command)
+cli.add_command(mappings.group)
 
 
 def main(argv: list[str] | None = None) -> int:

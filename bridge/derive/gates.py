@@ -24,10 +24,10 @@ def approval_counts(item: GateItem) -> bool:
     """True when the item needs no approval, or the appointed approver gave it."""
     if not item.approver:
         return True
-    return bool(item.approved_by) and _same_person(item.approved_by or "", item.approver)
+    return bool(item.approved_by) and same_person(item.approved_by or "", item.approver)
 
 
-def _same_person(a: str, b: str) -> bool:
+def same_person(a: str, b: str) -> bool:
     return a.strip().casefold() == b.strip().casefold()
 
 
@@ -66,7 +66,7 @@ def _due(item: GateItem) -> date:
 def evaluate(items: Sequence[GateItem], today: date, horizon_days: int,
              accepted_by: str | None, service_manager: str | None) -> Gate:
     """A Gate whose status follows from its items and the recorded acceptance."""
-    accepted = bool(accepted_by and service_manager and _same_person(accepted_by, service_manager))
+    accepted = bool(accepted_by and service_manager and same_person(accepted_by, service_manager))
     status, reason = gate_status(items, today, horizon_days, accepted)
     return Gate(status=status, items=list(items), reason=reason,
                 accepted_by=accepted_by if accepted else None)

@@ -95,13 +95,13 @@ def _aware(value: datetime | None) -> datetime | None:
 
 def _transition(payload: dict[str, Any]) -> dict[str, Any]:
     """The contract's transition shape from a stored ServiceTransition payload."""
-    projects_ = payload.get("projects") or []
-    first = projects_[0] if projects_ else {}
+    # the id is "<source>:<project key>" of the primary project (bridge.derive.linking)
+    source, _, project = str(payload["id"]).partition(":")
     gate = payload.get("gate") or {}
     return {
         "id": payload["id"],
-        "source": first.get("source"),
-        "project": first.get("key"),
+        "source": source,
+        "project": project,
         "service": payload.get("service"),
         "go_live": payload.get("go_live"),
         "gate": {

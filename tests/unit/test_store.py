@@ -100,9 +100,9 @@ def test_status_counts_what_is_stored(store_url: str) -> None:
                     opened=opened, resolved=resolved, sla_breached=False, payload={},
                     content_hash="h", updated_at=now))
             conn.execute(insert(transitions).values(
-                id="t1", service="Payments", go_live=now.date(), gate_status="at_risk",
+                id="snow:PRJ1", service="Payments", go_live=now.date(), gate_status="at_risk",
                 content_hash="h", updated_at=now,
-                payload={"id": "t1", "service": "Payments", "go_live": "2026-11-22",
+                payload={"id": "snow:PRJ1", "service": "Payments", "go_live": "2026-11-22",
                          "projects": [{"source": "snow", "stream": "pm_project", "key": "PRJ1"}],
                          "gate": {"status": "at_risk", "items": [
                              {"key": "kb_article", "status": "met",

@@ -1,0 +1,236 @@
+"""`smo-bridge run`: scheduled cycles until SIGTERM/SIGINT, with reload, health and metrics.
+
+APScheduler 3 runs a pull job per source and a push job, one instance each, coalescing
+missed runs. A stop request lets the current page commit, then exits. Configuration and
+mapping files are polled; a valid new version replaces the old one, an invalid one is
+refused with a log line and the last good one stays in force.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from sqlalchemy import func, select
+from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.wrappers import Request, Response
+
+from bridge.config import BridgeConfig, load_config
+from bridge.engine import Engine
+from bridge.errors import BridgeError, ConfigError
+from bridge.outbox import deliver_due
+from bridge.sourcemaps import compiled_for
+from bridge.store import Store, open_store
+from bridge.store.schema import outbox
+
+log = logging.getLogger("bridge.daemon")
+RELOAD_POLL_SECONDS = 5
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.records = Counter("smo_bridge_records_pulled_total", "Records pulled", ["source"],
+                               registry=self.registry)
+        self.cycle = Histogram("smo_bridge_cycle_seconds", "Duration of a source's cycle", ["source"],
+                               registry=self.registry)
+        self.failures = Counter("smo_bridge_failures_total", "Failed cycles and pushes", ["source"],
+                                registry=self.registry)
+        self.last_success = Gauge("smo_bridge_last_success_timestamp_seconds",
+                                  "Unix time of the last successful cycle", ["source"],
+                                  registry=self.registry)
+        self.outbox = Gauge("smo_bridge_outbox_pushes", "Pushes in the outbox", ["status"],
+                            registry=self.registry)
+        self.workload_open = Gauge("smo_bridge_workload_open_tickets", "Open tickets",
+                                   ["capability"], registry=self.registry)
+
+
+def _trigger(config: BridgeConfig) -> BaseTrigger:
+    schedule = config.daemon.schedule
+    if schedule.cron:
+        return CronTrigger.from_crontab(schedule.cron, timezone=UTC)
+    return IntervalTrigger(seconds=schedule.interval_seconds or 900, timezone=UTC)
+
+
+def _watched_files(config: BridgeConfig) -> dict[Path, float]:
+    paths = [config.path] if config.path else []
+    paths += [Path(m) for s in config.sources for m in s.mappings]
+    return {p: _mtime(p) for p in paths if p is not None}
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return -1.0
+
+
+class Daemon:
+    def __init__(self, config: BridgeConfig, health_port: int | None = None) -> None:
+        self.config = config
+        self.health_port = health_port if health_port is not None else config.daemon.health_port
+        self.stopping = threading.Event()
+        self.metrics = Metrics()
+        self.store: Store | None = None
+        self.scheduler: BackgroundScheduler | None = None
+        self._watched = _watched_files(config)
+        self._http: BaseWSGIServer | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def run(self) -> int:
+        self.store = open_store(self.config.state)
+        grace = self.config.daemon.schedule.misfire_grace_seconds
+        self.scheduler = BackgroundScheduler(timezone=UTC, job_defaults={
+            "coalesce": True, "max_instances": 1, "misfire_grace_time": grace})
+        self._schedule_jobs()
+        self.scheduler.add_job(self.reload_if_changed, IntervalTrigger(seconds=RELOAD_POLL_SECONDS),
+                               id="reload", name="reload configuration")
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._on_signal)
+        if self.health_port:
+            self._start_http(self.health_port)
+        self.scheduler.start()
+        log.info("daemon started: %d source(s)", len(self.config.sources))
+        while not self.stopping.is_set():
+            self.stopping.wait(0.5)
+        log.info("stopping: finishing the current unit of work")
+        self.scheduler.shutdown(wait=True)
+        if self._http is not None:
+            self._http.shutdown()
+        self.store.close()
+        log.info("stopped cleanly")
+        return 0
+
+    def _on_signal(self, signum: int, _frame: Any) -> None:
+        self.stopping.set()
+
+    def _schedule_jobs(self) -> None:
+        assert self.scheduler is not None
+        for job in self.scheduler.get_jobs():
+            if job.id != "reload":
+                job.remove()
+        now = datetime.now(UTC)
+        for source in self.config.sources:
+            self.scheduler.add_job(self.pull_job, _trigger(self.config), args=[source.name],
+                                   id=f"pull:{source.name}", name=f"pull {source.name}",
+                                   next_run_time=now)
+        if self.config.push is not None:
+            self.scheduler.add_job(self.push_job, IntervalTrigger(
+                seconds=self.config.daemon.push_interval_seconds, timezone=UTC),
+                id="push", name="deliver pushes")
+
+    # -- jobs ------------------------------------------------------------------------------
+
+    def pull_job(self, source_name: str) -> None:
+        if self.stopping.is_set() or self.store is None:
+            return
+        config = self.config
+        try:
+            config.source(source_name)
+        except ConfigError:
+            return  # removed by a reload
+        started = time.monotonic()
+        engine = Engine(config, self.store, should_stop=self.stopping.is_set)
+        try:
+            result = engine.run_cycle(source_name, push=False)
+        except BridgeError as exc:
+            self.metrics.failures.labels(source_name).inc()
+            log.error("cycle for %s failed: %s", source_name, exc)
+            return
+        except Exception:
+            self.metrics.failures.labels(source_name).inc()
+            log.exception("cycle for %s failed unexpectedly", source_name)
+            return
+        for outcome in result.sources:
+            self.metrics.records.labels(outcome.name).inc(outcome.pulled)
+            if outcome.status == "ok":
+                self.metrics.last_success.labels(outcome.name).set(time.time())
+            elif outcome.status == "failed":
+                self.metrics.failures.labels(outcome.name).inc()
+        self.metrics.cycle.labels(source_name).observe(time.monotonic() - started)
+        self._refresh_gauges()
+
+    def push_job(self) -> None:
+        if self.stopping.is_set() or self.store is None:
+            return
+        result = deliver_due(self.store, self.config)
+        if result.failed:
+            for _ in range(result.failed):
+                self.metrics.failures.labels("push").inc()
+        self._refresh_gauges()
+
+    def _refresh_gauges(self) -> None:
+        if self.store is None:
+            return
+        from bridge.store.schema import tickets
+
+        with self.store.engine.connect() as conn:
+            for status in ("pending", "failed", "delivered"):
+                count = conn.execute(select(func.count()).select_from(outbox)
+                                     .where(outbox.c.status == status)).scalar_one()
+                self.metrics.outbox.labels(status).set(count)
+            rows = conn.execute(select(tickets.c.capability, func.count())
+                                .where(tickets.c.status_category != "done",
+                                       tickets.c.capability.is_not(None))
+                                .group_by(tickets.c.capability)).all()
+            for capability, count in rows:
+                self.metrics.workload_open.labels(capability).set(count)
+
+    # -- reload ----------------------------------------------------------------------------
+
+    def reload_if_changed(self) -> bool:
+        current = {p: _mtime(p) for p in self._watched}
+        if current == self._watched:
+            return False
+        self._watched = current
+        path = self.config.path
+        if path is None:
+            return False
+        try:
+            new = load_config(path)
+            for source in new.sources:
+                compiled_for(source)  # a bad mapping is refused before anything changes
+        except ConfigError as exc:
+            lines = "; ".join(exc.lines())
+            log.error("refused the changed configuration, keeping the last good one: %s", lines)
+            return False
+        if new.state != self.config.state:
+            log.error("refused the changed configuration: `state` cannot change while running")
+            return False
+        self.config = new
+        self._watched = _watched_files(new)
+        self._schedule_jobs()
+        log.info("configuration reloaded: %d source(s)", len(new.sources))
+        return True
+
+    # -- health and metrics ----------------------------------------------------------------
+
+    def _start_http(self, port: int) -> None:
+        def app(environ: Any, start_response: Any) -> Any:
+            request = Request(environ)
+            if request.path == "/healthz":
+                healthy = self.scheduler is not None and self.scheduler.running
+                response = Response("ok\n" if healthy else "stopping\n", status=200 if healthy else 503,
+                                    mimetype="text/plain")
+            elif request.path == "/metrics":
+                response = Response(generate_latest(self.metrics.registry), mimetype=CONTENT_TYPE_LATEST)
+            else:
+                response = Response("not found\n", status=404, mimetype="text/plain")
+            return response(environ, start_response)
+
+        # loopback only: metrics are not for the network at large
+        self._http = make_server("127.0.0.1", port, app, threaded=True)
+        threading.Thread(target=self._http.serve_forever, name="health", daemon=True).start()
+        log.info("health and metrics on http://127.0.0.1:%d/healthz and /metrics", port)

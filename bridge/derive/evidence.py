@@ -1,0 +1,255 @@
+"""Evaluating a mapping's gate definition against what the tools hold for one transition.
+
+Each item becomes a `GateItem`: met with the evidence found (which ticket, field or
+article, and when), waived (who and why), or unmet with what is still missing.
+Waivers come from a project attribute `waivers`: a list of {item, by, reason[, at]}.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from bridge.derive.gates import same_person
+from bridge.models import (
+    Evidence,
+    GateItem,
+    ItemStatus,
+    Project,
+    ServiceTransition,
+    Ticket,
+    Waiver,
+)
+from mappings.gate import (
+    AllOfEvidence,
+    AnyOfEvidence,
+    ArticlePublished,
+    FieldSet,
+    GateDef,
+    GateItemDef,
+    MilestonesScheduled,
+    NoOpenTickets,
+    ProjectMatches,
+    TicketDone,
+    TicketsApproved,
+)
+from mappings.paths import compile_object_getter, parse_path
+
+
+@dataclass(frozen=True)
+class ArticleState:
+    """What is known of the transition's knowledge article in the target knowledge base."""
+
+    ref: str
+    workflow_state: str
+    at: datetime | None = None
+
+
+@dataclass
+class Found:
+    met: bool
+    evidence: list[Evidence]
+    missing: str | None = None
+    approved_by: str | None = None
+    approved_at: datetime | None = None
+
+
+class EvidenceContext:
+    def __init__(self, transition: ServiceTransition, projects: Sequence[Project],
+                 tickets: Sequence[Ticket], article: ArticleState | None) -> None:
+        self.transition = transition
+        self.projects = projects
+        self.tickets = tickets
+        self.article = article
+
+
+def evaluate_items(gate: GateDef, ctx: EvidenceContext) -> list[GateItem]:
+    waivers = _waivers(ctx.projects)
+    items: list[GateItem] = []
+    for item_def in gate.enabled_items:
+        approver = _approver_name(item_def, ctx)
+        due = _due(item_def, ctx.transition)
+        base = {"key": item_def.key, "title": item_def.title, "deliverable": item_def.deliverable,
+                "responsible_role": item_def.responsible, "approver": approver, "due": due}
+        waiver = waivers.get(item_def.key)
+        found = _check(item_def.evidence, ctx, approver)
+        if found.met:
+            items.append(GateItem(**base, status=ItemStatus.MET, evidence=found.evidence,
+                                  approved_by=found.approved_by, approved_at=found.approved_at))
+        elif waiver is not None:
+            items.append(GateItem(**base, status=ItemStatus.WAIVED, waiver=waiver,
+                                  evidence=found.evidence, missing=found.missing))
+        else:
+            items.append(GateItem(**base, status=ItemStatus.UNMET, evidence=found.evidence,
+                                  missing=found.missing))
+    return items
+
+
+def _due(item_def: GateItemDef, transition: ServiceTransition) -> date | None:
+    days = item_def.due_days
+    if days is None:
+        return None
+    anchor: date | None = transition.go_live
+    if item_def.anchor != "go_live":
+        anchor = next((m.due for m in transition.milestones if m.kind == item_def.anchor), None)
+    return anchor + timedelta(days=days) if anchor else None
+
+
+def _approver_name(item_def: GateItemDef, ctx: EvidenceContext) -> str | None:
+    approver = item_def.approver
+    if approver is None:
+        return None
+    if approver.name:
+        return approver.name
+    role = approver.role or ""
+    t = ctx.transition
+    if role == "service_manager":
+        return t.service_manager
+    if role == "resolver_group":
+        return t.resolver_group
+    if role == "project_manager":
+        return next((p.project_manager for p in ctx.projects if p.project_manager), None)
+    return next((c.name for c in t.contacts if c.role == role), None)
+
+
+def _waivers(projects: Sequence[Project]) -> dict[str, Waiver]:
+    found: dict[str, Waiver] = {}
+    for project in projects:
+        for raw in project.attributes.get("waivers") or []:
+            if isinstance(raw, dict) and raw.get("item") and raw.get("by") and raw.get("reason"):
+                found.setdefault(str(raw["item"]), Waiver(by=str(raw["by"]), reason=str(raw["reason"]),
+                                                          at=raw.get("at")))
+    return found
+
+
+def _get(obj: Any, path: str) -> Any:
+    return compile_object_getter(parse_path(path))(obj)
+
+
+def _check(rule: Any, ctx: EvidenceContext, approver: str | None) -> Found:
+    if isinstance(rule, FieldSet):
+        for project in ctx.projects:
+            value = rule.value_of(project)
+            if value not in (None, "", [], {}):
+                return Found(True, [Evidence(kind="field", ref=f"{project.ref.source}:{project.key}",
+                                             detail=f"{rule.field} = {value}", at=project.updated)])
+        return Found(False, [], f"{rule.field} is not set on any project of the transition")
+    if isinstance(rule, ProjectMatches):
+        for project in ctx.projects:
+            if rule.matches(project):
+                return Found(True, [Evidence(kind="project", ref=f"{project.ref.source}:{project.key}",
+                                             detail="project matches", at=project.updated)])
+        return Found(False, [], "no project of the transition matches the rule")
+    if isinstance(rule, TicketDone):
+        return _ticket_done(rule, ctx, approver)
+    if isinstance(rule, TicketsApproved):
+        return _tickets_approved(rule, ctx, approver)
+    if isinstance(rule, NoOpenTickets):
+        open_ = [t for t in ctx.tickets if rule.matches(t) and t.status_category != "done"]
+        if open_:
+            keys = ", ".join(t.key for t in open_[:5])
+            return Found(False, [_ticket_evidence(t, "still open") for t in open_[:5]],
+                         f"{len(open_)} open ticket(s): {keys}")
+        return Found(True, [Evidence(kind="ticket", ref="-", detail="no open tickets match")])
+    if isinstance(rule, ArticlePublished):
+        article = ctx.article
+        if article and article.workflow_state == "published":
+            return Found(True, [Evidence(kind="article", ref=article.ref,
+                                         detail=f"{article.ref} published", at=article.at)])
+        state = f"article {article.ref} is {article.workflow_state}" if article else "no article yet"
+        return Found(False, [], f"knowledge article not published ({state})")
+    if isinstance(rule, MilestonesScheduled):
+        return _milestones(rule, ctx.transition)
+    if isinstance(rule, AllOfEvidence):
+        parts = [_check(r, ctx, approver) for r in rule.rules]
+        missing = "; ".join(p.missing for p in parts if not p.met and p.missing)
+        return Found(all(p.met for p in parts), [e for p in parts for e in p.evidence], missing or None)
+    if isinstance(rule, AnyOfEvidence):
+        parts = [_check(r, ctx, approver) for r in rule.rules]
+        met = [p for p in parts if p.met]
+        if met:
+            return met[0]
+        return Found(False, [], " or ".join(p.missing for p in parts if p.missing) or None)
+    raise TypeError(f"unknown evidence rule {type(rule).__name__}")
+
+
+def _ticket_evidence(ticket: Ticket, detail: str) -> Evidence:
+    return Evidence(kind="ticket", ref=f"{ticket.ref.source}:{ticket.key}", detail=f"{ticket.key} {detail}",
+                    at=ticket.resolved or ticket.updated)
+
+
+def _approval(ticket: Ticket, approved_by_field: str, approver_field: str,
+              item_approver: str | None) -> tuple[bool, str | None, str]:
+    """(approved by the appointed approver, who gave it, why) for one ticket."""
+    appointed = _get(ticket, approver_field) or item_approver
+    given = _get(ticket, approved_by_field)
+    if not appointed:
+        return False, None, f"{ticket.key} has no appointed approver"
+    if not given:
+        return False, None, f"{ticket.key} awaits approval by {appointed}"
+    if not same_person(str(given), str(appointed)):
+        return False, None, (f"{ticket.key} approved by {given}, "
+                             f"but the appointed approver is {appointed}")
+    return True, str(given), f"{ticket.key} approved by {given} (the appointed approver)"
+
+
+def _ticket_done(rule: TicketDone, ctx: EvidenceContext, approver: str | None) -> Found:
+    matching = [t for t in ctx.tickets if rule.matches(t)]
+    if not matching:
+        return Found(False, [], "no matching ticket in the transition")
+    done = [t for t in matching if t.status_category == "done"]
+    if not done:
+        return Found(False, [_ticket_evidence(t, f"is {t.status or 'open'}") for t in matching[:3]],
+                     f"{matching[0].key} is not done")
+    if not rule.approved:
+        return Found(True, [_ticket_evidence(done[0], "done")])
+    reasons = []
+    for ticket in done:
+        ok, given, why = _approval(ticket, rule.approved_by_field, rule.approver_field, approver)
+        if ok:
+            at = ticket.resolved or ticket.updated
+            return Found(True, [_ticket_evidence(ticket, "done"),
+                                Evidence(kind="approval", ref=f"{ticket.ref.source}:{ticket.key}",
+                                         detail=why, at=at)], approved_by=given, approved_at=at)
+        reasons.append(why)
+    return Found(False, [_ticket_evidence(done[0], "done")], "; ".join(reasons))
+
+
+def _tickets_approved(rule: TicketsApproved, ctx: EvidenceContext, approver: str | None) -> Found:
+    matching = [t for t in ctx.tickets if rule.matches(t)]
+    if not matching:
+        return Found(False, [], "no matching deliverables in the transition")
+    problems: list[str] = []
+    evidence: list[Evidence] = []
+    approvers: list[str] = []
+    for ticket in matching:
+        if ticket.status_category != "done":
+            problems.append(f"{ticket.key} is not done")
+            continue
+        ok, given, why = _approval(ticket, rule.approved_by_field, rule.approver_field, approver)
+        if ok and given:
+            approvers.append(given)
+            evidence.append(Evidence(kind="approval", ref=f"{ticket.ref.source}:{ticket.key}", detail=why,
+                                     at=ticket.resolved or ticket.updated))
+        else:
+            problems.append(why)
+    if problems:
+        return Found(False, evidence, "; ".join(problems))
+    last = max((e.at for e in evidence if e.at), default=None)
+    return Found(True, evidence, approved_by=", ".join(dict.fromkeys(approvers)), approved_at=last)
+
+
+def _milestones(rule: MilestonesScheduled, transition: ServiceTransition) -> Found:
+    by_kind = {m.kind: m for m in transition.milestones if m.due is not None}
+    missing = [k for k in rule.kinds if k not in by_kind]
+    if missing:
+        return Found(False, [], f"milestone(s) without a date: {', '.join(missing)}")
+    if rule.after_go_live:
+        go_live = transition.go_live
+        early = [k for k in rule.kinds if go_live is None or (by_kind[k].due or date.min) <= go_live]
+        if early:
+            return Found(False, [], f"{', '.join(early)} must fall after the go-live date")
+    return Found(True, [Evidence(kind="milestone", ref=k, detail=f"{by_kind[k].name} on {by_kind[k].due}")
+                        for k in rule.kinds])

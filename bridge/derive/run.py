@@ -1,0 +1,167 @@
+"""Derivation over the whole store: transitions with gates, articles, workloads, planned pushes.
+
+Runs in the caller's transaction, so the derived state and the outbox rows it causes
+commit together. Projects and their linked tickets are few; the workload cells are
+recomputed from ticket columns (seconds for a million tickets).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection
+
+from bridge.config import BridgeConfig
+from bridge.derive.evidence import ArticleState, EvidenceContext, evaluate_items
+from bridge.derive.gates import evaluate
+from bridge.derive.knowledge import render_article
+from bridge.derive.linking import link_projects, merge_transition
+from bridge.derive.workloads import refresh_cells
+from bridge.models import Project, ServiceTransition
+from bridge.store import repository as repo
+
+if TYPE_CHECKING:
+    from bridge.sourcemaps import SourceMapping
+    from connectors.base import SourceConfig
+
+ARTICLE_STREAM = "kb_knowledge"
+CORRELATION_FIELD = "u_smo_correlation"
+
+
+class MappingProvider(Protocol):
+    def mapping(self, source: SourceConfig) -> SourceMapping: ...
+
+
+@dataclass
+class DeriveResult:
+    transitions: int = 0
+    transitions_changed: int = 0
+    articles_changed: int = 0
+    workload_cells: int = 0
+    planned: list[dict[str, Any]] = field(default_factory=list)
+
+
+def article_correlation(transition_id: str) -> str:
+    return f"smo-bridge:{transition_id}"
+
+
+def derive_all(conn: Connection, config: BridgeConfig, mappings: MappingProvider,
+               now: datetime | None = None) -> DeriveResult:
+    now = now or datetime.now(UTC)
+    zone = ZoneInfo(config.reporting.timezone)
+    today = now.astimezone(zone).date()
+    result = DeriveResult()
+    order = [s.name for s in config.sources]
+    sources = {s.name: s for s in config.sources}
+    stored = repo.stored_transitions(conn)
+    articles = _published_articles(conn, config)
+    kept: list[str] = []
+    for group in link_projects(repo.all_projects(conn), order):
+        primary_source = sources.get(group[0].ref.source)
+        if primary_source is None:
+            continue  # a source no longer configured: its projects wait for a migration
+        compiled = mappings.mapping(primary_source).compiled
+        transition = merge_transition(group)
+        keys = {p.key for p in group} | {k for p in group for k in p.link_keys}
+        tickets = repo.tickets_for(conn, keys)
+        article_state = articles.get(article_correlation(transition.id))
+        items = evaluate_items(compiled.gate, EvidenceContext(transition, group, tickets, article_state))
+        accepted = next((p.service_manager for p in group if p.service_manager_accepted), None)
+        gate = evaluate(items, today, config.reporting.at_risk_days, accepted, transition.service_manager)
+        transition = transition.model_copy(update={"gate": gate})
+        previous = stored.get(transition.id)
+        old_status = previous[1]["gate"]["status"] if previous else None
+        version = int(previous[1].get("gate_version", 0)) if previous else 0
+        if old_status != gate.status.value:
+            version += 1
+        transition = transition.model_copy(update={"gate_version": version})
+        kept.append(transition.id)
+        result.transitions += 1
+        if repo.save_transition(conn, transition, now):
+            result.transitions_changed += 1
+        if old_status != gate.status.value:
+            result.planned += _plan_gate_pushes(conn, config, transition, group, old_status)
+        changed, planned = _plan_article(conn, config, transition, group, compiled)
+        result.articles_changed += changed
+        result.planned += planned
+    repo.remove_transitions(conn, kept)
+    result.workload_cells = refresh_cells(conn, zone, now)
+    return result
+
+
+def _plan_gate_pushes(conn: Connection, config: BridgeConfig, transition: ServiceTransition,
+                      group: Sequence[Project], old_status: str | None) -> list[dict[str, Any]]:
+    if config.push is None:
+        return []
+    planned = []
+    gate = transition.gate
+    met = sum(1 for i in gate.items if i.status.value in ("met", "waived"))
+    payload_status = {
+        "transition": transition.id, "service": transition.service, "status": gate.status.value,
+        "reason": gate.reason,
+        "go_live": transition.go_live.isoformat() if transition.go_live else None,
+        "items": [{"key": i.key, "status": i.status.value, "due": i.due.isoformat() if i.due else None}
+                  for i in gate.items],
+        "version": transition.gate_version,
+    }
+    comment = (f"smo-bridge: the operations gate for {transition.service} is now "
+               f"{gate.status.value.replace('_', ' ')} ({met}/{len(gate.items)} items met or waived"
+               f"{'' if old_status is None else ', was ' + old_status.replace('_', ' ')}). {gate.reason}")
+    for target in config.push.gate_status:
+        project = next((p for p in group if p.ref.source == target), None)
+        if project is None:
+            continue  # this source holds no project of the transition
+        key = f"gate:{target}:{transition.id}:v{transition.gate_version}"
+        payload = {"remote": project.ref.key, "project_key": project.key, "status": payload_status,
+                   "comment": comment}
+        if repo.enqueue(conn, key, target, "gate_status", payload):
+            planned.append({"operation": "gate_status", "target": target, "transition": transition.id,
+                            "key": key, "summary": f"{project.key}: {gate.status.value}"})
+    return planned
+
+
+def _plan_article(conn: Connection, config: BridgeConfig, transition: ServiceTransition,
+                  group: Sequence[Project], compiled: Any) -> tuple[bool, list[dict[str, Any]]]:
+    """Save the article when its content changed, and plan its push; (changed, planned)."""
+    knowledge = compiled.knowledge
+    article = render_article(transition, knowledge.template, knowledge_base=knowledge.knowledge_base,
+                             category=knowledge.category, workflow_state=knowledge.workflow_state,
+                             extra={"projects": list(group)})
+    if repo.article_hash_of(conn, transition.id) == article.content_hash:
+        return False, []
+    payload = article.model_dump(mode="json")
+    repo.save_article(conn, transition.id, article.content_hash, payload)
+    if config.push is None or config.push.knowledge is None:
+        return True, []
+    target = config.push.knowledge
+    key = f"article:{target}:{transition.id}:{article.content_hash[:16]}"
+    outbox_payload = {"article": payload, "correlation": article_correlation(transition.id)}
+    if not repo.enqueue(conn, key, target, "article", outbox_payload):
+        return True, []
+    return True, [{"operation": "article", "target": target, "transition": transition.id, "key": key,
+             "summary": article.short_description}]
+
+
+def _published_articles(conn: Connection, config: BridgeConfig) -> dict[str, ArticleState]:
+    """Articles as the knowledge base holds them (pulled kb_knowledge records), by correlation."""
+    if config.push is None or config.push.knowledge is None:
+        return {}
+    found: dict[str, ArticleState] = {}
+    for raw in repo.iter_raw(conn, config.push.knowledge, [ARTICLE_STREAM]):
+        correlation = _value(raw.payload.get(CORRELATION_FIELD))
+        if correlation:
+            state = _value(raw.payload.get("workflow_state")) or "draft"
+            number = _value(raw.payload.get("number")) or raw.key
+            found[correlation] = ArticleState(ref=number, workflow_state=state, at=raw.updated)
+    return found
+
+
+def _value(field_value: Any) -> str | None:
+    """A ServiceNow field in value or display_value=all form."""
+    if isinstance(field_value, dict):
+        field_value = field_value.get("value")
+    return str(field_value) if field_value not in (None, "") else None

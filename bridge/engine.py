@@ -1,0 +1,258 @@
+"""One cycle: pull → store raw → map → derive → plan pushes → deliver.
+
+Units of work: a page of records, the entities mapped from it and the cursor that
+covers it commit together; the derived state and the outbox rows it causes commit
+together. A source that fails fails alone; its entities stay as they were (a failed
+pull never reads as deletions).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection
+
+from bridge.config import BridgeConfig
+from bridge.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, BridgeError
+from bridge.models import RawRecord
+from bridge.sourcemaps import SourceMapping, load_source_mapping
+from bridge.store import Store
+from bridge.store import repository as repo
+from bridge.store.locks import job_lock
+from connectors.base import Connector, Quarantined, SourceConfig, registry
+
+log = logging.getLogger("bridge.engine")
+
+PAGE = 500
+SIGNPOST_LAG = timedelta(seconds=60)
+ProgressHook = Callable[[str, int], None]
+
+
+class Interrupted(Exception):
+    """A stop was requested: the last page is committed, the rest waits for the next cycle."""
+
+
+@dataclass
+class SourceOutcome:
+    name: str
+    status: str = "ok"  # ok | failed | skipped | interrupted
+    pulled: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    mapped: int = 0
+    quarantined: int = 0
+    error: str | None = None
+
+    def counts(self) -> dict[str, int]:
+        return {k: getattr(self, k) for k in ("pulled", "inserted", "updated", "unchanged", "deleted",
+                                              "mapped", "quarantined")}
+
+
+@dataclass
+class CycleResult:
+    sources: list[SourceOutcome] = field(default_factory=list)
+    transitions: int = 0
+    transitions_changed: int = 0
+    articles_changed: int = 0
+    workload_cells: int = 0
+    planned: list[dict[str, Any]] = field(default_factory=list)
+    delivered: int = 0
+    push_failures: int = 0
+    dry_run: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        if self.sources and all(s.status == "failed" for s in self.sources):
+            return EXIT_FAILED
+        if (any(s.status == "failed" for s in self.sources) or self.push_failures
+                or any(s.quarantined for s in self.sources)):
+            return EXIT_PARTIAL
+        return EXIT_OK
+
+
+def connector_for(source: SourceConfig) -> Connector:
+    return registry()[source.kind](source)
+
+
+class Engine:
+    """Runs cycles for one configuration against one store."""
+
+    def __init__(self, config: BridgeConfig, store: Store, *, dry_run: bool = False,
+                 progress: ProgressHook | None = None,
+                 should_stop: Callable[[], bool] | None = None) -> None:
+        self.config = config
+        self.should_stop = should_stop or (lambda: False)
+        self.store = store
+        self.dry_run = dry_run
+        self.progress = progress
+        self._mappings: dict[str, SourceMapping] = {}
+        self._dry_conn: Connection | None = None
+
+    # -- units of work ---------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def unit(self) -> Iterator[Connection]:
+        """A transaction; in a dry run, a savepoint inside one transaction rolled back at the end."""
+        if self._dry_conn is not None:
+            with self._dry_conn.begin_nested():
+                yield self._dry_conn
+            return
+        with self.store.engine.begin() as conn:
+            yield conn
+
+    def mapping(self, source: SourceConfig) -> SourceMapping:
+        if source.name not in self._mappings:
+            self._mappings[source.name] = load_source_mapping(source)
+        return self._mappings[source.name]
+
+    # -- the cycle -------------------------------------------------------------------------
+
+    def run_cycle(self, only: str | None = None, *, push: bool = True) -> CycleResult:
+        sources = [self.config.source(only)] if only else list(self.config.sources)
+        result = CycleResult(dry_run=self.dry_run)
+        with self._dry_run_scope():
+            for source in sources:
+                if self.should_stop():
+                    break
+                result.sources.append(self.pull_source(source))
+            if self.should_stop():
+                return result  # derivation runs next cycle; nothing half-written
+            from bridge.derive.run import derive_all  # derivation needs the mapping layer
+
+            with self.unit() as conn:
+                derived = derive_all(conn, self.config, self, now=datetime.now(UTC))
+            result.transitions = derived.transitions
+            result.transitions_changed = derived.transitions_changed
+            result.articles_changed = derived.articles_changed
+            result.workload_cells = derived.workload_cells
+            result.planned = derived.planned
+        if push and not self.dry_run and self.config.push is not None:
+            from bridge.outbox import deliver_due
+
+            delivered = deliver_due(self.store, self.config)
+            result.delivered, result.push_failures = delivered.delivered, delivered.failed
+        return result
+
+    @contextlib.contextmanager
+    def _dry_run_scope(self) -> Iterator[None]:
+        if not self.dry_run:
+            yield
+            return
+        with self.store.engine.connect() as conn:
+            outer = conn.begin()
+            self._dry_conn = conn
+            try:
+                yield
+            finally:
+                self._dry_conn = None
+                outer.rollback()
+
+    def pull_source(self, source: SourceConfig) -> SourceOutcome:
+        outcome = SourceOutcome(source.name)
+        with job_lock(self.store, f"pull:{source.name}") as held:
+            if not held:
+                outcome.status = "skipped"
+                outcome.error = "another smo-bridge process is syncing this source"
+                log.info("%s: skipped, locked by another process", source.name)
+                return outcome
+            with self.unit() as conn:
+                run_id = repo.start_run(conn, "sync", source.name)
+            connector = connector_for(source)
+            try:
+                mapping = self.mapping(source)
+                for spec in connector.streams():
+                    self._pull_stream(connector, spec.name, spec.is_sorted, spec.incremental,
+                                      mapping, outcome)
+            except Interrupted:
+                outcome.status, outcome.error = "interrupted", "stopped before the end; resumes next cycle"
+            except BridgeError as exc:
+                outcome.status, outcome.error = "failed", str(exc)
+                log.error("%s: %s", source.name, exc)
+            except Exception as exc:  # a bug in one source must not stop the others
+                outcome.status = "failed"
+                outcome.error = f"internal error: {type(exc).__name__}: {exc}"
+                log.exception("%s: unexpected failure", source.name)
+            finally:
+                connector.close()
+            self._settle(source, outcome)
+            with self.unit() as conn:
+                repo.finish_run(conn, run_id, outcome.status, outcome.counts(), outcome.error)
+        return outcome
+
+    def _settle(self, source: SourceConfig, outcome: SourceOutcome) -> None:
+        """Re-map what changed lookups affect, even after a failed pull: what was stored is stored."""
+        mapping = self._mappings.get(source.name)
+        if mapping is None:
+            return
+        try:
+            with self.unit() as conn:
+                settled = mapping.settle(conn)
+        except Exception as exc:
+            outcome.status = "failed"
+            outcome.error = outcome.error or f"re-mapping failed: {type(exc).__name__}: {exc}"
+            log.exception("%s: re-mapping failed", source.name)
+            return
+        outcome.mapped += settled.mapped
+        outcome.quarantined += settled.quarantined
+
+    def _pull_stream(self, connector: Connector, stream: str, is_sorted: bool, incremental: bool,
+                     mapping: SourceMapping, outcome: SourceOutcome) -> None:
+        source = connector.name
+        signpost = datetime.now(UTC) - SIGNPOST_LAG
+        with self.unit() as conn:
+            cursor = repo.get_cursor(conn, source, stream) if incremental else None
+        since = datetime.fromisoformat(cursor["last_value"]) if cursor else None
+        rejected: list[Quarantined] = []
+        page: list[RawRecord] = []
+        newest: datetime | None = since
+
+        def flush(final: bool) -> None:
+            nonlocal page
+            advance = None
+            if incremental and newest is not None and (is_sorted or final):
+                advance = min(newest, signpost)
+            with self.unit() as conn:
+                self._store_page(conn, page, rejected, mapping, outcome)
+                if advance is not None and (cursor is None or advance.isoformat() != cursor.get("last_value")):
+                    repo.set_cursor(conn, source, stream, {"last_value": advance.isoformat(),
+                                                           "signpost": signpost.isoformat()})
+            page = []
+            rejected.clear()
+
+        for record in connector.read(stream, since, rejected.append):
+            page.append(record)
+            outcome.pulled += 1
+            if record.updated is not None and (newest is None or record.updated > newest):
+                newest = record.updated
+            if len(page) >= PAGE:
+                flush(final=False)
+                if self.progress:
+                    self.progress(source, outcome.pulled)
+                if self.should_stop():
+                    raise Interrupted
+        flush(final=True)
+        if self.progress:
+            self.progress(source, outcome.pulled)
+
+    def _store_page(self, conn: Connection, page: list[RawRecord], rejected: list[Quarantined],
+                    mapping: SourceMapping, outcome: SourceOutcome) -> None:
+        for bad in rejected:
+            repo.put_quarantine(conn, bad.source, bad.stream, bad.key or "?", bad.reason, None, bad.payload)
+            outcome.quarantined += 1
+        if not page:
+            return
+        written = repo.store_raw(conn, page)
+        outcome.inserted += written.inserted
+        outcome.updated += written.updated
+        outcome.unchanged += written.unchanged
+        outcome.deleted += written.deleted
+        mapped = mapping.apply(conn, written.changed)
+        outcome.mapped += mapped.mapped
+        outcome.quarantined += mapped.quarantined

@@ -1,0 +1,115 @@
+"""A source's mapping as the engine uses it: bound to the stored catalogue and lookups,
+applied to changed raw records inside the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection
+
+from bridge.models import Project, RawRecord, Ticket
+from bridge.store import repository as repo
+from connectors.base import SourceConfig
+from mappings import mapping_for_source
+from mappings.compile import BoundMapping, CompiledMapping, catalogue_from_fields
+
+CATALOGUE_STREAM = "fields"
+
+
+@dataclass
+class ApplyCounts:
+    mapped: int = 0
+    quarantined: int = 0
+
+
+def compiled_for(source: SourceConfig) -> CompiledMapping:
+    """The mapping files the source names, else its kind's shipped default."""
+    return mapping_for_source(source.kind, source.mappings)
+
+
+def load_source_mapping(source: SourceConfig) -> SourceMapping:
+    return SourceMapping(source, compiled_for(source))
+
+
+class SourceMapping:
+    def __init__(self, source: SourceConfig, compiled: CompiledMapping) -> None:
+        self.source = source
+        self.compiled = compiled
+        self._bound: BoundMapping | None = None
+        self.pending_remap: set[str] = set()
+
+    def bound(self, conn: Connection) -> BoundMapping:
+        """Bind once per cycle from the store: the field catalogue, then every lookup record."""
+        if self._bound is None:
+            catalogue = catalogue_from_fields(repo.iter_raw(conn, self.source.name, [CATALOGUE_STREAM]))
+            bound = self.compiled.bind(catalogue)
+            if bound.lookup_streams:
+                for raw in repo.iter_raw(conn, self.source.name, bound.lookup_streams):
+                    bound.feed(raw)
+            self._bound = bound
+        return self._bound
+
+    def apply(self, conn: Connection, records: Sequence[RawRecord]) -> ApplyCounts:
+        """Map changed records into projects and tickets.
+
+        Streams that read a lookup which changed are noted in `pending_remap`; `settle`
+        maps them again once, after the source's pull, rather than once per page.
+        """
+        counts = ApplyCounts()
+        if not records:
+            return counts
+        if any(r.stream == CATALOGUE_STREAM for r in records):
+            self._bound = None  # display names may point elsewhere now
+            self.pending_remap |= self.compiled.streams
+        bound = self.bound(conn)
+        for record in records:
+            if bound.feed(record):
+                self.pending_remap |= bound.dependent_streams(record.stream)
+        self._map(conn, bound, records, counts)
+        return counts
+
+    def settle(self, conn: Connection) -> ApplyCounts:
+        """Map again the streams whose lookups or catalogue changed during the pull."""
+        counts = ApplyCounts()
+        if self.pending_remap:
+            streams, self.pending_remap = self.pending_remap, set()
+            self._map(conn, self.bound(conn), repo.iter_raw(conn, self.source.name, streams), counts)
+        return counts
+
+    def remap_all(self, conn: Connection) -> ApplyCounts:
+        """Map every stored record again (after a mapping change)."""
+        self._bound = None
+        bound = self.bound(conn)
+        counts = ApplyCounts()
+        self._map(conn, bound, repo.iter_raw(conn, self.source.name, self.compiled.streams), counts)
+        return counts
+
+    def _map(self, conn: Connection, bound: BoundMapping, records: Iterable[RawRecord],
+             counts: ApplyCounts) -> None:
+        tickets: list[Ticket] = []
+        released: dict[str, list[str]] = {}
+        for record in records:
+            if record.deleted:
+                repo.delete_entity(conn, record.source, record.key)
+                continue
+            outcome = bound.map(record)
+            if outcome.kind == "quarantine":
+                repo.put_quarantine(conn, record.source, record.stream, record.key,
+                                    outcome.reason or "mapping failed", outcome.field, record.payload)
+                counts.quarantined += 1
+                continue
+            released.setdefault(record.stream, []).append(record.key)
+            if isinstance(outcome.entity, Ticket):
+                tickets.append(outcome.entity)
+                counts.mapped += 1
+            elif isinstance(outcome.entity, Project):
+                repo.upsert_project(conn, outcome.entity)
+                counts.mapped += 1
+            if len(tickets) >= 1000:
+                repo.upsert_tickets(conn, tickets)
+                tickets = []
+        if tickets:
+            repo.upsert_tickets(conn, tickets)
+        for stream, keys in released.items():
+            repo.release_quarantine(conn, self.source.name, stream, keys)

@@ -1,0 +1,378 @@
+"""Writes and reads of the state store, each inside the caller's transaction.
+
+The engine decides what belongs in one unit of work (a page of records and the
+cursor that covers it; derived state and the outbox rows it causes); these functions
+only never commit on their own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, insert, or_, select, tuple_, update
+
+from bridge.models import Project, RawRecord, ServiceTransition, Ticket
+from bridge.store.schema import (
+    cursors,
+    knowledge_articles,
+    outbox,
+    projects,
+    quarantine,
+    raw_records,
+    runs,
+    tickets,
+    transitions,
+)
+
+
+def content_hash(payload: Any) -> str:
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- raw records and cursors -------------------------------------------------------------
+
+
+@dataclass
+class RawWriteResult:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    changed: list[RawRecord] = field(default_factory=list)
+
+
+def store_raw(conn: Connection, records: Sequence[RawRecord], now: datetime | None = None) -> RawWriteResult:
+    """Upsert records by (source, stream, key); unchanged content is skipped by hash."""
+    now = now or utcnow()
+    result = RawWriteResult()
+    if not records:
+        return result
+    # last one wins when a page repeats a key (boundary overlap)
+    latest: dict[tuple[str, str, str], RawRecord] = {}
+    for record in records:
+        latest[(record.source, record.stream, record.key)] = record
+    existing: dict[tuple[str, str, str], tuple[int, str, bool]] = {}
+    keys = list(latest)
+    for chunk_start in range(0, len(keys), 500):
+        chunk = keys[chunk_start:chunk_start + 500]
+        rows = conn.execute(
+            select(raw_records.c.source, raw_records.c.stream, raw_records.c.key, raw_records.c.id,
+                   raw_records.c.content_hash, raw_records.c.deleted)
+            .where(tuple_(raw_records.c.source, raw_records.c.stream, raw_records.c.key).in_(chunk))
+        )
+        for src, stream, key, row_id, digest, deleted in rows:
+            existing[(src, stream, key)] = (row_id, digest, deleted)
+    new_rows: list[dict[str, Any]] = []
+    for ident, record in latest.items():
+        digest = content_hash(record.payload)
+        known = existing.get(ident)
+        if known is None:
+            if record.deleted:
+                continue
+            new_rows.append({"source": record.source, "stream": record.stream, "key": record.key,
+                             "updated": record.updated, "payload": record.payload,
+                             "content_hash": digest, "deleted": False, "first_seen": now,
+                             "last_seen": now})
+            result.inserted += 1
+            result.changed.append(record)
+            continue
+        row_id, old_digest, was_deleted = known
+        if record.deleted:
+            if not was_deleted:
+                conn.execute(update(raw_records).where(raw_records.c.id == row_id)
+                             .values(deleted=True, last_seen=now))
+                result.deleted += 1
+                result.changed.append(record)
+            continue
+        if old_digest == digest and not was_deleted:
+            result.unchanged += 1
+            continue
+        conn.execute(update(raw_records).where(raw_records.c.id == row_id).values(
+            updated=record.updated, payload=record.payload, content_hash=digest, deleted=False,
+            last_seen=now))
+        result.updated += 1
+        result.changed.append(record)
+    if new_rows:
+        conn.execute(insert(raw_records), new_rows)
+    return result
+
+
+def get_cursor(conn: Connection, source: str, stream: str) -> dict[str, Any] | None:
+    value = conn.execute(select(cursors.c.value).where(
+        cursors.c.source == source, cursors.c.stream == stream)).scalar_one_or_none()
+    return dict(value) if value is not None else None
+
+
+def set_cursor(conn: Connection, source: str, stream: str, value: dict[str, Any]) -> None:
+    now = utcnow()
+    done = conn.execute(update(cursors).where(cursors.c.source == source, cursors.c.stream == stream)
+                        .values(value=value, updated_at=now))
+    if done.rowcount == 0:
+        conn.execute(insert(cursors).values(source=source, stream=stream, value=value, updated_at=now))
+
+
+def get_raw(conn: Connection, source: str, key: str, stream: str | None = None) -> RawRecord | None:
+    query = select(raw_records).where(raw_records.c.source == source, raw_records.c.key == key)
+    if stream:
+        query = query.where(raw_records.c.stream == stream)
+    row = conn.execute(query.limit(1)).mappings().first()
+    if row is None:
+        return None
+    return RawRecord(source=row["source"], stream=row["stream"], key=row["key"], updated=row["updated"],
+                     payload=row["payload"], deleted=row["deleted"])
+
+
+def iter_raw(conn: Connection, source: str, streams: Iterable[str] | None = None,
+             batch: int = 2000) -> Iterable[RawRecord]:
+    """Every live raw record of a source, in id order (for remapping)."""
+    last_id = 0
+    while True:
+        query = (select(raw_records).where(raw_records.c.source == source, raw_records.c.id > last_id,
+                                           raw_records.c.deleted.is_(False))
+                 .order_by(raw_records.c.id).limit(batch))
+        if streams is not None:
+            query = query.where(raw_records.c.stream.in_(list(streams)))
+        rows = conn.execute(query).mappings().all()
+        if not rows:
+            return
+        for row in rows:
+            yield RawRecord(source=row["source"], stream=row["stream"], key=row["key"],
+                            updated=row["updated"], payload=row["payload"])
+        last_id = rows[-1]["id"]
+
+
+# --- canonical entities -----------------------------------------------------------------
+
+
+def upsert_project(conn: Connection, project: Project, now: datetime | None = None) -> bool:
+    """Store a canonical project; False when nothing changed."""
+    payload = project.model_dump(mode="json")
+    digest = content_hash(payload)
+    where = and_(projects.c.source == project.ref.source, projects.c.key == project.key)
+    old = conn.execute(select(projects.c.content_hash).where(where)).scalar_one_or_none()
+    if old == digest:
+        return False
+    values = {"service": project.service, "payload": payload, "content_hash": digest,
+              "updated_at": now or utcnow()}
+    if old is None:
+        conn.execute(insert(projects).values(source=project.ref.source, key=project.key, **values))
+    else:
+        conn.execute(update(projects).where(where).values(**values))
+    return True
+
+
+def upsert_tickets(conn: Connection, batch: Sequence[Ticket], now: datetime | None = None) -> int:
+    """Store canonical tickets; returns how many were new or changed."""
+    now = now or utcnow()
+    changed = 0
+    latest = {(t.ref.source, t.key): t for t in batch}  # a repeated key: the last one wins
+    known: dict[tuple[str, str], str] = {}
+    idents = list(latest)
+    for start in range(0, len(idents), 500):
+        rows = conn.execute(select(tickets.c.source, tickets.c.key, tickets.c.content_hash).where(
+            tuple_(tickets.c.source, tickets.c.key).in_(idents[start:start + 500])))
+        known.update({(src, key): digest for src, key, digest in rows})
+    new_rows: list[dict[str, Any]] = []
+    for ticket in latest.values():
+        payload = ticket.model_dump(mode="json")
+        digest = content_hash(payload)
+        ident = (ticket.ref.source, ticket.key)
+        old = known.get(ident)
+        if old == digest:
+            continue
+        values = {
+            "practice": ticket.practice, "capability": ticket.capability.value if ticket.capability else None,
+            "team": ticket.team, "status_category": ticket.status_category, "priority": ticket.priority,
+            "project_key": ticket.project_key, "transition_key": ticket.transition_key,
+            "opened": ticket.opened, "resolved": ticket.resolved, "effort_hours": ticket.effort_hours,
+            "sla_breached": ticket.sla_breached, "payload": payload, "content_hash": digest,
+            "updated_at": now,
+        }
+        if old is None:
+            new_rows.append({"source": ticket.ref.source, "key": ticket.key, **values})
+        else:
+            conn.execute(update(tickets).where(tickets.c.source == ident[0], tickets.c.key == ident[1])
+                         .values(**values))
+        changed += 1
+    if new_rows:
+        conn.execute(insert(tickets), new_rows)
+    return changed
+
+
+def delete_entity(conn: Connection, source: str, key: str) -> None:
+    """A record deleted at the source takes its canonical project or ticket with it."""
+    conn.execute(delete(projects).where(projects.c.source == source, projects.c.key == key))
+    conn.execute(delete(tickets).where(tickets.c.source == source, tickets.c.key == key))
+
+
+def all_projects(conn: Connection) -> list[Project]:
+    return [Project.model_validate(p) for p in conn.execute(select(projects.c.payload)).scalars()]
+
+
+def tickets_for(conn: Connection, project_keys: Iterable[str]) -> list[Ticket]:
+    keys = list(project_keys)
+    if not keys:
+        return []
+    rows = conn.execute(select(tickets.c.payload).where(
+        or_(tickets.c.transition_key.in_(keys), tickets.c.project_key.in_(keys)))).scalars()
+    return [Ticket.model_validate(p) for p in rows]
+
+
+def get_transition(conn: Connection, transition_id: str) -> ServiceTransition | None:
+    payload = conn.execute(select(transitions.c.payload).where(
+        transitions.c.id == transition_id)).scalar_one_or_none()
+    return ServiceTransition.model_validate(payload) if payload is not None else None
+
+
+def stored_transitions(conn: Connection) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Transition id -> (content hash, payload)."""
+    rows = conn.execute(select(transitions.c.id, transitions.c.content_hash, transitions.c.payload))
+    return {tid: (digest, payload) for tid, digest, payload in rows}
+
+
+def save_transition(conn: Connection, transition: ServiceTransition, now: datetime | None = None) -> bool:
+    payload = transition.model_dump(mode="json")
+    digest = content_hash(payload)
+    old = conn.execute(select(transitions.c.content_hash).where(
+        transitions.c.id == transition.id)).scalar_one_or_none()
+    if old == digest:
+        return False
+    values = {"service": transition.service, "go_live": transition.go_live,
+              "gate_status": transition.gate.status.value, "payload": payload, "content_hash": digest,
+              "updated_at": now or utcnow()}
+    if old is None:
+        conn.execute(insert(transitions).values(id=transition.id, **values))
+    else:
+        conn.execute(update(transitions).where(transitions.c.id == transition.id).values(**values))
+    return True
+
+
+def remove_transitions(conn: Connection, keep: Iterable[str]) -> int:
+    keep_ids = list(keep)
+    query = delete(transitions)
+    if keep_ids:
+        query = query.where(transitions.c.id.not_in(keep_ids))
+    return conn.execute(query).rowcount or 0
+
+
+def article_hash_of(conn: Connection, transition_id: str) -> str | None:
+    return conn.execute(select(knowledge_articles.c.content_hash).where(
+        knowledge_articles.c.transition_id == transition_id)).scalar_one_or_none()
+
+
+def save_article(conn: Connection, transition_id: str, digest: str, payload: dict[str, Any]) -> None:
+    now = utcnow()
+    done = conn.execute(update(knowledge_articles).where(
+        knowledge_articles.c.transition_id == transition_id).values(
+        content_hash=digest, payload=payload, updated_at=now))
+    if done.rowcount == 0:
+        conn.execute(insert(knowledge_articles).values(
+            transition_id=transition_id, content_hash=digest, payload=payload, updated_at=now))
+
+
+# --- quarantine -------------------------------------------------------------------------
+
+
+def put_quarantine(conn: Connection, source: str, stream: str, key: str, reason: str,
+                   field_name: str | None = None, payload: dict[str, Any] | None = None) -> None:
+    where = and_(quarantine.c.source == source, quarantine.c.stream == stream, quarantine.c.key == key)
+    conn.execute(delete(quarantine).where(where))
+    conn.execute(insert(quarantine).values(source=source, stream=stream, key=key, field=field_name,
+                                           reason=reason, payload=payload, at=utcnow()))
+
+
+def release_quarantine(conn: Connection, source: str, stream: str, keys: Iterable[str]) -> None:
+    key_list = list(keys)
+    for start in range(0, len(key_list), 500):
+        conn.execute(delete(quarantine).where(quarantine.c.source == source, quarantine.c.stream == stream,
+                                              quarantine.c.key.in_(key_list[start:start + 500])))
+
+
+def quarantined(conn: Connection, source: str | None = None) -> list[dict[str, Any]]:
+    query = select(quarantine).order_by(quarantine.c.at)
+    if source:
+        query = query.where(quarantine.c.source == source)
+    return [dict(row) for row in conn.execute(query).mappings()]
+
+
+# --- runs -------------------------------------------------------------------------------
+
+
+def start_run(conn: Connection, kind: str, source: str | None) -> int:
+    result = conn.execute(insert(runs).values(kind=kind, source=source, started_at=utcnow(),
+                                              status="running"))
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def finish_run(conn: Connection, run_id: int, status: str, counts: dict[str, Any],
+               error: str | None = None) -> None:
+    conn.execute(update(runs).where(runs.c.id == run_id).values(
+        finished_at=utcnow(), status=status, counts=counts, error=error))
+
+
+# --- outbox -----------------------------------------------------------------------------
+
+
+def enqueue(conn: Connection, idempotency_key: str, target: str, operation: str,
+            payload: dict[str, Any]) -> bool:
+    """Plan a push; a key already planned (or delivered) is not planned again."""
+    exists = conn.execute(select(outbox.c.id).where(outbox.c.idempotency_key == idempotency_key)).first()
+    if exists:
+        return False
+    conn.execute(insert(outbox).values(idempotency_key=idempotency_key, target=target,
+                                       operation=operation, payload=payload, status="pending",
+                                       attempts=0, next_attempt_at=utcnow(), created_at=utcnow()))
+    return True
+
+
+def due_pushes(conn: Connection, now: datetime | None = None, targets: Iterable[str] | None = None,
+               limit: int = 500) -> list[dict[str, Any]]:
+    now = now or utcnow()
+    query = (select(outbox).where(outbox.c.status == "pending", outbox.c.next_attempt_at <= now)
+             .order_by(outbox.c.id).limit(limit))
+    if targets is not None:
+        query = query.where(outbox.c.target.in_(list(targets)))
+    return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def mark_delivered(conn: Connection, push_id: int, remote_id: str | None) -> None:
+    conn.execute(update(outbox).where(outbox.c.id == push_id).values(
+        status="delivered", delivered_at=utcnow(), remote_id=remote_id, last_error=None,
+        attempts=outbox.c.attempts + 1))
+
+
+def mark_attempt_failed(conn: Connection, push_id: int, error: str, *, retry_in: float | None,
+                        ) -> None:
+    """Back off for `retry_in` seconds, or park the push as failed when it is None."""
+    values: dict[str, Any] = {"last_error": error[:2000], "attempts": outbox.c.attempts + 1}
+    if retry_in is None:
+        values["status"] = "failed"
+    else:
+        values["next_attempt_at"] = utcnow() + timedelta(seconds=retry_in)
+    conn.execute(update(outbox).where(outbox.c.id == push_id).values(**values))
+
+
+def retry_failed(conn: Connection, ids: Iterable[int] | None = None) -> int:
+    query = update(outbox).where(outbox.c.status == "failed")
+    id_list = list(ids) if ids is not None else None
+    if id_list is not None:
+        query = query.where(outbox.c.id.in_(id_list))
+    done = conn.execute(query.values(status="pending", attempts=0, next_attempt_at=utcnow()))
+    return done.rowcount or 0
+
+
+def list_outbox(conn: Connection, status: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    query = select(outbox).order_by(outbox.c.id.desc()).limit(limit)
+    if status:
+        query = query.where(outbox.c.status == status)
+    return [dict(row) for row in conn.execute(query).mappings()]
