@@ -114,8 +114,11 @@ class Engine:
 
     # -- the cycle -------------------------------------------------------------------------
 
-    def run_cycle(self, only: str | None = None, *, push: bool = True) -> CycleResult:
+    def run_cycle(self, only: str | None = None, *, push: bool = True, pull: bool = True) -> CycleResult:
+        """Pull (all sources, or `only`), derive, plan and deliver pushes."""
         sources = [self.config.source(only)] if only else list(self.config.sources)
+        if not pull:
+            sources = []
         result = CycleResult(dry_run=self.dry_run)
         with self._dry_run_scope():
             for source in sources:

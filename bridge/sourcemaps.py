@@ -37,7 +37,9 @@ class SourceMapping:
         self.source = source
         self.compiled = compiled
         self._bound: BoundMapping | None = None
-        self.pending_remap: set[str] = set()
+        # stream -> highest raw id stored when a lookup it reads changed: records stored later
+        # were mapped with the new lookup already
+        self.pending_remap: dict[str, int] = {}
 
     def bound(self, conn: Connection) -> BoundMapping:
         """Bind once per cycle from the store: the field catalogue, then every lookup record."""
@@ -61,20 +63,29 @@ class SourceMapping:
             return counts
         if any(r.stream == CATALOGUE_STREAM for r in records):
             self._bound = None  # display names may point elsewhere now
-            self.pending_remap |= self.compiled.streams
+            self._note_remap(conn, self.compiled.streams)
         bound = self.bound(conn)
+        affected: set[str] = set()
         for record in records:
             if bound.feed(record):
-                self.pending_remap |= bound.dependent_streams(record.stream)
+                affected |= bound.dependent_streams(record.stream)
+        if affected:
+            self._note_remap(conn, affected)
         self._map(conn, bound, records, counts)
         return counts
 
+    def _note_remap(self, conn: Connection, streams: Iterable[str]) -> None:
+        mark = repo.max_raw_id(conn, self.source.name)
+        for stream in streams:
+            self.pending_remap[stream] = max(self.pending_remap.get(stream, 0), mark)
+
     def settle(self, conn: Connection) -> ApplyCounts:
-        """Map again the streams whose lookups or catalogue changed during the pull."""
+        """Map again the stored records whose lookups or catalogue changed during the pull."""
         counts = ApplyCounts()
-        if self.pending_remap:
-            streams, self.pending_remap = self.pending_remap, set()
-            self._map(conn, self.bound(conn), repo.iter_raw(conn, self.source.name, streams), counts)
+        pending, self.pending_remap = self.pending_remap, {}
+        for stream, mark in sorted(pending.items()):
+            self._map(conn, self.bound(conn), repo.iter_raw(conn, self.source.name, [stream], max_id=mark),
+                      counts)
         return counts
 
     def remap_all(self, conn: Connection) -> ApplyCounts:

@@ -43,17 +43,18 @@ from connectors.base import (
 from connectors.http import HttpPolicy, failure_from_exception, failure_from_response, mount_policy
 from connectors.timefmt import format_servicenow_timestamp, parse_servicenow_timestamp
 
+# reference tables first: mappings look groups, people and services up while mapping tickets
 DEFAULT_TABLES = [
-    "pm_project",
-    "incident",
-    "problem",
-    "change_request",
-    "sc_req_item",
-    "task_sla",
     "sys_user_group",
     "sys_user",
     "cmdb_ci_service",
     "kb_knowledge_base",
+    "pm_project",
+    "task_sla",
+    "incident",
+    "problem",
+    "change_request",
+    "sc_req_item",
     "kb_knowledge",
 ]
 _SYS_ID = re.compile(r"^[0-9a-f]{32}$")

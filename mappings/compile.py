@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import jinja2
+from pydantic import BaseModel
 
 from bridge.models import (
     Approval,
@@ -39,7 +40,7 @@ from mappings.schema import (
     ProjectRule,
     TicketRule,
 )
-from mappings.transforms import TransformContext, TransformError, ValueTable
+from mappings.transforms import LookupTransform, TransformContext, TransformError, ValueTable
 from mappings.values import FieldPlan, Target, ValueEnv, compile_value, plan_field
 
 T = TypeVar("T")
@@ -249,6 +250,7 @@ class _Mapper:
     def __init__(self, kind: str, rule: Located[Any], stream: str, bound: BoundMapping) -> None:
         self.kind = kind
         self.origin = rule.origin
+        self.spec = rule.item
         env = ValueEnv(bound.ctx, stream)
         spec = rule.item
         self.when: Predicate | None = (compile_condition(spec.when, env.getter, bound.ctx)
@@ -344,6 +346,7 @@ class BoundMapping:
         self.catalogue = catalogue
         self.lookup_tables: dict[str, dict[str, Any]] = {name: {} for name in compiled.lookups}
         self._lookup_owners: dict[str, dict[str, str]] = {}  # lookup -> entry -> raw record key
+        self._readers: dict[str, set[str]] | None = None
         self.ctx = TransformContext(compiled.tables, self.lookup_tables, catalogue,
                                     unwrap_value=compiled.kind == "servicenow")
         self._feeders: dict[str, list[tuple[str, Any, Predicate | None]]] = {}
@@ -369,9 +372,25 @@ class BoundMapping:
         return set(self._feeders)
 
     def dependent_streams(self, stream: str) -> set[str]:
-        """Streams to re-map when a record of `stream` changes (they read its lookups).
-        Conservative: every mapped stream, when `stream` feeds any lookup."""
-        return set(self._mappers) if stream in self._feeders else set()
+        """Streams to re-map when a record of `stream` changes: those whose rules (or the
+        classification, for ticket streams) read a lookup that `stream` feeds."""
+        fed = {name for name, _, _ in self._feeders.get(stream, [])}
+        if not fed:
+            return set()
+        if self._readers is None:
+            self._readers = self._lookup_readers()
+        return {s for s, used in self._readers.items() if used & fed}
+
+    def _lookup_readers(self) -> dict[str, set[str]]:
+        """For each mapped stream, the lookups its rules read (directly or in classification)."""
+        classification = _lookups_in([r.item for r in self.compiled.rules])
+        readers: dict[str, set[str]] = {}
+        for stream, mappers in self._mappers.items():
+            used = _lookups_in([m.spec for m in mappers])
+            if any(m.kind == "ticket" for m in mappers):
+                used |= classification
+            readers[stream] = used
+        return readers
 
     def _classification_getter(self, path: FieldPath) -> Any:
         # `raw.` reaches the vendor record (with the kind's value rules); else ticket fields
@@ -461,3 +480,20 @@ class BoundMapping:
             if trace is not None:
                 trace.not_selected.append(f"{mapper.kind} rule {mapper.origin}: {mapper.when_text}")
         return MapOutcome("skip", reason="no rule selected the record", explanation=trace)
+
+
+def _lookups_in(items: Iterable[Any]) -> set[str]:
+    """The lookup names any LookupTransform inside these definitions refers to."""
+    found: set[str] = set()
+    stack: list[Any] = list(items)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, LookupTransform):
+            found.add(node.lookup)
+        elif isinstance(node, BaseModel):
+            stack.extend(getattr(node, name) for name in type(node).model_fields)
+        elif isinstance(node, list | tuple):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            stack.extend(node.values())
+    return found

@@ -9,7 +9,18 @@ from pathlib import Path
 import click
 
 from bridge import __version__
-from bridge.cli import config_cmd, demo, mappings, report, run, sandbox, status, sync
+from bridge.cli import (
+    config_cmd,
+    demo,
+    explain,
+    mappings,
+    migrate,
+    report,
+    run,
+    sandbox,
+    status,
+    sync,
+)
 from bridge.cli.context import CliState
 from bridge.config import find_config_path
 from bridge.errors import EXIT_FAILED, EXIT_INVALID, BridgeError, ConfigError
@@ -41,6 +52,8 @@ cli.add_command(sync.outbox_group)
 cli.add_command(run.command)
 cli.add_command(sandbox.command)
 cli.add_command(mappings.group)
+cli.add_command(explain.command)
+cli.add_command(migrate.group)
 
 
 def main(argv: list[str] | None = None) -> int:

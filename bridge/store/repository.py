@@ -8,13 +8,13 @@ only never commit on their own.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, or_, select, tuple_, update
+import orjson
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, tuple_, update
 
 from bridge.models import Project, RawRecord, ServiceTransition, Ticket
 from bridge.store.schema import (
@@ -31,8 +31,9 @@ from bridge.store.schema import (
 
 
 def content_hash(payload: Any) -> str:
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    """SHA-256 of the payload's canonical JSON (keys sorted): equal content, equal hash."""
+    canonical = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
+    return hashlib.sha256(canonical).hexdigest()
 
 
 def utcnow() -> datetime:
@@ -132,14 +133,21 @@ def get_raw(conn: Connection, source: str, key: str, stream: str | None = None) 
                      payload=row["payload"], deleted=row["deleted"])
 
 
+def max_raw_id(conn: Connection, source: str) -> int:
+    found = conn.execute(select(func.max(raw_records.c.id)).where(raw_records.c.source == source)).scalar()
+    return int(found or 0)
+
+
 def iter_raw(conn: Connection, source: str, streams: Iterable[str] | None = None,
-             batch: int = 2000) -> Iterable[RawRecord]:
-    """Every live raw record of a source, in id order (for remapping)."""
+             batch: int = 2000, max_id: int | None = None) -> Iterable[RawRecord]:
+    """Every live raw record of a source (up to `max_id`), in id order (for remapping)."""
     last_id = 0
     while True:
         query = (select(raw_records).where(raw_records.c.source == source, raw_records.c.id > last_id,
                                            raw_records.c.deleted.is_(False))
                  .order_by(raw_records.c.id).limit(batch))
+        if max_id is not None:
+            query = query.where(raw_records.c.id <= max_id)
         if streams is not None:
             query = query.where(raw_records.c.stream.in_(list(streams)))
         rows = conn.execute(query).mappings().all()
