@@ -81,6 +81,9 @@ def create_store_engine(url: str) -> Engine:
         raise ConfigError(f"state: cannot use {redacted_url(url)}: {exc}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        # pysqlite's own transaction handling breaks SAVEPOINT (dry runs roll back through
+        # them): let SQLAlchemy emit BEGIN itself, as its documentation recommends
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
     return engine
 
 
@@ -89,6 +92,7 @@ def _dumps(value: Any) -> str:
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
