@@ -100,13 +100,12 @@ def test_missing_evidence_says_what_is_missing() -> None:
 
 
 def test_a_waiver_needs_who_and_why() -> None:
-    projects, tickets, article = full_evidence()
+    projects, _, _ = full_evidence()
     projects = [projects[0].model_copy(update={"attributes": {"waivers": [
         {"item": "kb_article", "by": "Alice Service", "reason": "internal tool, no service desk"},
         {"item": "runbook", "by": "Alice Service"},  # no reason: not a waiver
     ]}})]
-    tickets = []
-    items = items_for(projects, tickets, None)
+    items = items_for(projects, [], None)
     assert items["kb_article"].status is ItemStatus.WAIVED
     assert items["kb_article"].waiver is not None and items["kb_article"].waiver.by == "Alice Service"
     assert items["runbook"].status is ItemStatus.UNMET
