@@ -24,17 +24,31 @@ class PushConfig(BaseModel):
 
 
 class ScheduleConfig(BaseModel):
-    """When the daemon runs its jobs: an interval, or a cron expression."""
+    """When the daemon runs a pull job: an interval, or a cron expression (which wins)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     interval_seconds: int | None = Field(900, ge=10)
-    cron: str | None = None
+    cron: str | None = Field(None, description="five-field crontab, in UTC, e.g. '*/15 7-19 * * 1-5'")
     misfire_grace_seconds: int = Field(300, ge=1)
+
+    @field_validator("cron")
+    @classmethod
+    def _crontab(cls, value: str | None) -> str | None:
+        if value is not None:
+            from apscheduler.triggers.cron import CronTrigger
+
+            try:
+                CronTrigger.from_crontab(value)
+            except ValueError as exc:
+                raise ValueError(f"not a crontab expression: {exc}") from None
+        return value
 
 
 class DaemonConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    sources: dict[str, ScheduleConfig] = Field(
+        default_factory=dict, description="per-source schedules, by source name, overriding `schedule`")
     push_interval_seconds: int = Field(60, ge=5)
     health_port: int | None = Field(None, ge=1, le=65535, description="loopback port for /healthz and /metrics")
 
@@ -75,6 +89,10 @@ class BridgeConfig(BaseModel):
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
     reporting: ReportingConfig = Field(default_factory=ReportingConfig)
     path: Path | None = None
+
+    def schedule_for(self, name: str) -> ScheduleConfig:
+        """The source's own schedule, else the daemon's."""
+        return self.daemon.sources.get(name, self.daemon.schedule)
 
     def source(self, name: str) -> SourceConfig:
         for src in self.sources:
@@ -162,6 +180,12 @@ def config_from_document(doc: YamlDocument, base_dir: Path, path: Path | None = 
                 issues.append(doc.issue(("push", "gate_status", i), _unknown_source(target, names)))
         if shape.push.knowledge is not None and shape.push.knowledge not in declared:
             issues.append(doc.issue(("push", "knowledge"), _unknown_source(shape.push.knowledge, names)))
+    daemon_raw = doc.data.get("daemon")
+    scheduled = daemon_raw.get("sources") if isinstance(daemon_raw, dict) else None
+    if isinstance(scheduled, dict):
+        for name in scheduled:
+            if name not in declared:
+                issues.append(doc.issue(("daemon", "sources", name), _unknown_source(name, sorted(declared))))
     if issues:
         issues.sort(key=lambda i: (i.line or 0, i.column or 0))
         raise ConfigError(f"{doc.file}: {len(issues)} problem(s)", issues)

@@ -70,7 +70,8 @@ def merge_transition(group: Sequence[Project]) -> ServiceTransition:
         contacts.update({(c.role, c.name): c for c in project.contacts})
         attributes.update(project.attributes)
     hypercare = milestones.get("hypercare_end")
-    go_live = first("go_live")
+    # a go-live date set on the project wins over the go-live milestone (Jira: the version)
+    go_live = first("go_live") or (milestones["go_live"].due if "go_live" in milestones else None)
     return ServiceTransition(
         id=transition_id(primary),
         service=str(first("service") or primary.name),

@@ -43,3 +43,11 @@ def test_primary_values_win_for_milestones_and_hypercare() -> None:
     assert merged.hypercare_end == date(2027, 1, 15)
     assert [m.kind for m in merged.milestones] == ["go_live", "hypercare_end"]
     assert merged.service == "PAY project"
+
+
+def test_go_live_falls_back_to_the_go_live_milestone() -> None:
+    jira = project("jira", "OPS", milestones=[Milestone(kind="go_live", name="Go-live", due=date(2027, 3, 1))])
+    assert merge_transition([jira]).go_live == date(2027, 3, 1)
+    dated = project("jira", "OPS", go_live=date(2027, 2, 1),
+                    milestones=[Milestone(kind="go_live", name="Go-live", due=date(2027, 3, 1))])
+    assert merge_transition([dated]).go_live == date(2027, 2, 1)

@@ -124,3 +124,16 @@ def test_every_problem_of_a_source_is_reported(tmp_path: Path) -> None:
         f"{path}:2:43: sources[0].auth: missing required key 'password'",
         f"{path}:2:76: sources[0].auth.pasword: unknown key 'pasword'; did you mean 'password'?",
     ]
+
+
+def test_per_source_schedules_and_cron_are_checked(tmp_path: Path) -> None:
+    src = "{name: jira, kind: jira, url: https://x, auth: {kind: basic, username: u, password: p}}"
+    good = write(tmp_path, f"sources:\n  - {src}\ndaemon:\n  sources:\n    jira: {{cron: '*/5 * * * *'}}\n")
+    config = load_config(good)
+    assert config.schedule_for("jira").cron == "*/5 * * * *"
+    assert config.schedule_for("other").interval_seconds == 900
+    bad = write(tmp_path, f"sources:\n  - {src}\ndaemon:\n  sources:\n    jria: {{cron: 'every day'}}\n")
+    lines = problems(bad)
+    assert len(lines) == 2
+    assert any("daemon.sources.jria.cron: not a crontab expression" in line for line in lines)
+    assert any("no source named 'jria'; did you mean 'jira'?" in line for line in lines)
