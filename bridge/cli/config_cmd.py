@@ -25,6 +25,7 @@ def validate(ctx: click.Context) -> None:
         if source.mappings:  # the shipped defaults are checked by their own tests
             issues += validate_files(source.mappings, source.kind)
     if issues:
+        issues.sort(key=lambda i: (i.file, i.line or 0, i.column or 0))
         raise ConfigError(f"{len(issues)} problem(s) in mapping files", issues)
     names = ", ".join(f"{s.name} ({s.kind})" for s in config.sources) or "no sources"
     click.echo(f"{config.path}: valid: {names}")
