@@ -25,30 +25,130 @@ def now_ms() -> int:
 
 def jira_timestamp(ms: int, zone: ZoneInfo) -> str:
     """Jira's `2024-03-05T14:02:11.000+1300`: milliseconds and the offset of the user's zone."""
-    local = datetime.fromtimestamp(ms / 1000, zone)
-    return f"{local:%Y-%m-%dT%H:%M:%S}.{ms % 1000:03d}{local:%z}"
+    seconds, millis = divmod(ms, 1000)
+    offset = utc_offset(seconds, zone)
+    local = seconds + offset
+    day, rest = divmod(local, 86400)
+    hour, rest = divmod(rest, 3600)
+    sign, size = ("+", offset) if offset >= 0 else ("-", -offset)
+    return (
+        f"{_day(day, 'T')}{_HOURS[hour]}{_MINUTE_SECONDS[rest]}.{millis:03d}"
+        f"{sign}{size // 3600:02d}{size % 3600 // 60:02d}"
+    )
 
 
 def jira_date(day: date | None) -> str | None:
     return day.isoformat() if day else None
 
 
+# Formatting runs for every datetime field of every served record, so it is table lookups:
+# the date part of each day met so far, and the fixed `HH:` and `MM:SS` parts.
+_DAYS: dict[tuple[int, str], str] = {}
+_HOURS = [f"{h:02d}:" for h in range(24)]
+_MINUTE_SECONDS = [f"{m:02d}:{s:02d}" for m in range(60) for s in range(60)]
+_OFFSETS: dict[tuple[str, int], int] = {}
+
+
+def _day(day: int, separator: str) -> str:
+    text = _DAYS.get((day, separator))
+    if text is None:
+        year, month, mday = time.gmtime(day * 86400)[:3]
+        text = _DAYS[(day, separator)] = f"{year:04d}-{month:02d}-{mday:02d}{separator}"
+    return text
+
+
+def _utc_format(seconds: int) -> str:
+    day, rest = divmod(seconds, 86400)
+    hour, rest = divmod(rest, 3600)
+    return _day(day, " ") + _HOURS[hour] + _MINUTE_SECONDS[rest]
+
+
+def utc_offset(seconds: int, zone: ZoneInfo) -> int:
+    """The zone's UTC offset (seconds) at an instant; cached per hour without a transition."""
+    key = (zone.key, seconds // 3600)
+    offset = _OFFSETS.get(key)
+    if offset is None:
+        start = key[1] * 3600
+        first = _offset_at(start, zone)
+        if first != _offset_at(start + 3599, zone):  # a transition inside this hour
+            return _offset_at(seconds, zone)
+        offset = _OFFSETS[key] = first
+    return offset
+
+
+def _offset_at(seconds: int, zone: ZoneInfo) -> int:
+    delta = datetime.fromtimestamp(seconds, zone).utcoffset()
+    return int(delta.total_seconds()) if delta is not None else 0
+
+
 def sn_datetime(seconds: int) -> str:
     """ServiceNow's internal (value mode) datetime: UTC, no zone marker."""
     if not seconds:
         return ""
-    # gmtime is several times faster than datetime here, and this runs for every field
-    return "{:04d}-{:02d}-{:02d} {:02d}:{:02d}:{:02d}".format(*time.gmtime(seconds)[:6])
+    return _utc_format(seconds)
 
 
 def sn_display_datetime(seconds: int, zone: ZoneInfo) -> str:
     if not seconds:
         return ""
-    return datetime.fromtimestamp(seconds, zone).strftime("%Y-%m-%d %H:%M:%S")
+    return _utc_format(seconds + utc_offset(seconds, zone))
+
+
+_TWO_DIGITS_60 = frozenset(f"{n:02d}" for n in range(60))
+_LOCAL_HOURS: dict[tuple[str, str], str | None] = {}
+
+
+def sn_display_of_value(raw: str, zone: ZoneInfo) -> str:
+    """The display value of a value-mode datetime (`raw` itself when it is not one).
+
+    Served for every datetime of every record in display mode, so the local `YYYY-MM-DD HH`
+    of each UTC hour is remembered (hours whose offset is whole and constant), and the
+    minutes and seconds are carried over as they are."""
+    if (
+        len(raw) == 19
+        and raw[13] == raw[16] == ":"
+        and raw[14:16] in _TWO_DIGITS_60
+        and raw[17:19] in _TWO_DIGITS_60
+    ):
+        key = (zone.key, raw[:13])
+        try:
+            prefix = _LOCAL_HOURS[key]
+        except KeyError:
+            prefix = _LOCAL_HOURS[key] = _local_hour(raw[:13], zone)
+        if prefix is not None:
+            return prefix + raw[13:]
+    seconds = parse_sn_datetime(raw)
+    return sn_display_datetime(seconds, zone) if seconds else raw
+
+
+def _local_hour(hour: str, zone: ZoneInfo) -> str | None:
+    start = parse_sn_datetime(hour + ":00:00")
+    if not start:
+        return None
+    offset = _offset_at(start, zone)
+    if offset % 3600 or offset != _offset_at(start + 3599, zone):
+        return None
+    return _utc_format(start + offset)[:13]
 
 
 def parse_sn_datetime(text: str) -> int | None:
     """Seconds since the epoch for `YYYY-MM-DD[ HH:MM:SS]` taken as UTC, else None."""
+    if (
+        len(text) == 19
+        and text[4] == text[7] == "-"
+        and text[10] == " "
+        and text[13] == text[16] == ":"
+        and text.isascii()
+    ):  # the common case, without strptime
+        parts = (text[0:4], text[5:7], text[8:10], text[11:13], text[14:16], text[17:19])
+        if all(part.isdigit() for part in parts):
+            year, month, day, hour, minute, second = (int(part) for part in parts)
+            try:
+                moment = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+            except ValueError:
+                pass
+            else:
+                return int(moment.timestamp())
     for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
         try:
             return int(datetime.strptime(text.strip(), fmt).replace(tzinfo=UTC).timestamp())

@@ -71,7 +71,12 @@ class EncodedQuery:
         for term in self.groups[0]:
             c = term[0]
             seconds = parse_sn_datetime(c.value) if len(term) == 1 else None
-            if (
+            if c.field == "sys_updated_on" and c.op == "=" and seconds is not None:
+                # narrows the range to one second; the condition itself is still tested
+                lo = seconds if lo is None else max(lo, seconds)
+                hi = seconds + 1 if hi is None else min(hi, seconds + 1)
+                residual = True
+            elif (
                 c.field == "sys_updated_on"
                 and c.op in (">", ">=", "<", "<=")
                 and seconds is not None
@@ -165,6 +170,23 @@ def matches(query: EncodedQuery, value: Callable[[str], str]) -> bool:
     return any(
         all(any(_test(c, value(c.field)) for c in term) for term in group) for group in query.groups
     )
+
+
+def sys_id_start(
+    query: EncodedQuery, numeric_ids: bool, descending: bool
+) -> tuple[str, bool] | None:
+    """(text, inclusive) of a plain `sys_id>X` or `>=` term (`<`, `<=` when descending) that
+    a sys_id order can start from; None when there is none or it might compare as numbers."""
+    if len(query.groups) != 1:
+        return None
+    wanted = ("<", "<=") if descending else (">", ">=")
+    for term in query.groups[0]:
+        c = term[0]
+        if len(term) == 1 and c.field == "sys_id" and c.op in wanted:
+            if numeric_ids and _number(c.value) is not None:
+                continue
+            return c.value, c.op.endswith("=")
+    return None
 
 
 def _number(text: str) -> float | None:

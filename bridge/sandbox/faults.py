@@ -2,6 +2,10 @@
 
 Wraps a service's WSGI app. Every decision is drawn from one seeded RNG in arrival order,
 so a client that sends requests one after another sees the same faults for the same seed.
+
+Faults apply to authenticated requests only, as the vendors count rate limits per user: a
+request without valid credentials gets its 401 (or Jira's anonymous serverInfo) at once,
+spends no rate budget and draws nothing from the RNG. Latency applies to every request.
 """
 
 from __future__ import annotations
@@ -54,6 +58,10 @@ class VendorFaults:
 
     def budget_headers(self, limit: RateLimit) -> dict[str, str]:
         return {}
+
+    def authenticated(self, environ: WSGIEnvironment) -> bool:
+        """Whether the request carries credentials the service accepts."""
+        raise NotImplementedError
 
 
 class Faults:
@@ -145,6 +153,8 @@ class FaultMiddleware:
         latency = self.faults.settings.latency_ms
         if latency:
             time.sleep(latency / 1000)
+        if not self.vendor.authenticated(environ):  # the app answers 401; no fault, no budget
+            return self.app(environ, start_response)
         action, budget, status = self.faults.decide()
         if action == "rate_limited" and budget is not None:
             return self.vendor.rate_limited(budget)(environ, start_response)

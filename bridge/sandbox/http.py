@@ -6,6 +6,7 @@ import base64
 import json
 from typing import Any
 
+import orjson
 from werkzeug.wrappers import Request, Response
 
 USER = "sandbox"
@@ -18,7 +19,10 @@ def json_response(
     headers: dict[str, str] | None = None,
     content_type: str = "application/json;charset=UTF-8",
 ) -> Response:
-    payload = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    try:
+        payload = orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:  # what orjson refuses (huge integers, lone surrogates) json may take
+        payload = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
     response = Response(payload, status=status, headers=headers or {})
     response.headers["Content-Type"] = content_type
     return response
@@ -26,7 +30,10 @@ def json_response(
 
 def credentials(request: Request) -> tuple[str, str | None, str | None]:
     """(scheme, user, secret) from the Authorization header; scheme is '' when absent."""
-    header = request.headers.get("Authorization", "")
+    return parse_authorization(request.headers.get("Authorization", ""))
+
+
+def parse_authorization(header: str) -> tuple[str, str | None, str | None]:
     scheme, _, value = header.partition(" ")
     scheme = scheme.lower()
     if scheme == "basic":

@@ -12,7 +12,15 @@ from werkzeug.wrappers import Request, Response
 
 from bridge.sandbox.encoded_query import QueryError, parse
 from bridge.sandbox.faults import RateLimit, VendorFaults
-from bridge.sandbox.http import PASSWORD, USER, credentials, int_arg, json_response, read_json
+from bridge.sandbox.http import (
+    PASSWORD,
+    USER,
+    credentials,
+    int_arg,
+    json_response,
+    parse_authorization,
+    read_json,
+)
 from bridge.sandbox.org import stable_hex
 from bridge.sandbox.sn_store import ServiceNowStore
 from bridge.sandbox.sn_tables import Table
@@ -47,6 +55,10 @@ def failure(
 
 
 class ServiceNowFaults(VendorFaults):
+    def authenticated(self, environ: WSGIEnvironment) -> bool:
+        scheme, user, secret = parse_authorization(environ.get("HTTP_AUTHORIZATION", ""))
+        return scheme == "basic" and user == USER and secret == PASSWORD
+
     def budget_headers(self, limit: RateLimit) -> dict[str, str]:
         return {
             "X-RateLimit-Limit": str(limit.limit),
@@ -135,14 +147,16 @@ class ServiceNowApp:
             return failure(str(error), None, 400)
         limit = int_arg(request.args.get("sysparm_limit"), 10000, 1, 10000)
         offset = int_arg(request.args.get("sysparm_offset"), 0)
-        page, total = self.store.select(table, query, offset, limit)
+        counted = request.args.get("sysparm_no_count", "false").lower() != "true"
+        linked = request.args.get("sysparm_suppress_pagination_header", "false").lower() != "true"
+        page, total = self.store.select(table, query, offset, limit, count=counted or linked)
         fields, mode, exclude = self._options(request)
-        result = [self.store.render(table, i, fields, mode, exclude, base) for i in page]
-        response = json_response({"result": result})
-        if request.args.get("sysparm_no_count", "false").lower() != "true":
+        render = self.store.renderer(table, fields, mode, exclude, base)
+        response = json_response({"result": [render(i) for i in page]})
+        if counted:
             response.headers["X-Total-Count"] = str(total)
-        if request.args.get("sysparm_suppress_pagination_header", "false").lower() != "true":
-            response.headers["Link"] = self._links(request, offset, limit, total)
+        if linked:
+            response.headers["Link"] = self._links(request, offset, limit, total or 0)
         return response
 
     @staticmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bridge.sandbox.clock import sn_datetime, sn_duration
@@ -55,89 +56,135 @@ _CLOSED = {
 }
 
 
-def ticket_row(data: ServiceNowData, table: str, i: int) -> dict[str, str]:
+def ticket_rows(data: ServiceNowData, table: str) -> Callable[[int], dict[str, str]]:
+    """The row builder of a ticket table: index -> value-mode row.
+
+    Runs for every record served, so everything that depends only on the table or on a
+    small enum (names, reference sys_ids, states, texts) is looked up, not formatted."""
     cols = data.columns[table]
     org = data.org
-    state = state_list(table)[cols["state"][i]] or ""
-    service = cols["service"][i]
-    svc = org.services[service].name if service >= 0 else "Workplace"
+    seed = org.seed
+    sys_id = data.tables[table].sys_id
+    prefix = NUMBER_PREFIX[table]
+    states = [s or "" for s in state_list(table)]
+    closed_states = [s in _CLOSED[table] for s in states]
     texts = _TEXT[table]
-    summary = texts[(i * 7 + org.seed) % len(texts)].format(svc=svc)
-    priority, assigned = cols["priority"][i], cols["assigned"][i]
-    resolved, closed = cols["resolved"][i], cols["closed"][i]
-    closed_flag = state in _CLOSED[table]
-    user = org.people[assigned].user_name if assigned >= 0 else "system"
-    row = {
-        "sys_id": data.tables[table].sys_id(i),
-        "number": f"{NUMBER_PREFIX[table]}{10001 + i:07d}",
-        "short_description": summary,
-        "description": f"{summary}. Reported through the service portal.",
-        "priority": str(priority),
-        "impact": str(cols["impact"][i]),
-        "urgency": str(min(3, 1 + (priority - 1) // 2)),
-        "state": state,
-        "active": "false" if closed_flag or (resolved and table != "incident") else "true",
-        "assignment_group": data.ref("sys_user_group", cols["group"][i]),
-        "assigned_to": data.ref("sys_user", assigned),
-        "opened_by": data.ref("sys_user", cols["caller"][i]),
-        "opened_at": sn_datetime(cols["opened"][i]),
-        "closed_at": sn_datetime(closed),
-        "closed_by": data.ref("sys_user", assigned if closed else -1),
-        "business_service": data.ref("cmdb_ci_service", service),
-        "cmdb_ci": "",
-        "made_sla": "true" if cols["made_sla"][i] else "false",
-        "time_worked": sn_duration(cols["worked"][i]),
-        "work_notes": "",
-        "comments": "",
-        "close_notes": "Resolved, see work notes." if resolved else "",
-        "category": CATEGORIES[cols["category"][i]],
-        "sys_class_name": table,
-        "sys_domain": "global",
-        "reassignment_count": str(i % 3),
-        "escalation": "0",
-        "sys_created_on": sn_datetime(cols["opened"][i]),
-        "sys_created_by": org.people[cols["caller"][i]].user_name,
-        "sys_updated_on": sn_datetime(cols["updated"][i]),
-        "sys_updated_by": user,
-        "sys_mod_count": str(2 + i % 7 + (3 if resolved else 0)),
+    services = [s.name for s in org.services] + ["Workplace"]  # [-1]: no service
+    summaries = {
+        (k, svc): (
+            text.format(svc=svc),
+            f"{text.format(svc=svc)}. Reported through the service portal.",
+        )
+        for k, text in enumerate(texts)
+        for svc in services
     }
-    if table == "incident":
-        row.update(
-            incident_state=state,
-            caller_id=row["opened_by"],
-            resolved_at=sn_datetime(resolved),
-            severity=str(cols["impact"][i]),
-            resolved_by=data.ref("sys_user", assigned if resolved else -1),
-            close_code="Solved (Permanently)" if resolved else "",
+    users = [p.user_name for p in org.people]
+    assignees = [*users, "system"]  # [-1]: unassigned
+    user_ids = [data.ref("sys_user", k) for k in range(len(org.people))] + [""]
+    group_ids = [data.ref("sys_user_group", k) for k in range(len(data.tables["sys_user_group"]))]
+    service_ids = [data.ref("cmdb_ci_service", k) for k in range(len(org.services))] + [""]
+    numbers = [str(n) for n in range(16)]
+    urgencies = [str(min(3, 1 + (p - 1) // 2)) for p in range(16)]
+    (
+        c_state, c_service, c_priority, c_assigned, c_resolved, c_closed, c_impact, c_group,
+        c_caller, c_opened, c_made_sla, c_worked, c_category, c_updated,
+    ) = (
+        cols[name]
+        for name in (
+            "state", "service", "priority", "assigned", "resolved", "closed", "impact", "group",
+            "caller", "opened", "made_sla", "worked", "category", "updated",
         )
-    elif table == "problem":
-        row.update(
-            resolved_at=sn_datetime(resolved),
-            known_error="true" if i % 4 == 0 else "false",
-            cause_notes="Capacity limit reached" if resolved else "",
-        )
-    elif table == "change_request":
-        kind = ("normal", "standard", "standard", "emergency")[i % 4]
-        start = cols["opened"][i] + 2 * 86400
-        row.update(
-            type=kind,
-            risk=("Low", "Moderate", "High")[i % 3],
-            start_date=sn_datetime(start),
-            end_date=sn_datetime(start + 4 * 3600),
-            phase="requested"
-            if state == "-5"
-            else "completed"
-            if closed_flag
-            else "implementation",
-            approval="approved" if state not in ("-5", "-4") else "requested",
-        )
-    else:
-        row.update(
-            requested_for=row["opened_by"],
-            quantity="1",
-            stage="complete" if closed_flag else "fulfillment",
-        )
-    return _complete(table, row)
+    )  # fmt: skip
+    missing: list[str] | None = None
+
+    def build(i: int) -> dict[str, str]:
+        nonlocal missing
+        state_index = c_state[i]
+        state = states[state_index]
+        service = c_service[i]
+        summary, description = summaries[((i * 7 + seed) % len(texts), services[service])]
+        priority, assigned = c_priority[i], c_assigned[i]
+        resolved, closed = c_resolved[i], c_closed[i]
+        closed_flag = closed_states[state_index]
+        opened = sn_datetime(c_opened[i])
+        caller_id = user_ids[c_caller[i]]
+        row = {
+            "sys_id": sys_id(i),
+            "number": f"{prefix}{10001 + i:07d}",
+            "short_description": summary,
+            "description": description,
+            "priority": numbers[priority],
+            "impact": numbers[c_impact[i]],
+            "urgency": urgencies[priority],
+            "state": state,
+            "active": "false" if closed_flag or (resolved and table != "incident") else "true",
+            "assignment_group": group_ids[c_group[i]],
+            "assigned_to": user_ids[assigned],
+            "opened_by": caller_id,
+            "opened_at": opened,
+            "closed_at": sn_datetime(closed),
+            "closed_by": user_ids[assigned if closed else -1],
+            "business_service": service_ids[service],
+            "cmdb_ci": "",
+            "made_sla": "true" if c_made_sla[i] else "false",
+            "time_worked": sn_duration(c_worked[i]),
+            "work_notes": "",
+            "comments": "",
+            "close_notes": "Resolved, see work notes." if resolved else "",
+            "category": CATEGORIES[c_category[i]],
+            "sys_class_name": table,
+            "sys_domain": "global",
+            "reassignment_count": numbers[i % 3],
+            "escalation": "0",
+            "sys_created_on": opened,
+            "sys_created_by": users[c_caller[i]],
+            "sys_updated_on": sn_datetime(c_updated[i]),
+            "sys_updated_by": assignees[assigned],
+            "sys_mod_count": numbers[2 + i % 7 + (3 if resolved else 0)],
+        }
+        if table == "incident":
+            row.update(
+                incident_state=state,
+                caller_id=caller_id,
+                resolved_at=sn_datetime(resolved),
+                severity=row["impact"],
+                resolved_by=user_ids[assigned if resolved else -1],
+                close_code="Solved (Permanently)" if resolved else "",
+            )
+        elif table == "problem":
+            row.update(
+                resolved_at=sn_datetime(resolved),
+                known_error="true" if i % 4 == 0 else "false",
+                cause_notes="Capacity limit reached" if resolved else "",
+            )
+        elif table == "change_request":
+            kind = ("normal", "standard", "standard", "emergency")[i % 4]
+            start = c_opened[i] + 2 * 86400
+            row.update(
+                type=kind,
+                risk=("Low", "Moderate", "High")[i % 3],
+                start_date=sn_datetime(start),
+                end_date=sn_datetime(start + 4 * 3600),
+                phase="requested"
+                if state == "-5"
+                else "completed"
+                if closed_flag
+                else "implementation",
+                approval="approved" if state not in ("-5", "-4") else "requested",
+            )
+        else:
+            row.update(
+                requested_for=caller_id,
+                quantity="1",
+                stage="complete" if closed_flag else "fulfillment",
+            )
+        if missing is None:  # the same fields are missing from every row of the table
+            missing = [name for name in TABLES[table] if name not in row]
+        for name in missing:
+            row[name] = ""
+        return row
+
+    return build
 
 
 def sla_row(data: ServiceNowData, i: int) -> dict[str, str]:

@@ -7,7 +7,7 @@ from array import array
 
 from bridge.sandbox.clock import sn_datetime, sn_duration, to_ms
 from bridge.sandbox.org import GROUPS, Org
-from bridge.sandbox.sn_rows import CATEGORIES, STATES, sla_row, state_list, ticket_row
+from bridge.sandbox.sn_rows import CATEGORIES, STATES, sla_row, state_list, ticket_rows
 from bridge.sandbox.sn_schema import NUMBER_PREFIX, TABLES, TICKET_TABLES
 from bridge.sandbox.sn_tables import Table
 from bridge.sandbox.tickets import (
@@ -319,8 +319,8 @@ class ServiceNowData:
             updated=lambda i: view[i],
             display=lambda i: f"{NUMBER_PREFIX[name]}{10001 + i:07d}",
         )
-        table.generate = lambda i: ticket_row(self, name, i)
         self.tables[name] = table
+        table.generate = ticket_rows(self, name)
 
     def _slas(self) -> None:
         incidents = self.columns["incident"]

@@ -16,12 +16,11 @@ from bridge.sandbox.clock import (
     sn_display_datetime,
     sn_duration_display,
 )
-from bridge.sandbox.encoded_query import EncodedQuery, matches
+from bridge.sandbox.encoded_query import EncodedQuery, matches, sys_id_start
+from bridge.sandbox.sn_render import Rendered, row_renderer
 from bridge.sandbox.sn_schema import CHOICES, DISPLAY_FIELD, NUMBER_PREFIX, TICKET_TABLES
 from bridge.sandbox.sn_seed import ServiceNowData, audit_values
 from bridge.sandbox.sn_tables import Table
-
-Rendered = dict[str, Any]
 
 
 class ServiceNowStore:
@@ -29,6 +28,7 @@ class ServiceNowStore:
         self.data = data
         self.zone = zone
         self.lock = threading.RLock()
+        self._renderers: dict[tuple[Any, ...], Callable[[int], Rendered]] = {}
 
     def table(self, name: str) -> Table | None:
         return self.data.tables.get(name)
@@ -85,31 +85,56 @@ class ServiceNowStore:
 
     # -- queries ------------------------------------------------------------------------
     def select(
-        self, table: Table, query: EncodedQuery, offset: int, limit: int
-    ) -> tuple[list[int], int]:
-        """(row indexes of the page, total matches)."""
+        self, table: Table, query: EncodedQuery, offset: int, limit: int, count: bool = True
+    ) -> tuple[list[int], int | None]:
+        """(row indexes of the page, total matches); the total may be None when `count` is
+        false (then rows past the page are not tested).
+
+        Candidates come from the table's indexes in the query's order, so the pages the
+        connector asks for (`sys_updated_on>=T^ORDERBYsys_updated_on^ORDERBYsys_id`, then
+        `sys_updated_on=T^sys_id>ID^ORDERBYsys_id`, and `sys_id>ID^ORDERBYsys_id` for a
+        census) cost about their own size, not the table's."""
         with table.lock:
             lo, hi, residual = query.updated_bounds()
-            order = query.order
-            candidates: Iterable[int]
-            simple = not order or (order[0][0] == "sys_updated_on" and len(order) == 1)
-            if simple and order:
-                candidates = table.ordered(lo, hi, order[0][1])
-            elif simple:
-                candidates = table.in_creation_order(lo, hi)
-            else:
-                candidates = self._sorted(table, table.ordered(lo, hi, False), order)
+            candidates = self._candidates(table, query, lo, hi)
             if residual or len(query.groups) > 1:
-                test = self._tester(table, query)
-                hits = [i for i in candidates if test(i)]
-                return hits[offset : offset + limit], len(hits)
+                hits = filter(self._tester(table, query), candidates)
+                if not count:
+                    return list(islice(hits, offset, offset + limit)), None
+                found = list(hits)
+                return found[offset : offset + limit], len(found)
             page = list(islice(iter(candidates), offset, offset + limit))
             return page, table.count(lo, hi)
 
+    def _candidates(
+        self, table: Table, query: EncodedQuery, lo: int | None, hi: int | None
+    ) -> Iterable[int]:
+        order = query.order
+        if not order:
+            return table.in_creation_order(lo, hi)
+        first, descending = order[0]
+        if first == "sys_updated_on" and len(order) == 1:
+            return table.ordered(lo, hi, descending)
+        if first == "sys_updated_on" and len(order) == 2 and order[1][0] == "sys_id":
+            return table.ordered_ties_by_sys_id(lo, hi, descending, order[1][1])
+        if first == "sys_id" and lo is None and hi is None:  # sys_ids are unique: no tie
+            start = sys_id_start(query, table.numeric_ids, descending)
+            return table.by_sys_id(descending, start)
+        return self._sorted(table, table.ordered(lo, hi, False), order)
+
     def _tester(self, table: Table, query: EncodedQuery) -> Callable[[int], bool]:
         def test(i: int) -> bool:
-            row = table.row(i)
-            return matches(query, lambda name: self.value(table, row, name))
+            row: dict[str, str] | None = None
+
+            def get(name: str) -> str:
+                nonlocal row
+                if name == "sys_id":  # no need to build the row for it
+                    return table.sys_id(i)
+                if row is None:
+                    row = table.row(i)
+                return self.value(table, row, name)
+
+            return matches(query, get)
 
         return test
 
@@ -119,7 +144,7 @@ class ServiceNowStore:
         items = list(indexes)
         for name, descending in reversed(order):  # stable sorts, least significant key first
             if name == "sys_id":
-                items.sort(key=table.sys_id, reverse=descending)
+                items.sort(key=table.scrambled, reverse=descending)
             else:
                 items.sort(key=self._sort_key(table, name), reverse=descending)
         return items
@@ -137,50 +162,27 @@ class ServiceNowStore:
         exclude_links: bool,
         base: str,
     ) -> Rendered:
-        row = table.row(i)
-        if mode == "false" and fields is None:  # the common case, kept fast
-            links = table.reference_links(base)
-            if exclude_links:
-                return {name: row.get(name, "") for name in table.fields}
-            return {
-                name: ({"link": links[name] + raw, "value": raw} if name in links and raw else raw)
-                for name in table.fields
-                for raw in (row.get(name, ""),)
-            }
-        names = fields or list(table.fields)
-        out: Rendered = {}
-        for name in names:
-            head = name.partition(".")[0]
-            kind = table.fields.get(head)
-            if kind is None or (name != head and not self.known(table)(name)):
-                continue
-            if name != head:
-                raw = self.value(table, row, name)
-                out[name] = raw if mode != "all" else {"display_value": raw, "value": raw}
-                continue
-            out[name] = self._field(kind, row.get(name, ""), mode, exclude_links, base)
-        return out
+        return self.renderer(table, fields, mode, exclude_links, base)(i)
 
-    def _field(self, kind: str, raw: str, mode: str, exclude_links: bool, base: str) -> Any:
-        if kind.startswith("r:") and raw:
-            link = f"{base}/api/now/table/{kind[2:]}/{raw}"
-            if mode == "false":
-                return raw if exclude_links else {"link": link, "value": raw}
-            display = self.display_of(kind, raw)
-            if mode == "true":
-                return display if exclude_links else {"display_value": display, "link": link}
-            body = {"display_value": display, "value": raw}
-            if not exclude_links:
-                body["link"] = link
-            return body
-        if mode == "false":
-            return raw
-        display = self.display_of(kind, raw)
-        return display if mode == "true" else {"display_value": display, "value": raw}
+    def renderer(
+        self, table: Table, fields: list[str] | None, mode: str, exclude_links: bool, base: str
+    ) -> Callable[[int], Rendered]:
+        """Row index -> rendered record for one table and set of options (see sn_render);
+        kept until the next write, which may change display values."""
+        key = (table.name, tuple(fields) if fields else None, mode, exclude_links, base)
+        found = self._renderers.get(key)
+        if found is None:
+            if len(self._renderers) >= 256:
+                self._renderers.clear()
+            found = self._renderers[key] = row_renderer(
+                self, table, fields, mode, exclude_links, base
+            )
+        return found
 
     # -- writes -------------------------------------------------------------------------
     def insert(self, table: Table, values: dict[str, Any]) -> int:
         with self.lock:
+            self._renderers.clear()
             clean = _strings(values)
             prefix = NUMBER_PREFIX.get(table.name)
             if prefix and not clean.get("number"):  # ServiceNow numbers new records itself
@@ -191,12 +193,14 @@ class ServiceNowStore:
 
     def update(self, table: Table, i: int, values: dict[str, Any]) -> None:
         with self.lock:
+            self._renderers.clear()
             clean = _strings(values)
             row = table.update(i, clean)
             self._journal(table, row, clean)
 
     def delete(self, table: Table, i: int) -> None:
         with self.lock:
+            self._renderers.clear()
             row = table.delete(i)
             now = sn_datetime(int(datetime.now(UTC).timestamp()))
             self.data.tables["sys_audit_delete"].insert(audit_values(row, table.name, now))

@@ -2,14 +2,18 @@
 
 Rows are dicts of value-mode strings. A generated row is built from its index on demand;
 a row something wrote to is materialised in `rows`. Every table keeps its rows' sort keys
-(`sys_updated_on seconds << 24 | index`) sorted, for fast `sys_updated_on` ranges.
+(`sys_updated_on seconds << 24 | index`) sorted, for fast `sys_updated_on` ranges, and
+builds a sys_id order on first use (until the next insert or delete).
+
+A sys_id is the table's fixed 24-digit prefix and 8 hex digits scrambled from the index,
+so sorting by the scrambled number sorts by sys_id.
 """
 
 from __future__ import annotations
 
 import threading
-from bisect import bisect_left, insort
-from collections.abc import Callable, Iterator
+from bisect import bisect_left, bisect_right, insort
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 
 from bridge.sandbox.clock import parse_sn_datetime, sn_datetime
@@ -46,6 +50,9 @@ class Table:
         self._display = display
         self._links: dict[str, dict[str, str]] = {}
         self.lock = threading.RLock()
+        self._by_sys_id: list[int] | None = None
+        # a sys_id could read as a number (and compare as one) only with a prefix like this
+        self.numeric_ids = not any(c in "abcdf" for c in self.prefix) and self.prefix.count("e") < 2
         self.index: list[int] = []
         if generated and updated is not None:
             self.index = sorted((updated(i) << SHIFT) | i for i in range(generated))
@@ -53,6 +60,10 @@ class Table:
     # -- identity -----------------------------------------------------------------------
     def sys_id(self, i: int) -> str:
         return f"{self.prefix}{(i * _MUL + self._salt) & 0xFFFFFFFF:08x}"
+
+    def scrambled(self, i: int) -> int:
+        """The number behind the last 8 digits of the sys_id: it sorts as the sys_id does."""
+        return (i * _MUL + self._salt) & 0xFFFFFFFF
 
     def locate(self, sys_id: str) -> int | None:
         """The row index of a live record, or None."""
@@ -105,11 +116,55 @@ class Table:
         index = self.index
         return (index[p] & MASK for p in positions)
 
+    def ordered_ties_by_sys_id(
+        self, lo: int | None, hi: int | None, descending: bool, ids_descending: bool
+    ) -> Iterator[int]:
+        """As `ordered`, but rows of the same second by sys_id (`ORDERBYsys_updated_on^ORDERBYsys_id`)."""
+        start, stop = self._bounds(lo, hi)
+        positions = range(stop - 1, start - 1, -1) if descending else range(start, stop)
+        index, key = self.index, self.scrambled
+        run: list[int] = []
+        second = -1
+        for p in positions:
+            packed = index[p]
+            if packed >> SHIFT != second:
+                if len(run) > 1:
+                    run.sort(key=key, reverse=ids_descending)
+                yield from run
+                run = []
+                second = packed >> SHIFT
+            run.append(packed & MASK)
+        if len(run) > 1:
+            run.sort(key=key, reverse=ids_descending)
+        yield from run
+
+    def by_sys_id(self, descending: bool, after: tuple[str, bool] | None = None) -> Iterable[int]:
+        """Live rows by sys_id; `after` (text, inclusive) starts past the ids below it
+        (above it when descending), text compared in lower case as ServiceNow does."""
+        if self._by_sys_id is None:
+            self._by_sys_id = sorted(self.in_creation_order(None, None), key=self.scrambled)
+        ordered = self._by_sys_id
+        if after is None:
+            return reversed(ordered) if descending else iter(ordered)
+        text, inclusive = after[0].lower(), after[1]
+        if descending:
+            stop = (bisect_right if inclusive else bisect_left)(ordered, text, key=self.sys_id)
+            return (ordered[p] for p in range(stop - 1, -1, -1))
+        start = (bisect_left if inclusive else bisect_right)(ordered, text, key=self.sys_id)
+        return (ordered[p] for p in range(start, len(ordered)))
+
     def count(self, lo: int | None, hi: int | None) -> int:
         start, stop = self._bounds(lo, hi)
         return max(0, stop - start)
 
-    def in_creation_order(self, lo: int | None, hi: int | None) -> list[int]:
+    def in_creation_order(self, lo: int | None, hi: int | None) -> Iterable[int]:
+        if lo is None and hi is None:  # every live row: no need to sort the index
+            rows, deleted, generated = self.rows, self.deleted, self.generated
+            return (
+                i
+                for i in range(self.next_index)
+                if i not in deleted and (i < generated or i in rows)
+            )
         return sorted(self.ordered(lo, hi, False))
 
     def _bounds(self, lo: int | None, hi: int | None) -> tuple[int, int]:
@@ -137,6 +192,7 @@ class Table:
                 row[journal] = ""
             self.rows[i] = row
             insort(self.index, (self._updated(row) << SHIFT) | i)
+            self._by_sys_id = None
             return i
 
     def update(self, i: int, values: dict[str, str], user: str = "sandbox") -> dict[str, str]:
@@ -165,6 +221,7 @@ class Table:
             del self.index[position]
             self.deleted.add(i)
             self.rows.pop(i, None)
+            self._by_sys_id = None
             return row
 
     def _reindex(self, i: int, old: dict[str, str], new: dict[str, str]) -> None:

@@ -83,3 +83,15 @@ def test_invalid_settings_are_refused(sandbox: Sandbox) -> None:
         sandbox.faults("jira").configure(error_rate=1.5)
     with pytest.raises(ValueError, match="service"):
         sandbox.faults("github")  # type: ignore[arg-type]
+
+
+def test_unauthenticated_requests_get_401_and_spend_no_budget(sandbox: Sandbox) -> None:
+    """Rate limits are per user, as at the vendors: a 401 is never a 429 and costs nothing."""
+    sandbox.faults("servicenow").configure(rate_limit=2, rate_window_s=30, error_rate=1.0)
+    url = f"{sandbox.servicenow_url}/api/now/table/sys_user_group"
+    anonymous = [requests.get(url, timeout=5).status_code for _ in range(4)]
+    assert anonymous == [401, 401, 401, 401]
+    sandbox.faults("servicenow").configure(rate_limit=2, rate_window_s=30)
+    for _ in range(3):
+        assert requests.get(url, auth=("sandbox", "wrong"), timeout=5).status_code == 401
+    assert statuses(url, 3) == [200, 200, 429]
