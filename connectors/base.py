@@ -119,12 +119,19 @@ class StreamSpec:
     one is read in full every time. `is_sorted` promises records in (cursor, key) order,
     so the engine may checkpoint mid-stream; an unsorted stream is resumable only once
     it completed.
+
+    `identity_field` names a payload field that stays the same when the record's key
+    changes (a Jira issue moved to another project keeps its `id`, not its key). A record
+    arriving under a new key with an identity stored under another key supersedes that
+    key: whoever holds the stored keys (the engine) retires the old one. Within one read
+    the connector does it itself, with a deleted record for the old key.
     """
 
     name: str
     primary_key: str
     cursor_field: str | None = None
     is_sorted: bool = False
+    identity_field: str | None = None
 
     @property
     def incremental(self) -> bool:

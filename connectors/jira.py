@@ -8,6 +8,14 @@ Incremental issues: JQL `updated >= "yyyy-MM-dd HH:mm"` is read in the *account'
 zone at minute precision, so the UTC signpost is converted into the zone /myself reports
 and widened by the overlap. Cloud pages with nextPageToken (/search/jql), Server with
 startAt (/search).
+
+Projects: Cloud pages /project/search (startAt/maxResults, `isLast`, `values`); the
+deprecated unpaged GET /project is kept for Server/DC, which has no /project/search.
+
+Issue keys change when an issue moves to another project (or its project is re-keyed);
+the issue `id` does not. The issues stream declares `identity_field="id"` so the engine,
+which holds the stored keys, can retire the old key; within one read the connector
+retires it itself (see `_read_issues`).
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from pydantic import Field, model_validator
 
 from bridge.errors import SourceError, TransientError
 from bridge.models import RawRecord
+from connectors.adf import adf_text
 from connectors.base import (
     BasicAuth,
     BearerAuth,
@@ -76,6 +85,15 @@ DEFAULT_ISSUE_FIELDS = [
 ]
 _EPOCH_JQL = "1970-01-01 00:00"  # Cloud's /search/jql refuses unbounded queries
 
+#: /project/search returns `projectCategory` unasked; `lead` and `description` need their
+#: expand, `projectKeys` lists the keys a re-keyed project had. `insight` (experimental)
+#: is left out on purpose: its lastIssueUpdateTime would change the project's payload,
+#: and so re-map it, on every issue update.
+CLOUD_PROJECT_EXPAND = "description,lead,url,projectKeys"
+SERVER_PROJECT_EXPAND = "description,lead,url"
+_PROJECT_PAGE_MAX = 100  # /project/search caps maxResults at 100
+_KEYS_FILTER_MAX = 50  # /project/search accepts up to 50 `keys`
+
 
 class JiraConfig(SourceConfig):
     kind: Literal["jira"] = "jira"
@@ -126,7 +144,13 @@ class JiraConnector(Connector):
             # fields first: mappings resolve custom fields by name through it
             StreamSpec("fields", primary_key="id"),
             StreamSpec("projects", primary_key="key"),
-            StreamSpec("issues", primary_key="key", cursor_field="updated", is_sorted=True),
+            StreamSpec(
+                "issues",
+                primary_key="key",
+                cursor_field="updated",
+                is_sorted=True,
+                identity_field="id",
+            ),
         ]
         if self.cfg.comments:
             specs.append(StreamSpec("comments", primary_key="id", cursor_field="updated"))
@@ -250,14 +274,39 @@ class JiraConnector(Connector):
 
     def _read_projects(self) -> Iterator[RawRecord]:
         wanted = set(self.cfg.projects)
-        projects = self._get("project", {"expand": "description,lead,url"})
-        for raw in projects:
-            key = raw.get("key")
+        for raw in self.project_list():
+            key = raw.get("key") if isinstance(raw, dict) else None
             if not key or (wanted and key not in wanted):
                 continue
             payload = dict(raw)
             payload["versions"] = self._get(f"project/{key}/versions")
             yield RawRecord(source=self.name, stream="projects", key=str(key), payload=payload)
+
+    def project_list(self) -> Iterator[dict[str, Any]]:
+        """Every visible project (only the configured ones when at most 50 are named)."""
+        if not self._is_cloud():
+            yield from self._get("project", {"expand": SERVER_PROJECT_EXPAND}) or []
+            return
+        size = min(self.cfg.page_size, _PROJECT_PAGE_MAX)
+        params: dict[str, Any] = {
+            "expand": CLOUD_PROJECT_EXPAND,
+            "orderBy": "key",
+            "maxResults": size,
+        }
+        if 0 < len(self.cfg.projects) <= _KEYS_FILTER_MAX:
+            params["keys"] = sorted(set(self.cfg.projects))
+        start = 0
+        while True:
+            page = self._get("project/search", {**params, "startAt": start}) or {}
+            values = [v for v in page.get("values") or [] if isinstance(v, dict)]
+            yield from values
+            start += len(values)
+            last = page.get("isLast")
+            if not isinstance(last, bool):  # older responses: fall back on total
+                total = page.get("total")
+                last = not isinstance(total, int) or start >= total
+            if last or not values:
+                return
 
     def issue_field_ids(self) -> list[str]:
         """The configured issue fields as ids; names are resolved through /field."""
@@ -342,12 +391,32 @@ class JiraConnector(Connector):
     def _read_issues(
         self, since: datetime | None, on_q: QuarantineHandler | None
     ) -> Iterator[RawRecord]:
+        """Issues in (updated, key) order. An issue moved while we page shows up twice, by
+        its stable `id`: under the old key, then (its `updated` bumped) under the new one.
+        The old key is then retired with a deleted record, just before the new one, so
+        the move is not counted twice. Moves between reads are the engine's to settle
+        through the stream's `identity_field` (the connector keeps no state)."""
+        emitted: dict[str, str] = {}  # issue id -> key it was emitted under in this read
         for raw in self.search(self.issue_jql(since), self.issue_field_ids()):
             record = self._record(
                 "issues", raw, raw.get("key"), (raw.get("fields") or {}).get("updated"), on_q
             )
-            if record is not None:
-                yield record
+            if record is None:
+                continue
+            issue_id = raw.get("id")
+            if issue_id:
+                earlier = emitted.get(str(issue_id))
+                if earlier is not None and earlier != record.key:
+                    yield RawRecord(
+                        source=self.name,
+                        stream="issues",
+                        key=earlier,
+                        updated=record.updated,
+                        payload={"id": str(issue_id), "key": earlier, "movedTo": record.key},
+                        deleted=True,
+                    )
+                emitted[str(issue_id)] = record.key
+            yield record
 
     def _read_children(
         self,
@@ -355,28 +424,53 @@ class JiraConnector(Connector):
         since: datetime | None,
         on_q: QuarantineHandler | None,
     ) -> Iterator[RawRecord]:
-        """Comments or worklogs of the issues updated since the signpost (a new comment or
-        worklog bumps its issue's `updated`), so the window is the issues' window."""
-        path, items_key = (
-            ("comment", "comments") if stream == "comments" else ("worklog", "worklogs")
+        """Comments or worklogs of the issues updated since the signpost (adding or editing
+        a comment, or logging work, bumps its issue's `updated`), so the window is the
+        issues' window, and every comment/worklog of such an issue is read again: the
+        engine drops the unchanged ones by content hash, and a moved issue's comments
+        arrive with their new `issueKey`. Items of issues not updated are not re-read.
+
+        Each payload gains `issueId`, `issueKey` and the body as plain text (`bodyText` for
+        comments, `commentText` for worklogs; Cloud v3 sends ADF, Server/v2 a string)."""
+        path, items_key, text_in, text_out = (
+            ("comment", "comments", "body", "bodyText")
+            if stream == "comments"
+            else ("worklog", "worklogs", "comment", "commentText")
         )
         for issue in self.search(self.issue_jql(since), ["updated"]):
-            issue_key = issue.get("key")
-            start = 0
-            while True:
-                page = self._get(f"issue/{issue_key}/{path}", {"startAt": start, "maxResults": 100})
-                items = page.get(items_key) or []
-                for item in items:
-                    payload = dict(item, issueKey=issue_key)
-                    record = self._record(
-                        stream, payload, item.get("id"), item.get("updated"), on_q
+            issue_key, issue_id = issue.get("key"), issue.get("id")
+            if not issue_key:
+                continue
+            for item in self._paged(f"issue/{issue_key}/{path}", items_key):
+                payload = dict(item, issueKey=str(issue_key))
+                if issue_id:
+                    payload["issueId"] = str(issue_id)
+                if text_in in item:
+                    payload[text_out] = adf_text(item.get(text_in))
+                try:
+                    parse_jira_timestamp(item.get("created"))
+                except ValueError as exc:
+                    key = item.get("id")
+                    self.quarantine(
+                        on_q, stream, f"created: {exc}", payload, key=str(key) if key else None
                     )
-                    if record is not None:
-                        yield record
-                start += len(items)
-                total = page.get("total")
-                if not items or not isinstance(total, int) or start >= total:
-                    break
+                    continue
+                record = self._record(stream, payload, item.get("id"), item.get("updated"), on_q)
+                if record is not None:
+                    yield record
+
+    def _paged(self, path: str, items_key: str) -> Iterator[dict[str, Any]]:
+        """An offset-paged list (`startAt`, `maxResults`, `total`), until `total` or an
+        empty page."""
+        start = 0
+        while True:
+            page = self._get(path, {"startAt": start, "maxResults": self.cfg.page_size}) or {}
+            items = [i for i in page.get(items_key) or [] if isinstance(i, dict)]
+            yield from items
+            start += len(items)
+            total = page.get("total")
+            if not items or not isinstance(total, int) or start >= total:
+                return
 
     def _record(
         self,
@@ -458,16 +552,9 @@ class JiraConnector(Connector):
     ) -> Literal["added", "exists"]:
         """Add `text` tagged with the correlation key unless a comment already carries it."""
         tag = f"[smo-bridge:{correlation_key}]"
-        start = 0
-        while True:
-            page = self._get(f"issue/{issue_key}/comment", {"startAt": start, "maxResults": 100})
-            items = page.get("comments") or []
-            if any(tag in _plain_text(c.get("body")) for c in items):
+        for existing in self._paged(f"issue/{issue_key}/comment", "comments"):
+            if tag in adf_text(existing.get("body")):
                 return "exists"
-            start += len(items)
-            total = page.get("total")
-            if not items or not isinstance(total, int) or start >= total:
-                break
         body: Any = f"{text}\n\n{tag}"
         if self.cfg.api_version == 3:
             body = {
@@ -483,15 +570,3 @@ class JiraConnector(Connector):
         with self._errors(f"POST /rest/api/{self.cfg.api_version}/{path}"):
             client._session.post(client._get_url(path), data=json.dumps({"body": body}))
         return "added"
-
-
-def _plain_text(body: object) -> str:
-    """A comment body as text: wiki markup (v2) as is, ADF (v3) flattened."""
-    if isinstance(body, str):
-        return body
-    if isinstance(body, dict):
-        own = body.get("text") if isinstance(body.get("text"), str) else ""
-        return str(own) + " ".join(_plain_text(c) for c in body.get("content") or [])
-    if isinstance(body, list):
-        return " ".join(_plain_text(c) for c in body)
-    return ""

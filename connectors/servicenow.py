@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import pysnow
 import requests
 from pydantic import Field
-from pysnow.exceptions import PysnowException, TokenCreateError
+from pysnow.exceptions import PysnowException
 
 from bridge.errors import SourceError, TransientError
 from bridge.models import KnowledgeArticle, RawRecord
@@ -41,6 +41,7 @@ from connectors.base import (
     StreamSpec,
 )
 from connectors.http import HttpPolicy, failure_from_exception, failure_from_response, mount_policy
+from connectors.oauth import PasswordGrant
 from connectors.timefmt import format_servicenow_timestamp, parse_servicenow_timestamp
 
 # reference tables first: mappings look groups, people and services up while mapping tickets
@@ -84,18 +85,6 @@ class ServiceNowConfig(SourceConfig):
     )
 
 
-class _PolicyOAuthClient(pysnow.OAuthClient):
-    """pysnow's OAuth client makes a new session per resource: mount our policy on each."""
-
-    def __init__(self, policy: HttpPolicy, **kwargs: Any) -> None:
-        self._policy = policy
-        super().__init__(**kwargs)
-
-    def _get_oauth_session(self) -> requests.Session:
-        session: requests.Session = super()._get_oauth_session()
-        return mount_policy(session, self._policy)
-
-
 def field_value(record: dict[str, Any], name: str) -> Any:
     """A field's stored value, whether the record came with display values or not."""
     value = record.get(name)
@@ -117,6 +106,7 @@ class ServiceNowConnector(Connector):
         assert isinstance(config, ServiceNowConfig)
         self.cfg: ServiceNowConfig = config
         self._snow: pysnow.Client | None = None
+        self._grant: PasswordGrant | None = None
         self._kb_ids: dict[str, str] = {}
 
     def streams(self) -> list[StreamSpec]:
@@ -132,38 +122,19 @@ class ServiceNowConnector(Connector):
             cfg = self.cfg
             parts = urlsplit(cfg.url)
             host, use_ssl = parts.netloc + parts.path, parts.scheme == "https"
-            policy = HttpPolicy(cfg, self.kind)
-            if isinstance(cfg.auth, OAuth2Auth):
-                client = _PolicyOAuthClient(
-                    policy,
-                    client_id=cfg.auth.client_id,
-                    client_secret=cfg.auth.client_secret.get_secret_value(),
-                    host=host,
-                    use_ssl=use_ssl,
+            session = mount_policy(requests.Session(), HttpPolicy(cfg, self.kind))
+            if isinstance(cfg.auth, BasicAuth):
+                session.auth = (cfg.auth.username, cfg.auth.password.get_secret_value())
+            elif isinstance(cfg.auth, BearerAuth):
+                session.headers["Authorization"] = f"Bearer {cfg.auth.token.get_secret_value()}"
+            elif isinstance(cfg.auth, OAuth2Auth):
+                # our own token request on this session, not pysnow's OAuthClient: see oauth.py
+                self._grant = PasswordGrant(
+                    self.name, session, f"{cfg.url}/oauth_token.do", cfg.auth
                 )
-                try:
-                    client.set_token(
-                        client.generate_token(
-                            cfg.auth.username, cfg.auth.password.get_secret_value()
-                        )
-                    )
-                except TokenCreateError:
-                    raise SourceError(
-                        self.name,
-                        "authentication failed: the OAuth token request was "
-                        "refused (check client id/secret, username and password)",
-                        request="POST /oauth_token.do",
-                    ) from None
-                except requests.RequestException as exc:
-                    raise failure_from_exception(self.name, exc, "POST /oauth_token.do") from None
-            else:
-                session = mount_policy(requests.Session(), policy)
-                if isinstance(cfg.auth, BasicAuth):
-                    session.auth = (cfg.auth.username, cfg.auth.password.get_secret_value())
-                elif isinstance(cfg.auth, BearerAuth):
-                    session.headers["Authorization"] = f"Bearer {cfg.auth.token.get_secret_value()}"
-                client = pysnow.Client(host=host, use_ssl=use_ssl, session=session)
-            self._snow = client
+            self._snow = pysnow.Client(host=host, use_ssl=use_ssl, session=session)
+        if self._grant is not None:
+            self._grant.authorize()  # a token on first use, a fresh one before it expires
         return self._snow
 
     @contextmanager
@@ -232,6 +203,7 @@ class ServiceNowConnector(Connector):
         if self._snow is not None and self._snow.session is not None:
             self._snow.session.close()
         self._snow = None
+        self._grant = None
 
     # -- reading ----------------------------------------------------------------------------------
 

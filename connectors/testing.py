@@ -9,20 +9,48 @@ three fixtures:
 - `quarantine_case`: `(connector, stream)` where the backend holds records of which at
   least one cannot be parsed (no key or an unreadable timestamp) and at least one can.
 
-Every test talks to the connector through the engine-facing API only.
+Every test talks to the connector through the engine-facing API only. The unreachable-host
+test points a copy of `connector`'s configuration at a closed loopback port.
 """
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, timedelta
 from typing import Any
 
 import pytest
 import requests
 
-from bridge.errors import ConfigError, SourceError
+from bridge.errors import BridgeError, ConfigError, SourceError, TransientError
 from bridge.models import RawRecord
-from connectors.base import Connector, Quarantined
+from connectors.base import Connector, Quarantined, RetryConfig
+
+
+def secrets_of(connector: Connector) -> list[str]:
+    """Every credential in the connector's auth block (password, token, client secret)."""
+    found = []
+    for name in ("password", "token", "client_secret"):
+        value = getattr(connector.config.auth, name, None)
+        if value is not None:
+            found.append(value.get_secret_value())
+    return found
+
+
+def closed_loopback_url() -> str:
+    """http://127.0.0.1:PORT where nothing listens: the port was bound, then released."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def payload_key(payload: dict[str, Any], field: str) -> Any:
+    """A payload field's value, unwrapped from a {value, display_value} pair."""
+    value = payload.get(field)
+    if isinstance(value, dict) and "value" in value:
+        return value["value"]
+    return value
 
 
 def read_all(connector: Connector, stream: str, since: Any = None) -> list[RawRecord]:
@@ -47,8 +75,13 @@ class ConnectorSuite:
         assert names and len(names) == len(set(names))
         assert connector.stream_names() == names
         for spec in specs:
-            assert spec.primary_key
+            assert spec.primary_key and isinstance(spec.primary_key, str)
+            assert connector.stream(spec.name) == spec
+            if spec.incremental:
+                assert isinstance(spec.cursor_field, str) and spec.cursor_field
             assert not spec.is_sorted or spec.incremental, f"{spec.name}: sorted needs a cursor"
+            assert spec.identity_field is None or isinstance(spec.identity_field, str)
+        assert any(s.incremental for s in specs), "at least one stream reads incrementally"
 
     def test_check_passes(self, connector: Connector) -> None:
         connector.check()
@@ -61,9 +94,16 @@ class ConnectorSuite:
                 assert record.key and isinstance(record.key, str)
                 assert record.stream == spec.name and record.source == connector.name
                 assert not record.deleted
+                declared = payload_key(record.payload, spec.primary_key)
+                if declared is not None:
+                    assert str(declared) == record.key, (
+                        f"{spec.name}: key is not {spec.primary_key}"
+                    )
                 if spec.incremental:
                     assert record.updated is not None, f"{spec.name}/{record.key}: no cursor value"
-                    assert record.updated.utcoffset() == timedelta(0)
+                if record.updated is not None:
+                    assert record.updated.tzinfo is not None, f"{spec.name}/{record.key}: naive"
+                    assert record.updated.utcoffset() == timedelta(0), f"{spec.name}: not UTC"
 
     def test_sorted_streams_arrive_in_cursor_order(self, connector: Connector) -> None:
         for spec in connector.streams():
@@ -111,10 +151,35 @@ class ConnectorSuite:
         with pytest.raises(SourceError) as caught:
             bad_connector.check()
         message = str(caught.value)
-        assert "authentication failed" in message and bad_connector.name in message
-        secret = getattr(bad_connector.config.auth, "password", None)
-        if secret is not None:
-            assert secret.get_secret_value() not in message
+        assert "authentication failed" in message
+        assert message.startswith(f"source {bad_connector.name!r}: ")
+        assert caught.value.source == bad_connector.name
+        assert "\n" not in message, "one line"
+        for secret in secrets_of(bad_connector):
+            assert secret not in message
+
+    def test_unreachable_host_is_a_typed_error_naming_the_source(
+        self, connector: Connector
+    ) -> None:
+        config = connector.config.model_copy(
+            update={
+                "url": closed_loopback_url(),
+                "retry": RetryConfig(max_attempts=2, base_delay=0, max_delay=0),
+                "connect_timeout": 2.0,
+            }
+        )
+        unreachable = type(connector)(config)
+        stream = connector.streams()[0].name
+        for attempt in (unreachable.check, lambda: list(unreachable.read(stream))):
+            with pytest.raises((SourceError, TransientError)) as caught:
+                attempt()
+            error: BridgeError = caught.value
+            message = str(error)
+            assert message.startswith(f"source {connector.name!r}: ")
+            assert getattr(error, "source", None) == connector.name
+            assert "\n" not in message
+            for secret in secrets_of(connector):
+                assert secret not in message
 
     def test_unknown_stream_is_a_configuration_error(self, connector: Connector) -> None:
         with pytest.raises(ConfigError):

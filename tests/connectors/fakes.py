@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -44,7 +45,11 @@ def jira_ts(when: datetime, zone: str = "Pacific/Auckland") -> str:
     )
 
 
-def jira_issue(key: str, updated: datetime, **fields: Any) -> dict[str, Any]:
+def jira_issue(
+    key: str, updated: datetime, *, issue_id: str | None = None, **fields: Any
+) -> dict[str, Any]:
+    """An issue as search returns it; `id` is derived from the key unless given (a moved
+    issue keeps its id under a new key)."""
     project = key.split("-")[0]
     base: dict[str, Any] = {
         "summary": f"Issue {key}",
@@ -62,10 +67,52 @@ def jira_issue(key: str, updated: datetime, **fields: Any) -> dict[str, Any]:
     base.update(fields)
     return {
         "expand": "operations,editmeta",
-        "id": str(10000 + abs(hash(key)) % 90000),
+        "id": issue_id or str(10000 + zlib.crc32(key.encode()) % 9_000_000),
         "self": f"https://jira.example/rest/api/2/issue/{key}",
         "key": key,
         "fields": base,
+    }
+
+
+def adf_doc(*paragraphs: str) -> dict[str, Any]:
+    return {
+        "type": "doc",
+        "version": 1,
+        "content": [
+            {"type": "paragraph", "content": [{"type": "text", "text": text}]}
+            for text in paragraphs
+        ],
+    }
+
+
+def jira_comment(
+    cid: str, updated: datetime, body: Any = "Looks good", created: datetime | None = None
+) -> dict[str, Any]:
+    """A comment of /issue/{key}/comment: `body` a string (Server, v2) or ADF (Cloud v3)."""
+    author = {"accountId": "5b10a2844c20165700ede21g", "displayName": "Ana", "active": True}
+    return {
+        "self": f"https://jira.example/rest/api/2/issue/10010/comment/{cid}",
+        "id": cid,
+        "author": author,
+        "body": body,
+        "updateAuthor": author,
+        "created": jira_ts(created or updated),
+        "updated": jira_ts(updated),
+    }
+
+
+def jira_worklog(wid: str, updated: datetime, seconds: int = 3600) -> dict[str, Any]:
+    return {
+        "self": f"https://jira.example/rest/api/2/issue/10010/worklog/{wid}",
+        "author": {"accountId": "5b10a2844c20165700ede21g", "displayName": "Ana"},
+        "comment": "Investigation and fix",
+        "created": jira_ts(updated),
+        "updated": jira_ts(updated),
+        "started": jira_ts(updated - timedelta(seconds=seconds)),
+        "timeSpent": "1h",
+        "timeSpentSeconds": seconds,
+        "id": wid,
+        "issueId": "10010",
     }
 
 
@@ -114,6 +161,7 @@ class FakeJira:
     projects: list[dict[str, Any]] = field(default_factory=list)
     properties: dict[tuple[str, str], Any] = field(default_factory=dict)
     comments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    worklogs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     searches: list[str] = field(default_factory=list)
 
     def register(self, rsps: responses.RequestsMock) -> None:
@@ -123,6 +171,7 @@ class FakeJira:
             ("GET", r"myself(\?|$)", self._myself),
             ("GET", r"field(\?|$)", lambda r, m: self._ok(FIELDS)),
             ("GET", r"project(\?|$)", lambda r, m: self._ok(self.projects)),
+            ("GET", r"project/search(\?|$)", self._project_search),
             ("GET", r"project/([^/]+)/versions(\?|$)", self._versions),
             ("GET", r"search/jql(\?|$)", self._search),
             ("GET", r"search(\?|$)", self._search),
@@ -130,6 +179,7 @@ class FakeJira:
             ("PUT", r"project/([^/]+)/properties/([^/?]+)", self._put_property),
             ("GET", r"issue/([^/]+)/comment", self._get_comments),
             ("POST", r"issue/([^/]+)/comment", self._add_comment),
+            ("GET", r"issue/([^/]+)/worklog", self._get_worklogs),
         ]
         for method, pattern, handler in routes:
             regex = re.compile(api + pattern)
@@ -171,6 +221,29 @@ class FakeJira:
                 "displayName": "Bot",
                 "active": True,
                 "timeZone": self.zone,
+            }
+        )
+
+    def _project_search(self, request: requests.PreparedRequest, m: re.Match[str]) -> Reply:
+        """Cloud's paged project list: `projectCategory` always, `lead` only when expanded."""
+        if self.deployment != "Cloud":
+            return 404, JSON, json.dumps({"message": "null for uri", "status-code": 404})
+        params = _params(request)
+        keys = set(parse_qs(urlsplit(request.url or "").query).get("keys", []))
+        chosen = [p for p in self.projects if not keys or p["key"] in keys]
+        start, size = int(params.get("startAt", 0)), min(int(params.get("maxResults", 50)), 100)
+        expand = params.get("expand", "").split(",")
+        values = [
+            {k: v for k, v in p.items() if k != "lead" or "lead" in expand}
+            for p in chosen[start : start + size]
+        ]
+        return self._ok(
+            {
+                "startAt": start,
+                "maxResults": size,
+                "total": len(chosen),
+                "isLast": start + size >= len(chosen),
+                "values": values,
             }
         )
 
@@ -262,6 +335,10 @@ class FakeJira:
                 "comments": items[start : start + size],
             }
         )
+
+    def _get_worklogs(self, request: requests.PreparedRequest, m: re.Match[str]) -> Reply:
+        items = self.worklogs.get(m.group(1), [])
+        return self._ok({"startAt": 0, "maxResults": 5000, "total": len(items), "worklogs": items})
 
     def _add_comment(self, request: requests.PreparedRequest, m: re.Match[str]) -> Reply:
         items = self.comments.setdefault(m.group(1), [])

@@ -180,7 +180,8 @@ def test_real_shapes_parse(rsps: responses.RequestsMock) -> None:
     assert [q.reason for q in quarantined] == ["record has no key"]
 
 
-def test_projects_carry_category_lead_and_versions(rsps: responses.RequestsMock) -> None:
+def test_server_projects_carry_category_lead_and_versions(rsps: responses.RequestsMock) -> None:
+    # Server/DC has no /project/search: the unpaged list, filtered here
     rsps.get(
         f"{API}/project",
         json=[
@@ -199,7 +200,7 @@ def test_projects_carry_category_lead_and_versions(rsps: responses.RequestsMock)
         f"{API}/project/PAY/versions",
         json=[{"id": "1", "name": "Go-live", "releaseDate": "2026-12-01", "released": False}],
     )
-    records = list(jira(projects=["PAY"]).read("projects"))
+    records = list(jira(projects=["PAY"], deployment="server").read("projects"))
     assert [r.key for r in records] == ["PAY"]
     assert records[0].payload["versions"][0]["releaseDate"] == "2026-12-01"
     assert records[0].payload["projectCategory"]["name"] == "Service Transition"

@@ -212,3 +212,29 @@ class TestSandboxServiceNowSuite(ConnectorSuite):
     @pytest.fixture
     def quarantine_case(self) -> tuple[Connector, str]:
         pytest.skip("the sandbox serves only parsable records; the fakes cover quarantine")
+
+
+def test_jira_projects_page_the_same_whatever_the_page_size(sandbox: Any) -> None:
+    """Cloud pages /project/search (startAt, isLast); Server lists /project at once."""
+    whole = [r.key for r in jira_for(sandbox, page_size=100).read("projects")]
+    paged = [r.key for r in jira_for(sandbox, page_size=3).read("projects")]
+    assert whole and paged == whole and len(set(whole)) == len(whole)
+    first = jira_for(sandbox).read("projects")
+    payload = next(iter(first)).payload
+    assert payload.get("projectCategory", {}).get("name")
+    if sandbox.deployment == "cloud":  # the sandbox's Server /project ignores expand=lead
+        assert payload.get("lead")
+    assert isinstance(payload.get("versions"), list)
+
+
+def test_jira_comments_and_worklogs_streams(sandbox: Any) -> None:
+    connector = jira_for(sandbox, comments=True, worklogs=True)
+    issues = {r.key for r in connector.read("issues")}
+    for stream, text in (("comments", "bodyText"), ("worklogs", "commentText")):
+        records = list(connector.read(stream))
+        assert records, f"the sandbox holds {stream}"
+        assert len({r.key for r in records}) == len(records)
+        for record in records:
+            assert record.updated is not None and record.updated.utcoffset() is not None
+            assert record.payload["issueKey"] in issues
+            assert isinstance(record.payload[text], str)

@@ -10,7 +10,15 @@ import responses
 from connectors.base import Connector
 from connectors.testing import ConnectorSuite
 from tests.connectors.conftest import jira, snow
-from tests.connectors.fakes import FakeJira, FakeServiceNow, jira_issue, snow_ts, sys_id
+from tests.connectors.fakes import (
+    FakeJira,
+    FakeServiceNow,
+    jira_comment,
+    jira_issue,
+    jira_worklog,
+    snow_ts,
+    sys_id,
+)
 
 T0 = datetime(2024, 3, 5, 1, 2, 11, tzinfo=UTC)
 
@@ -18,6 +26,12 @@ T0 = datetime(2024, 3, 5, 1, 2, 11, tzinfo=UTC)
 def fake_jira(deployment: str) -> FakeJira:
     fake = FakeJira(deployment=deployment)
     fake.issues = [jira_issue(f"PAY-{n}", T0 + timedelta(hours=n)) for n in range(1, 9)]
+    for n in range(1, 9):
+        # a comment or worklog bumps its issue's `updated`: never later than the issue
+        touched = T0 + timedelta(hours=n, minutes=-1)
+        fake.comments[f"PAY-{n}"] = [jira_comment(str(100 + n), touched)]
+        if n % 2:
+            fake.worklogs[f"PAY-{n}"] = [jira_worklog(str(200 + n), touched)]
     fake.projects = [
         {
             "id": "10000",
@@ -67,7 +81,7 @@ class JiraSuiteBase(ConnectorSuite):
 
     @pytest.fixture
     def connector(self, backend: FakeJira) -> Connector:
-        return jira(overlap_seconds=60)
+        return jira(overlap_seconds=60, comments=True, worklogs=True)
 
     @pytest.fixture
     def bad_connector(self, backend: FakeJira) -> Connector:
