@@ -12,7 +12,6 @@ left into `SourceError` (fix the configuration) or `TransientError` (try again l
 from __future__ import annotations
 
 import enum
-import json
 import logging
 import random
 import threading
@@ -25,6 +24,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+import orjson
 import requests
 from requests.adapters import HTTPAdapter
 
@@ -293,8 +293,8 @@ def _malformed_json(response: requests.Response, method: str) -> bool:
     if "json" not in response.headers.get("Content-Type", "").lower():
         return False
     try:
-        json.loads(response.content)
-    except ValueError:
+        orjson.loads(response.content)  # several times faster than json: pages are megabytes
+    except orjson.JSONDecodeError:
         return True
     return False
 
