@@ -29,6 +29,7 @@ from werkzeug.wrappers import Request, Response
 from bridge.config import BridgeConfig, load_config
 from bridge.engine import Engine
 from bridge.errors import BridgeError, ConfigError
+from bridge.logs import redact
 from bridge.outbox import deliver_due
 from bridge.sourcemaps import compiled_for
 from bridge.store import Store, open_store
@@ -56,8 +57,8 @@ class Metrics:
                                    ["capability"], registry=self.registry)
 
 
-def _trigger(config: BridgeConfig) -> BaseTrigger:
-    schedule = config.daemon.schedule
+def _trigger(config: BridgeConfig, source: str) -> BaseTrigger:
+    schedule = config.schedule_for(source)
     if schedule.cron:
         return CronTrigger.from_crontab(schedule.cron, timezone=UTC)
     return IntervalTrigger(seconds=schedule.interval_seconds or 900, timezone=UTC)
@@ -90,6 +91,7 @@ class Daemon:
     # -- lifecycle -------------------------------------------------------------------------
 
     def run(self) -> int:
+        # daemons sharing one database may start together: one upgrades, the others wait
         self.store = open_store(self.config.state)
         grace = self.config.daemon.schedule.misfire_grace_seconds
         self.scheduler = BackgroundScheduler(timezone=UTC, job_defaults={
@@ -123,7 +125,8 @@ class Daemon:
                 job.remove()
         now = datetime.now(UTC)
         for source in self.config.sources:
-            self.scheduler.add_job(self.pull_job, _trigger(self.config), args=[source.name],
+            self.scheduler.add_job(self.pull_job, _trigger(self.config, source.name), args=[source.name],
+                                   misfire_grace_time=self.config.schedule_for(source.name).misfire_grace_seconds,
                                    id=f"pull:{source.name}", name=f"pull {source.name}",
                                    next_run_time=now)
         if self.config.push is not None:
@@ -154,6 +157,10 @@ class Daemon:
             log.exception("cycle for %s failed unexpectedly", source_name)
             return
         for outcome in result.sources:
+            if outcome.status != "skipped":
+                log.info("%s: %s, pulled %d (%d new, %d changed); %d transition(s), %d push(es) "
+                         "planned", outcome.name, outcome.status, outcome.pulled, outcome.inserted,
+                         outcome.updated, result.transitions, len(result.planned))
             self.metrics.records.labels(outcome.name).inc(outcome.pulled)
             if outcome.status == "ok":
                 self.metrics.last_success.labels(outcome.name).set(time.time())
@@ -165,7 +172,9 @@ class Daemon:
     def push_job(self) -> None:
         if self.stopping.is_set() or self.store is None:
             return
-        result = deliver_due(self.store, self.config)
+        result = deliver_due(self.store, self.config, should_stop=self.stopping.is_set)
+        if result.skipped:
+            log.info("push: skipped, another smo-bridge process is delivering")
         if result.failed:
             for _ in range(result.failed):
                 self.metrics.failures.labels("push").inc()
@@ -209,6 +218,7 @@ class Daemon:
         if new.state != self.config.state:
             log.error("refused the changed configuration: `state` cannot change while running")
             return False
+        redact.add(new.secrets())
         self.config = new
         self._watched = _watched_files(new)
         self._schedule_jobs()

@@ -19,17 +19,19 @@ from sqlalchemy import Connection
 
 from bridge.config import BridgeConfig
 from bridge.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, BridgeError
+from bridge.faults import crash_point
 from bridge.models import RawRecord
 from bridge.sourcemaps import SourceMapping, load_source_mapping
 from bridge.store import Store
 from bridge.store import repository as repo
-from bridge.store.locks import job_lock
+from bridge.store.locks import job_lock, waiting_lock
 from connectors.base import Connector, Quarantined, SourceConfig, registry
 
 log = logging.getLogger("bridge.engine")
 
 PAGE = 500
 SIGNPOST_LAG = timedelta(seconds=60)
+DERIVE_LOCK_WAIT = 600.0  # derivation takes seconds; a wait this long means something is stuck
 ProgressHook = Callable[[str, int], None]
 
 
@@ -127,21 +129,52 @@ class Engine:
                 result.sources.append(self.pull_source(source))
             if self.should_stop():
                 return result  # derivation runs next cycle; nothing half-written
-            from bridge.derive.run import derive_all  # derivation needs the mapping layer
-
-            with self.unit() as conn:
-                derived = derive_all(conn, self.config, self, now=datetime.now(UTC))
-            result.transitions = derived.transitions
-            result.transitions_changed = derived.transitions_changed
-            result.articles_changed = derived.articles_changed
-            result.workload_cells = derived.workload_cells
-            result.planned = derived.planned
+            if self._should_derive(only, result):
+                self._derive(result)
         if push and not self.dry_run and self.config.push is not None:
             from bridge.outbox import deliver_due
 
             delivered = deliver_due(self.store, self.config)
             result.delivered, result.push_failures = delivered.delivered, delivered.failed
         return result
+
+    def _should_derive(self, only: str | None, result: CycleResult) -> bool:
+        if only is None or not result.sources:
+            return True  # a full cycle, or derivation alone (migrate)
+        if any(s.status == "skipped" for s in result.sources):
+            return False  # the process pulling this source derives after it
+        if self._another_pull_running(only):
+            # deriving now would push gates computed from a half-pulled source; that
+            # source's own cycle derives when it ends
+            log.info("%s: derivation left to the source still pulling", only)
+            return False
+        return True
+
+    def _derive(self, result: CycleResult) -> None:
+        from bridge.derive.run import derive_all  # derivation needs the mapping layer
+
+        # one derivation at a time across processes and threads: two at once would both plan
+        # the same gate version and both rebuild the workload cells
+        with waiting_lock(self.store, "derive", DERIVE_LOCK_WAIT, self.should_stop) as held:
+            if not held:
+                return  # stopping: the next cycle derives
+            with self.unit() as conn:
+                derived = derive_all(conn, self.config, self, now=datetime.now(UTC))
+        crash_point("derived")
+        result.transitions = derived.transitions
+        result.transitions_changed = derived.transitions_changed
+        result.articles_changed = derived.articles_changed
+        result.workload_cells = derived.workload_cells
+        result.planned = derived.planned
+
+    def _another_pull_running(self, only: str) -> bool:
+        # a probe by taking the lock: a pull starting in that instant skips one round
+        for source in self.config.sources:
+            if source.name != only:
+                with job_lock(self.store, f"pull:{source.name}") as held:
+                    if not held:
+                        return True
+        return False
 
     @contextlib.contextmanager
     def _dry_run_scope(self) -> Iterator[None]:
@@ -166,11 +199,14 @@ class Engine:
                 log.info("%s: skipped, locked by another process", source.name)
                 return outcome
             with self.unit() as conn:
+                repo.abandon_runs(conn, "sync", source.name)
                 run_id = repo.start_run(conn, "sync", source.name)
             connector = connector_for(source)
             try:
                 mapping = self.mapping(source)
                 for spec in connector.streams():
+                    if self.should_stop():
+                        raise Interrupted
                     self._pull_stream(connector, spec.name, spec.is_sorted, spec.incremental,
                                       mapping, outcome)
             except Interrupted:
@@ -226,6 +262,7 @@ class Engine:
                 if advance is not None and (cursor is None or advance.isoformat() != cursor.get("last_value")):
                     repo.set_cursor(conn, source, stream, {"last_value": advance.isoformat(),
                                                            "signpost": signpost.isoformat()})
+            crash_point("page")
             page = []
             rejected.clear()
 

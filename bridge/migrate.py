@@ -7,12 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import and_, delete, insert, select, update
 
 from bridge.config import BridgeConfig
 from bridge.engine import CycleResult, Engine, connector_for
 from bridge.errors import ConfigError, TransientError
-from bridge.sourcemaps import load_source_mapping
+from bridge.sourcemaps import REMAP_MARKS, load_source_mapping
 from bridge.store import Store, open_store
 from bridge.store import repository as repo
 from bridge.store.locks import job_lock
@@ -26,12 +26,14 @@ def backfill(config: BridgeConfig, store: Store, source: str, since: datetime | 
              engine: Engine | None = None) -> CycleResult:
     """Pull a source again from `since` (from the beginning without it); unchanged records are skipped."""
     config.source(source)
+    # the re-mapping marks share the cursors table: they must survive a backfill
+    stream_cursors = and_(cursors.c.source == source, cursors.c.stream != REMAP_MARKS)
     with store.engine.begin() as conn:
         if since is None:
-            conn.execute(delete(cursors).where(cursors.c.source == source))
+            conn.execute(delete(cursors).where(stream_cursors))
         else:
             stamp = since.astimezone(UTC).isoformat()
-            conn.execute(update(cursors).where(cursors.c.source == source)
+            conn.execute(update(cursors).where(stream_cursors)
                          .values(value={"last_value": stamp, "signpost": stamp}, updated_at=datetime.now(UTC)))
     return (engine or Engine(config, store)).run_cycle(source)
 

@@ -8,11 +8,13 @@ correlation key (the connector looks before it creates), so nothing is written t
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from bridge.config import BridgeConfig
 from bridge.errors import BridgeError, TransientError
+from bridge.faults import crash_point
 from bridge.models import KnowledgeArticle
 from bridge.store import Store
 from bridge.store import repository as repo
@@ -38,8 +40,10 @@ def backoff(attempts: int) -> float:
     return min(BASE_BACKOFF * 2 ** max(attempts - 1, 0), MAX_BACKOFF)
 
 
-def deliver_due(store: Store, config: BridgeConfig, limit: int = 500) -> DeliveryResult:
-    """Deliver every due push once; failures back off, then park as failed."""
+def deliver_due(store: Store, config: BridgeConfig, limit: int = 500,
+                should_stop: Callable[[], bool] | None = None) -> DeliveryResult:
+    """Deliver every due push once; failures back off, then park as failed. A stop request
+    is honoured between pushes: the rest stay pending for the next round."""
     result = DeliveryResult()
     with job_lock(store, "push") as held:
         if not held:
@@ -50,6 +54,11 @@ def deliver_due(store: Store, config: BridgeConfig, limit: int = 500) -> Deliver
         connectors: dict[str, Connector] = {}
         try:
             for push in due:
+                if should_stop is not None and should_stop():
+                    break
+                with store.engine.connect() as conn:
+                    if repo.older_pending(conn, push):
+                        continue  # goes after the older version's retry, never before it
                 _deliver_one(store, config, connectors, push, result)
         finally:
             for connector in connectors.values():
@@ -77,8 +86,10 @@ def _deliver_one(store: Store, config: BridgeConfig, connectors: dict[str, Conne
         log.exception("push %s failed unexpectedly", push["idempotency_key"])
         _record_failure(store, push, f"internal error: {type(exc).__name__}: {exc}", None, result)
         return
+    crash_point("push")
     with store.engine.begin() as conn:
         repo.mark_delivered(conn, push["id"], outcome.remote_id)
+    crash_point("delivered")
     result.delivered += 1
     log.info("pushed %s to %s: %s", push["operation"], target, outcome.outcome,
              extra={"push": push["idempotency_key"], "remote_id": outcome.remote_id})

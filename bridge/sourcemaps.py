@@ -15,6 +15,9 @@ from mappings import mapping_for_source
 from mappings.compile import BoundMapping, CompiledMapping, catalogue_from_fields
 
 CATALOGUE_STREAM = "fields"
+# the cursors row (source, REMAP_MARKS) that keeps `pending_remap` across a crash; no stream
+# can be named so, since stream names are table and resource names
+REMAP_MARKS = "~remap"
 
 
 @dataclass
@@ -38,7 +41,8 @@ class SourceMapping:
         self.compiled = compiled
         self._bound: BoundMapping | None = None
         # stream -> highest raw id stored when a lookup it reads changed: records stored later
-        # were mapped with the new lookup already
+        # were mapped with the new lookup already. Saved with the page that changed the lookup
+        # (REMAP_MARKS), so a process killed before `settle` leaves it to the next one.
         self.pending_remap: dict[str, int] = {}
 
     def bound(self, conn: Connection) -> BoundMapping:
@@ -76,24 +80,42 @@ class SourceMapping:
 
     def _note_remap(self, conn: Connection, streams: Iterable[str]) -> None:
         mark = repo.max_raw_id(conn, self.source.name)
+        pending = self._saved_marks(conn)
         for stream in streams:
-            self.pending_remap[stream] = max(self.pending_remap.get(stream, 0), mark)
+            pending[stream] = max(pending.get(stream, 0), self.pending_remap.get(stream, 0), mark)
+        self.pending_remap.update(pending)
+        repo.set_cursor(conn, self.source.name, REMAP_MARKS, {"pending": pending})
+
+    def _saved_marks(self, conn: Connection) -> dict[str, int]:
+        saved = repo.get_cursor(conn, self.source.name, REMAP_MARKS) or {}
+        pending = saved.get("pending")
+        if not isinstance(pending, dict):
+            return {}
+        return {str(k): int(v) for k, v in pending.items() if isinstance(v, int)}
 
     def settle(self, conn: Connection) -> ApplyCounts:
-        """Map again the stored records whose lookups or catalogue changed during the pull."""
+        """Map again the stored records whose lookups or catalogue changed during the pull, or
+        during an earlier pull that died before it settled."""
         counts = ApplyCounts()
-        pending, self.pending_remap = self.pending_remap, {}
+        pending = self._saved_marks(conn)
+        for stream, mark in self.pending_remap.items():
+            pending[stream] = max(pending.get(stream, 0), mark)
+        self.pending_remap = {}
         for stream, mark in sorted(pending.items()):
             self._map(conn, self.bound(conn), repo.iter_raw(conn, self.source.name, [stream], max_id=mark),
                       counts)
+        if pending:
+            repo.delete_cursor(conn, self.source.name, REMAP_MARKS)
         return counts
 
     def remap_all(self, conn: Connection) -> ApplyCounts:
-        """Map every stored record again (after a mapping change)."""
+        """Map every stored record again (after a mapping change); nothing is left pending."""
         self._bound = None
         bound = self.bound(conn)
         counts = ApplyCounts()
         self._map(conn, bound, repo.iter_raw(conn, self.source.name, self.compiled.streams), counts)
+        self.pending_remap = {}
+        repo.delete_cursor(conn, self.source.name, REMAP_MARKS)
         return counts
 
     def _map(self, conn: Connection, bound: BoundMapping, records: Iterable[RawRecord],

@@ -9,7 +9,9 @@
 6. `in_progress`: otherwise.
 
 An approval counts only when the item's appointed approver gave it; a waiver needs
-who and why. The status is computed, never typed in.
+who and why. The service manager's acceptance is recorded on a project (the mapping's
+`service_manager_accepted`) or by the `review` milestone being done: the review meeting
+is where the service manager accepts the service. The status is computed, never typed in.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, timedelta
 
-from bridge.models import Gate, GateItem, GateStatus, ItemStatus
+from bridge.models import Gate, GateItem, GateStatus, ItemStatus, Project, ServiceTransition
 
 
 def approval_counts(item: GateItem) -> bool:
@@ -70,3 +72,14 @@ def evaluate(items: Sequence[GateItem], today: date, horizon_days: int,
     status, reason = gate_status(items, today, horizon_days, accepted)
     return Gate(status=status, items=list(items), reason=reason,
                 accepted_by=accepted_by if accepted else None)
+
+
+def acceptance(projects: Sequence[Project], transition: ServiceTransition) -> str | None:
+    """Who accepted the service for operations (the service manager), or None."""
+    if transition.service_manager is None:
+        return None
+    if any(p.service_manager_accepted for p in projects):
+        return transition.service_manager
+    if any(m.kind == "review" and m.done for m in transition.milestones):
+        return transition.service_manager
+    return None

@@ -17,10 +17,11 @@ from sqlalchemy import Connection
 
 from bridge.config import BridgeConfig
 from bridge.derive.evidence import ArticleState, EvidenceContext, evaluate_items
-from bridge.derive.gates import evaluate
+from bridge.derive.gates import acceptance, evaluate
 from bridge.derive.knowledge import render_article
 from bridge.derive.linking import link_projects, merge_transition
 from bridge.derive.workloads import refresh_cells
+from bridge.faults import crash_point
 from bridge.models import Project, ServiceTransition
 from bridge.store import repository as repo
 
@@ -70,7 +71,7 @@ def derive_all(conn: Connection, config: BridgeConfig, mappings: MappingProvider
         tickets = repo.tickets_for(conn, keys)
         article_state = articles.get(article_correlation(transition.id))
         items = evaluate_items(compiled.gate, EvidenceContext(transition, group, tickets, article_state))
-        accepted = next((p.service_manager for p in group if p.service_manager_accepted), None)
+        accepted = acceptance(group, transition)
         gate = evaluate(items, today, config.reporting.at_risk_days, accepted, transition.service_manager)
         transition = transition.model_copy(update={"gate": gate})
         previous = stored.get(transition.id)
@@ -83,6 +84,7 @@ def derive_all(conn: Connection, config: BridgeConfig, mappings: MappingProvider
         result.transitions += 1
         if repo.save_transition(conn, transition, now):
             result.transitions_changed += 1
+        crash_point("derive")
         if old_status != gate.status.value:
             result.planned += _plan_gate_pushes(conn, config, transition, group, old_status)
         changed, planned = _plan_article(conn, config, transition, group, compiled)

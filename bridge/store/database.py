@@ -45,9 +45,15 @@ class Store:
             return MigrationContext.configure(conn).get_current_revision()
 
     def upgrade(self) -> None:
-        """Bring the schema to the newest revision, in place; a no-op when current."""
+        """Bring the schema to the newest revision, in place; a no-op when current.
+
+        Under the `schema` lock: processes started together on an empty database would
+        otherwise all create the tables, and all but one fail.
+        """
+        from bridge.store.locks import SCHEMA_LOCK_WAIT, waiting_lock  # locks build on Store
+
         cfg = _alembic_config()
-        with self.engine.begin() as conn:
+        with waiting_lock(self, "schema", SCHEMA_LOCK_WAIT), self.engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
 

@@ -1,7 +1,8 @@
-"""Job locks: one process at a time per job (a source's pull, the push job).
+"""Job locks: one process at a time per job (a source's pull, the push job, derivation).
 
 PostgreSQL: a session-level advisory lock, so daemons on several machines sharing one
-database spread the work. SQLite: an flock on a file beside the database.
+database spread the work. SQLite: an flock on a file beside the database. Both also exclude
+the threads of one process (each attempt uses its own session or open file).
 """
 
 from __future__ import annotations
@@ -10,12 +11,16 @@ import contextlib
 import fcntl
 import hashlib
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from sqlalchemy import text
 
+from bridge.errors import TransientError
 from bridge.store.database import Store
+
+SCHEMA_LOCK_WAIT = 600.0
 
 
 def _lock_id(name: str) -> int:
@@ -56,3 +61,26 @@ def job_lock(store: Store, name: str) -> Iterator[bool]:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def waiting_lock(store: Store, name: str, timeout: float,
+                 should_stop: Callable[[], bool] | None = None) -> Iterator[bool]:
+    """Hold the lock for `name`, waiting while another process holds it: for short jobs that
+    every process must run in turn, not skip. Yields False when a stop was requested while
+    waiting; raises TransientError after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    pause = 0.05
+    while True:
+        with job_lock(store, name) as held:
+            if held:
+                yield True
+                return
+        if should_stop is not None and should_stop():
+            yield False
+            return
+        if time.monotonic() >= deadline:
+            raise TransientError(f"another smo-bridge process held the {name!r} lock for more "
+                                 f"than {timeout:.0f} s")
+        time.sleep(pause)
+        pause = min(pause * 2, 1.0)

@@ -122,6 +122,10 @@ def set_cursor(conn: Connection, source: str, stream: str, value: dict[str, Any]
         conn.execute(insert(cursors).values(source=source, stream=stream, value=value, updated_at=now))
 
 
+def delete_cursor(conn: Connection, source: str, stream: str) -> None:
+    conn.execute(delete(cursors).where(cursors.c.source == source, cursors.c.stream == stream))
+
+
 def get_raw(conn: Connection, source: str, key: str, stream: str | None = None) -> RawRecord | None:
     query = select(raw_records).where(raw_records.c.source == source, raw_records.c.key == key)
     if stream:
@@ -322,6 +326,15 @@ def start_run(conn: Connection, kind: str, source: str | None) -> int:
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
+def abandon_runs(conn: Connection, kind: str, source: str) -> int:
+    """Close the runs a killed process left `running`; the caller holds the source's job lock,
+    so no live process owns them."""
+    done = conn.execute(update(runs).where(runs.c.kind == kind, runs.c.source == source,
+                                           runs.c.status == "running").values(
+        status="abandoned", error="the process stopped before the run finished"))
+    return done.rowcount or 0
+
+
 def finish_run(conn: Connection, run_id: int, status: str, counts: dict[str, Any],
                error: str | None = None) -> None:
     conn.execute(update(runs).where(runs.c.id == run_id).values(
@@ -351,6 +364,19 @@ def due_pushes(conn: Connection, now: datetime | None = None, targets: Iterable[
     if targets is not None:
         query = query.where(outbox.c.target.in_(list(targets)))
     return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def older_pending(conn: Connection, push: dict[str, Any]) -> bool:
+    """Whether a push planned earlier for the same target and subject waits for a retry: gate
+    status versions must arrive in order, or a retried old status would overwrite a newer one."""
+    prefix, _, _version = str(push["idempotency_key"]).rpartition(":v")
+    if push["operation"] != "gate_status" or not prefix:
+        return False
+    found = conn.execute(select(outbox.c.id).where(
+        outbox.c.status == "pending", outbox.c.target == push["target"],
+        outbox.c.operation == push["operation"], outbox.c.id < push["id"],
+        outbox.c.idempotency_key.startswith(f"{prefix}:v", autoescape=True)).limit(1)).first()
+    return found is not None
 
 
 def mark_delivered(conn: Connection, push_id: int, remote_id: str | None) -> None:

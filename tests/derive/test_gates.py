@@ -62,3 +62,19 @@ def test_a_waiver_records_who_and_why() -> None:
     status, _ = gate_status([waived, item("a", "met")], TODAY, 14, False)
     assert status is GateStatus.READY_FOR_REVIEW
     assert waived.waiver is not None and waived.waiver.reason
+
+
+def test_acceptance_comes_from_the_project_flag_or_the_review_milestone() -> None:
+    from bridge.derive.gates import acceptance
+    from bridge.models import Milestone, Project, ServiceTransition, SourceRef
+
+    ref = SourceRef(source="jira", stream="projects", key="PAY")
+    plain = Project(ref=ref, key="PAY", name="Payments")
+    flagged = plain.model_copy(update={"service_manager_accepted": True})
+    transition = ServiceTransition(id="jira:PAY", service="Payments", service_manager="Alice Service")
+    reviewed = transition.model_copy(update={"milestones": [Milestone(kind="review", name="Review", done=True)]})
+    pending = transition.model_copy(update={"milestones": [Milestone(kind="review", name="Review")]})
+    assert acceptance([flagged], transition) == "Alice Service"
+    assert acceptance([plain], reviewed) == "Alice Service"
+    assert acceptance([plain], pending) is None
+    assert acceptance([flagged], transition.model_copy(update={"service_manager": None})) is None
