@@ -25,7 +25,7 @@ from bridge.sourcemaps import SourceMapping, load_source_mapping
 from bridge.store import Store
 from bridge.store import repository as repo
 from bridge.store.locks import job_lock, waiting_lock
-from connectors.base import Connector, Quarantined, SourceConfig, registry
+from connectors.base import Connector, Quarantined, SourceConfig, StreamSpec, registry
 
 log = logging.getLogger("bridge.engine")
 
@@ -207,8 +207,7 @@ class Engine:
                 for spec in connector.streams():
                     if self.should_stop():
                         raise Interrupted
-                    self._pull_stream(connector, spec.name, spec.is_sorted, spec.incremental,
-                                      mapping, outcome)
+                    self._pull_stream(connector, spec, mapping, outcome)
             except Interrupted:
                 outcome.status, outcome.error = "interrupted", "stopped before the end; resumes next cycle"
             except BridgeError as exc:
@@ -241,9 +240,10 @@ class Engine:
         outcome.mapped += settled.mapped
         outcome.quarantined += settled.quarantined
 
-    def _pull_stream(self, connector: Connector, stream: str, is_sorted: bool, incremental: bool,
-                     mapping: SourceMapping, outcome: SourceOutcome) -> None:
-        source = connector.name
+    def _pull_stream(self, connector: Connector, spec: StreamSpec, mapping: SourceMapping,
+                     outcome: SourceOutcome) -> None:
+        source, stream = connector.name, spec.name
+        is_sorted, incremental = spec.is_sorted, spec.incremental
         signpost = datetime.now(UTC) - SIGNPOST_LAG
         with self.unit() as conn:
             cursor = repo.get_cursor(conn, source, stream) if incremental else None
@@ -258,7 +258,7 @@ class Engine:
             if incremental and newest is not None and (is_sorted or final):
                 advance = min(newest, signpost)
             with self.unit() as conn:
-                self._store_page(conn, page, rejected, mapping, outcome)
+                self._store_page(conn, page, rejected, mapping, outcome, spec.identity_field)
                 if advance is not None and (cursor is None or advance.isoformat() != cursor.get("last_value")):
                     repo.set_cursor(conn, source, stream, {"last_value": advance.isoformat(),
                                                            "signpost": signpost.isoformat()})
@@ -282,13 +282,13 @@ class Engine:
             self.progress(source, outcome.pulled)
 
     def _store_page(self, conn: Connection, page: list[RawRecord], rejected: list[Quarantined],
-                    mapping: SourceMapping, outcome: SourceOutcome) -> None:
+                    mapping: SourceMapping, outcome: SourceOutcome, identity_field: str | None) -> None:
         for bad in rejected:
             repo.put_quarantine(conn, bad.source, bad.stream, bad.key or "?", bad.reason, None, bad.payload)
             outcome.quarantined += 1
         if not page:
             return
-        written = repo.store_raw(conn, page)
+        written = repo.store_raw(conn, page, identity_field=identity_field)
         outcome.inserted += written.inserted
         outcome.updated += written.updated
         outcome.unchanged += written.unchanged

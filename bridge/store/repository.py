@@ -52,8 +52,13 @@ class RawWriteResult:
     changed: list[RawRecord] = field(default_factory=list)
 
 
-def store_raw(conn: Connection, records: Sequence[RawRecord], now: datetime | None = None) -> RawWriteResult:
-    """Upsert records by (source, stream, key); unchanged content is skipped by hash."""
+def store_raw(conn: Connection, records: Sequence[RawRecord], now: datetime | None = None,
+              identity_field: str | None = None) -> RawWriteResult:
+    """Upsert records by (source, stream, key); unchanged content is skipped by hash.
+
+    With `identity_field` (a payload field that survives a key change, e.g. a Jira issue's
+    id), a record arriving under a new key retires the stored record it used to be.
+    """
     now = now or utcnow()
     result = RawWriteResult()
     if not records:
@@ -83,7 +88,7 @@ def store_raw(conn: Connection, records: Sequence[RawRecord], now: datetime | No
             new_rows.append({"source": record.source, "stream": record.stream, "key": record.key,
                              "updated": record.updated, "payload": record.payload,
                              "content_hash": digest, "deleted": False, "first_seen": now,
-                             "last_seen": now})
+                             "last_seen": now, "identity": _identity(record, identity_field)})
             result.inserted += 1
             result.changed.append(record)
             continue
@@ -100,12 +105,41 @@ def store_raw(conn: Connection, records: Sequence[RawRecord], now: datetime | No
             continue
         conn.execute(update(raw_records).where(raw_records.c.id == row_id).values(
             updated=record.updated, payload=record.payload, content_hash=digest, deleted=False,
-            last_seen=now))
+            last_seen=now, identity=_identity(record, identity_field)))
         result.updated += 1
         result.changed.append(record)
     if new_rows:
         conn.execute(insert(raw_records), new_rows)
+        if identity_field:
+            retired = _retire_old_keys(conn, new_rows, now)
+            result.changed += retired
+            result.deleted += len(retired)
     return result
+
+
+def _identity(record: RawRecord, field_name: str | None) -> str | None:
+    if not field_name:
+        return None
+    value = record.payload.get(field_name)
+    return str(value) if value not in (None, "") else None
+
+
+def _retire_old_keys(conn: Connection, new_rows: list[dict[str, Any]], now: datetime) -> list[RawRecord]:
+    """Mark deleted the stored records whose identity reappeared under a new key (a move)."""
+    retired: list[RawRecord] = []
+    for row in new_rows:
+        if row["identity"] is None:
+            continue
+        old = conn.execute(select(raw_records.c.id, raw_records.c.key, raw_records.c.payload).where(
+            raw_records.c.source == row["source"], raw_records.c.stream == row["stream"],
+            raw_records.c.identity == row["identity"], raw_records.c.key != row["key"],
+            raw_records.c.deleted.is_(False))).all()
+        for old_id, old_key, payload in old:
+            conn.execute(update(raw_records).where(raw_records.c.id == old_id)
+                         .values(deleted=True, last_seen=now))
+            retired.append(RawRecord(source=row["source"], stream=row["stream"], key=old_key,
+                                     payload=payload, deleted=True))
+    return retired
 
 
 def get_cursor(conn: Connection, source: str, stream: str) -> dict[str, Any] | None:

@@ -68,7 +68,10 @@ raw_records = Table(
     Column("deleted", Boolean, nullable=False, default=False),
     Column("first_seen", UTCDateTime(), nullable=False),
     Column("last_seen", UTCDateTime(), nullable=False),
+    # what survives a key change (a Jira issue moved to another project keeps its id)
+    Column("identity", String(255)),
     UniqueConstraint("source", "stream", "key"),
+    Index(None, "source", "stream", "identity"),
 )
 
 cursors = Table(

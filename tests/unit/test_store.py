@@ -125,3 +125,50 @@ def test_status_counts_what_is_stored(store_url: str) -> None:
                                         "evidence": "KB0010001 published"}]}
     assert data["transitions"][0]["project"] == "PRJ1"
     assert data["outbox"] == {"pending": 0, "failed": 1, "delivered": 0}
+
+
+def test_an_existing_database_is_upgraded_in_place(store_url: str) -> None:
+    from alembic import command
+
+    from bridge.store.database import Store, _alembic_config, create_store_engine
+
+    old = Store(create_store_engine(store_url))
+    cfg = _alembic_config()
+    with old.engine.begin() as conn:  # a database made by the first release
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+        conn.exec_driver_sql(
+            "INSERT INTO raw_records (source, stream, key, payload, content_hash, deleted, first_seen, "
+            "last_seen) VALUES ('jira', 'issues', 'PAY-1', '{\"id\": \"10001\"}', 'h', false, "
+            "'2026-01-01 00:00:00', '2026-01-01 00:00:00')")
+    assert old.current_revision() == "0001"
+    old.close()
+    store = open_store(store_url)
+    try:
+        assert store.current_revision() == head_revision()
+        with store.engine.connect() as conn:
+            row = conn.execute(select(raw_records.c.key, raw_records.c.payload, raw_records.c.identity)).one()
+        assert tuple(row) == ("PAY-1", {"id": "10001"}, None)
+    finally:
+        store.close()
+
+
+def test_a_record_under_a_new_key_retires_the_old_one(store_url: str) -> None:
+    from bridge.models import RawRecord
+    from bridge.store.repository import store_raw
+
+    store = open_store(store_url)
+    moved = {"id": "10001", "fields": {"summary": "VPN drops"}}
+    try:
+        with store.engine.begin() as conn:
+            store_raw(conn, [RawRecord(source="jira", stream="issues", key="PAY-1", payload=moved)],
+                      identity_field="id")
+        with store.engine.begin() as conn:
+            result = store_raw(conn, [RawRecord(source="jira", stream="issues", key="OPS-7", payload=moved)],
+                               identity_field="id")
+            live = conn.execute(select(raw_records.c.key).where(raw_records.c.deleted.is_(False))).scalars().all()
+        assert live == ["OPS-7"]
+        assert result.inserted == 1 and result.deleted == 1
+        assert [(r.key, r.deleted) for r in result.changed] == [("OPS-7", False), ("PAY-1", True)]
+    finally:
+        store.close()
