@@ -47,8 +47,11 @@ def test_daemon_serves_health_refuses_bad_reload_and_stops_cleanly(tmp_path: Pat
         metrics = wait_for(f"http://127.0.0.1:{port}/metrics")
         assert "smo_bridge_records_pulled_total" in metrics or "smo_bridge_cycle_seconds" in metrics
         time.sleep(1.1)  # a new mtime, on filesystems with one-second resolution
+        config.write_text(f"state: sqlite:///{tmp_path / 'state.db'}\nsources: []\n"
+                          "daemon: {push_interval_seconds: 30}\n")
+        time.sleep(6)  # the reload poll runs every five seconds
         config.write_text("sources: []\nstat: oops\n")
-        time.sleep(7)  # the reload poll runs every five seconds
+        time.sleep(6)
         assert wait_for(f"http://127.0.0.1:{port}/healthz") == "ok\n"
         started = time.monotonic()
         proc.send_signal(sig)
@@ -59,6 +62,7 @@ def test_daemon_serves_health_refuses_bad_reload_and_stops_cleanly(tmp_path: Pat
             proc.kill()
             proc.communicate()
     assert proc.returncode == 0, stderr
+    assert "configuration reloaded" in stderr
     assert "refused the changed configuration, keeping the last good one" in stderr
     assert "unknown key 'stat'; did you mean 'state'?" in stderr
     assert "stopped cleanly" in stderr
