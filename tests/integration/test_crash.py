@@ -30,7 +30,7 @@ from sqlalchemy import Connection, func, select
 
 from bridge.config import BridgeConfig, load_config
 from bridge.derive.run import article_correlation, derive_all
-from bridge.engine import Engine, connector_for
+from bridge.engine import Engine
 from bridge.faults import CRASH_ENV
 from bridge.sandbox import Sandbox
 from bridge.store import Store, open_store
@@ -43,6 +43,7 @@ from bridge.store.schema import (
     tickets,
     transitions,
 )
+from tests.integration.test_cycle import census
 
 pytestmark = pytest.mark.sandbox
 
@@ -140,19 +141,6 @@ def outbox_count(store: Store) -> int:
 
 
 # --- what "once" means, checked from the outside ----------------------------------------------
-
-
-def census(config: BridgeConfig) -> dict[tuple[str, str], set[str]]:
-    """Every key each source holds now, per stream, from the source itself."""
-    keys: dict[tuple[str, str], set[str]] = {}
-    for source in config.sources:
-        connector = connector_for(source)
-        try:
-            for spec in connector.streams():
-                keys[(source.name, spec.name)] = set(connector.census(spec.name))
-        finally:
-            connector.close()
-    return keys
 
 
 def assert_every_record_stored_once(config: BridgeConfig, store: Store) -> None:
