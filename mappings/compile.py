@@ -347,6 +347,7 @@ class BoundMapping:
         self.lookup_tables: dict[str, dict[str, Any]] = {name: {} for name in compiled.lookups}
         self._lookup_owners: dict[str, dict[str, str]] = {}  # lookup -> entry -> raw record key
         self._readers: dict[str, set[str]] | None = None
+        self._projections: dict[str, list[Any] | None] | None = None
         self.ctx = TransformContext(compiled.tables, self.lookup_tables, catalogue,
                                     unwrap_value=compiled.kind == "servicenow")
         self._feeders: dict[str, list[tuple[str, Any, Predicate | None]]] = {}
@@ -399,11 +400,16 @@ class BoundMapping:
 
     def feed(self, raw: RawRecord) -> bool:
         """Add (or, when deleted, remove) a reference record in the lookups built from its
-        stream; True when any lookup took it."""
+        stream; True when what the rules read through a lookup changed (a new entry, a
+        removed one, or a changed value at a path the rules read), so dependents need
+        re-mapping. A change the rules never read (say a status field smo-bridge itself
+        pushed) is taken silently."""
         feeders = self._feeders.get(raw.stream)
         if not feeders:
             return False
-        taken = False
+        if self._projections is None:
+            self._projections = self._lookup_projections()
+        changed = False
         for name, key_fn, when in feeders:
             try:
                 key = key_fn(raw.payload)
@@ -419,12 +425,32 @@ class BoundMapping:
                 if owners.get(entry) == raw.key:
                     table.pop(entry, None)
                     owners.pop(entry, None)
-                    taken = True
+                    changed = True
                 continue
+            old = table.get(entry)
             table[entry] = raw.payload
             owners[entry] = raw.key
-            taken = True
-        return taken
+            read = self._projections.get(name)
+            if old is None or read is None or any(get(old) != get(raw.payload) for get in read):
+                changed = True
+        return changed
+
+    def _lookup_projections(self) -> dict[str, list[Any] | None]:
+        """Per lookup, getters of the paths the rules read from its records; None where a
+        rule takes the whole record."""
+        specs = _lookup_transforms([*(r.item for r in self.compiled.projects),
+                                    *(r.item for r in self.compiled.tickets),
+                                    *(r.item for r in self.compiled.rules)])
+        out: dict[str, list[Any] | None] = {}
+        for spec in specs:
+            if spec.path is None:
+                out[spec.lookup] = None
+                continue
+            getters = out.setdefault(spec.lookup, [])
+            if getters is not None:
+                getters.append(compile_getter(parse_path(spec.path), self.catalogue,
+                                              unwrap_value=self.ctx.unwrap_value))
+        return out
 
     def classify(self, values: dict[str, Any], payload: Any, trace: Explanation | None) -> None:
         """Set practice, capability and the specialist team on mapped ticket values."""
@@ -484,12 +510,17 @@ class BoundMapping:
 
 def _lookups_in(items: Iterable[Any]) -> set[str]:
     """The lookup names any LookupTransform inside these definitions refers to."""
-    found: set[str] = set()
+    return {spec.lookup for spec in _lookup_transforms(items)}
+
+
+def _lookup_transforms(items: Iterable[Any]) -> list[LookupTransform]:
+    """Every LookupTransform inside these definitions."""
+    found: list[LookupTransform] = []
     stack: list[Any] = list(items)
     while stack:
         node = stack.pop()
         if isinstance(node, LookupTransform):
-            found.add(node.lookup)
+            found.append(node)
         elif isinstance(node, BaseModel):
             stack.extend(getattr(node, name) for name in type(node).model_fields)
         elif isinstance(node, list | tuple):

@@ -119,3 +119,17 @@ def test_default_template_renders_escaped_html() -> None:
     assert "<h1>Pay &lt;b&gt;</h1>" in html
     assert "Gold" in html and "PRJ1" in html
     assert knowledge.knowledge_base == "IT Service Desk"
+
+
+def test_a_lookup_change_the_rules_never_read_needs_no_re_mapping() -> None:
+    bound = default_mapping("servicenow").bind()
+    project = {"sys_id": "p1", "number": "PRJ1", "u_service": "svc1", "u_smo_gate_status": ""}
+    assert bound.feed(RawRecord(source="s", stream="pm_project", key="p1", payload=project))
+    # smo-bridge's own gate push changes a field no rule reads through the lookup
+    pushed = {**project, "u_smo_gate_status": '{"status": "overdue"}'}
+    assert not bound.feed(RawRecord(source="s", stream="pm_project", key="p1", payload=pushed))
+    renumbered = {**pushed, "number": "PRJ2"}
+    assert bound.feed(RawRecord(source="s", stream="pm_project", key="p1", payload=renumbered))
+    incident = RawRecord(source="s", stream="incident", key="i1", payload={
+        "sys_id": "i1", "number": "INC1", "opened_at": "2026-01-01 00:00:00", "business_service": "svc1"})
+    assert bound.map(incident).ticket.transition_key == "PRJ2"  # type: ignore[union-attr]
