@@ -26,7 +26,7 @@ def snapshot(store: Store, configured_sources: Iterable[tuple[str, str]] = (),
     """The contract's status object: sources, transitions, workloads, outbox."""
     now = now or datetime.now(UTC)
     with store.engine.connect() as conn:
-        records = _count_by(conn, raw_records.c.source)
+        records = _count_by(conn, raw_records.c.source, raw_records.c.deleted.is_(False))
         project_counts = _count_by(conn, projects.c.source)
         ticket_counts = _count_by(conn, tickets.c.source)
         last_success: dict[str, datetime] = dict(conn.execute(
@@ -82,8 +82,8 @@ def snapshot(store: Store, configured_sources: Iterable[tuple[str, str]] = (),
     }
 
 
-def _count_by(conn: Connection, column: ColumnElement[Any]) -> dict[str, int]:
-    rows = conn.execute(select(column, func.count()).group_by(column)).all()
+def _count_by(conn: Connection, column: ColumnElement[Any], *where: ColumnElement[bool]) -> dict[str, int]:
+    rows = conn.execute(select(column, func.count()).where(*where).group_by(column)).all()
     return {str(value): int(count) for value, count in rows}
 
 
