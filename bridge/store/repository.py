@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
 from bridge.models import Project, RawRecord, ServiceTransition, Ticket
 from bridge.store.schema import (
@@ -68,16 +68,19 @@ def store_raw(conn: Connection, records: Sequence[RawRecord], now: datetime | No
     for record in records:
         latest[(record.source, record.stream, record.key)] = record
     existing: dict[tuple[str, str, str], tuple[int, str, bool]] = {}
-    keys = list(latest)
-    for chunk_start in range(0, len(keys), 500):
-        chunk = keys[chunk_start:chunk_start + 500]
-        rows = conn.execute(
-            select(raw_records.c.source, raw_records.c.stream, raw_records.c.key, raw_records.c.id,
-                   raw_records.c.content_hash, raw_records.c.deleted)
-            .where(tuple_(raw_records.c.source, raw_records.c.stream, raw_records.c.key).in_(chunk))
-        )
-        for src, stream, key, row_id, digest, deleted in rows:
-            existing[(src, stream, key)] = (row_id, digest, deleted)
+    by_stream: dict[tuple[str, str], list[str]] = {}
+    for src, stream, key in latest:
+        by_stream.setdefault((src, stream), []).append(key)
+    # equality on (source, stream) and IN on key: the unique index serves it on every backend
+    for (src, stream), stream_keys in by_stream.items():
+        for chunk_start in range(0, len(stream_keys), 500):
+            rows = conn.execute(
+                select(raw_records.c.key, raw_records.c.id, raw_records.c.content_hash,
+                       raw_records.c.deleted)
+                .where(raw_records.c.source == src, raw_records.c.stream == stream,
+                       raw_records.c.key.in_(stream_keys[chunk_start:chunk_start + 500])))
+            for key, row_id, digest, deleted in rows:
+                existing[(src, stream, key)] = (row_id, digest, deleted)
     new_rows: list[dict[str, Any]] = []
     for ident, record in latest.items():
         digest = content_hash(record.payload)
@@ -223,11 +226,14 @@ def upsert_tickets(conn: Connection, batch: Sequence[Ticket], now: datetime | No
     changed = 0
     latest = {(t.ref.source, t.key): t for t in batch}  # a repeated key: the last one wins
     known: dict[tuple[str, str], str] = {}
-    idents = list(latest)
-    for start in range(0, len(idents), 500):
-        rows = conn.execute(select(tickets.c.source, tickets.c.key, tickets.c.content_hash).where(
-            tuple_(tickets.c.source, tickets.c.key).in_(idents[start:start + 500])))
-        known.update({(src, key): digest for src, key, digest in rows})
+    by_source: dict[str, list[str]] = {}
+    for src, key in latest:
+        by_source.setdefault(src, []).append(key)
+    for src, source_keys in by_source.items():
+        for start in range(0, len(source_keys), 500):
+            rows = conn.execute(select(tickets.c.key, tickets.c.content_hash).where(
+                tickets.c.source == src, tickets.c.key.in_(source_keys[start:start + 500])))
+            known.update({(src, key): digest for key, digest in rows})
     new_rows: list[dict[str, Any]] = []
     for ticket in latest.values():
         payload = ticket.model_dump(mode="json")
