@@ -12,7 +12,7 @@ from sqlalchemy import and_, delete, insert, select, update
 from bridge.config import BridgeConfig
 from bridge.engine import CycleResult, Engine, connector_for
 from bridge.errors import ConfigError, TransientError
-from bridge.sourcemaps import REMAP_MARKS, load_source_mapping
+from bridge.sourcemaps import ENGINE_MARK, load_source_mapping
 from bridge.store import Store, open_store
 from bridge.store import repository as repo
 from bridge.store.locks import job_lock
@@ -26,8 +26,9 @@ def backfill(config: BridgeConfig, store: Store, source: str, since: datetime | 
              engine: Engine | None = None) -> CycleResult:
     """Pull a source again from `since` (from the beginning without it); unchanged records are skipped."""
     config.source(source)
-    # the re-mapping marks share the cursors table: they must survive a backfill
-    stream_cursors = and_(cursors.c.source == source, cursors.c.stream != REMAP_MARKS)
+    # the engine's marks (re-mapping, saved lookups: "~...") share the cursors table and
+    # must survive a backfill
+    stream_cursors = and_(cursors.c.source == source, ~cursors.c.stream.startswith(ENGINE_MARK))
     with store.engine.begin() as conn:
         if since is None:
             conn.execute(delete(cursors).where(stream_cursors))

@@ -15,9 +15,13 @@ from mappings import mapping_for_source
 from mappings.compile import BoundMapping, CompiledMapping, catalogue_from_fields
 
 CATALOGUE_STREAM = "fields"
-# the cursors row (source, REMAP_MARKS) that keeps `pending_remap` across a crash; no stream
-# can be named so, since stream names are table and resource names
+# cursors rows of the engine's own start with "~": no stream is named so, stream names
+# being table and resource names
+ENGINE_MARK = "~"
+# the cursors row (source, REMAP_MARKS) that keeps `pending_remap` across a crash
 REMAP_MARKS = "~remap"
+# the cursors row whose signature says which definitions the saved lookup entries were built by
+LOOKUPS_MARK = "~lookups"
 
 
 @dataclass
@@ -46,15 +50,37 @@ class SourceMapping:
         self.pending_remap: dict[str, int] = {}
 
     def bound(self, conn: Connection) -> BoundMapping:
-        """Bind once per cycle from the store: the field catalogue, then every lookup record."""
+        """Bind once per cycle from the store: the field catalogue, then the lookups.
+
+        Lookups come from their saved entries while the lookup definitions and the catalogue
+        are those they were built with; otherwise they are rebuilt from every stored record
+        of their streams (a cost proportional to those streams) and saved again.
+        """
         if self._bound is None:
             catalogue = catalogue_from_fields(repo.iter_raw(conn, self.source.name, [CATALOGUE_STREAM]))
             bound = self.compiled.bind(catalogue)
             if bound.lookup_streams:
-                for raw in repo.iter_raw(conn, self.source.name, bound.lookup_streams):
-                    bound.feed(raw)
+                signature = repo.content_hash({
+                    "lookups": {k: v.model_dump(mode="json") for k, v in self.compiled.lookups.items()},
+                    "catalogue": catalogue})
+                saved = repo.get_cursor(conn, self.source.name, LOOKUPS_MARK) or {}
+                if saved.get("signature") == signature:
+                    for name, entries in repo.load_lookup_entries(conn, self.source.name).items():
+                        if name in bound.lookup_tables:
+                            bound.load_entries(name, entries)
+                else:
+                    for raw in repo.iter_raw(conn, self.source.name, bound.lookup_streams):
+                        bound.feed(raw)
+                    repo.replace_lookup_entries(conn, self.source.name, bound.entries())
+                    repo.set_cursor(conn, self.source.name, LOOKUPS_MARK, {"signature": signature})
+                bound.changes.clear()
             self._bound = bound
         return self._bound
+
+    def _save_lookup_changes(self, conn: Connection, bound: BoundMapping) -> None:
+        for name, entry, record_key, payload in bound.changes:
+            repo.save_lookup_entry(conn, self.source.name, name, entry, record_key, payload)
+        bound.changes.clear()
 
     def apply(self, conn: Connection, records: Sequence[RawRecord]) -> ApplyCounts:
         """Map changed records into projects and tickets.
@@ -73,6 +99,7 @@ class SourceMapping:
         for record in records:
             if bound.feed(record):
                 affected |= bound.dependent_streams(record.stream)
+        self._save_lookup_changes(conn, bound)  # in the page's transaction, like the records
         if affected:
             self._note_remap(conn, affected)
         self._map(conn, bound, records, counts)

@@ -348,6 +348,9 @@ class BoundMapping:
         self._lookup_owners: dict[str, dict[str, str]] = {}  # lookup -> entry -> raw record key
         self._readers: dict[str, set[str]] | None = None
         self._projections: dict[str, list[Any] | None] | None = None
+        # (lookup, entry, record key or None when removed, record) changed by `feed`: the
+        # engine saves them beside the page, and drains the list
+        self.changes: list[tuple[str, str, str | None, Any]] = []
         self.ctx = TransformContext(compiled.tables, self.lookup_tables, catalogue,
                                     unwrap_value=compiled.kind == "servicenow")
         self._feeders: dict[str, list[tuple[str, Any, Predicate | None]]] = {}
@@ -425,6 +428,7 @@ class BoundMapping:
                 if owners.get(entry) == raw.key:
                     table.pop(entry, None)
                     owners.pop(entry, None)
+                    self.changes.append((name, entry, None, None))
                     changed = True
                 continue
             old = table.get(entry)
@@ -432,8 +436,24 @@ class BoundMapping:
             owners[entry] = raw.key
             read = self._projections.get(name)
             if old is None or read is None or any(get(old) != get(raw.payload) for get in read):
+                self.changes.append((name, entry, raw.key, raw.payload))
                 changed = True
         return changed
+
+    def load_entries(self, name: str, entries: Iterable[tuple[str, str, Any]]) -> None:
+        """Fill a lookup from saved (entry, record key, record) triples instead of feeding it."""
+        table = self.lookup_tables[name]
+        owners = self._lookup_owners.setdefault(name, {})
+        for entry, record_key, payload in entries:
+            table[entry] = payload
+            owners[entry] = record_key
+
+    def entries(self) -> Iterable[tuple[str, str, str, Any]]:
+        """Every (lookup, entry, record key, record) held now."""
+        for name, table in self.lookup_tables.items():
+            owners = self._lookup_owners.get(name, {})
+            for entry, payload in table.items():
+                yield name, entry, owners.get(entry, ""), payload
 
     def _lookup_projections(self) -> dict[str, list[Any] | None]:
         """Per lookup, getters of the paths the rules read from its records; None where a

@@ -20,6 +20,7 @@ from bridge.models import Project, RawRecord, ServiceTransition, Ticket
 from bridge.store.schema import (
     cursors,
     knowledge_articles,
+    lookup_entries,
     outbox,
     projects,
     quarantine,
@@ -198,6 +199,37 @@ def iter_raw(conn: Connection, source: str, streams: Iterable[str] | None = None
             yield RawRecord(source=row["source"], stream=row["stream"], key=row["key"],
                             updated=row["updated"], payload=row["payload"])
         last_id = rows[-1]["id"]
+
+
+# --- saved lookups ------------------------------------------------------------------------
+
+
+def load_lookup_entries(conn: Connection, source: str) -> dict[str, list[tuple[str, str, Any]]]:
+    rows = conn.execute(select(lookup_entries.c.lookup, lookup_entries.c.entry, lookup_entries.c.record_key,
+                               lookup_entries.c.payload).where(lookup_entries.c.source == source))
+    found: dict[str, list[tuple[str, str, Any]]] = {}
+    for lookup, entry, record_key, payload in rows:
+        found.setdefault(lookup, []).append((entry, record_key, payload))
+    return found
+
+
+def save_lookup_entry(conn: Connection, source: str, lookup: str, entry: str, record_key: str | None,
+                      payload: Any) -> None:
+    """Set (or, without a record key, remove) one saved lookup entry."""
+    where = and_(lookup_entries.c.source == source, lookup_entries.c.lookup == lookup,
+                 lookup_entries.c.entry == entry)
+    conn.execute(delete(lookup_entries).where(where))
+    if record_key is not None:
+        conn.execute(insert(lookup_entries).values(source=source, lookup=lookup, entry=entry,
+                                                   record_key=record_key, payload=payload))
+
+
+def replace_lookup_entries(conn: Connection, source: str, rows: Iterable[tuple[str, str, str, Any]]) -> None:
+    conn.execute(delete(lookup_entries).where(lookup_entries.c.source == source))
+    batch = [{"source": source, "lookup": lookup, "entry": entry, "record_key": key, "payload": payload}
+             for lookup, entry, key, payload in rows]
+    for start in range(0, len(batch), 1000):
+        conn.execute(insert(lookup_entries), batch[start:start + 1000])
 
 
 # --- canonical entities -----------------------------------------------------------------

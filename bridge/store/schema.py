@@ -74,6 +74,16 @@ raw_records = Table(
     Index(None, "source", "stream", "identity"),
 )
 
+# lookups that mappings build from reference records, saved so a cycle need not re-read them
+lookup_entries = Table(
+    "lookup_entries", metadata,
+    Column("source", String(64), primary_key=True),
+    Column("lookup", String(64), primary_key=True),
+    Column("entry", String(255), primary_key=True),
+    Column("record_key", String(255), nullable=False),
+    Column("payload", _json(), nullable=False),
+)
+
 cursors = Table(
     "cursors", metadata,
     Column("source", String(64), primary_key=True),
