@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +12,7 @@ import click
 from bridge.errors import EXIT_INVALID, ConfigError
 from bridge.models import RawRecord
 from mappings import (
+    BoundMapping,
     CompiledMapping,
     default_mapping,
     default_path,
@@ -134,7 +133,7 @@ def schema() -> None:
               "the kind whose mapping to use")
 @click.option("--mapping", "mapping_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
               help="mapping file(s) to use instead of the source's")
-@click.option("--stream", help="stream of the record (needed for a bare payload)")
+@click.option("--stream", help="stream of the record (needed for a bare payload; narrows --key)")
 @click.option("--key", help="read the raw record with this key from the state store")
 @click.option("--file", "raw_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="a JSON file: a vendor payload, or a raw record {source, stream, key, payload}")
@@ -150,16 +149,14 @@ def preview(ctx: click.Context, source_name: str | None, kind: str | None,
     if source_name is None and kind is None:
         raise click.UsageError("give --source NAME (or --kind jira|servicenow)")
     compiled, source = _preview_mapping(ctx, source_name, kind, list(mapping_files))
-    bound = compiled.bind()
     if raw_file is not None:
+        bound = compiled.bind()
         raw = _raw_from_file(raw_file, source, stream)
     else:
         assert key is not None
-        if stream is None:
-            raise click.UsageError("--key needs --stream")
-        raw, stored_refs = _raw_from_store(ctx, source, stream, key, bound.lookup_streams)
-        for ref_record in stored_refs:
-            bound.feed(ref_record)
+        if source_name is None:
+            raise click.UsageError("--key reads the state store: give --source NAME")
+        raw, bound = _from_store(ctx, source_name, compiled, stream, key)
     for ref in refs:
         ref_stream, _, ref_path = ref.partition("=")
         if not ref_path:
@@ -213,30 +210,26 @@ def _raw_from_file(path: Path, source: str, stream: str | None) -> RawRecord:
     return RawRecord(source=source, stream=stream, key=record_key(data), payload=data)
 
 
-def _raw_from_store(ctx: click.Context, source: str, stream: str, key: str,
-                    lookup_streams: set[str]) -> tuple[RawRecord, list[RawRecord]]:
-    """The stored raw record and the stored records of the lookup streams, when the state
-    store offers `repository.get_raw` (and `iter_raw`)."""
-    try:
-        repository = importlib.import_module("bridge.store.repository")
-    except ImportError:
-        repository = None
-    get_raw: Callable[..., Any] | None = getattr(repository, "get_raw", None)
-    iter_raw: Callable[..., Any] | None = getattr(repository, "iter_raw", None)
-    if get_raw is None:
-        raise ConfigError("reading raw records from the state store is not available in this "
-                          "version; save the record as JSON and use --file")
+def _from_store(ctx: click.Context, source_name: str, compiled: CompiledMapping, stream: str | None,
+                key: str) -> tuple[RawRecord, BoundMapping]:
+    """The stored raw record, and the mapping bound as the engine binds it: the stored Jira
+    field catalogue and the saved lookups."""
     from bridge.cli.context import open_cli_store
+    from bridge.sourcemaps import SourceMapping
+    from bridge.store import repository
 
-    store = open_cli_store(_load_config(ctx))
+    config = _load_config(ctx)
+    if config is None:
+        raise ConfigError(f"no configuration file: cannot find source {source_name!r}")
+    store = open_cli_store(config)
     try:
-        with store.engine.connect() as conn:
-            found = get_raw(conn, source, key, stream)
+        with store.engine.begin() as conn:
+            found = repository.get_raw(conn, source_name, key, stream)
             if found is None:
-                raise ConfigError(f"no raw record {source}/{stream}/{key} in the state store "
-                                  "(save it as JSON and use --file)")
-            refs = list(iter_raw(conn, source, lookup_streams)) if iter_raw and lookup_streams else []
+                where = f"{source_name}/{stream}/{key}" if stream else f"{source_name}/{key}"
+                raise ConfigError(f"no raw record {where} in the state store "
+                                  "(run a sync first, or save it as JSON and use --file)")
+            bound = SourceMapping(config.source(source_name), compiled).bound(conn)
     finally:
         store.close()
-    raw = found if isinstance(found, RawRecord) else RawRecord.model_validate(found)
-    return raw, refs
+    return found, bound

@@ -259,3 +259,14 @@ def test_sync_once_through_the_cli_and_status_json(sandbox_factory: SandboxFacto
     report = subprocess.run([*base, "report", "workloads", "--by", "practice", "--format", "csv"],
                             capture_output=True, text=True, env=env, timeout=60)
     assert report.returncode == 0 and report.stdout.startswith("practice,period,opened")
+    store = open_store(load_config(config_path).state)
+    try:
+        with store.engine.connect() as conn:
+            key = conn.execute(select(raw_records.c.key).where(
+                raw_records.c.source == "snow", raw_records.c.stream == "incident").limit(1)).scalar_one()
+    finally:
+        store.close()
+    preview = subprocess.run([*base, "mappings", "preview", "--source", "snow", "--key", key],
+                             capture_output=True, text=True, env=env, timeout=60)
+    assert preview.returncode == 0, preview.stderr
+    assert "classified by" in preview.stdout and "incident_management" in preview.stdout

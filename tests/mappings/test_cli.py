@@ -69,11 +69,19 @@ def test_preview_explains_a_classification(runner: CliRunner) -> None:
     assert "missing team (from first_of(assignment_group.display_value, assignment_group))" in out
 
 
-def test_preview_by_key_of_a_record_not_in_the_store_is_one_clear_error(runner: CliRunner) -> None:
+def test_preview_by_key_needs_a_source_and_a_stored_record(
+        runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     result = runner.invoke(group, ["preview", "--kind", "jira", "--stream", "issues", "--key", "X-1"])
+    assert result.exit_code == 2
+    assert "--key reads the state store: give --source NAME" in result.output
+    (tmp_path / "smo-bridge.yaml").write_text(
+        f"state: sqlite:///{tmp_path / 'state.db'}\nsources:\n"
+        "  - {name: jira, kind: jira, url: https://x, auth: {kind: basic, username: u, password: p}}\n")
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(group, ["preview", "--source", "jira", "--key", "X-1"])
     assert result.exit_code != 0
-    assert str(result.exception) == ("no raw record jira/issues/X-1 in the state store "
-                                     "(save it as JSON and use --file)")
+    assert str(result.exception) == ("no raw record jira/X-1 in the state store "
+                                     "(run a sync first, or save it as JSON and use --file)")
 
 
 def test_schema_is_json_with_the_sections(runner: CliRunner) -> None:
