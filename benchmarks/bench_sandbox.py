@@ -65,6 +65,7 @@ def jira_cloud(get: Fetch, pages: int) -> list[float]:
         token = page.get("nextPageToken")
         if page["isLast"]:
             break
+        del page  # the client's parsed page must not weigh on the server's next one
     return times
 
 
@@ -76,6 +77,7 @@ def jira_server(get: Fetch, pages: int) -> list[float]:
         times.append(took)
         if len(page["issues"]) < 100:
             break
+        del page
     return times
 
 
@@ -99,6 +101,7 @@ def servicenow(get: Fetch, pages: int, display: str) -> list[float]:
             break
         last = rows[-1]["sys_updated_on"]
         since = last["value"] if isinstance(last, dict) else last
+        del body, rows  # the client's parsed page must not weigh on the server's next one
     return times
 
 

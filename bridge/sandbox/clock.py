@@ -57,10 +57,15 @@ def _day(day: int, separator: str) -> str:
     return text
 
 
+_UTC_DAYS: dict[int, str] = {}  # `YYYY-MM-DD ` by day number, the hottest of these tables
+
+
 def _utc_format(seconds: int) -> str:
     day, rest = divmod(seconds, 86400)
-    hour, rest = divmod(rest, 3600)
-    return _day(day, " ") + _HOURS[hour] + _MINUTE_SECONDS[rest]
+    text = _UTC_DAYS.get(day)
+    if text is None:
+        text = _UTC_DAYS[day] = _day(day, " ")
+    return text + _HOURS[rest // 3600] + _MINUTE_SECONDS[rest % 3600]
 
 
 def utc_offset(seconds: int, zone: ZoneInfo) -> int:
@@ -94,8 +99,8 @@ def sn_display_datetime(seconds: int, zone: ZoneInfo) -> str:
     return _utc_format(seconds + utc_offset(seconds, zone))
 
 
-_TWO_DIGITS_60 = frozenset(f"{n:02d}" for n in range(60))
-_LOCAL_HOURS: dict[tuple[str, str], str | None] = {}
+_TAILS = frozenset(f":{m:02d}:{s:02d}" for m in range(60) for s in range(60))  # `:MM:SS`
+_LOCAL_HOURS: dict[str, dict[str, str | None]] = {}  # zone -> UTC `YYYY-MM-DD HH` -> local
 
 
 def sn_display_of_value(raw: str, zone: ZoneInfo) -> str:
@@ -104,19 +109,18 @@ def sn_display_of_value(raw: str, zone: ZoneInfo) -> str:
     Served for every datetime of every record in display mode, so the local `YYYY-MM-DD HH`
     of each UTC hour is remembered (hours whose offset is whole and constant), and the
     minutes and seconds are carried over as they are."""
-    if (
-        len(raw) == 19
-        and raw[13] == raw[16] == ":"
-        and raw[14:16] in _TWO_DIGITS_60
-        and raw[17:19] in _TWO_DIGITS_60
-    ):
-        key = (zone.key, raw[:13])
+    tail = raw[13:]
+    if len(raw) == 19 and tail in _TAILS:
+        hours = _LOCAL_HOURS.get(zone.key)
+        if hours is None:
+            hours = _LOCAL_HOURS[zone.key] = {}
+        hour = raw[:13]
         try:
-            prefix = _LOCAL_HOURS[key]
+            prefix = hours[hour]
         except KeyError:
-            prefix = _LOCAL_HOURS[key] = _local_hour(raw[:13], zone)
+            prefix = hours[hour] = _local_hour(hour, zone)
         if prefix is not None:
-            return prefix + raw[13:]
+            return prefix + tail
     seconds = parse_sn_datetime(raw)
     return sn_display_datetime(seconds, zone) if seconds else raw
 

@@ -22,6 +22,7 @@ from bridge.sandbox.http import (
     parse_authorization,
     read_json,
 )
+from bridge.sandbox.jira_data import Project
 from bridge.sandbox.jira_fields import field_list
 from bridge.sandbox.jira_getters import wanted_fields
 from bridge.sandbox.jira_render import BOT, Renderer
@@ -218,7 +219,9 @@ class JiraApp(SearchEndpoints):
 
     # -- projects -----------------------------------------------------------------------
     def on_projects(self, request: Request, r: Renderer) -> Response:
-        return json_response([r.project(p, full=False) for p in self.store.data.projects])
+        """The unpaged list (all Jira Server has; deprecated on Cloud), `expand` honoured."""
+        projects = self.store.data.projects
+        return json_response(_listed(r, projects, request.args.get("expand", "")))
 
     def on_project_search(self, request: Request, r: Renderer) -> Response:
         if not self.cloud:
@@ -239,12 +242,7 @@ class JiraApp(SearchEndpoints):
         start = int_arg(request.args.get("startAt"), 0)
         size = int_arg(request.args.get("maxResults"), 50, 1, 100)
         page = chosen[start : start + size]
-        expand = request.args.get("expand", "")
-        values = [r.project(p, full=False) for p in page]
-        if "lead" in expand or "description" in expand:
-            for value, p in zip(values, page, strict=True):
-                value["lead"] = r.user(p.lead)
-                value["description"] = p.description
+        values = _listed(r, page, request.args.get("expand", ""))
         last = start + size >= len(chosen)
         body: dict[str, Any] = {
             "self": f"{r.api}/project/search?startAt={start}&maxResults={size}",
@@ -385,3 +383,18 @@ class JiraApp(SearchEndpoints):
             created = prop not in props
             props[prop] = value
             return Response(status=201 if created else 200)
+
+
+def _listed(r: Renderer, projects: Iterable[Project], expand: str) -> list[dict[str, Any]]:
+    """Projects as lists show them: `lead` and `description` only when expanded (both
+    /project/search and Server's /project take `expand=description,lead,...`)."""
+    wanted = {part.strip() for part in expand.split(",")}
+    values = []
+    for project in projects:
+        value = r.project(project, full=False)
+        if "lead" in wanted:
+            value["lead"] = r.user(project.lead)
+        if "description" in wanted:
+            value["description"] = project.description
+        values.append(value)
+    return values

@@ -7,7 +7,7 @@ from array import array
 
 from bridge.sandbox.clock import sn_datetime, sn_duration, to_ms
 from bridge.sandbox.org import GROUPS, Org
-from bridge.sandbox.sn_rows import CATEGORIES, STATES, sla_row, state_list, ticket_rows
+from bridge.sandbox.sn_rows import CATEGORIES, STATES, sla_rows, state_list, ticket_rows
 from bridge.sandbox.sn_schema import NUMBER_PREFIX, TABLES, TICKET_TABLES
 from bridge.sandbox.sn_tables import Table
 from bridge.sandbox.tickets import (
@@ -332,8 +332,8 @@ class ServiceNowData:
             generated=len(incidents),
             updated=lambda i: updated[i],
         )
-        table.generate = lambda i: sla_row(self, i)
         self.tables["task_sla"] = table
+        table.generate = sla_rows(self)
 
     def _deletions(self) -> None:
         """Some incidents were deleted before the sandbox started; sys_audit_delete says so."""

@@ -12,6 +12,7 @@ so sorting by the scrambled number sorts by sys_id.
 from __future__ import annotations
 
 import threading
+from array import array
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
@@ -53,9 +54,10 @@ class Table:
         self._by_sys_id: list[int] | None = None
         # a sys_id could read as a number (and compare as one) only with a prefix like this
         self.numeric_ids = not any(c in "abcdf" for c in self.prefix) and self.prefix.count("e") < 2
-        self.index: list[int] = []
+        # an array, not a list: the garbage collector need not visit 200,000 ints
+        self.index = array("q")
         if generated and updated is not None:
-            self.index = sorted((updated(i) << SHIFT) | i for i in range(generated))
+            self.index = array("q", sorted((updated(i) << SHIFT) | i for i in range(generated)))
 
     # -- identity -----------------------------------------------------------------------
     def sys_id(self, i: int) -> str:

@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from bridge.sandbox import Sandbox
+from connectors.jira import SERVER_PROJECT_EXPAND
 from tests.sandbox.conftest import AUTH
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d{4}$")
@@ -177,3 +178,27 @@ def test_worklogs_and_timespent_agree(sandbox_server: Sandbox) -> None:
         f"{sandbox_server.jira_url}/rest/api/2/issue/{key}/worklog", auth=AUTH, timeout=5
     ).json()
     assert sum(w["timeSpentSeconds"] for w in body["worklogs"]) == data.cols["spent"][handle]
+
+
+def test_project_list_honours_expand(flavour: Sandbox) -> None:
+    """GET /project (all Jira Server has) shows `lead` and `description` only when expanded,
+    as the connector asks for them."""
+    url = f"{flavour.jira_url}/rest/api/2/project"
+    plain = requests.get(url, auth=AUTH, timeout=5).json()
+    assert plain and all("lead" not in p and "description" not in p for p in plain)
+    expanded = requests.get(
+        url, params={"expand": SERVER_PROJECT_EXPAND}, auth=AUTH, timeout=5
+    ).json()
+    data = flavour.jira_store.data
+    assert [p["key"] for p in expanded] == [p["key"] for p in plain]
+    for listed in expanded:
+        project = data.by_key[listed["key"]]
+        lead = data.org.people[project.lead]
+        assert listed["lead"]["displayName"] == lead.display_name
+        assert listed["description"] == project.description
+        if flavour.jira_deployment == "server":
+            assert listed["lead"]["name"] == lead.user_name and "accountId" not in listed["lead"]
+        else:
+            assert "accountId" in listed["lead"]
+    only_lead = requests.get(url, params={"expand": "lead"}, auth=AUTH, timeout=5).json()
+    assert all("lead" in p and "description" not in p for p in only_lead)
