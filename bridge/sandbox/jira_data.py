@@ -195,7 +195,7 @@ class JiraData:
                         str(10000 + index * 10 + offset),
                         name,
                         day,
-                        day < self.org.anchor.date() and rng.random() < 0.9,
+                        _released(spec, name, day, self.org.anchor.date(), rng),
                     )
                 )
             return project
@@ -347,3 +347,15 @@ class JiraData:
 
     def status(self, handle: int) -> tuple[str, str, str]:
         return STATUSES[self.cols["status"][handle]]
+
+
+def _released(transition: Transition, name: str, day: date, today: date,
+              rng: random.Random) -> bool:
+    """A past milestone's version is released (most of the time; always for a complete
+    transition, whose review meeting is held only when it was reviewed)."""
+    if day >= today:
+        return False
+    roll = rng.random()  # drawn for every past version, so the rest of the world stays as seeded
+    if transition.complete:
+        return transition.reviewed or name != "Review meeting"
+    return roll < 0.9

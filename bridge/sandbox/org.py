@@ -134,12 +134,19 @@ _TRANSITIONS: tuple[tuple[str, str, str, int, bool, bool], ...] = (
     ("PAYX", "Payments Platform 2.0", "Payments", -45, True, False),
     ("PORTAL", "Customer Portal Relaunch", "Customer Portal", -6, True, False),
     ("SSO", "Single Sign-On Rollout", "Identity & Access", 9, True, False),
-    ("DWH", "Data Warehouse Migration", "Data Warehouse", 28, True, False),
+    ("DWH", "Data Warehouse Migration", "Data Warehouse", 24, True, False),
     ("MAIL", "Email Migration to the Cloud", "Email & Collaboration", 75, False, False),
     ("OBS", "Observability Platform", "Observability", 160, False, False),
     ("", "HR Self-Service Portal", "HR Portal", 40, True, True),
     ("", "Network Refresh 2026", "Corporate Network", -20, True, True),
 )
+
+
+# key -> (complete, reviewed): PAYX passed its gate; PORTAL delivered everything and awaits
+# the review meeting
+COMPLETE: dict[str, tuple[bool, bool]] = {"PAYX": (True, True), "PORTAL": (True, False)}
+# key -> the deliverable some other person than its appointed approver signed off
+WRONG_APPROVER: dict[str, str] = {"SSO": "runbook"}
 
 
 def stable_hex(*parts: object, length: int = 32) -> str:
@@ -208,6 +215,10 @@ class Transition:
     in_servicenow: bool
     linked: bool
     created: datetime
+    # complete: every deliverable done and approved by its appointed approver; reviewed: the
+    # review meeting held (its version released), where the service manager accepts
+    complete: bool = False
+    reviewed: bool = True
     deliverables: list[Deliverable] = field(default_factory=list)
 
     def milestones(self) -> list[tuple[str, date]]:
@@ -275,6 +286,8 @@ def _transition(
     anchor: datetime,
 ) -> Transition:
     key, name, _, offset, in_sn, sn_only = spec
+    # the gate's later states need whole transitions: one that passed, one awaiting its review
+    complete, reviewed = COMPLETE.get(key, (False, True))
     go_live = (anchor + timedelta(days=offset + rng.randint(-2, 2))).date()
     created = anchor - timedelta(days=max(120, 120 - offset) + rng.randint(0, 30))
     transition = Transition(
@@ -289,6 +302,8 @@ def _transition(
         in_servicenow=in_sn,
         linked=in_sn and not sn_only and index % 4 != 1,
         created=created,
+        complete=complete,
+        reviewed=reviewed,
     )
     days_left = (go_live - anchor.date()).days
     done_share = (
@@ -310,6 +325,10 @@ def _transition(
             approved_by = (
                 approver if roll < 0.75 else rng.randrange(len(people)) if roll < 0.9 else None
             )
+        if complete:
+            done, approved_by = True, approver
+        elif WRONG_APPROVER.get(key) == item:  # done, but approved by the wrong person
+            done, approved_by = True, (approver + 1) % len(people)
         item_created = created + timedelta(days=rng.randint(1, 20), minutes=rng.randint(0, 600))
         resolved = None
         if done:

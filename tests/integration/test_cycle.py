@@ -105,7 +105,9 @@ def test_a_cycle_stores_everything_once_derives_and_pushes_once(
             statuses = set(conn.execute(select(transitions.c.gate_status)).scalars())
             tiers = set(conn.execute(select(workload_cells.c.capability)).scalars())
             linked = conn.execute(select(func.count()).select_from(projects)).scalar_one()
-        assert len(statuses) >= 2, statuses  # the seeded organisation is in several gate states
+        # the seeded organisation: one transition passed, one awaits its review, others at
+        # risk, overdue or in progress
+        assert statuses >= {"passed", "ready_for_review", "at_risk", "overdue", "in_progress"}, statuses
         assert tiers == {"strategic", "tactical", "operational"}
         assert linked > 0
 
