@@ -61,7 +61,10 @@ def _trigger(config: BridgeConfig, source: str) -> BaseTrigger:
     schedule = config.schedule_for(source)
     if schedule.cron:
         return CronTrigger.from_crontab(schedule.cron, timezone=UTC)
-    return IntervalTrigger(seconds=schedule.interval_seconds or 900, timezone=UTC)
+    interval = schedule.interval_seconds or 900
+    # a little jitter: daemons sharing one database then take turns instead of the first
+    # one started winning every round
+    return IntervalTrigger(seconds=interval, timezone=UTC, jitter=max(1, interval // 10))
 
 
 def _watched_files(config: BridgeConfig) -> dict[Path, float]:
