@@ -78,9 +78,9 @@ class SourceMapping:
         return self._bound
 
     def _save_lookup_changes(self, conn: Connection, bound: BoundMapping) -> None:
-        for name, entry, record_key, payload in bound.changes:
-            repo.save_lookup_entry(conn, self.source.name, name, entry, record_key, payload)
-        bound.changes.clear()
+        if bound.changes:
+            repo.save_lookup_changes(conn, self.source.name, bound.changes)
+            bound.changes.clear()
 
     def apply(self, conn: Connection, records: Sequence[RawRecord]) -> ApplyCounts:
         """Map changed records into projects and tickets.

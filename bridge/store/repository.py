@@ -131,18 +131,25 @@ def _identity(record: RawRecord, field_name: str | None) -> str | None:
 def _retire_old_keys(conn: Connection, new_rows: list[dict[str, Any]], now: datetime) -> list[RawRecord]:
     """Mark deleted the stored records whose identity reappeared under a new key (a move)."""
     retired: list[RawRecord] = []
+    by_stream: dict[tuple[str, str], dict[str, str]] = {}  # identity -> the key it has now
     for row in new_rows:
-        if row["identity"] is None:
-            continue
-        old = conn.execute(select(raw_records.c.id, raw_records.c.key, raw_records.c.payload).where(
-            raw_records.c.source == row["source"], raw_records.c.stream == row["stream"],
-            raw_records.c.identity == row["identity"], raw_records.c.key != row["key"],
-            raw_records.c.deleted.is_(False))).all()
-        for old_id, old_key, payload in old:
-            conn.execute(update(raw_records).where(raw_records.c.id == old_id)
-                         .values(deleted=True, last_seen=now))
-            retired.append(RawRecord(source=row["source"], stream=row["stream"], key=old_key,
-                                     payload=payload, deleted=True))
+        if row["identity"] is not None:
+            by_stream.setdefault((row["source"], row["stream"]), {})[row["identity"]] = row["key"]
+    for (source, stream), current in by_stream.items():
+        identities = list(current)
+        for start in range(0, len(identities), 500):
+            old = conn.execute(select(raw_records.c.id, raw_records.c.key, raw_records.c.identity,
+                                      raw_records.c.payload).where(
+                raw_records.c.source == source, raw_records.c.stream == stream,
+                raw_records.c.identity.in_(identities[start:start + 500]),
+                raw_records.c.deleted.is_(False))).all()
+            moved = [(old_id, key, payload) for old_id, key, identity, payload in old
+                     if key != current[identity]]
+            if moved:
+                conn.execute(update(raw_records).where(raw_records.c.id.in_([m[0] for m in moved]))
+                             .values(deleted=True, last_seen=now))
+            retired += [RawRecord(source=source, stream=stream, key=key, payload=payload, deleted=True)
+                        for _, key, payload in moved]
     return retired
 
 
@@ -213,15 +220,24 @@ def load_lookup_entries(conn: Connection, source: str) -> dict[str, list[tuple[s
     return found
 
 
-def save_lookup_entry(conn: Connection, source: str, lookup: str, entry: str, record_key: str | None,
-                      payload: Any) -> None:
-    """Set (or, without a record key, remove) one saved lookup entry."""
-    where = and_(lookup_entries.c.source == source, lookup_entries.c.lookup == lookup,
-                 lookup_entries.c.entry == entry)
-    conn.execute(delete(lookup_entries).where(where))
-    if record_key is not None:
-        conn.execute(insert(lookup_entries).values(source=source, lookup=lookup, entry=entry,
-                                                   record_key=record_key, payload=payload))
+def save_lookup_changes(conn: Connection, source: str,
+                        changes: Iterable[tuple[str, str, str | None, Any]]) -> None:
+    """Apply (lookup, entry, record key, record) changes; no record key removes the entry."""
+    latest: dict[tuple[str, str], tuple[str | None, Any]] = {}
+    for lookup, entry, record_key, payload in changes:
+        latest[(lookup, entry)] = (record_key, payload)
+    by_lookup: dict[str, list[str]] = {}
+    for lookup, entry in latest:
+        by_lookup.setdefault(lookup, []).append(entry)
+    for lookup, entries in by_lookup.items():
+        for start in range(0, len(entries), 500):
+            conn.execute(delete(lookup_entries).where(
+                lookup_entries.c.source == source, lookup_entries.c.lookup == lookup,
+                lookup_entries.c.entry.in_(entries[start:start + 500])))
+    rows = [{"source": source, "lookup": lookup, "entry": entry, "record_key": key, "payload": payload}
+            for (lookup, entry), (key, payload) in latest.items() if key is not None]
+    for start in range(0, len(rows), 1000):
+        conn.execute(insert(lookup_entries), rows[start:start + 1000])
 
 
 def replace_lookup_entries(conn: Connection, source: str, rows: Iterable[tuple[str, str, str, Any]]) -> None:
