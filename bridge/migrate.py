@@ -75,8 +75,8 @@ def republish(config: BridgeConfig, store: Store, transition: str | None = None)
                 continue
             payload = dict(payload)
             payload["gate"] = {**payload.get("gate", {}), "status": "republish"}
-            conn.execute(update(transitions).where(transitions.c.id == tid).values(payload=payload,
-                                                                                     content_hash=""))
+            conn.execute(update(transitions).where(transitions.c.id == tid).values(
+                payload=payload, content_hash="", inputs_hash=None))
     return _derive_only(Engine(config, store))
 
 

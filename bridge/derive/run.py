@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -59,6 +60,7 @@ def derive_all(conn: Connection, config: BridgeConfig, mappings: MappingProvider
     order = [s.name for s in config.sources]
     sources = {s.name: s for s in config.sources}
     stored = repo.stored_transitions(conn)
+    derived_from = repo.transition_inputs(conn)
     articles = _published_articles(conn, config)
     kept: list[str] = []
     for group in link_projects(repo.all_projects(conn), order):
@@ -68,8 +70,14 @@ def derive_all(conn: Connection, config: BridgeConfig, mappings: MappingProvider
         compiled = mappings.mapping(primary_source).compiled
         transition = merge_transition(group)
         keys = {p.key for p in group} | {k for p in group for k in p.link_keys}
-        tickets = repo.tickets_for(conn, keys)
         article_state = articles.get(article_correlation(transition.id))
+        inputs = _inputs_digest(conn, config, group, keys, article_state, compiled, today)
+        if transition.id in stored and derived_from.get(transition.id) == inputs:
+            kept.append(transition.id)  # nothing it depends on changed: neither will its gate
+            result.transitions += 1
+            crash_point("derive")
+            continue
+        tickets = repo.tickets_for(conn, keys)
         items = evaluate_items(compiled.gate, EvidenceContext(transition, group, tickets, article_state))
         accepted = acceptance(group, transition)
         gate = evaluate(items, today, config.reporting.at_risk_days, accepted, transition.service_manager)
@@ -82,7 +90,7 @@ def derive_all(conn: Connection, config: BridgeConfig, mappings: MappingProvider
         transition = transition.model_copy(update={"gate_version": version})
         kept.append(transition.id)
         result.transitions += 1
-        if repo.save_transition(conn, transition, now):
+        if repo.save_transition(conn, transition, now, inputs):
             result.transitions_changed += 1
         crash_point("derive")
         if old_status != gate.status.value:
@@ -93,6 +101,33 @@ def derive_all(conn: Connection, config: BridgeConfig, mappings: MappingProvider
     repo.remove_transitions(conn, kept)
     result.workload_cells = refresh_cells(conn, zone, now)
     return result
+
+
+def _inputs_digest(conn: Connection, config: BridgeConfig, group: Sequence[Project], keys: set[str],
+                   article: ArticleState | None, compiled: Any, today: date) -> str:
+    """Everything a transition's gate and article follow from, as one digest: its projects,
+    its tickets (count and last change), the article's state, the day, the gate and knowledge
+    definitions, and where pushes go."""
+    count, last_change = repo.ticket_activity(conn, keys)
+    return repo.content_hash({
+        "projects": [p.model_dump(mode="json") for p in group],
+        "tickets": [count, last_change],
+        "article": [article.ref, article.workflow_state, str(article.at)] if article else None,
+        "today": today.isoformat(),
+        "at_risk_days": config.reporting.at_risk_days,
+        "gate": compiled.gate.model_dump(mode="json"),
+        "knowledge": [compiled.knowledge.template_file, _template_text(compiled.knowledge.template_file),
+                      compiled.knowledge.knowledge_base, compiled.knowledge.category,
+                      compiled.knowledge.workflow_state],
+        "push": config.push.model_dump(mode="json") if config.push else None,
+    })
+
+
+def _template_text(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError:
+        return path  # a built-in template: its name stands for it
 
 
 def _plan_gate_pushes(conn: Connection, config: BridgeConfig, transition: ServiceTransition,

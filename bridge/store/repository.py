@@ -340,16 +340,34 @@ def stored_transitions(conn: Connection) -> dict[str, tuple[str, dict[str, Any]]
     return {tid: (digest, payload) for tid, digest, payload in rows}
 
 
-def save_transition(conn: Connection, transition: ServiceTransition, now: datetime | None = None) -> bool:
+def ticket_activity(conn: Connection, project_keys: Iterable[str]) -> tuple[int, str | None]:
+    """How many tickets a transition has, and when the last of them changed: a cheap digest."""
+    keys = list(project_keys)
+    if not keys:
+        return 0, None
+    count, latest = conn.execute(select(func.count(), func.max(tickets.c.updated_at)).where(
+        or_(tickets.c.transition_key.in_(keys), tickets.c.project_key.in_(keys)))).one()
+    return int(count), str(latest) if latest is not None else None
+
+
+def transition_inputs(conn: Connection) -> dict[str, str | None]:
+    """Transition id -> the digest of the inputs it was last derived from."""
+    return {tid: digest for tid, digest in conn.execute(select(transitions.c.id, transitions.c.inputs_hash))}
+
+
+def save_transition(conn: Connection, transition: ServiceTransition, now: datetime | None = None,
+                    inputs_hash: str | None = None) -> bool:
     payload = transition.model_dump(mode="json")
     digest = content_hash(payload)
     old = conn.execute(select(transitions.c.content_hash).where(
         transitions.c.id == transition.id)).scalar_one_or_none()
-    if old == digest:
+    if old == digest:  # the same result: remember the inputs it came from
+        conn.execute(update(transitions).where(transitions.c.id == transition.id)
+                     .values(inputs_hash=inputs_hash))
         return False
     values = {"service": transition.service, "go_live": transition.go_live,
               "gate_status": transition.gate.status.value, "payload": payload, "content_hash": digest,
-              "updated_at": now or utcnow()}
+              "updated_at": now or utcnow(), "inputs_hash": inputs_hash}
     if old is None:
         conn.execute(insert(transitions).values(id=transition.id, **values))
     else:

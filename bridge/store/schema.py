@@ -122,6 +122,7 @@ tickets = Table(
     Column("updated_at", UTCDateTime(), nullable=False),
     Index(None, "capability", "practice", "team"),
     Index(None, "transition_key"),
+    Index(None, "project_key"),
 )
 
 transitions = Table(
@@ -133,6 +134,8 @@ transitions = Table(
     Column("payload", _json(), nullable=False),
     Column("content_hash", String(64), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
+    # a digest of everything the transition was derived from: equal inputs, no re-derivation
+    Column("inputs_hash", String(64)),
 )
 
 knowledge_articles = Table(
