@@ -33,7 +33,7 @@ from bridge.logs import redact
 from bridge.outbox import deliver_due
 from bridge.sourcemaps import compiled_for
 from bridge.store import Store, open_store
-from bridge.store.schema import outbox
+from bridge.store.schema import outbox, tickets
 
 log = logging.getLogger("bridge.daemon")
 RELOAD_POLL_SECONDS = 5
@@ -186,8 +186,6 @@ class Daemon:
     def _refresh_gauges(self) -> None:
         if self.store is None:
             return
-        from bridge.store.schema import tickets
-
         with self.store.engine.connect() as conn:
             for status in ("pending", "failed", "delivered"):
                 count = conn.execute(select(func.count()).select_from(outbox)

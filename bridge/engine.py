@@ -25,7 +25,7 @@ from bridge.sourcemaps import SourceMapping, load_source_mapping
 from bridge.store import Store
 from bridge.store import repository as repo
 from bridge.store.locks import job_lock, waiting_lock
-from connectors.base import Connector, Quarantined, SourceConfig, StreamSpec, registry
+from connectors.base import Connector, Quarantined, SourceConfig, StreamSpec, connector_for
 
 log = logging.getLogger("bridge.engine")
 
@@ -77,10 +77,6 @@ class CycleResult:
                 or any(s.quarantined for s in self.sources)):
             return EXIT_PARTIAL
         return EXIT_OK
-
-
-def connector_for(source: SourceConfig) -> Connector:
-    return registry()[source.kind](source)
 
 
 class Engine:

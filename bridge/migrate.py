@@ -10,13 +10,14 @@ from datetime import UTC, datetime
 from sqlalchemy import and_, delete, insert, select, update
 
 from bridge.config import BridgeConfig
-from bridge.engine import CycleResult, Engine, connector_for
+from bridge.engine import CycleResult, Engine
 from bridge.errors import ConfigError, TransientError
 from bridge.sourcemaps import ENGINE_MARK, load_source_mapping
 from bridge.store import Store, open_store
 from bridge.store import repository as repo
 from bridge.store.locks import job_lock
 from bridge.store.schema import cursors, knowledge_articles, metadata, raw_records, transitions
+from connectors.base import connector_for
 
 log = logging.getLogger("bridge.migrate")
 COPY_BATCH = 2000

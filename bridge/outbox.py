@@ -19,7 +19,7 @@ from bridge.models import KnowledgeArticle
 from bridge.store import Store
 from bridge.store import repository as repo
 from bridge.store.locks import job_lock
-from connectors.base import Connector, PushResult, registry
+from connectors.base import Connector, PushResult, connector_for
 
 log = logging.getLogger("bridge.outbox")
 
@@ -72,7 +72,7 @@ def _deliver_one(store: Store, config: BridgeConfig, connectors: dict[str, Conne
     try:
         if target not in connectors:
             source = config.source(target)
-            connectors[target] = registry()[source.kind](source)
+            connectors[target] = connector_for(source)
         outcome = _call(connectors[target], push["operation"], push["payload"], push["idempotency_key"])
     except TransientError as exc:
         attempts = push["attempts"] + 1

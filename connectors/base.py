@@ -250,6 +250,6 @@ def registry() -> dict[str, type[Connector]]:
     return found
 
 
-def config_model_for(kind: str) -> type[SourceConfig] | None:
-    cls = registry().get(kind)
-    return cls.config_model if cls is not None else None
+def connector_for(source: SourceConfig) -> Connector:
+    """The connector of a configured source (its kind is known: configuration checked it)."""
+    return registry()[source.kind](source)

@@ -216,8 +216,8 @@ def _single(loaded: list[tuple[YamlDocument, MappingFile]], section: str,
     return found
 
 
-def _environment() -> SandboxedEnvironment:
-    # admins write templates: sandboxed, and escaped because the output is HTML
+def template_environment() -> SandboxedEnvironment:
+    """Where admins' knowledge templates compile: sandboxed, and escaped (the output is HTML)."""
     return SandboxedEnvironment(autoescape=True, trim_blocks=True, lstrip_blocks=True,
                                 undefined=jinja2.ChainableUndefined)
 
@@ -238,7 +238,7 @@ def _knowledge(found: tuple[YamlDocument, Any] | None, issues: list[Issue]) -> C
                       Issue(str(template_path), None, None, "knowledge.template", message))
         return None
     try:
-        template = _environment().from_string(text)
+        template = template_environment().from_string(text)
     except jinja2.TemplateSyntaxError as exc:
         issues.append(Issue(str(template_path), exc.lineno, 1, "knowledge.template",
                             f"template syntax error: {exc.message}"))

@@ -11,6 +11,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from bridge.cli.status import transitions_table
 from bridge.cli.sync import run_with_progress
 from bridge.config import load_config
 from bridge.engine import Engine
@@ -34,10 +35,6 @@ push:
   gate_status: [jira, snow]
   knowledge: snow
 """
-
-STATUS_STYLE = {"passed": "green", "ready_for_review": "cyan", "in_progress": "blue",
-                "not_started": "white", "at_risk": "yellow", "overdue": "red"}
-
 
 @click.command("demo")
 @click.option("--tickets", default=2000, show_default=True, help="sandbox scale")
@@ -84,16 +81,7 @@ def _summary(console: Console, data: dict[str, Any], delivered: int, failed: int
     for s in data["sources"]:
         sources.add_row(s["name"], s["kind"], str(s["records"]), str(s["projects"]), str(s["tickets"]))
     console.print(sources)
-    transitions = Table(title="Service transitions: the operations gate")
-    for col in ("service", "project", "go-live", "gate", "items met"):
-        transitions.add_column(col)
-    for t in data["transitions"]:
-        items = t["gate"]["items"]
-        met = sum(1 for i in items if i["status"] in ("met", "waived"))
-        status = t["gate"]["status"]
-        transitions.add_row(t["service"] or "", f"{t['source']}:{t['project']}", t["go_live"] or "",
-                            f"[{STATUS_STYLE.get(status, 'white')}]{status}[/]", f"{met}/{len(items)}")
-    console.print(transitions)
+    console.print(transitions_table(data["transitions"], "Service transitions: the operations gate"))
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for w in data["workloads"]:
         row = totals[w["capability"]]

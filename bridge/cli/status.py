@@ -32,6 +32,24 @@ def command(ctx: click.Context, fmt: str) -> None:
     render_tables(data, Console())
 
 
+STATUS_STYLE = {"passed": "green", "ready_for_review": "cyan", "in_progress": "blue",
+                "not_started": "white", "at_risk": "yellow", "overdue": "red"}
+
+
+def transitions_table(transitions: list[dict[str, Any]], title: str) -> Table:
+    """The contract's transitions as a table: service, project, go-live, gate, items met."""
+    table = Table(title=title)
+    for col in ("service", "project", "go-live", "gate", "items met"):
+        table.add_column(col)
+    for t in transitions:
+        items = t["gate"]["items"]
+        met = sum(1 for i in items if i["status"] in ("met", "waived"))
+        status = t["gate"]["status"]
+        table.add_row(t["service"] or "", f'{t["source"]}:{t["project"]}', t["go_live"] or "",
+                      f"[{STATUS_STYLE.get(status, 'white')}]{status}[/]", f"{met}/{len(items)}")
+    return table
+
+
 def render_tables(data: dict[str, Any], console: Console) -> None:
     sources = Table(title="Sources")
     for col in ("name", "kind", "last success", "records", "projects", "tickets"):
@@ -40,15 +58,7 @@ def render_tables(data: dict[str, Any], console: Console) -> None:
         sources.add_row(s["name"], s["kind"], s["last_success"] or "never", str(s["records"]),
                         str(s["projects"]), str(s["tickets"]))
     console.print(sources)
-    transitions = Table(title="Service transitions")
-    for col in ("service", "project", "go-live", "gate", "items met"):
-        transitions.add_column(col)
-    for t in data["transitions"]:
-        items = t["gate"]["items"]
-        met = sum(1 for i in items if i["status"] in ("met", "waived"))
-        transitions.add_row(t["service"] or "", f'{t["source"]}:{t["project"]}', t["go_live"] or "",
-                            t["gate"]["status"], f"{met}/{len(items)}")
-    console.print(transitions)
+    console.print(transitions_table(data["transitions"], "Service transitions"))
     workloads = Table(title=f"Capability workloads (last {data['workloads'][0]['window_days']} days)"
                       if data["workloads"] else "Capability workloads")
     for col in ("capability", "practice", "team", "open", "opened", "closed"):

@@ -7,24 +7,9 @@ import json
 from typing import Any, Literal
 
 from jinja2 import Template, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
 
 from bridge.errors import ConfigError
 from bridge.models import KnowledgeArticle, ServiceTransition
-
-
-def template_environment() -> SandboxedEnvironment:
-    """Admin templates run sandboxed, with HTML escaping on and undefined names empty."""
-    return SandboxedEnvironment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
-
-
-def compile_template(text: str, name: str) -> Template:
-    try:
-        return template_environment().from_string(text)
-    except TemplateError as exc:
-        line = getattr(exc, "lineno", None)
-        where = f"{name}:{line}" if line else name
-        raise ConfigError(f"{where}: template error: {exc}") from None
 
 
 def keywords_for(transition: ServiceTransition) -> list[str]:

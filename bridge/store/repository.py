@@ -328,12 +328,6 @@ def tickets_for(conn: Connection, project_keys: Iterable[str]) -> list[Ticket]:
     return [Ticket.model_validate(p) for p in rows]
 
 
-def get_transition(conn: Connection, transition_id: str) -> ServiceTransition | None:
-    payload = conn.execute(select(transitions.c.payload).where(
-        transitions.c.id == transition_id)).scalar_one_or_none()
-    return ServiceTransition.model_validate(payload) if payload is not None else None
-
-
 def stored_transitions(conn: Connection) -> dict[str, tuple[str, dict[str, Any]]]:
     """Transition id -> (content hash, payload)."""
     rows = conn.execute(select(transitions.c.id, transitions.c.content_hash, transitions.c.payload))

@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import func, select, update
 
 from bridge.config import BridgeConfig, load_config
-from bridge.engine import Engine, connector_for
+from bridge.engine import Engine
 from bridge.sandbox import Sandbox
 from bridge.sandbox.testing import sandbox_factory  # noqa: F401 - fixture
 from bridge.store import Store, open_store
@@ -24,6 +24,7 @@ from bridge.store.schema import (
     transitions,
     workload_cells,
 )
+from connectors.base import connector_for
 from mappings.loader import default_path
 
 SandboxFactory = Callable[..., Sandbox]
