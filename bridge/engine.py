@@ -18,9 +18,11 @@ from typing import Any
 from sqlalchemy import Connection
 
 from bridge.config import BridgeConfig
+from bridge.derive.run import derive_all
 from bridge.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, BridgeError
 from bridge.faults import crash_point
 from bridge.models import RawRecord
+from bridge.outbox import deliver_due
 from bridge.sourcemaps import SourceMapping, load_source_mapping
 from bridge.store import Store
 from bridge.store import repository as repo
@@ -128,8 +130,6 @@ class Engine:
             if self._should_derive(only, result):
                 self._derive(result)
         if push and not self.dry_run and self.config.push is not None:
-            from bridge.outbox import deliver_due
-
             delivered = deliver_due(self.store, self.config)
             result.delivered, result.push_failures = delivered.delivered, delivered.failed
         return result
@@ -147,8 +147,6 @@ class Engine:
         return True
 
     def _derive(self, result: CycleResult) -> None:
-        from bridge.derive.run import derive_all  # derivation needs the mapping layer
-
         # one derivation at a time across processes and threads: two at once would both plan
         # the same gate version and both rebuild the workload cells
         with waiting_lock(self.store, "derive", DERIVE_LOCK_WAIT, self.should_stop) as held:

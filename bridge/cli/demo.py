@@ -14,7 +14,6 @@ from rich.table import Table
 from bridge.cli.status import transitions_table
 from bridge.cli.sync import run_with_progress
 from bridge.config import load_config
-from bridge.engine import Engine
 from bridge.sandbox import Sandbox
 from bridge.store import open_store
 from bridge.store.status import snapshot
@@ -57,7 +56,7 @@ def command(tickets: int, seed: int, jira_deployment: str, keep: Path | None) ->
         config = load_config(config_path)
         store = open_store(config.state)
         try:
-            result = run_with_progress(Engine, config, store, Console(stderr=True))
+            result = run_with_progress(config, store, Console(stderr=True))
             data = snapshot(store, [(s.name, s.kind) for s in config.sources])
         finally:
             store.close()

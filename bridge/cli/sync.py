@@ -34,7 +34,7 @@ def command(ctx: click.Context, once: bool, source: str | None, dry_run: bool, n
     store = open_cli_store(config)
     console = Console(stderr=True)
     try:
-        result = run_with_progress(Engine, config, store, console, only=source, dry_run=dry_run,
+        result = run_with_progress(config, store, console, only=source, dry_run=dry_run,
                                    push=not no_push)
     finally:
         store.close()
@@ -42,7 +42,7 @@ def command(ctx: click.Context, once: bool, source: str | None, dry_run: bool, n
     ctx.exit(result.exit_code)
 
 
-def run_with_progress(engine_cls: type[Engine], config: BridgeConfig, store: Store, console: Console,
+def run_with_progress(config: BridgeConfig, store: Store, console: Console,
                       *, only: str | None = None, dry_run: bool = False, push: bool = True) -> CycleResult:
     """A cycle with a live record count per source when a person is watching."""
     show = console.is_terminal
@@ -57,7 +57,7 @@ def run_with_progress(engine_cls: type[Engine], config: BridgeConfig, store: Sto
         progress.update(tasks[source], completed=pulled)
 
     with progress if show else nullcontext():
-        engine = engine_cls(config, store, dry_run=dry_run, progress=tick)
+        engine = Engine(config, store, dry_run=dry_run, progress=tick)
         return engine.run_cycle(only, push=push)
 
 

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
+
+from tests.helpers import clean_env
 
 SECRET = "s3cr3t-Pa55word"
 
 
 def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("SMO_BRIDGE")}
-    full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "bridge.cli.main", *args], cwd=cwd, env=full_env,
+    return subprocess.run([sys.executable, "-m", "bridge.cli.main", *args], cwd=cwd,
+                          env=clean_env(**(env or {})),
                           capture_output=True, text=True, timeout=120)
 
 

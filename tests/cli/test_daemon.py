@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -12,6 +11,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import clean_env
 
 
 def free_port() -> int:
@@ -37,7 +38,7 @@ def test_daemon_serves_health_refuses_bad_reload_and_stops_cleanly(tmp_path: Pat
     config = tmp_path / "smo-bridge.yaml"
     config.write_text(f"state: sqlite:///{tmp_path / 'state.db'}\nsources: []\n")
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SMO_BRIDGE")}
+    env = clean_env()
     proc = subprocess.Popen(
         [sys.executable, "-m", "bridge.cli.main", "-v", "--config", str(config), "run",
          "--health-port", str(port)],

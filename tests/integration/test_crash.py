@@ -15,7 +15,6 @@ do. Then, checked from the outside:
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
@@ -43,6 +42,7 @@ from bridge.store.schema import (
     tickets,
     transitions,
 )
+from tests.helpers import clean_env
 from tests.integration.test_cycle import census
 
 pytestmark = pytest.mark.sandbox
@@ -91,18 +91,12 @@ push:
     return path
 
 
-def bridge_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SMO_BRIDGE")}
-    env.update(extra)
-    return env
-
-
 def sync_once(config: Path, cwd: Path, extra_args: list[str] | None = None,
               **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bridge.cli.main", "--config", str(config), "sync", "--once",
          *(extra_args or [])],
-        cwd=cwd, env=bridge_env(**env), capture_output=True, text=True, timeout=RUN_TIMEOUT)
+        cwd=cwd, env=clean_env(**env), capture_output=True, text=True, timeout=RUN_TIMEOUT)
 
 
 def crash_at(config: Path, cwd: Path, point: str) -> None:
@@ -115,7 +109,7 @@ def sync_killed_after(config: Path, cwd: Path, seconds: float) -> int:
     """A run SIGKILLed after `seconds` (or its own exit status, when it finished first)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "bridge.cli.main", "--config", str(config), "sync", "--once"],
-        cwd=cwd, env=bridge_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cwd=cwd, env=clean_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         proc.wait(timeout=seconds)
     except subprocess.TimeoutExpired:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from bridge.store.schema import (
 )
 from connectors.base import connector_for
 from mappings.loader import default_path
+from tests.helpers import clean_env
 
 SandboxFactory = Callable[..., Sandbox]
 SECRET = "wrong-Pa55word-xyz"
@@ -219,7 +219,7 @@ def test_dry_run_writes_nothing_anywhere(sandbox_factory: SandboxFactory, tmp_pa
     store = open_store(load_config(config_path).state)
     store.close()
     articles_before = sb.servicenow_count("kb_knowledge")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SMO_BRIDGE")}
+    env = clean_env()
     done = subprocess.run([sys.executable, "-m", "bridge.cli.main", "--config", str(config_path), "sync",
                            "--once", "--dry-run"], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
@@ -240,7 +240,7 @@ def test_sync_once_through_the_cli_and_status_json(sandbox_factory: SandboxFacto
 
     sb = sandbox_factory(seed=16, tickets=200, jira_deployment="server")
     config_path = write_config(tmp_path, sb)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SMO_BRIDGE")}
+    env = clean_env()
     base = [sys.executable, "-m", "bridge.cli.main", "--config", str(config_path)]
     done = subprocess.run([*base, "sync", "--once"], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr

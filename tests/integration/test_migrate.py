@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -16,13 +15,14 @@ from bridge.sandbox.testing import sandbox_factory  # noqa: F401 - fixture
 from bridge.store import open_store
 from bridge.store.schema import cursors, outbox, raw_records, tickets, transitions
 from mappings.loader import default_path
+from tests.helpers import clean_env
 from tests.integration.test_cycle import write_config
 
 SandboxFactory = Callable[..., Sandbox]
 
 
 def cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SMO_BRIDGE")}
+    env = clean_env()
     return subprocess.run([sys.executable, "-m", "bridge.cli.main", "--config", str(config), *args],
                           capture_output=True, text=True, env=env, timeout=180)
 

@@ -23,11 +23,11 @@ from bridge.sandbox import Sandbox
 from bridge.store import Store, open_store
 from bridge.store.database import head_revision
 from tests.conftest import fresh_database
+from tests.helpers import clean_env
 from tests.integration.test_crash import (
     assert_every_push_made_once,
     assert_every_record_stored_once,
     assert_state_is_consistent,
-    bridge_env,
     outbox_count,
     write_config,
 )
@@ -49,7 +49,7 @@ def start_daemon(config: Path, cwd: Path, log: Path) -> subprocess.Popen[bytes]:
     with log.open("wb") as out:  # the child keeps its own descriptor
         return subprocess.Popen(
             [sys.executable, "-m", "bridge.cli.main", "-v", "--config", str(config), "run"],
-            cwd=cwd, env=bridge_env(), stdout=out, stderr=subprocess.STDOUT)
+            cwd=cwd, env=clean_env(), stdout=out, stderr=subprocess.STDOUT)
 
 
 def stop(proc: subprocess.Popen[bytes]) -> tuple[int, float]:
