@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Table, and_, delete, func, insert, or_, select, update
 
 from bridge.models import Project, RawRecord, ServiceTransition, Ticket
 from bridge.store.schema import (
@@ -159,12 +159,15 @@ def get_cursor(conn: Connection, source: str, stream: str) -> dict[str, Any] | N
     return dict(value) if value is not None else None
 
 
-def set_cursor(conn: Connection, source: str, stream: str, value: dict[str, Any]) -> None:
-    now = utcnow()
-    done = conn.execute(update(cursors).where(cursors.c.source == source, cursors.c.stream == stream)
-                        .values(value=value, updated_at=now))
+def _put(conn: Connection, table: Table, keys: dict[str, Any], values: dict[str, Any]) -> None:
+    """Update the row with these key values, or insert it: the same on SQLite and PostgreSQL."""
+    done = conn.execute(update(table).where(*(table.c[k] == v for k, v in keys.items())).values(**values))
     if done.rowcount == 0:
-        conn.execute(insert(cursors).values(source=source, stream=stream, value=value, updated_at=now))
+        conn.execute(insert(table).values(**keys, **values))
+
+
+def set_cursor(conn: Connection, source: str, stream: str, value: dict[str, Any]) -> None:
+    _put(conn, cursors, {"source": source, "stream": stream}, {"value": value, "updated_at": utcnow()})
 
 
 def delete_cursor(conn: Connection, source: str, stream: str) -> None:
@@ -259,12 +262,9 @@ def upsert_project(conn: Connection, project: Project, now: datetime | None = No
     old = conn.execute(select(projects.c.content_hash).where(where)).scalar_one_or_none()
     if old == digest:
         return False
-    values = {"service": project.service, "payload": payload, "content_hash": digest,
-              "updated_at": now or utcnow()}
-    if old is None:
-        conn.execute(insert(projects).values(source=project.ref.source, key=project.key, **values))
-    else:
-        conn.execute(update(projects).where(where).values(**values))
+    _put(conn, projects, {"source": project.ref.source, "key": project.key},
+         {"service": project.service, "payload": payload, "content_hash": digest,
+          "updated_at": now or utcnow()})
     return True
 
 
@@ -359,13 +359,10 @@ def save_transition(conn: Connection, transition: ServiceTransition, now: dateti
         conn.execute(update(transitions).where(transitions.c.id == transition.id)
                      .values(inputs_hash=inputs_hash))
         return False
-    values = {"service": transition.service, "go_live": transition.go_live,
-              "gate_status": transition.gate.status.value, "payload": payload, "content_hash": digest,
-              "updated_at": now or utcnow(), "inputs_hash": inputs_hash}
-    if old is None:
-        conn.execute(insert(transitions).values(id=transition.id, **values))
-    else:
-        conn.execute(update(transitions).where(transitions.c.id == transition.id).values(**values))
+    _put(conn, transitions, {"id": transition.id},
+         {"service": transition.service, "go_live": transition.go_live,
+          "gate_status": transition.gate.status.value, "payload": payload, "content_hash": digest,
+          "updated_at": now or utcnow(), "inputs_hash": inputs_hash})
     return True
 
 
@@ -383,13 +380,8 @@ def article_hash_of(conn: Connection, transition_id: str) -> str | None:
 
 
 def save_article(conn: Connection, transition_id: str, digest: str, payload: dict[str, Any]) -> None:
-    now = utcnow()
-    done = conn.execute(update(knowledge_articles).where(
-        knowledge_articles.c.transition_id == transition_id).values(
-        content_hash=digest, payload=payload, updated_at=now))
-    if done.rowcount == 0:
-        conn.execute(insert(knowledge_articles).values(
-            transition_id=transition_id, content_hash=digest, payload=payload, updated_at=now))
+    _put(conn, knowledge_articles, {"transition_id": transition_id},
+         {"content_hash": digest, "payload": payload, "updated_at": utcnow()})
 
 
 # --- quarantine -------------------------------------------------------------------------
