@@ -61,6 +61,7 @@ def derive_all(conn: Connection, config: BridgeConfig, mappings: MappingProvider
     sources = {s.name: s for s in config.sources}
     stored = repo.stored_transitions(conn)
     derived_from = repo.transition_inputs(conn)
+    definitions: dict[int, str] = {}
     articles = _published_articles(conn, config)
     kept: list[str] = []
     for group in link_projects(repo.all_projects(conn), order):
@@ -71,7 +72,9 @@ def derive_all(conn: Connection, config: BridgeConfig, mappings: MappingProvider
         transition = merge_transition(group)
         keys = {p.key for p in group} | {k for p in group for k in p.link_keys}
         article_state = articles.get(article_correlation(transition.id))
-        inputs = _inputs_digest(conn, config, group, keys, article_state, compiled, today)
+        if id(compiled) not in definitions:  # once per mapping, not once per transition
+            definitions[id(compiled)] = _definitions_digest(config, compiled)
+        inputs = _inputs_digest(conn, group, keys, article_state, today, definitions[id(compiled)])
         if transition.id in stored and derived_from.get(transition.id) == inputs:
             kept.append(transition.id)  # nothing it depends on changed: neither will its gate
             result.transitions += 1
@@ -103,22 +106,28 @@ def derive_all(conn: Connection, config: BridgeConfig, mappings: MappingProvider
     return result
 
 
-def _inputs_digest(conn: Connection, config: BridgeConfig, group: Sequence[Project], keys: set[str],
-                   article: ArticleState | None, compiled: Any, today: date) -> str:
+def _inputs_digest(conn: Connection, group: Sequence[Project], keys: set[str],
+                   article: ArticleState | None, today: date, definitions: str) -> str:
     """Everything a transition's gate and article follow from, as one digest: its projects,
-    its tickets (count and last change), the article's state, the day, the gate and knowledge
-    definitions, and where pushes go."""
+    its tickets (count and last change), the article's state, the day, and the definitions."""
     count, last_change = repo.ticket_activity(conn, keys)
     return repo.content_hash({
         "projects": [p.model_dump(mode="json") for p in group],
         "tickets": [count, last_change],
         "article": [article.ref, article.workflow_state, str(article.at)] if article else None,
         "today": today.isoformat(),
+        "definitions": definitions,
+    })
+
+
+def _definitions_digest(config: BridgeConfig, compiled: Any) -> str:
+    """The gate and knowledge definitions, the risk horizon and the push targets."""
+    knowledge = compiled.knowledge
+    return repo.content_hash({
         "at_risk_days": config.reporting.at_risk_days,
         "gate": compiled.gate.model_dump(mode="json"),
-        "knowledge": [compiled.knowledge.template_file, _template_text(compiled.knowledge.template_file),
-                      compiled.knowledge.knowledge_base, compiled.knowledge.category,
-                      compiled.knowledge.workflow_state],
+        "knowledge": [knowledge.template_file, _template_text(knowledge.template_file),
+                      knowledge.knowledge_base, knowledge.category, knowledge.workflow_state],
         "push": config.push.model_dump(mode="json") if config.push else None,
     })
 
