@@ -175,11 +175,18 @@ def config_from_document(doc: YamlDocument, base_dir: Path, path: Path | None = 
         sources.append(source.model_copy(update={"mappings": [str(base_dir / m) for m in source.mappings]}))
     if shape is not None and shape.push is not None:
         names = sorted(declared)
-        for i, target in enumerate(shape.push.gate_status):
+        kind_of = {s.name: s.kind for s in sources}
+        targets: list[tuple[tuple[str | int, ...], str, str]] = [
+            (("push", "gate_status", i), t, "gate_status")
+                   for i, t in enumerate(shape.push.gate_status)]
+        if shape.push.knowledge is not None:
+            targets.append((("push", "knowledge"), shape.push.knowledge, "knowledge"))
+        for at, target, what in targets:
             if target not in declared:
-                issues.append(doc.issue(("push", "gate_status", i), _unknown_source(target, names)))
-        if shape.push.knowledge is not None and shape.push.knowledge not in declared:
-            issues.append(doc.issue(("push", "knowledge"), _unknown_source(shape.push.knowledge, names)))
+                issues.append(doc.issue(at, _unknown_source(target, names)))
+            elif target in kind_of and what not in kinds[kind_of[target]].push_capabilities:
+                issues.append(doc.issue(at, f"source {target!r} ({kind_of[target]}) cannot "
+                                               f"receive {what}"))
     daemon_raw = doc.data.get("daemon")
     scheduled = daemon_raw.get("sources") if isinstance(daemon_raw, dict) else None
     if isinstance(scheduled, dict):

@@ -62,6 +62,13 @@ class SourceError(BridgeError):
         super().__init__(f"source {source!r}: {message}{where}")
 
 
+class PermissionDenied(SourceError):
+    """The account may not read or write this table or endpoint (HTTP 403).
+
+    A read that meets it skips that one stream (or side stream) with a warning naming
+    what to grant; the rest of the source goes on."""
+
+
 class TransientError(BridgeError):
     """Rate limit, 5xx, timeout, lost connection: retried with backoff."""
 

@@ -35,7 +35,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from bridge.errors import ConfigError
+from bridge.errors import BridgeError, ConfigError, PermissionDenied
 from bridge.models import RawRecord
 
 ENTRY_POINT_GROUP = "smo_bridge.connectors"
@@ -151,6 +151,21 @@ class Quarantined:
 
 QuarantineHandler = Callable[[Quarantined], None]
 
+ProbeLevel = Literal["ok", "warning", "error"]
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One finding of `smo-bridge check`: what was tried, how it went, and what to do.
+
+    `subject` names the thing tried (`connection`, `stream incident`, `push gate_status`,
+    `field u_go_live`); `count` is what a read found, where it counted."""
+
+    subject: str
+    level: ProbeLevel
+    detail: str
+    count: int | None = None
+
 PushOutcome = Literal["created", "updated", "unchanged"]
 
 
@@ -176,6 +191,8 @@ class Connector(abc.ABC):
 
     kind: ClassVar[str]
     config_model: ClassVar[type[SourceConfig]] = SourceConfig
+    #: the push targets this connector can serve (`push: {gate_status: [...], knowledge: ...}`)
+    push_capabilities: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, config: SourceConfig) -> None:
         self.config = config
@@ -216,6 +233,34 @@ class Connector(abc.ABC):
         The connector widens the window by `overlap_seconds` and may re-emit records at
         the boundary; unparsable records go to `on_quarantine` (logged when None).
         """
+
+    def probe(self, pushes: frozenset[str] = frozenset()) -> Iterator[Probe]:
+        """First contact: reach and authenticate, then try each stream and each push
+        target named in `pushes`. Connectors override this to count rows, test write
+        permissions and list the fields a mapping reads that the instance lacks; this
+        default reads one record of each stream."""
+        try:
+            self.check()
+        except BridgeError as exc:
+            yield Probe("connection", "error", str(exc))
+            return
+        yield Probe("connection", "ok", f"reachable and authenticated at {self.config.url}")
+        for spec in self.streams():
+            try:
+                first = next(iter(self.read(spec.name, None, lambda q: None)), None)
+            except PermissionDenied as exc:
+                yield Probe(f"stream {spec.name}", "warning", f"not readable, skipped: {exc}")
+                continue
+            except BridgeError as exc:
+                yield Probe(f"stream {spec.name}", "error", str(exc))
+                continue
+            found = "readable" if first is not None else "readable, empty"
+            yield Probe(f"stream {spec.name}", "ok", found)
+        for target in sorted(pushes):
+            if target in self.push_capabilities:
+                yield Probe(f"push {target}", "warning", "writability not tested by this connector")
+            else:
+                yield Probe(f"push {target}", "error", f"a {self.kind} source cannot receive {target}")
 
     def census(self, stream: str) -> Iterator[str]:
         """Every key the stream holds now. Connectors override this with a cheaper query."""

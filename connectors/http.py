@@ -28,7 +28,7 @@ import orjson
 import requests
 from requests.adapters import HTTPAdapter
 
-from bridge.errors import BridgeError, SourceError, TransientError
+from bridge.errors import BridgeError, PermissionDenied, SourceError, TransientError
 from connectors.base import SourceConfig
 
 
@@ -328,7 +328,7 @@ def failure_from_response(
             source, "authentication failed: check the username and password/token", request=request
         )
     if status == 403:
-        return SourceError(source, f"permission denied (403){detail}", request=request)
+        return PermissionDenied(source, f"permission denied (403){detail}", request=request)
     if status == 404:
         return SourceError(
             source, f"not found (404): check the URL and names{detail}", request=request

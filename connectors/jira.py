@@ -127,6 +127,7 @@ class JiraConfig(SourceConfig):
 class JiraConnector(Connector):
     kind = "jira"
     config_model = JiraConfig
+    push_capabilities = frozenset({"gate_status"})
 
     def __init__(self, config: SourceConfig) -> None:
         super().__init__(config)

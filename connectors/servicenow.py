@@ -100,6 +100,7 @@ def _escape(value: str) -> str:
 class ServiceNowConnector(Connector):
     kind = "servicenow"
     config_model = ServiceNowConfig
+    push_capabilities = frozenset({"gate_status", "knowledge"})
 
     def __init__(self, config: SourceConfig) -> None:
         super().__init__(config)
