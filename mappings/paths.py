@@ -11,8 +11,9 @@ Grammar (no expressions, nothing evaluated):
 catalogue (Jira custom fields by display name) and falls back to the literal key.
 `$stream` is the raw record's stream name (e.g. the ServiceNow table).
 
-A getter returns None when any step is missing, the wrong type, or null: mapping
-treats "absent" and "null" alike, and so do admins.
+A getter returns None when any step is missing, the wrong type, null or empty text:
+real instances send an unset field as `""` (ServiceNow) or null (Jira), and mapping
+treats absent, null and `""` alike, and so do admins. Fan-outs drop empty elements.
 """
 
 from __future__ import annotations
@@ -150,14 +151,16 @@ def compile_getter(
     if any(s.kind == "all" for s in steps):
         def fan_unwrap(record: Any) -> Any:
             found = getter(record)
-            return [_unwrap(v) for v in found] if type(found) is list else found
+            if type(found) is not list:
+                return found
+            return [v for v in map(_unwrap, found) if v is not None and v != ""]
         return fan_unwrap
 
     def unwrapped(record: Any) -> Any:
         value = getter(record)
         if type(value) is dict and "value" in value:
-            return value["value"]
-        return value
+            value = value["value"]
+        return None if value == "" else value
     return unwrapped
 
 
@@ -183,7 +186,7 @@ def _getter(steps: tuple[Step, ...]) -> Getter:
                     value = value[part]
             except _MISS:
                 return None
-            return value
+            return None if value == "" else value
         return walk
 
     def fan(record: Any) -> Any:
@@ -204,7 +207,7 @@ def _getter(steps: tuple[Step, ...]) -> Getter:
                         following.append(value[step.index])
                 except _MISS:
                     pass
-            current = [v for v in following if v is not None]
+            current = [v for v in following if v is not None and v != ""]
             fanned = fanned or step.kind == "all"
         if fanned:
             return current
@@ -223,7 +226,7 @@ def _fan_getter(steps: tuple[Step, ...]) -> Getter | None:
     if not rest:
         def fan0(r: Any) -> Any:
             found = head(r)
-            return [v for v in found if v is not None] if type(found) is list else []
+            return [v for v in found if v is not None and v != ""] if type(found) is list else []
         return fan0
     if len(rest) == 1:
         key = rest[0]
@@ -232,7 +235,8 @@ def _fan_getter(steps: tuple[Step, ...]) -> Getter | None:
             found = head(r)
             if type(found) is not list:
                 return []
-            return [v[key] for v in found if type(v) is dict and v.get(key) is not None]
+            return [v[key] for v in found
+                    if type(v) is dict and v.get(key) is not None and v[key] != ""]
         return fan1
     return None
 
@@ -248,8 +252,8 @@ def _unwrap_key_getter(keys: tuple[str, ...]) -> Getter:
             except _MISS:
                 return None
             if type(v) is dict:
-                return v.get("value")
-            return v
+                v = v.get("value")
+            return None if v == "" else v
         return u1
     a, b = keys
 
@@ -259,8 +263,8 @@ def _unwrap_key_getter(keys: tuple[str, ...]) -> Getter:
         except _MISS:
             return None
         if type(v) is dict:
-            return v.get("value")
-        return v
+            v = v.get("value")
+        return None if v == "" else v
     return u2
 
 
@@ -271,27 +275,30 @@ def _key_getter(keys: tuple[str, ...]) -> Getter:
 
         def g1(r: Any) -> Any:
             try:
-                return r[a]
+                v = r[a]
             except _MISS:
                 return None
+            return None if v == "" else v
         return g1
     if len(keys) == 2:
         a, b = keys
 
         def g2(r: Any) -> Any:
             try:
-                return r[a][b]
+                v = r[a][b]
             except _MISS:
                 return None
+            return None if v == "" else v
         return g2
     if len(keys) == 3:
         a, b, c = keys
 
         def g3(r: Any) -> Any:
             try:
-                return r[a][b][c]
+                v = r[a][b][c]
             except _MISS:
                 return None
+            return None if v == "" else v
         return g3
 
     def gn(r: Any) -> Any:
@@ -300,7 +307,7 @@ def _key_getter(keys: tuple[str, ...]) -> Getter:
                 r = r[k]
         except _MISS:
             return None
-        return r
+        return None if r == "" else r
     return gn
 
 
