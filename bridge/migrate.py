@@ -59,6 +59,21 @@ def remap(config: BridgeConfig, store: Store, source: str | None = None,
     return _derive_only(engine)
 
 
+def retry_quarantined(config: BridgeConfig, store: Store, source: str | None = None) -> CycleResult:
+    """Map the quarantined records of each source again, then derive."""
+    engine = Engine(config, store)
+    for name in [source] if source else [s.name for s in config.sources]:
+        with job_lock(store, f"pull:{name}") as held:
+            if not held:
+                raise TransientError(f"source {name!r} is being synced by another process; try again later")
+            mapping = load_source_mapping(config.source(name))
+            with store.engine.begin() as conn:
+                counts = mapping.remap_quarantined(conn)
+            log.info("%s: %d record(s) mapped, %d still quarantined", name, counts.mapped,
+                     counts.quarantined)
+    return _derive_only(engine)
+
+
 def _derive_only(engine: Engine) -> CycleResult:
     return engine.run_cycle(push=True, pull=False)
 

@@ -145,6 +145,18 @@ class SourceMapping:
         repo.delete_cursor(conn, self.source.name, REMAP_MARKS)
         return counts
 
+    def remap_quarantined(self, conn: Connection) -> ApplyCounts:
+        """Map again the stored records a mapping rejected (after a mapping or data fix).
+        Records the connector could not parse have no stored record: their next pull retries them."""
+        counts = ApplyCounts()
+        records = []
+        for row in repo.quarantined(conn, self.source.name):
+            record = repo.get_raw(conn, self.source.name, row["key"], row["stream"])
+            if record is not None:
+                records.append(record)
+        self._map(conn, self.bound(conn), records, counts)
+        return counts
+
     def _map(self, conn: Connection, bound: BoundMapping, records: Iterable[RawRecord],
              counts: ApplyCounts) -> None:
         tickets: list[Ticket] = []

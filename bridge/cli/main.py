@@ -15,6 +15,7 @@ from bridge.cli import (
     explain,
     mappings,
     migrate,
+    quarantine,
     report,
     run,
     sandbox,
@@ -54,6 +55,7 @@ cli.add_command(sandbox.command)
 cli.add_command(mappings.group)
 cli.add_command(explain.command)
 cli.add_command(migrate.group)
+cli.add_command(quarantine.group)
 
 
 def main(argv: list[str] | None = None) -> int:

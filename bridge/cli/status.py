@@ -54,11 +54,12 @@ def transitions_table(transitions: list[dict[str, Any]], title: str) -> Table:
 
 def render_tables(data: dict[str, Any], console: Console) -> None:
     sources = Table(title="Sources")
-    for col in ("name", "kind", "last success", "records", "projects", "tickets"):
+    for col in ("name", "kind", "last success", "records", "projects", "tickets", "quarantined"):
         sources.add_column(col)
     for s in data["sources"]:
+        held = f"[yellow]{s['quarantined']}[/]" if s["quarantined"] else "0"
         sources.add_row(s["name"], s["kind"], s["last_success"] or "never", str(s["records"]),
-                        str(s["projects"]), str(s["tickets"]))
+                        str(s["projects"]), str(s["tickets"]), held)
     console.print(sources)
     console.print(transitions_table(data["transitions"], "Service transitions"))
     workloads = Table(title=f"Capability workloads (last {data['workloads'][0]['window_days']} days)"

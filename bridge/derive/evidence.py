@@ -58,11 +58,14 @@ class Found:
 
 class EvidenceContext:
     def __init__(self, transition: ServiceTransition, projects: Sequence[Project],
-                 tickets: Sequence[Ticket], article: ArticleState | None) -> None:
+                 tickets: Sequence[Ticket], article: ArticleState | None,
+                 quarantined_tickets: int = 0) -> None:
         self.transition = transition
         self.projects = projects
         self.tickets = tickets
         self.article = article
+        # tickets of the transition's sources that no mapping could read: any may be open
+        self.quarantined_tickets = quarantined_tickets
 
 
 def evaluate_items(gate: GateDef, ctx: EvidenceContext) -> list[GateItem]:
@@ -152,6 +155,9 @@ def _check(rule: Any, ctx: EvidenceContext, approver: str | None) -> Found:
             keys = ", ".join(t.key for t in open_[:5])
             return Found(False, [_ticket_evidence(t, "still open") for t in open_[:5]],
                          f"{len(open_)} open ticket(s): {keys}")
+        if ctx.quarantined_tickets:
+            return Found(False, [], f"unknown: {ctx.quarantined_tickets} ticket(s) of its sources "
+                                    "are quarantined and may be open (smo-bridge quarantine list)")
         return Found(True, [Evidence(kind="ticket", ref="-", detail="no open tickets match")])
     if isinstance(rule, ArticlePublished):
         article = ctx.article

@@ -63,6 +63,7 @@ def derive_all(conn: Connection, config: BridgeConfig, mappings: MappingProvider
     derived_from = repo.transition_inputs(conn)
     definitions: dict[int, str] = {}
     articles = _published_articles(conn, config)
+    held = _quarantined_tickets(conn, config, mappings)
     kept: list[str] = []
     for group in link_projects(repo.all_projects(conn), order):
         primary_source = sources.get(group[0].ref.source)
@@ -74,14 +75,17 @@ def derive_all(conn: Connection, config: BridgeConfig, mappings: MappingProvider
         article_state = articles.get(article_correlation(transition.id))
         if id(compiled) not in definitions:  # once per mapping, not once per transition
             definitions[id(compiled)] = _definitions_digest(config, compiled)
-        inputs = _inputs_digest(conn, group, keys, article_state, today, definitions[id(compiled)])
+        unreadable = sum(held.get(s, 0) for s in {p.ref.source for p in group})
+        inputs = _inputs_digest(conn, group, keys, article_state, today,
+                                f"{definitions[id(compiled)]}:{unreadable}")
         if transition.id in stored and derived_from.get(transition.id) == inputs:
             kept.append(transition.id)  # nothing it depends on changed: neither will its gate
             result.transitions += 1
             crash_point("derive")
             continue
         tickets = repo.tickets_for(conn, keys)
-        items = evaluate_items(compiled.gate, EvidenceContext(transition, group, tickets, article_state))
+        items = evaluate_items(compiled.gate, EvidenceContext(transition, group, tickets, article_state,
+                                                              unreadable))
         accepted = acceptance(group, transition)
         gate = evaluate(items, today, config.reporting.at_risk_days, accepted, transition.service_manager)
         transition = transition.model_copy(update={"gate": gate})
@@ -104,6 +108,16 @@ def derive_all(conn: Connection, config: BridgeConfig, mappings: MappingProvider
     repo.remove_transitions(conn, kept)
     result.workload_cells = refresh_cells(conn, zone, now)
     return result
+
+
+def _quarantined_tickets(conn: Connection, config: BridgeConfig,
+                         mappings: MappingProvider) -> dict[str, int]:
+    """Per source, how many records of its ticket streams a mapping rejected."""
+    counts: dict[str, int] = {}
+    for source in config.sources:
+        streams = {s for rule in mappings.mapping(source).compiled.tickets for s in rule.item.streams}
+        counts[source.name] = repo.count_quarantined(conn, source.name, streams)
+    return counts
 
 
 def _inputs_digest(conn: Connection, group: Sequence[Project], keys: set[str],

@@ -402,6 +402,15 @@ def release_quarantine(conn: Connection, source: str, stream: str, keys: Iterabl
                                               quarantine.c.key.in_(key_list[start:start + 500])))
 
 
+def count_quarantined(conn: Connection, source: str, streams: Iterable[str]) -> int:
+    stream_list = list(streams)
+    if not stream_list:
+        return 0
+    query = select(func.count()).select_from(quarantine).where(
+        quarantine.c.source == source, quarantine.c.stream.in_(stream_list))
+    return int(conn.execute(query).scalar() or 0)
+
+
 def quarantined(conn: Connection, source: str | None = None) -> list[dict[str, Any]]:
     query = select(quarantine).order_by(quarantine.c.at)
     if source:

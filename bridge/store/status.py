@@ -10,7 +10,15 @@ from sqlalchemy import Connection, and_, case, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from bridge.store.database import Store
-from bridge.store.schema import outbox, projects, raw_records, runs, tickets, transitions
+from bridge.store.schema import (
+    outbox,
+    projects,
+    quarantine,
+    raw_records,
+    runs,
+    tickets,
+    transitions,
+)
 
 WORKLOAD_WINDOW_DAYS = 30
 
@@ -29,12 +37,13 @@ def snapshot(store: Store, configured_sources: Iterable[tuple[str, str]] = (),
         records = _count_by(conn, raw_records.c.source, raw_records.c.deleted.is_(False))
         project_counts = _count_by(conn, projects.c.source)
         ticket_counts = _count_by(conn, tickets.c.source)
+        quarantine_counts = _count_by(conn, quarantine.c.source)
         last_success: dict[str, datetime] = dict(conn.execute(
             select(runs.c.source, func.max(runs.c.finished_at))
             .where(runs.c.status == "ok", runs.c.source.is_not(None))
             .group_by(runs.c.source)).all())
         kinds = dict(configured_sources)
-        for name in (*records, *project_counts, *ticket_counts, *last_success):
+        for name in (*records, *project_counts, *ticket_counts, *quarantine_counts, *last_success):
             kinds.setdefault(name, "unknown")
         sources = [
             {
@@ -44,6 +53,7 @@ def snapshot(store: Store, configured_sources: Iterable[tuple[str, str]] = (),
                 "records": int(records.get(name, 0)),
                 "projects": int(project_counts.get(name, 0)),
                 "tickets": int(ticket_counts.get(name, 0)),
+                "quarantined": int(quarantine_counts.get(name, 0)),
             }
             for name, kind in kinds.items()
         ]
