@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 
 from bridge.config import BridgeConfig
 from bridge.derive.run import derive_all
-from bridge.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, BridgeError
+from bridge.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, BridgeError, PermissionDenied
 from bridge.faults import crash_point
 from bridge.models import RawRecord
 from bridge.outbox import deliver_due
@@ -53,6 +53,7 @@ class SourceOutcome:
     mapped: int = 0
     quarantined: int = 0
     error: str | None = None
+    warnings: list[str] = field(default_factory=list)  # streams the account may not read
 
     def counts(self) -> dict[str, int]:
         return {k: getattr(self, k) for k in ("pulled", "inserted", "updated", "unchanged", "deleted",
@@ -201,7 +202,14 @@ class Engine:
                 for spec in connector.streams():
                     if self.should_stop():
                         raise Interrupted
-                    self._pull_stream(connector, spec, mapping, outcome)
+                    try:
+                        self._pull_stream(connector, spec, mapping, outcome)
+                    except PermissionDenied as exc:
+                        # what the account may not read is skipped; the rest of the source goes on
+                        warning = (f"stream {spec.name} skipped: {exc}; grant the account read "
+                                   f"access to {spec.name} to include it")
+                        outcome.warnings.append(warning)
+                        log.warning("%s: %s", source.name, warning)
             except Interrupted:
                 outcome.status, outcome.error = "interrupted", "stopped before the end; resumes next cycle"
             except BridgeError as exc:

@@ -73,6 +73,8 @@ def print_summary(result: CycleResult, console: Console) -> None:
     for s in result.sources:
         if s.error:
             console.print(f"[red]{s.name}[/red]: {s.error}")
+        for warning in s.warnings:
+            console.print(f"[yellow]{s.name}[/yellow]: {warning}")
     console.print(f"transitions: {result.transitions} ({result.transitions_changed} changed), "
                   f"articles changed: {result.articles_changed}, workload cells: {result.workload_cells}")
     verb = "would push" if result.dry_run else "planned"
