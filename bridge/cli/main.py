@@ -10,6 +10,7 @@ import click
 
 from bridge import __version__
 from bridge.cli import (
+    check,
     config_cmd,
     demo,
     explain,
@@ -45,6 +46,7 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: int, log_format: 
 
 
 cli.add_command(config_cmd.group)
+cli.add_command(check.command)
 cli.add_command(status.command)
 cli.add_command(demo.command)
 cli.add_command(report.group)

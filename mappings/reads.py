@@ -1,0 +1,83 @@
+"""Which raw fields a mapping reads, per stream: what `smo-bridge check` compares with the
+fields an instance actually has. Only the record's own fields count: paths inside `each`
+lists are relative to an element, and lookup paths read another stream's records.
+
+Reads come in groups of alternatives: the paths of one `first_of` are one group, since a
+field missing there is fine while another alternative is present."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import BaseModel
+
+from mappings.compile import CompiledMapping
+from mappings.conditions import AllOf, AnyOf, Check, NotOf
+from mappings.schema import FieldSpec, ProjectRule, TicketRule, _Fields, _ItemList
+
+Reads = tuple[str, ...]
+"""One read: a path, or the alternatives of a `first_of`."""
+
+
+def raw_paths(compiled: CompiledMapping) -> dict[str, set[Reads]]:
+    """stream -> the reads its project and ticket rules make of raw records."""
+    found: dict[str, set[Reads]] = {}
+    rules: list[ProjectRule | TicketRule] = [located.item for located in compiled.projects]
+    rules += [located.item for located in compiled.tickets]
+    for rule in rules:
+        reads = {(p,) for p in _condition_paths(rule.when)} | set(_fields_paths(rule.fields))
+        reads = {tuple(p for p in group if not p.startswith("$")) for group in reads}
+        for stream in rule.streams:
+            found.setdefault(stream, set()).update(group for group in reads if group)
+    for definition in compiled.lookups.values():
+        found.setdefault(definition.stream, set()).add((definition.key,))
+    return found
+
+
+def _fields_paths(fields: _Fields) -> Iterable[Reads]:
+    for name in type(fields).model_fields:
+        value = getattr(fields, name)
+        if isinstance(value, list) and value and isinstance(value[0], _ItemList):
+            for item_list in value:
+                yield from _item_list_paths(item_list)
+        elif isinstance(value, dict):
+            for item in value.values():
+                yield from _value_paths(item)
+        else:
+            yield from _value_paths(value)
+
+
+def _item_list_paths(item_list: _ItemList) -> Iterable[Reads]:
+    if item_list.each is not None:
+        yield (item_list.each.split("[*]", 1)[0],)
+        return
+    yield from ((p,) for p in _condition_paths(item_list.when))
+    yield from _fields_paths(item_list.fields)  # type: ignore[attr-defined]
+
+
+def _value_paths(value: Any) -> Iterable[Reads]:
+    if isinstance(value, str):
+        yield (value,)
+    elif isinstance(value, FieldSpec):
+        if value.path is not None:
+            yield (value.path,)
+        if value.field is not None:
+            yield (f'fields["{value.field}"]',)
+        if value.first_of:
+            yield tuple(p for part in value.first_of for group in _value_paths(part) for p in group)
+        for part in value.concat or []:
+            yield from _value_paths(part)
+
+
+def _condition_paths(condition: BaseModel | None) -> Iterable[str]:
+    if isinstance(condition, Check):
+        if condition.path is not None:
+            yield condition.path
+        if condition.field is not None:
+            yield f'fields["{condition.field}"]'
+    elif isinstance(condition, AllOf | AnyOf):
+        for part in condition.all if isinstance(condition, AllOf) else condition.any:
+            yield from _condition_paths(part)
+    elif isinstance(condition, NotOf):
+        yield from _condition_paths(condition.not_)
