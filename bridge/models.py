@@ -123,7 +123,8 @@ class Ticket(_Model):
     """A unit of work (incident, problem, change, request, story) classified for workloads."""
 
     ref: SourceRef
-    key: str
+    key: str = Field(description="the source's stable id (ServiceNow sys_id, Jira key)")
+    display_key: str | None = Field(None, description="what people call it (a ServiceNow number)")
     type: str | None = None
     summary: str | None = None
     status: str | None = None
@@ -141,6 +142,10 @@ class Ticket(_Model):
     labels: list[str] = Field(default_factory=list)
     attributes: dict[str, Any] = Field(default_factory=dict)
     updated: UTCDateTime | None = None
+
+    @property
+    def label(self) -> str:
+        return self.display_key or self.key
 
 
 class Evidence(_Model):

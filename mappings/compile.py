@@ -84,7 +84,8 @@ PROJECT_TARGETS: dict[str, tuple[Target, bool]] = {
     "resolver_group": ("str", False), "updated": ("datetime", False), "url": ("str", False),
 }
 TICKET_TARGETS: dict[str, tuple[Target, bool]] = {
-    "key": ("str", True), "opened": ("datetime", True), "type": ("str", False),
+    "key": ("str", True), "opened": ("datetime", True), "display_key": ("str", False),
+    "type": ("str", False),
     "summary": ("str", False), "status": ("str", False), "status_category": ("status_category", False),
     "priority": ("str", False), "team": ("str", False), "project_key": ("str", False),
     "transition_key": ("str", False), "resolved": ("datetime", False),

@@ -174,6 +174,8 @@ class TicketFields(_Fields):
 
     key: FieldValue
     opened: FieldValue
+    display_key: FieldValue | None = Field(None, description="what people call the ticket, when the "
+                                                             "key is an internal id")
     type: FieldValue | None = None
     summary: FieldValue | None = None
     status: FieldValue | None = None

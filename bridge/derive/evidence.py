@@ -152,7 +152,7 @@ def _check(rule: Any, ctx: EvidenceContext, approver: str | None) -> Found:
     if isinstance(rule, NoOpenTickets):
         open_ = [t for t in ctx.tickets if rule.matches(t) and t.status_category != "done"]
         if open_:
-            keys = ", ".join(t.key for t in open_[:5])
+            keys = ", ".join(t.label for t in open_[:5])
             return Found(False, [_ticket_evidence(t, "still open") for t in open_[:5]],
                          f"{len(open_)} open ticket(s): {keys}")
         if ctx.quarantined_tickets:
@@ -182,7 +182,7 @@ def _check(rule: Any, ctx: EvidenceContext, approver: str | None) -> Found:
 
 
 def _ticket_evidence(ticket: Ticket, detail: str) -> Evidence:
-    return Evidence(kind="ticket", ref=f"{ticket.ref.source}:{ticket.key}", detail=f"{ticket.key} {detail}",
+    return Evidence(kind="ticket", ref=f"{ticket.ref.source}:{ticket.key}", detail=f"{ticket.label} {detail}",
                     at=ticket.resolved or ticket.updated)
 
 
@@ -192,13 +192,13 @@ def _approval(ticket: Ticket, approved_by_field: str, approver_field: str,
     appointed = _get(ticket, approver_field) or item_approver
     given = _get(ticket, approved_by_field)
     if not appointed:
-        return False, None, f"{ticket.key} has no appointed approver"
+        return False, None, f"{ticket.label} has no appointed approver"
     if not given:
-        return False, None, f"{ticket.key} awaits approval by {appointed}"
+        return False, None, f"{ticket.label} awaits approval by {appointed}"
     if not same_person(str(given), str(appointed)):
-        return False, None, (f"{ticket.key} approved by {given}, "
+        return False, None, (f"{ticket.label} approved by {given}, "
                              f"but the appointed approver is {appointed}")
-    return True, str(given), f"{ticket.key} approved by {given} (the appointed approver)"
+    return True, str(given), f"{ticket.label} approved by {given} (the appointed approver)"
 
 
 def _ticket_done(rule: TicketDone, ctx: EvidenceContext, approver: str | None) -> Found:
@@ -208,7 +208,7 @@ def _ticket_done(rule: TicketDone, ctx: EvidenceContext, approver: str | None) -
     done = [t for t in matching if t.status_category == "done"]
     if not done:
         return Found(False, [_ticket_evidence(t, f"is {t.status or 'open'}") for t in matching[:3]],
-                     f"{matching[0].key} is not done")
+                     f"{matching[0].label} is not done")
     if not rule.approved:
         return Found(True, [_ticket_evidence(done[0], "done")])
     reasons = []
@@ -232,7 +232,7 @@ def _tickets_approved(rule: TicketsApproved, ctx: EvidenceContext, approver: str
     approvers: list[str] = []
     for ticket in matching:
         if ticket.status_category != "done":
-            problems.append(f"{ticket.key} is not done")
+            problems.append(f"{ticket.label} is not done")
             continue
         ok, given, why = _approval(ticket, rule.approved_by_field, rule.approver_field, approver)
         if ok and given:
