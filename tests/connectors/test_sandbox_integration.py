@@ -14,14 +14,12 @@ import pytest
 
 from bridge.errors import TransientError
 from bridge.models import KnowledgeArticle, RawRecord
+from bridge.sandbox import Sandbox
 from connectors.base import Connector
 from connectors.jira import JiraConfig, JiraConnector
 from connectors.servicenow import ServiceNowConfig, ServiceNowConnector
 from connectors.testing import ConnectorSuite
 
-sandbox_module = pytest.importorskip("bridge.sandbox")
-if not hasattr(sandbox_module, "Sandbox"):
-    pytest.skip("bridge.sandbox has no Sandbox yet", allow_module_level=True)
 pytestmark = pytest.mark.sandbox
 
 TICKETS = 400
@@ -39,7 +37,7 @@ FAULTS: dict[str, Any] = {
 
 @pytest.fixture(scope="module", params=["cloud", "server"])
 def sandbox(request: pytest.FixtureRequest) -> Iterator[Any]:
-    with sandbox_module.Sandbox(
+    with Sandbox(
         seed=42, tickets=TICKETS, jira_deployment=request.param, jira_port=0, servicenow_port=0
     ) as sb:
         sb.deployment = request.param
