@@ -7,9 +7,11 @@ Incremental reads page by keyset on (`sys_updated_on`, `sys_id`) with plain enco
 queries every Table API implementation understands:
 `sys_updated_on>=T^ORDERBYsys_updated_on^ORDERBYsys_id`, then, after a page ending at
 (T, ID), first the rest of that second (`sys_updated_on=T^sys_id>ID^ORDERBYsys_id`) and
-then `sys_updated_on>T...`. Offsets would skip records updated while we page, and a page
-shorter than the limit proves nothing (ACLs remove rows after the limit is applied): only
-an empty page ends a scan. Text values in encoded queries are read as UTC.
+then `sys_updated_on>T...`. Offsets would skip records updated while we page. Row ACLs
+remove rows after the limit is applied, so a short or empty page proves nothing: an
+empty page is stepped over by offset while X-Total-Count says more rows match. Text
+values in encoded queries are read as UTC; values that could add conditions are refused
+(connectors/servicenow_query.py). Pushes: connectors/servicenow_push.py.
 """
 
 from __future__ import annotations
