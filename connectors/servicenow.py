@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import heapq
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,6 +37,7 @@ from connectors.base import (
     BearerAuth,
     Connector,
     OAuth2Auth,
+    Probe,
     PushResult,
     QuarantineHandler,
     SourceConfig,
@@ -44,6 +45,7 @@ from connectors.base import (
 )
 from connectors.http import HttpPolicy, failure_from_exception, failure_from_response, mount_policy
 from connectors.oauth import PasswordGrant
+from connectors.servicenow_probe import probe
 from connectors.servicenow_push import push_article, push_gate_status
 from connectors.servicenow_query import (
     NAME,
@@ -240,6 +242,20 @@ class ServiceNowConnector(Connector):
             table, f"sys_id={sid}", list(dict.fromkeys(["sys_id", *fields])), 1, 0, display_value
         )
         return next((r for r in found if field_value(r, "sys_id") == sid), None)
+
+    def count(self, table: str) -> int | None:
+        """How many rows of `table` match (X-Total-Count of a one-row page), None when the
+        instance sends no count."""
+        return self._page(table, "", ["sys_id"], limit=1, count=True).total
+
+    def probe(
+        self,
+        pushes: frozenset[str] = frozenset(),
+        fields: Mapping[str, Iterable[str]] | None = None,
+    ) -> Iterator[Probe]:
+        """Reach, count each table, side tables, push targets, and the columns in `fields`
+        (table -> names a mapping reads) this instance lacks. Writes nothing."""
+        return probe(self, pushes, fields)
 
     def check(self) -> None:
         table = self.cfg.tables[0] if self.cfg.tables else "sys_user"

@@ -27,6 +27,7 @@ from connectors.servicenow_query import (
     display_text,
     field_value,
     json_or_none,
+    lineage,
     marker,
     markers_in,
     query_value,
@@ -36,8 +37,6 @@ from connectors.servicenow_query import (
 if TYPE_CHECKING:
     from connectors.servicenow import ServiceNowConnector
 
-#: where a column of a table may be defined (a task column is defined on `task`)
-_HIERARCHY = {"pm_project": ["pm_project", "planned_task", "task"]}
 _NO_DICTIONARY = (
     "custom columns cannot be discovered, a stock instance is assumed unless the row "
     "itself shows the column; grant the integration user read access to sys_dictionary"
@@ -48,7 +47,7 @@ _NO_JOURNAL = (
 )
 
 
-def _unreadable(exc: SourceError) -> bool:
+def unreadable(exc: SourceError) -> bool:
     """403, or a table this instance does not have: a side read to do without."""
     text = str(exc)
     return isinstance(exc, PermissionDenied) or "(400)" in text or "(404)" in text
@@ -60,7 +59,7 @@ def has_column(conn: ServiceNowConnector, table: str, column: str) -> bool | Non
     key = (table, column)
     if key in conn.columns:
         return conn.columns[key]
-    tables = _HIERARCHY.get(table, [table])
+    tables = lineage(table)
     found: bool | None
     try:
         rows = conn.rows(
@@ -75,7 +74,7 @@ def has_column(conn: ServiceNowConnector, table: str, column: str) -> bool | Non
             field_value(r, "name") in tables and field_value(r, "element") == column for r in rows
         )
     except SourceError as exc:
-        if not _unreadable(exc):
+        if not unreadable(exc):
             raise
         conn.side_read_denied("sys_dictionary", _NO_DICTIONARY, exc)
         found = None
@@ -105,7 +104,7 @@ def _note_seen(
                 for r in rows
             )
         except SourceError as exc:
-            if not _unreadable(exc):
+            if not unreadable(exc):
                 raise
             conn.side_read_denied("sys_journal_field", _NO_JOURNAL, exc)
     return False if shown else None
@@ -212,7 +211,7 @@ def push_article(
         wanted[corr] = key
     kb_name = conn.cfg.knowledge_base or article.knowledge_base
     if kb_name:
-        wanted["kb_knowledge_base"] = _knowledge_base_id(conn, kb_name)
+        wanted["kb_knowledge_base"] = knowledge_base_id(conn, kb_name)
         if article.category:
             category = _category_id(conn, article.category, wanted["kb_knowledge_base"])
             if category:
@@ -295,7 +294,7 @@ def _verify_article(
         )
 
 
-def _knowledge_base_id(conn: ServiceNowConnector, name: str) -> str:
+def knowledge_base_id(conn: ServiceNowConnector, name: str) -> str:
     if SYS_ID.match(name):
         return name
     if name not in conn.kb_ids:

@@ -18,6 +18,22 @@ NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # table and column names
 #: how the connector tags what it writes: work notes and article keywords (`meta`)
 _MARKER = re.compile(r"\[smo-bridge:([^\]\r\n]+)\]")
 _UNSAFE = ("^", "\n", "\r")
+#: the parents of the stock tables the bridge reads: a column may be defined on a parent
+TABLE_PARENTS: dict[str, list[str]] = {
+    "incident": ["task"],
+    "problem": ["task"],
+    "change_request": ["task"],
+    "sc_req_item": ["task"],
+    "sc_request": ["task"],
+    "pm_project": ["planned_task", "task"],
+    "pm_project_task": ["planned_task", "task"],
+    "cmdb_ci_service": ["cmdb_ci", "cmdb"],
+}
+
+
+def lineage(table: str) -> list[str]:
+    """The table and the tables it extends (stock ones known here)."""
+    return [table, *TABLE_PARENTS.get(table, [])]
 
 
 def query_value(source: str, value: object, what: str) -> str:
