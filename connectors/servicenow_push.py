@@ -216,7 +216,8 @@ def push_article(
             category = _category_id(conn, article.category, wanted["kb_knowledge_base"])
             if category:
                 wanted["kb_category"] = category
-    query = f"{corr}={key}" if corr else f"metaLIKE{tag}"
+    # the marker too: an article written before the column was seen carries only that
+    query = f"{corr}={key}^ORmetaLIKE{tag}" if corr else f"metaLIKE{tag}"
     found = conn.rows(
         "kb_knowledge", f"{query}^ORDERBYsys_created_on", ["sys_id", *wanted], limit=10
     )

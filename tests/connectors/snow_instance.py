@@ -129,25 +129,27 @@ class Instance:
         return 200, {}, json.dumps({"result": found})
 
     def _select(self, table: str, query: str) -> list[dict[str, str]]:
-        rows = list(self.rows.get(table, []))
         order: list[str] = []
+        groups: list[list[tuple[str, str, str]]] = []  # AND of ORs
         for term in filter(None, query.split("^")):
             if term.startswith("ORDERBY"):
                 order.append(term[7:])
                 continue
-            match = _TERM.match(term)
+            alternative = term.startswith("OR")
+            match = _TERM.match(term[2:] if alternative else term)
             assert match, f"the instance cannot read {term!r}"
             name, op, value = match.groups()
             if name not in self.columns.get(table, set()):
                 continue  # an invalid condition is dropped, as ServiceNow does by default
-            if op == "=":
-                rows = [r for r in rows if r.get(name, "") == value]
-            elif op == "LIKE":
-                rows = [r for r in rows if value.lower() in r.get(name, "").lower()]
-            elif op == "IN":
-                rows = [r for r in rows if r.get(name, "") in value.split(",")]
+            if alternative and groups:  # (after a dropped condition it stands alone)
+                groups[-1].append((name, op, value))
             else:
-                rows = [r for r in rows if r.get(name, "") > value]
+                groups.append([(name, op, value)])
+        rows = [
+            r
+            for r in self.rows.get(table, [])
+            if all(any(_holds(r.get(n, ""), op, v) for n, op, v in group) for group in groups)
+        ]
         return sorted(rows, key=lambda r: tuple(r.get(f, "") for f in order))
 
     def _render(
@@ -170,6 +172,16 @@ class Instance:
                 else (shown if display == "true" else value)
             )
         return out
+
+
+def _holds(actual: str, op: str, value: str) -> bool:
+    if op == "=":
+        return actual == value
+    if op == "LIKE":
+        return value.lower() in actual.lower()
+    if op == "IN":
+        return actual in value.split(",")
+    return actual > value
 
 
 def _strings(body: dict[str, Any]) -> dict[str, str]:

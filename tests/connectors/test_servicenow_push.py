@@ -234,3 +234,16 @@ def test_a_knowledge_base_title_cannot_add_conditions(
     with pytest.raises(SourceError, match="refused to query by knowledge base title"):
         snow(knowledge_base="IT^ORtitleISNOTEMPTY").push_article(article(), "smo-bridge:snow:P1")
     assert [t for _, t, _ in stock.requests if t == "kb_knowledge_base"] == []
+
+
+def test_an_article_written_before_its_column_was_seen_is_found_again(stock: Instance) -> None:
+    """No sys_dictionary and an empty kb_knowledge: the first push cannot see the column
+    and writes the marker only; once the column shows, the same article is updated."""
+    stock.dictionary_readable = False
+    stock.columns["kb_knowledge"].add("u_smo_correlation")
+    assert snow().push_article(article(), "smo-bridge:snow:P1").outcome == "created"
+    [row] = stock.rows["kb_knowledge"]
+    assert row.get("u_smo_correlation", "") == ""  # not seen: not written
+    again = snow().push_article(article(), "smo-bridge:snow:P1")  # a new run: the row shows it
+    assert again.outcome == "updated"
+    assert len(stock.rows["kb_knowledge"]) == 1 and row["u_smo_correlation"] == "smo-bridge:snow:P1"
