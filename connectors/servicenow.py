@@ -7,20 +7,22 @@ Incremental reads page by keyset on (`sys_updated_on`, `sys_id`) with plain enco
 queries every Table API implementation understands:
 `sys_updated_on>=T^ORDERBYsys_updated_on^ORDERBYsys_id`, then, after a page ending at
 (T, ID), first the rest of that second (`sys_updated_on=T^sys_id>ID^ORDERBYsys_id`) and
-then `sys_updated_on>T...`. Offsets would skip records updated while we page, and a page
-shorter than the limit proves nothing (ACLs remove rows after the limit is applied): only
-an empty page ends a scan. Text values in encoded queries are read as UTC.
+then `sys_updated_on>T...`. Offsets would skip records updated while we page. Row ACLs
+remove rows after the limit is applied, so a short or empty page proves nothing: an
+empty page is stepped over by offset while X-Total-Count says more rows match. Text
+values in encoded queries are read as UTC; values that could add conditions are refused
+(connectors/servicenow_query.py). Pushes: connectors/servicenow_push.py.
 """
 
 from __future__ import annotations
 
 import heapq
 import json
-import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import pysnow
@@ -28,13 +30,14 @@ import requests
 from pydantic import Field
 from pysnow.exceptions import PysnowException
 
-from bridge.errors import SourceError, TransientError
+from bridge.errors import PermissionDenied, SourceError, TransientError
 from bridge.models import KnowledgeArticle, RawRecord
 from connectors.base import (
     BasicAuth,
     BearerAuth,
     Connector,
     OAuth2Auth,
+    Probe,
     PushResult,
     QuarantineHandler,
     SourceConfig,
@@ -42,12 +45,24 @@ from connectors.base import (
 )
 from connectors.http import HttpPolicy, failure_from_exception, failure_from_response, mount_policy
 from connectors.oauth import PasswordGrant
+from connectors.servicenow_probe import probe
+from connectors.servicenow_push import push_article, push_gate_status
+from connectors.servicenow_query import (
+    NAME,
+    field_value,
+    markers_in,
+    query_value,
+    sys_id_value,
+)
 from connectors.timefmt import format_servicenow_timestamp, parse_servicenow_timestamp
+
+__all__ = ["DEFAULT_TABLES", "ServiceNowConfig", "ServiceNowConnector", "field_value"]
 
 # reference tables first: mappings look groups, people and services up while mapping tickets
 DEFAULT_TABLES = [
     "sys_user_group",
     "sys_user",
+    "sysapproval_approver",
     "cmdb_ci_service",
     "kb_knowledge_base",
     "pm_project",
@@ -58,19 +73,27 @@ DEFAULT_TABLES = [
     "sc_req_item",
     "kb_knowledge",
 ]
-_SYS_ID = re.compile(r"^[0-9a-f]{32}$")
+ARTICLE_STREAM = "kb_knowledge"
 _ORDER = "^ORDERBYsys_updated_on^ORDERBYsys_id"
+_NAME_PATTERN = NAME.pattern
 
 
 class ServiceNowConfig(SourceConfig):
     kind: Literal["servicenow"] = "servicenow"
-    tables: list[str] = Field(default_factory=lambda: list(DEFAULT_TABLES))
+    tables: list[Annotated[str, Field(pattern=_NAME_PATTERN)]] = Field(
+        default_factory=lambda: list(DEFAULT_TABLES)
+    )
     page_size: int = Field(1000, ge=1, le=10000)
     gate_field: str = Field(
-        "u_smo_gate_status", description="pm_project field that receives the gate status"
+        "u_smo_gate_status",
+        pattern=_NAME_PATTERN,
+        description="pm_project column that also receives the gate status (JSON), when the "
+        "instance has it; the work note is written either way",
     )
     knowledge_base: str | None = Field(
-        None, description="kb_knowledge_base title or sys_id for articles"
+        None,
+        description="kb_knowledge_base title or sys_id for articles; overrides the mapping's "
+        "knowledge.knowledge_base. Neither set: the instance's default knowledge base",
     )
     display_value: Literal["all", "false"] = Field(
         "all", description="all: every field as {value, display_value[, link]}; false: values only"
@@ -81,26 +104,19 @@ class ServiceNowConfig(SourceConfig):
     )
     deletions: bool = Field(True, description="read sys_audit_delete to report deleted records")
     correlation_field: str = Field(
-        "u_smo_correlation", description="kb_knowledge field holding our key"
+        "u_smo_correlation",
+        pattern=_NAME_PATTERN,
+        description="kb_knowledge column holding the article's correlation key, when the "
+        "instance has it; the key is also tagged in the article's meta keywords",
     )
-
-
-def field_value(record: dict[str, Any], name: str) -> Any:
-    """A field's stored value, whether the record came with display values or not."""
-    value = record.get(name)
-    if isinstance(value, dict) and "value" in value:
-        return value["value"]
-    return value
-
-
-def _escape(value: str) -> str:
-    return value.replace("^", "^^")  # a literal caret in an encoded-query value
 
 
 class ServiceNowConnector(Connector):
     kind = "servicenow"
     config_model = ServiceNowConfig
     push_capabilities = frozenset({"gate_status", "knowledge"})
+    #: the stream whose records `article_state` reads (bridge/derive/run.py)
+    article_stream = ARTICLE_STREAM
 
     def __init__(self, config: SourceConfig) -> None:
         super().__init__(config)
@@ -108,7 +124,13 @@ class ServiceNowConnector(Connector):
         self.cfg: ServiceNowConfig = config
         self._snow: pysnow.Client | None = None
         self._grant: PasswordGrant | None = None
-        self._kb_ids: dict[str, str] = {}
+        self.kb_ids: dict[str, str] = {}
+        #: (table, column) -> whether the instance has it; None: could not tell
+        self.columns: dict[tuple[str, str], bool | None] = {}
+        #: default tables this instance does not have (warned once)
+        self.absent: set[str] = set()
+        #: side tables this account may not read (warned once)
+        self.denied: set[str] = set()
 
     def streams(self) -> list[StreamSpec]:
         return [
@@ -153,7 +175,7 @@ class ServiceNowConnector(Connector):
         except (ValueError, PysnowException):
             raise TransientError(f"malformed response body ({request})", source=self.name) from None
 
-    def _get(
+    def rows(
         self,
         table: str,
         query: str,
@@ -162,6 +184,19 @@ class ServiceNowConnector(Connector):
         offset: int = 0,
         display_value: bool | str = False,
     ) -> list[dict[str, Any]]:
+        return self._page(table, query, fields, limit, offset, display_value).rows
+
+    def _page(
+        self,
+        table: str,
+        query: str,
+        fields: list[str] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        display_value: bool | str = False,
+        count: bool = False,
+    ) -> _Page:
+        """One page, with X-Total-Count when `count` (the matching rows, before row ACLs)."""
         resource = self._client().resource(api_path=f"/table/{table}")
         # lower-case flags as ServiceNow documents them (pysnow would send Python's "True")
         resource.parameters.add_custom(
@@ -169,7 +204,7 @@ class ServiceNowConnector(Connector):
                 "sysparm_display_value": str(display_value).lower(),
                 "sysparm_exclude_reference_link": "false",
                 "sysparm_suppress_pagination_header": "true",  # we page by key, not by Link
-                "sysparm_no_count": "true",  # spares the server a COUNT(*) per page
+                "sysparm_no_count": "false" if count else "true",  # a COUNT(*) only when asked
             }
         )
         with self._errors(f"GET /api/now/table/{table}"):
@@ -180,9 +215,10 @@ class ServiceNowConnector(Connector):
                 fields=list(fields or []),
             )
             rows = response.all()
-        return [r for r in rows if isinstance(r, dict)]
+            total = _int_or_none(response.headers.get("X-Total-Count")) if count else None
+        return _Page([r for r in rows if isinstance(r, dict)], total)
 
-    def _write(
+    def write(
         self, method: str, table: str, payload: dict[str, Any], sys_id: str | None = None
     ) -> dict[str, Any]:
         resource = self._client().resource(api_path=f"/table/{table}")
@@ -196,9 +232,34 @@ class ServiceNowConnector(Connector):
                 ).one()
         return dict(result)
 
+    def row(
+        self, table: str, sys_id: str, fields: list[str], display_value: bool | str = "all"
+    ) -> dict[str, Any] | None:
+        """One row by sys_id, None when absent; a row with another sys_id (an instance
+        that ignored the condition) is not taken for it."""
+        sid = sys_id_value(self.name, sys_id, f"{table} sys_id")
+        found = self.rows(
+            table, f"sys_id={sid}", list(dict.fromkeys(["sys_id", *fields])), 1, 0, display_value
+        )
+        return next((r for r in found if field_value(r, "sys_id") == sid), None)
+
+    def count(self, table: str) -> int | None:
+        """How many rows of `table` match (X-Total-Count of a one-row page), None when the
+        instance sends no count."""
+        return self._page(table, "", ["sys_id"], limit=1, count=True).total
+
+    def probe(
+        self,
+        pushes: frozenset[str] = frozenset(),
+        fields: Mapping[str, Iterable[str]] | None = None,
+    ) -> Iterator[Probe]:
+        """Reach, count each table, side tables, push targets, and the columns in `fields`
+        (table -> names a mapping reads) this instance lacks. Writes nothing."""
+        return probe(self, pushes, fields)
+
     def check(self) -> None:
         table = self.cfg.tables[0] if self.cfg.tables else "sys_user"
-        self._get(table, "", fields=["sys_id"], limit=1)
+        self.rows(table, "", fields=["sys_id"], limit=1)
 
     def close(self) -> None:
         if self._snow is not None and self._snow.session is not None:
@@ -220,14 +281,38 @@ class ServiceNowConnector(Connector):
         if fields:
             fields = list(dict.fromkeys([*fields, "sys_id", "sys_updated_on"]))
         display: bool | str = "all" if self.cfg.display_value == "all" else False
-        updates = self._records(
-            stream, self.scan(stream, "sys_updated_on", "", start, fields, display), on_quarantine
+        rows = self._unless_absent(
+            stream, self.scan(stream, "sys_updated_on", "", start, fields, display)
         )
+        updates = self._records(stream, rows, on_quarantine)
+        if stream in self.absent:
+            yield from updates
+            return
         if start is None or not self.cfg.deletions or stream == "sys_audit_delete":
             yield from updates
             return
         deletes = self._deletions(stream, start, on_quarantine)
         yield from heapq.merge(updates, deletes, key=lambda r: (r.updated, r.key))
+
+    def _unless_absent(self, table: str, rows: Iterator[Any]) -> Iterator[Any]:
+        """`rows`, or nothing when `table` is a default table this instance does not have
+        (pm_project needs the project portfolio plugin): one warning, and the source goes on.
+        A table named in `tables` must exist."""
+        if table in self.absent:
+            return
+        try:
+            yield from rows
+        except SourceError as exc:
+            explicit = "tables" in self.cfg.model_fields_set
+            if explicit or "(400)" not in str(exc) or "Invalid table" not in str(exc):
+                raise
+            self.absent.add(table)
+            self.log.warning(
+                "%s: the instance has no table %s; that stream is skipped (name the tables to "
+                "read in `tables` to leave it out)",
+                self.name,
+                table,
+            )
 
     def scan(
         self,
@@ -238,44 +323,60 @@ class ServiceNowConnector(Connector):
         fields: list[str] | None,
         display: bool | str,
     ) -> Iterator[dict[str, Any]]:
-        """Keyset pages over (cursor, sys_id), from `start` on, until an empty page.
+        """Keyset pages over (cursor, sys_id), from `start` on, until the query is exhausted.
 
-        A page whose rows all lack a readable position (they are quarantined downstream)
-        gives no key to continue from: the next page then steps over it by offset."""
+        Row ACLs apply after the limit, so a page may come back short or empty while more
+        rows match: each page asks for X-Total-Count, and an empty page is stepped over by
+        offset while the count says rows lie beyond it. A page whose rows all lack a
+        readable position (they are quarantined downstream) is stepped over the same way."""
         order = f"^ORDERBY{cursor}^ORDERBYsys_id"
         prefix = f"{where}^" if where else ""
         query = (
             prefix + (f"{cursor}>={format_servicenow_timestamp(start)}" if start else "") + order
         )
-        offset = 0
         while True:
-            page = self._get(table, query.lstrip("^"), fields, offset=offset, display_value=display)
-            if not page:
-                return
-            yield from page
-            last = _last_position(page, cursor)
+            last: tuple[str, str] | None = None
+            for page in self._query_pages(table, query.lstrip("^"), fields, display):
+                yield from page
+                last = _last_position(page, cursor)
+                if last is not None:
+                    break  # continue by key from here, not by offset
             if last is None:
-                offset += len(page)
-                continue
+                return
             stamp, sys_id = last
-            drain_offset = 0
             while True:  # the rest of the last page's second, past its last sys_id
-                rest = self._get(
-                    table,
-                    f"{prefix}{cursor}={stamp}^sys_id>{sys_id}^ORDERBYsys_id",
-                    fields,
-                    offset=drain_offset,
-                    display_value=display,
+                drained: str | None = None
+                rest = (
+                    f"{prefix}{cursor}={query_value(self.name, stamp, cursor)}"
+                    f"^sys_id>{query_value(self.name, sys_id, 'sys_id')}^ORDERBYsys_id"
                 )
-                if not rest:
+                for page in self._query_pages(table, rest, fields, display):
+                    yield from page
+                    position = _last_position(page, cursor, same_second=stamp)
+                    if position is not None:
+                        drained = position[1]
+                        break
+                if drained is None:
                     break
-                yield from rest
-                position = _last_position(rest, cursor, same_second=stamp)
-                if position is None:
-                    drain_offset += len(rest)
-                else:
-                    sys_id, drain_offset = position[1], 0
-            query, offset = f"{prefix}{cursor}>{stamp}{order}", 0
+                sys_id = drained
+            query = f"{prefix}{cursor}>{stamp}{order}"
+
+    def _query_pages(
+        self, table: str, query: str, fields: list[str] | None, display: bool | str
+    ) -> Iterator[list[dict[str, Any]]]:
+        """The non-empty pages of one query, by offset, until the count says it is done.
+
+        Without a count (an instance or proxy that drops the header) an empty page ends it."""
+        limit, offset = self.cfg.page_size, 0
+        while True:
+            page = self._page(
+                table, query, fields, offset=offset, display_value=display, count=True
+            )
+            if page.rows:
+                yield page.rows
+            elif page.total is None or page.total <= offset + limit:
+                return
+            offset += limit
 
     def _records(
         self,
@@ -300,15 +401,34 @@ class ServiceNowConnector(Connector):
     def _deletions(
         self, table: str, start: datetime, on_q: QuarantineHandler | None
     ) -> Iterator[RawRecord]:
-        """sys_audit_delete rows of `table` since `start`, as deleted RawRecords."""
+        """sys_audit_delete rows of `table` since `start`, as deleted RawRecords.
+
+        sys_audit_delete is admin-only on a stock instance: a 403 skips deletions for the
+        rest of this connector's run, with one warning naming the grant."""
+        if "sys_audit_delete" in self.denied or table in self.absent:
+            return
         rows = self.scan(
             "sys_audit_delete",
             "sys_created_on",
-            f"tablename={_escape(table)}",
+            f"tablename={query_value(self.name, table, 'table name')}",
             start,
             ["sys_id", "tablename", "documentkey", "sys_created_on"],
             False,
         )
+        try:
+            yield from self._deleted_records(table, rows, on_q)
+        except PermissionDenied as exc:
+            self.side_read_denied(
+                "sys_audit_delete",
+                "deleted records are not reported this run; grant the integration user read "
+                "access to sys_audit_delete (admin-only by default: add a read ACL on "
+                "sys_audit_delete for a role it holds)",
+                exc,
+            )
+
+    def _deleted_records(
+        self, table: str, rows: Iterator[dict[str, Any]], on_q: QuarantineHandler | None
+    ) -> Iterator[RawRecord]:
         for row in rows:
             key = row.get("documentkey")
             try:
@@ -335,20 +455,49 @@ class ServiceNowConnector(Connector):
                 deleted=True,
             )
 
+    def side_read_denied(self, table: str, consequence: str, exc: SourceError) -> None:
+        """Remember a side table the account may not read; warn once per connector run."""
+        if table in self.denied:
+            return
+        self.denied.add(table)
+        self.log.warning("%s: cannot read %s (%s): %s", self.name, table, exc.request, consequence)
+
     def census(self, stream: str) -> Iterator[str]:
         """Every sys_id of the table, keyset-paged on sys_id alone (cheap: one column)."""
         self.stream(stream)
         last = ""
         while True:
-            query = (f"sys_id>{last}^" if last else "") + "ORDERBYsys_id"
-            page = self._get(stream, query, ["sys_id"])
-            ids = [str(field_value(r, "sys_id")) for r in page if field_value(r, "sys_id")]
-            if not page:
-                return
-            yield from ids
-            if not ids:
+            after = f"sys_id>{query_value(self.name, last, 'sys_id')}^" if last else ""
+            ids: list[str] = []
+            pages = self._query_pages(stream, after + "ORDERBYsys_id", ["sys_id"], False)
+            for page in self._unless_absent(stream, pages):
+                ids = [str(field_value(r, "sys_id")) for r in page if field_value(r, "sys_id")]
+                yield from ids
+                if ids:
+                    break
                 raise TransientError(f"a census page of {stream} has no sys_id", source=self.name)
+            if not ids:
+                return
             last = ids[-1]
+
+    # -- what the bridge wrote, read back ------------------------------------------------------
+
+    def article_state(self, record: RawRecord) -> tuple[str, str, str] | None:
+        """(correlation, workflow state, article number) of a pulled kb_knowledge record the
+        bridge wrote, None for any other record. The correlation is read from the configured
+        `correlation_field` when the row carries it, else from the marker in `meta`."""
+        if record.stream != ARTICLE_STREAM or record.deleted:
+            return None
+        payload = record.payload
+        correlation = field_value(payload, self.cfg.correlation_field)
+        if not correlation:
+            found = markers_in(payload.get("meta"))
+            correlation = found[0] if found else None
+        if not correlation:
+            return None
+        state = field_value(payload, "workflow_state") or "draft"
+        number = field_value(payload, "number") or record.key
+        return str(correlation), str(state), str(number)
 
     # -- pushing --------------------------------------------------------------------------------
 
@@ -359,98 +508,26 @@ class ServiceNowConnector(Connector):
         correlation_key: str,
         comment: str | None = None,
     ) -> PushResult:
-        """Write the gate status (JSON) into pm_project.`gate_field`, with a work note when
-        the status changed. Both go in ONE PATCH, compared with the stored value first: a
-        retry after success finds the status already there and writes nothing, so the work
-        note (tagged with the correlation key) is never added twice."""
-        gate = self.cfg.gate_field
-        rows = self._get(
-            "pm_project", f"sys_id={_escape(project_sys_id)}", ["sys_id", gate], limit=1
-        )
-        if not rows:
-            raise SourceError(
-                self.name,
-                f"pm_project {project_sys_id} not found",
-                request="GET /api/now/table/pm_project",
-            )
-        current = _json_or_none(rows[0].get(gate))
-        if current == status_payload:
-            return PushResult(project_sys_id, "unchanged")
-        body: dict[str, Any] = {gate: json.dumps(status_payload, sort_keys=True)}
-        previous = current.get("status") if isinstance(current, dict) else None
-        note: Literal["added"] | None = None
-        if comment and (current is None or previous != status_payload.get("status")):
-            body["work_notes"] = f"{comment}\n\n[smo-bridge:{correlation_key}]"
-            note = "added"
-        self._write("PATCH", "pm_project", body, sys_id=project_sys_id)
-        return PushResult(project_sys_id, "created" if current is None else "updated", note)
+        """The gate status on the pm_project: a work note, plus `gate_field` when the
+        instance has that column (see connectors/servicenow_push.py)."""
+        return push_gate_status(self, project_sys_id, status_payload, correlation_key, comment)
 
     def push_article(self, article: KnowledgeArticle, correlation_key: str) -> PushResult:
-        """Create or update the kb_knowledge article carrying `correlation_key`.
+        """Create or update the kb_knowledge article tagged with `correlation_key`."""
+        return push_article(self, article, correlation_key)
 
-        The key is looked up before any create, so a retried create finds its first
-        attempt and updates it instead of adding a second article."""
-        corr = self.cfg.correlation_field
-        wanted: dict[str, Any] = {
-            "short_description": article.short_description,
-            "text": article.html,
-            "meta": ", ".join(article.keywords),
-            "workflow_state": article.workflow_state,
-            corr: correlation_key,
-        }
-        kb_name = article.knowledge_base or self.cfg.knowledge_base
-        if kb_name:
-            wanted["kb_knowledge_base"] = self._knowledge_base_id(kb_name)
-        if article.category:
-            category = self._category_id(article.category, wanted.get("kb_knowledge_base"))
-            if category:
-                wanted["kb_category"] = category
-        found = self._get(
-            "kb_knowledge", f"{corr}={_escape(correlation_key)}", ["sys_id", *wanted], limit=2
-        )
-        if len(found) > 1:
-            self.log.warning(
-                "%s: %d articles carry correlation %s; updating the first",
-                self.name,
-                len(found),
-                correlation_key,
-            )
-        if not found:
-            created = self._write("POST", "kb_knowledge", wanted)
-            return PushResult(str(field_value(created, "sys_id")), "created")
-        existing = found[0]
-        sys_id = str(field_value(existing, "sys_id"))
-        changes = {k: v for k, v in wanted.items() if field_value(existing, k) != v}
-        if not changes:
-            return PushResult(sys_id, "unchanged")
-        self._write("PATCH", "kb_knowledge", changes, sys_id=sys_id)
-        return PushResult(sys_id, "updated")
 
-    def _knowledge_base_id(self, name: str) -> str:
-        if _SYS_ID.match(name):
-            return name
-        if name not in self._kb_ids:
-            rows = self._get("kb_knowledge_base", f"title={_escape(name)}", ["sys_id"], limit=1)
-            if not rows:
-                raise SourceError(
-                    self.name,
-                    f"knowledge base {name!r} not found",
-                    request="GET /api/now/table/kb_knowledge_base",
-                )
-            self._kb_ids[name] = str(field_value(rows[0], "sys_id"))
-        return self._kb_ids[name]
+@dataclass(frozen=True)
+class _Page:
+    rows: list[dict[str, Any]]
+    total: int | None
 
-    def _category_id(self, name: str, kb: str | None) -> str | None:
-        if _SYS_ID.match(name):
-            return name
-        query = f"label={_escape(name)}" + (f"^kb_knowledge_base={kb}" if kb else "")
-        rows = self._get("kb_category", query, ["sys_id"], limit=1)
-        if not rows:
-            self.log.warning(
-                "%s: no kb_category %r; article filed without a category", self.name, name
-            )
-            return None
-        return str(field_value(rows[0], "sys_id"))
+
+def _int_or_none(text: object) -> int | None:
+    try:
+        return int(str(text))
+    except ValueError:
+        return None
 
 
 def _last_position(
@@ -470,17 +547,6 @@ def _last_position(
         if same_second is None or stamp == same_second:
             return str(stamp), str(sys_id)
     return None
-
-
-def _json_or_none(text: object) -> Any:
-    if isinstance(text, dict):
-        text = text.get("value")
-    if not isinstance(text, str) or not text.strip():
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
 
 
 def _vendor_message(response: requests.Response) -> str | None:

@@ -25,13 +25,12 @@ from bridge.derive.workloads import refresh_cells
 from bridge.faults import crash_point
 from bridge.models import Project, ServiceTransition
 from bridge.store import repository as repo
+from connectors.base import connector_for
 
 if TYPE_CHECKING:
     from bridge.sourcemaps import SourceMapping
     from connectors.base import SourceConfig
 
-ARTICLE_STREAM = "kb_knowledge"
-CORRELATION_FIELD = "u_smo_correlation"
 
 
 class MappingProvider(Protocol):
@@ -207,21 +206,23 @@ def _plan_article(conn: Connection, config: BridgeConfig, transition: ServiceTra
 
 
 def _published_articles(conn: Connection, config: BridgeConfig) -> dict[str, ArticleState]:
-    """Articles as the knowledge base holds them (pulled kb_knowledge records), by correlation."""
+    """Articles as the knowledge base holds them, by correlation: the target's connector
+    reads its own pulled records (`article_stream`, `article_state(raw) -> (correlation,
+    state, ref)`)."""
     if config.push is None or config.push.knowledge is None:
         return {}
+    source = next((s for s in config.sources if s.name == config.push.knowledge), None)
+    if source is None:
+        return {}
+    connector = connector_for(source)
+    reader = getattr(connector, "article_state", None)
+    stream = getattr(connector, "article_stream", None)
+    if reader is None or stream is None:
+        return {}
     found: dict[str, ArticleState] = {}
-    for raw in repo.iter_raw(conn, config.push.knowledge, [ARTICLE_STREAM]):
-        correlation = _value(raw.payload.get(CORRELATION_FIELD))
-        if correlation:
-            state = _value(raw.payload.get("workflow_state")) or "draft"
-            number = _value(raw.payload.get("number")) or raw.key
-            found[correlation] = ArticleState(ref=number, workflow_state=state, at=raw.updated)
+    for raw in repo.iter_raw(conn, source.name, [stream]):
+        state = reader(raw)
+        if state is not None:
+            correlation, workflow_state, ref = state
+            found[correlation] = ArticleState(ref=ref, workflow_state=workflow_state, at=raw.updated)
     return found
-
-
-def _value(field_value: Any) -> str | None:
-    """A ServiceNow field in value or display_value=all form."""
-    if isinstance(field_value, dict):
-        field_value = field_value.get("value")
-    return str(field_value) if field_value not in (None, "") else None

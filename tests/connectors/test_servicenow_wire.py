@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,7 +10,6 @@ import responses
 from responses import matchers
 
 from bridge.errors import SourceError
-from bridge.models import KnowledgeArticle
 from tests.connectors.conftest import snow
 from tests.connectors.fakes import FakeServiceNow, snow_ts, sys_id
 
@@ -166,23 +164,40 @@ def test_deletions_come_from_sys_audit_delete_in_cursor_order(
     assert records[1].updated == T0 + timedelta(seconds=20)
 
 
-def test_deletions_need_the_audit_role(rsps: responses.RequestsMock) -> None:
-    rsps.get(f"{TABLE}/incident", json={"result": []})
-    rsps.get(
-        f"{TABLE}/sys_audit_delete",
-        status=403,
-        json={
-            "error": {
-                "message": "Insufficient rights to query records",
-                "detail": "Field(s) present in the query do not have permission to be read",
-            },
-            "status": "failure",
+def test_deletions_without_the_audit_role_warn_once_and_the_read_goes_on(
+    rsps: responses.RequestsMock, caplog: pytest.LogCaptureFixture
+) -> None:
+    denied = {
+        "error": {
+            "message": "Insufficient rights to query records",
+            "detail": "Field(s) present in the query do not have permission to be read",
         },
+        "status": "failure",
+    }
+    rsps.get(
+        f"{TABLE}/incident",
+        json={"result": [row(1, T0)]},
+        match=query(f"sys_updated_on>={snow_ts(T0)}{ORDER}"),
     )
-    with pytest.raises(SourceError) as caught:
-        list(snow(tables=["incident"]).read("incident", T0))
-    assert "permission denied (403): Insufficient rights" in str(caught.value)
-    assert "(GET /api/now/table/sys_audit_delete)" in str(caught.value)
+    rsps.get(
+        f"{TABLE}/incident",
+        json={"result": []},
+        match=query(f"sys_updated_on={snow_ts(T0)}^sys_id>{sys_id(1)}^ORDERBYsys_id"),
+    )
+    rsps.get(
+        f"{TABLE}/incident",
+        json={"result": []},
+        match=query(f"sys_updated_on>{snow_ts(T0)}{ORDER}"),
+    )
+    audit = rsps.get(f"{TABLE}/sys_audit_delete", status=403, json=denied)
+    rsps.get(f"{TABLE}/problem", json={"result": []})
+    connector = snow(tables=["incident", "problem"], overlap_seconds=0)
+    assert [r.key for r in connector.read("incident", T0)] == [sys_id(1)]
+    assert list(connector.read("problem", T0)) == []  # no second sys_audit_delete request
+    assert audit.call_count == 1
+    warnings = [r.getMessage() for r in caplog.records if "sys_audit_delete" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "grant the integration user read access to sys_audit_delete" in warnings[0]
 
 
 def test_census(loose: responses.RequestsMock) -> None:
@@ -253,70 +268,3 @@ def test_oauth2_fetches_a_token_then_sends_it(rsps: responses.RequestsMock) -> N
     )
     connector.check()
     assert table.calls[0].request.headers["Authorization"] == "Bearer tok-abc"
-
-
-# -- pushes ---------------------------------------------------------------------------------
-
-
-def article(html: str = "<p>Runbook</p>") -> KnowledgeArticle:
-    return KnowledgeArticle(
-        transition_id="tr-1",
-        service="Payments",
-        short_description="Payments service",
-        html=html,
-        keywords=["payments", "pay"],
-        content_hash="h1",
-    )
-
-
-def test_push_article_looks_up_the_correlation_key_before_creating(
-    rsps: responses.RequestsMock,
-) -> None:
-    lookup = rsps.get(
-        f"{TABLE}/kb_knowledge", json={"result": []}, match=query("u_smo_correlation=tr-1:article")
-    )
-    create = rsps.post(f"{TABLE}/kb_knowledge", status=201, json={"result": {"sys_id": sys_id(42)}})
-    result = snow().push_article(article(), "tr-1:article")
-    assert (result.remote_id, result.outcome) == (sys_id(42), "created")
-    assert lookup.call_count == 1 and rsps.calls[0].request.method == "GET"
-    sent = json.loads(create.calls[0].request.body)
-    assert sent == {
-        "short_description": "Payments service",
-        "text": "<p>Runbook</p>",
-        "meta": "payments, pay",
-        "workflow_state": "draft",
-        "u_smo_correlation": "tr-1:article",
-    }
-
-
-def test_push_article_is_idempotent_and_updates_only_what_changed(
-    loose: responses.RequestsMock,
-) -> None:
-    fake = FakeServiceNow()
-    fake.tables["kb_knowledge_base"] = [
-        {"sys_id": sys_id(7), "title": "IT", "sys_updated_on": snow_ts(T0)}
-    ]
-    fake.register(loose)
-    connector = snow(knowledge_base="IT")
-    assert connector.push_article(article(), "tr-1:article").outcome == "created"
-    assert connector.push_article(article(), "tr-1:article").outcome == "unchanged"
-    assert connector.push_article(article("<p>v2</p>"), "tr-1:article").outcome == "updated"
-    assert len(fake.tables["kb_knowledge"]) == 1
-    assert fake.tables["kb_knowledge"][0]["kb_knowledge_base"] == sys_id(7)
-    assert fake.writes[-1] == ("PATCH", "kb_knowledge", {"text": "<p>v2</p>"})
-
-
-def test_push_gate_status_writes_one_work_note(loose: responses.RequestsMock) -> None:
-    fake = FakeServiceNow()
-    fake.tables["pm_project"] = [
-        {"sys_id": sys_id(100), "u_smo_gate_status": "", "sys_updated_on": snow_ts(T0)}
-    ]
-    fake.register(loose)
-    connector = snow()
-    status = {"status": "at_risk", "items": []}
-    first = connector.push_gate_status(sys_id(100), status, "tr-1:v2", "Gate at risk")
-    retry = connector.push_gate_status(sys_id(100), status, "tr-1:v2", "Gate at risk")
-    assert (first.outcome, first.note, retry.outcome) == ("created", "added", "unchanged")
-    project = fake.tables["pm_project"][0]
-    assert json.loads(project["u_smo_gate_status"]) == status
-    assert project["_work_notes"] == ["Gate at risk\n\n[smo-bridge:tr-1:v2]"]

@@ -118,7 +118,7 @@ def test_default_template_renders_escaped_html() -> None:
     html = knowledge.render(transition=transition, projects=[project], generated_at="2026-01-01")
     assert "<h1>Pay &lt;b&gt;</h1>" in html
     assert "Gold" in html and "PRJ1" in html
-    assert knowledge.knowledge_base == "IT Service Desk"
+    assert knowledge.knowledge_base is None  # stock-safe: the instance's default base
 
 
 def test_a_lookup_change_the_rules_never_read_needs_no_re_mapping() -> None:
@@ -133,3 +133,37 @@ def test_a_lookup_change_the_rules_never_read_needs_no_re_mapping() -> None:
     incident = RawRecord(source="s", stream="incident", key="i1", payload={
         "sys_id": "i1", "number": "INC1", "opened_at": "2026-01-01 00:00:00", "business_service": "svc1"})
     assert bound.map(incident).ticket.transition_key == "PRJ2"  # type: ignore[union-attr]
+
+
+def test_servicenow_default_tables_feed_every_lookup_before_it_is_read() -> None:
+    from connectors.servicenow import DEFAULT_TABLES
+
+    bound = default_mapping("servicenow").bind()
+    assert bound.lookup_streams <= set(DEFAULT_TABLES)
+    assert "sysapproval_approver" in bound.lookup_streams
+    first_mapped = DEFAULT_TABLES.index("pm_project")
+    references = {"sys_user_group", "sys_user", "sysapproval_approver", "cmdb_ci_service"}
+    assert all(DEFAULT_TABLES.index(t) < first_mapped for t in references)
+
+
+@pytest.mark.parametrize("blank", ["", {"value": "", "display_value": ""}])
+def test_servicenow_unset_fields_are_missing_not_errors(blank: Any) -> None:
+    bound = default_mapping("servicenow").bind()
+    fields = ["short_description", "state", "priority", "assignment_group", "business_service",
+              "resolved_at", "closed_at", "made_sla", "time_worked", "category", "active",
+              "sys_updated_on"]
+    payload = {"sys_id": "inc9", "number": "INC9", "opened_at": "2026-01-01 00:00:00",
+               **{f: blank for f in fields}}
+    outcome = bound.map(RawRecord(source="s", stream="incident", key="inc9", payload=payload))
+    assert outcome.kind == "ticket", outcome.reason
+    ticket = outcome.ticket
+    assert ticket is not None
+    assert (ticket.key, ticket.sla_breached, ticket.effort_hours, ticket.resolved) == (
+        "inc9", False, None, None)
+    assert (ticket.status_category, ticket.priority) == ("in_progress", None)
+    project = {"sys_id": "p9", "number": "PRJ9", "business_service": "svc9", "u_go_live": blank,
+               "start_date": blank, "end_date": blank, "u_service_manager_accepted": blank}
+    mapped = bound.map(RawRecord(source="s", stream="pm_project", key="p9", payload=project))
+    assert mapped.kind == "project", mapped.reason
+    assert mapped.project is not None
+    assert (mapped.project.go_live, mapped.project.milestones) == (None, [])
