@@ -66,7 +66,8 @@ class MapOutcome:
     def summary(self) -> str:
         if self.kind in ("project", "ticket"):
             assert self.entity is not None
-            return f"{self.kind} {self.entity.key}"
+            shown = getattr(self.entity, "display_key", None)
+            return f"{self.kind} {self.entity.key}" + (f" ({shown})" if shown else "")
         if self.kind == "quarantine":
             return f"quarantine: {self.field}: {self.reason}"
         return f"skip: {self.reason}"

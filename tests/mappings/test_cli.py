@@ -62,8 +62,8 @@ def test_preview_explains_a_classification(runner: CliRunner) -> None:
                                    "--file", "inc.json"])
     assert result.exit_code == 0, result.output
     out = result.output
-    assert "outcome: ticket i1" in out  # keyed by sys_id; the number is an attribute
-    assert '"number": "INC0000042"' in out
+    assert "outcome: ticket i1 (INC0000042)" in out  # keyed by sys_id, shown by its number
+    assert '"display_key": "INC0000042"' in out
     assert '"practice": "service_desk"' in out
     assert "classified by classification.rules[0]" in out
     assert "raw.category in ['inquiry', 'request']" in out

@@ -48,7 +48,7 @@ def test_a_recorded_change_request_maps_to_a_ticket() -> None:
     ticket = outcome.ticket
     assert ticket is not None
     assert ticket.key == "25a42de31b582010593876a61a4bcbc8"
-    assert ticket.attributes["number"] == "CHG0030003"
+    assert ticket.display_key == "CHG0030003"
     assert ticket.attributes["category"] == "Other"
     assert (ticket.type, ticket.practice, ticket.capability) == (
         "Change",
@@ -118,7 +118,7 @@ def test_recorded_vulnerable_items_keep_their_shape_through_the_task_rule() -> N
     }
     vit = tickets["b7ad7e0347b1f650360b3b12d16d434f"].ticket
     assert vit is not None
-    assert vit.attributes["number"] == "VIT0010001"
+    assert vit.display_key == "VIT0010001"
     assert vit.opened == datetime(2025, 12, 18, 6, 21, 33, tzinfo=UTC)  # sys_created_on
     assert (vit.status, vit.status_category) == ("Under Investigation", "in_progress")
     assert vit.priority == "high"  # display-only "2 - High"
