@@ -73,7 +73,7 @@ def test_status_of_a_new_store_has_the_four_keys(store_url: str) -> None:
         store.close()
     assert set(data) >= {"sources", "transitions", "workloads", "outbox"}
     assert data["sources"] == [{"name": "jira", "kind": "jira", "last_success": None,
-                                "records": 0, "projects": 0, "tickets": 0}]
+                                "records": 0, "projects": 0, "tickets": 0, "quarantined": 0}]
     assert data["transitions"] == [] and data["workloads"] == []
     assert data["outbox"] == {"pending": 0, "failed": 0, "delivered": 0}
 
@@ -116,7 +116,7 @@ def test_status_counts_what_is_stored(store_url: str) -> None:
         store.close()
     assert data["sources"] == [{"name": "snow", "kind": "servicenow",
                                 "last_success": "2026-11-22T08:00:00Z", "records": 3,
-                                "projects": 1, "tickets": 3}]
+                                "projects": 1, "tickets": 3, "quarantined": 0}]
     assert data["workloads"] == [{"capability": "operational", "practice": "incident_management",
                                   "team": "Network", "open": 2, "opened": 2, "closed": 1,
                                   "window_days": 30}]
