@@ -21,7 +21,7 @@ retires it itself (see `_read_issues`).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -93,6 +93,71 @@ CLOUD_PROJECT_EXPAND = "description,lead,url,projectKeys"
 SERVER_PROJECT_EXPAND = "description,lead,url"
 _PROJECT_PAGE_MAX = 100  # /project/search caps maxResults at 100
 _KEYS_FILTER_MAX = 50  # /project/search accepts up to 50 `keys`
+
+
+#: Schema types whose values the mappings read as they come (text, numbers, dates, options,
+#: users, lists, JSM SLA objects). Cloud's stock "Team" (type `team`) is not one of them.
+_VALUE_TYPES = frozenset(
+    {
+        "string",
+        "number",
+        "date",
+        "datetime",
+        "option",
+        "option-with-child",
+        "array",
+        "user",
+        "group",
+        "version",
+        "sd-servicelevelagreement",
+    }
+)
+
+
+def _id_rank(fid: str) -> tuple[int, int, str]:
+    """Stock fields before custom ones, then the lowest number (the older field)."""
+    number = fid.removeprefix("customfield_")
+    if number == fid:
+        return (0, 0, fid)
+    return (1, int(number), fid) if number.isdigit() else (1, 1 << 62, fid)
+
+
+def _field_rank(field: Mapping[str, Any]) -> tuple[int, tuple[int, int, str]]:
+    schema = field.get("schema")
+    kind = schema.get("type") if isinstance(schema, dict) else None
+    return (0 if kind in _VALUE_TYPES else 1, _id_rank(str(field["id"])))
+
+
+def field_catalogue(fields: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """{display name: field id} from /rest/api/N/field entries: one id per exact name.
+
+    This is the one rule by which the connector (which fields to ask for) and the
+    mappings (`fields["Team"]`) resolve names. When several fields share a name (Cloud
+    has a stock "Team" of type `team` next to an admin's "Team" select list) the winner
+    is, in order: a field whose schema type the mappings read as is (`_VALUE_TYPES`),
+    a stock field before a custom one, the lowest numeric id. Look names up with
+    `resolve_field`, which adds the case-insensitive step.
+    """
+    best: dict[str, Mapping[str, Any]] = {}
+    for field in fields:
+        name, fid = field.get("name"), field.get("id")
+        if not isinstance(name, str) or not isinstance(fid, str) or not name:
+            continue
+        held = best.get(name)
+        if held is None or _field_rank(field) < _field_rank(held):
+            best[name] = field
+    return {name: str(field["id"]) for name, field in sorted(best.items())}
+
+
+def resolve_field(catalogue: Mapping[str, str], name: str) -> str | None:
+    """The id for `name`: the exact name first, else the one name equal ignoring case
+    (several case variants: stock before custom, then the lowest numeric id)."""
+    found = catalogue.get(name)
+    if found is not None:
+        return found
+    folded = name.casefold()
+    variants = [fid for other, fid in catalogue.items() if other.casefold() == folded]
+    return min(variants, key=_id_rank) if variants else None
 
 
 class JiraConfig(SourceConfig):
@@ -310,14 +375,15 @@ class JiraConnector(Connector):
                 return
 
     def issue_field_ids(self) -> list[str]:
-        """The configured issue fields as ids; names are resolved through /field."""
+        """The configured issue fields as ids; names are resolved through /field by
+        `field_catalogue` and `resolve_field`, the rule the mappings bind with."""
         if self._field_ids is None:
-            fields = self._get("field")
-            by_id = {f["id"]: f for f in fields if isinstance(f, dict) and "id" in f}
-            by_name = {str(f.get("name", "")).casefold(): f["id"] for f in by_id.values()}
+            fields = [f for f in self._get("field") or [] if isinstance(f, dict) and "id" in f]
+            by_id = {str(f["id"]): f for f in fields}
+            catalogue = field_catalogue(fields)
             ids: list[str] = []
             for wanted in self.cfg.issue_fields:
-                found = wanted if wanted in by_id else by_name.get(wanted.casefold())
+                found = wanted if wanted in by_id else resolve_field(catalogue, wanted)
                 if found is None and wanted.startswith("customfield_"):
                     found = wanted
                 if found is None:
@@ -334,7 +400,7 @@ class JiraConnector(Connector):
             # GET /field; hand it what we already have.
             cache = {fid: fid for fid in by_id}
             for f in by_id.values():
-                cache.update({name: f["id"] for name in f.get("clauseNames", [])})
+                cache.update({name: str(f["id"]) for name in f.get("clauseNames", [])})
             self._client()._fields_cache_value = cache
         return self._field_ids
 
