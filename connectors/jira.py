@@ -50,7 +50,7 @@ from connectors.http import (
     failure_from_response,
     mount_policy,
 )
-from connectors.timefmt import account_zone, jql_since, parse_jira_timestamp
+from connectors.timefmt import account_zone, jql_minute, jql_since, parse_jira_timestamp
 
 #: Stock fields plus the custom fields of docs/data-contract.md, by name: resolved to ids
 #: through the fields stream, so `Go-live date` works whatever id the instance gave it.
@@ -84,6 +84,7 @@ DEFAULT_ISSUE_FIELDS = [
     "Time to resolution breached",
 ]
 _EPOCH_JQL = "1970-01-01 00:00"  # Cloud's /search/jql refuses unbounded queries
+_MINUTE_OVERLAP = 10  # issues re-read per page when Server pages inside one minute
 
 #: /project/search returns `projectCategory` unasked; `lead` and `description` need their
 #: expand, `projectKeys` lists the keys a re-keyed project had. `insight` (experimental)
@@ -158,6 +159,22 @@ def resolve_field(catalogue: Mapping[str, str], name: str) -> str | None:
     folded = name.casefold()
     variants = [fid for other, fid in catalogue.items() if other.casefold() == folded]
     return min(variants, key=_id_rank) if variants else None
+
+
+def _mark(issue: Mapping[str, Any]) -> tuple[str, str]:
+    fields = issue.get("fields")
+    updated = fields.get("updated") if isinstance(fields, dict) else None
+    return (str(issue.get("key")), str(updated))
+
+
+def _minute(issue: Mapping[str, Any], zone: ZoneInfo) -> str | None:
+    """The JQL minute of an issue's `updated` in the account's zone; None if unreadable."""
+    fields = issue.get("fields")
+    try:
+        when = parse_jira_timestamp(fields.get("updated") if isinstance(fields, dict) else None)
+    except ValueError:
+        return None
+    return jql_minute(when, zone)
 
 
 class JiraConfig(SourceConfig):
@@ -405,17 +422,84 @@ class JiraConnector(Connector):
         return self._field_ids
 
     def issue_jql(self, since: datetime | None) -> str:
+        return self._ordered(self._issue_filters(), self._issue_lower_bound(since))
+
+    def _issue_filters(self) -> list[str]:
         clauses: list[str] = []
         if self.cfg.projects:
             clauses.append("project in ({})".format(", ".join(f'"{p}"' for p in self.cfg.projects)))
         if self.cfg.jql:
             clauses.append(f"({self.cfg.jql})")
-        if since is not None:
-            overlap = timedelta(seconds=self.cfg.overlap_seconds)
-            clauses.append(f'updated >= "{jql_since(since, self._account_zone(), overlap)}"')
-        else:
-            clauses.append(f'updated >= "{_EPOCH_JQL}"')
+        return clauses
+
+    def _issue_lower_bound(self, since: datetime | None) -> str:
+        if since is None:
+            return _EPOCH_JQL
+        overlap = timedelta(seconds=self.cfg.overlap_seconds)
+        return jql_since(since, self._account_zone(), overlap)
+
+    @staticmethod
+    def _ordered(filters: list[str], lower: str) -> str:
+        clauses = [*filters, f'updated >= "{lower}"']
         return " AND ".join(clauses) + " ORDER BY updated ASC, key ASC"
+
+    def issues(self, since: datetime | None, fields: list[str]) -> Iterator[dict[str, Any]]:
+        """The issues updated since the signpost, in (updated, key) order: Cloud through
+        nextPageToken, Server/DC by `_server_issues`."""
+        if self._is_cloud():
+            yield from self.search(self.issue_jql(since), fields)
+        else:
+            yield from self._server_issues(self._issue_lower_bound(since), fields)
+
+    def _server_issues(self, lower: str, fields: list[str]) -> Iterator[dict[str, Any]]:
+        """Server/DC pages by `startAt`, which an edit during the read defeats: the edited
+        issue moves to the end, everything after it shifts back one place, and the issue
+        that slides over the page boundary is never seen. So every page is a fresh query,
+        `updated >= <the minute of the last issue seen>` from startAt 0, and the issues
+        already emitted in that minute (same key and `updated`) are dropped. An edited
+        issue is emitted again later, with its new `updated`.
+
+        Only when one minute (JQL's precision) holds more than a page does this page by
+        `startAt` inside that minute; each such page re-reads `_MINUTE_OVERLAP` issues,
+        and when the first of them was never emitted an edit shifted the minute by more
+        than that, and the minute is read again from its start. Residual edge: more than
+        `_MINUTE_OVERLAP` edits between two pages that all leave the minute *and* cancel
+        out so the re-read page still starts on an emitted issue; each such issue is
+        then re-emitted at the end with its new `updated`, but an issue of that minute
+        may be missed until the next read (whose overlap covers the minute again).
+        """
+        wanted = list(fields) if "updated" in fields else [*fields, "updated"]
+        filters = self._issue_filters()
+        seen: set[tuple[str, str]] = set()  # (key, updated) emitted within minute `lower`
+        start = 0
+        while True:
+            page = self._server_page(self._ordered(filters, lower), start, wanted)
+            issues = [i for i in page.get("issues") or [] if isinstance(i, dict)]
+            if start and issues and _mark(issues[0]) not in seen:
+                start = 0  # shifted by more than the overlap: this minute from its start
+                continue
+            for issue in issues:
+                if _mark(issue) not in seen:
+                    yield issue
+            total = page.get("total")
+            if not issues or (isinstance(total, int) and start + len(issues) >= total):
+                return
+            zone = self._account_zone()
+            minute = _minute(issues[-1], zone)
+            if minute is not None and minute > lower:  # never backwards (a wrong zone)
+                lower, start = minute, 0
+                seen = {_mark(i) for i in issues if _minute(i, zone) == minute}
+            else:  # the whole page is one minute (or unreadable): offsets inside it
+                seen.update(_mark(i) for i in issues)
+                start += len(issues) - min(_MINUTE_OVERLAP, len(issues) - 1)
+
+    def _server_page(self, jql: str, start: int, fields: list[str]) -> dict[str, Any]:
+        with self._errors(f"GET /rest/api/{self.cfg.api_version}/search"):
+            page = self._client().search_issues(
+                jql, startAt=start, maxResults=self.cfg.page_size, fields=fields, json_result=True
+            )
+        assert isinstance(page, dict)
+        return page
 
     def search(self, jql: str, fields: list[str]) -> Iterator[dict[str, Any]]:
         """Every issue the JQL matches, page by page, in the server's order."""
@@ -439,15 +523,7 @@ class JiraConnector(Connector):
                     return
         start = 0
         while True:
-            with self._errors(f"GET /rest/api/{self.cfg.api_version}/search"):
-                page = client.search_issues(
-                    jql,
-                    startAt=start,
-                    maxResults=size,
-                    fields=list(fields),
-                    json_result=True,
-                )
-            assert isinstance(page, dict)
+            page = self._server_page(jql, start, list(fields))
             issues = page.get("issues") or []
             yield from issues
             start += len(issues)
@@ -464,7 +540,7 @@ class JiraConnector(Connector):
         the move is not counted twice. Moves between reads are the engine's to settle
         through the stream's `identity_field` (the connector keeps no state)."""
         emitted: dict[str, str] = {}  # issue id -> key it was emitted under in this read
-        for raw in self.search(self.issue_jql(since), self.issue_field_ids()):
+        for raw in self.issues(since, self.issue_field_ids()):
             record = self._record(
                 "issues", raw, raw.get("key"), (raw.get("fields") or {}).get("updated"), on_q
             )
@@ -504,7 +580,7 @@ class JiraConnector(Connector):
             if stream == "comments"
             else ("worklog", "worklogs", "comment", "commentText")
         )
-        for issue in self.search(self.issue_jql(since), ["updated"]):
+        for issue in self.issues(since, ["updated"]):
             issue_key, issue_id = issue.get("key"), issue.get("id")
             if not issue_key:
                 continue
@@ -563,7 +639,7 @@ class JiraConnector(Connector):
         if stream != "issues":
             yield from super().census(stream)
             return
-        for raw in self.search(self.issue_jql(None), ["updated"]):
+        for raw in self.issues(None, ["updated"]):
             if raw.get("key"):
                 yield str(raw["key"])
 

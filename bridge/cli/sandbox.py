@@ -20,6 +20,7 @@ _FAULT_KEYS = {
     "malformed_rate": float,
     "drop_rate": float,
     "seed": int,
+    "edit_rate": float,
 }
 
 

@@ -78,7 +78,9 @@ class Sandbox:
         self._faults: dict[str, Faults] = {"jira": Faults(), "servicenow": Faults()}
         cloud = jira_deployment == "cloud"
         jira_app = FaultMiddleware(
-            JiraApp(self.jira_store, cloud), self._faults["jira"], JiraFaults(cloud)
+            JiraApp(self.jira_store, cloud),
+            self._faults["jira"],
+            JiraFaults(cloud, self.jira_store),
         )
         sn_app = FaultMiddleware(
             ServiceNowApp(self.servicenow_store), self._faults["servicenow"], ServiceNowFaults()
