@@ -81,7 +81,8 @@ DEFAULT_ISSUE_FIELDS = [
     "Approver",
     "Approved by",
     "Service aliases",
-    "Time to resolution breached",
+    "Time to resolution",  # Jira Service Management's SLA object
+    "Time to resolution breached",  # an admin-made yes/no field, where one exists
 ]
 _EPOCH_JQL = "1970-01-01 00:00"  # Cloud's /search/jql refuses unbounded queries
 _MINUTE_OVERLAP = 10  # issues re-read per page when Server pages inside one minute

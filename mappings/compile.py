@@ -74,7 +74,7 @@ JIRA_DEFAULT_CATALOGUE: dict[str, str] = {
     "Approver": "customfield_10046",
     "Approved by": "customfield_10047",
     "Service aliases": "customfield_10048",
-    "Time to resolution breached": "customfield_10049",
+    "Time to resolution": "customfield_10050",
 }
 
 PROJECT_TARGETS: dict[str, tuple[Target, bool]] = {
