@@ -7,22 +7,24 @@ connector's keyset paging must emit every issue at least once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator
 
 import jira as jira_library
+import pytest
 
 from bridge.sandbox import Sandbox
 from connectors.jira import JiraConfig, JiraConnector
-
-pytest_plugins = ["bridge.sandbox.testing"]
 
 TICKETS = 600
 PAGE = 15
 EDITS = {"edit_rate": 0.5, "seed": 4}
 
 
-def server(make: Callable[..., Sandbox]) -> Sandbox:
-    return make(seed=7, tickets=TICKETS, jira_deployment="server")
+@pytest.fixture
+def sb() -> Iterator[Sandbox]:
+    """A fresh Server/DC sandbox per test: the edits change it."""
+    with Sandbox(seed=7, tickets=TICKETS, jira_deployment="server") as sandbox:
+        yield sandbox
 
 
 def every_key(sb: Sandbox) -> set[str]:
@@ -30,11 +32,8 @@ def every_key(sb: Sandbox) -> set[str]:
     return {data.key_of(h) for h in range(len(data.cols))}
 
 
-def test_startat_paging_loses_issues_under_these_edits(
-    sandbox_factory: Callable[..., Sandbox],
-) -> None:
+def test_startat_paging_loses_issues_under_these_edits(sb: Sandbox) -> None:
     # the control: what the old paging does with the same fault, through the same client
-    sb = server(sandbox_factory)
     sb.faults("jira").configure(**EDITS)
     client = jira_library.JIRA(sb.jira_url, basic_auth=("sandbox", "sandbox"), max_retries=0)
     seen: set[str] = set()
@@ -56,10 +55,7 @@ def test_startat_paging_loses_issues_under_these_edits(
     assert every_key(sb) - seen  # some issue was skipped for good
 
 
-def test_every_issue_is_emitted_while_issues_are_edited_between_pages(
-    sandbox_factory: Callable[..., Sandbox],
-) -> None:
-    sb = server(sandbox_factory)
+def test_every_issue_is_emitted_while_issues_are_edited_between_pages(sb: Sandbox) -> None:
     sb.faults("jira").configure(**EDITS)
     connector = JiraConnector(
         JiraConfig.model_validate(
