@@ -6,8 +6,13 @@ mounted on its session instead, so there is one loop (connectors/http.py).
 
 Incremental issues: JQL `updated >= "yyyy-MM-dd HH:mm"` is read in the *account's* time
 zone at minute precision, so the UTC signpost is converted into the zone /myself reports
-and widened by the overlap. Cloud pages with nextPageToken (/search/jql), Server with
-startAt (/search).
+and widened by the overlap. Cloud pages with nextPageToken (/search/jql). Server/DC
+(/search) re-queries from the minute of the last issue seen and drops what it already
+emitted there, so an edit during the read cannot shift an issue past a `startAt`
+(see `_server_issues`).
+
+Field names ("Team", "Story Points") are resolved by one rule, `field_catalogue` and
+`resolve_field`, which the mappings bind with too.
 
 Projects: Cloud pages /project/search (startAt/maxResults, `isLast`, `values`); the
 deprecated unpaged GET /project is kept for Server/DC, which has no /project/search.

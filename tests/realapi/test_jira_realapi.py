@@ -46,7 +46,7 @@ def rsps() -> Iterator[responses.RequestsMock]:
         yield mock
 
 
-def connector(deployment: str, api: int = 2) -> JiraConnector:
+def connector(deployment: str, api: int = 2, **extra: Any) -> JiraConnector:
     return JiraConnector(
         JiraConfig.model_validate(
             {
@@ -59,6 +59,7 @@ def connector(deployment: str, api: int = 2) -> JiraConnector:
                 "page_size": 100,
                 "time_zone": "UTC",
                 "retry": {"max_attempts": 1},
+                **extra,
             }
         )
     )
@@ -240,3 +241,35 @@ def test_server_project(rsps: responses.RequestsMock) -> None:
     assert mapped.name == "Sample Project for Developing RoR RESTful API"
     assert mapped.project_manager == "admin"  # lead.displayName
     assert [(c.role, c.name) for c in mapped.contacts] == [("project_manager", "admin")]
+
+
+def comments_connector(deployment: str, api: int) -> JiraConnector:
+    return connector(deployment, api, comments=True)
+
+
+def test_server_comments_are_plain_text(rsps: responses.RequestsMock) -> None:
+    issue = recorded("server_v2_issue_SAMPLEPROJECT-1.json")
+    serve_issues(rsps, "server", {"startAt": 0, "total": 1, "issues": [issue]})
+    rsps.get(
+        f"{URL}/rest/api/2/issue/SAMPLEPROJECT-1/comment",
+        json=recorded("server_v2_issue_comments.json"),
+    )
+    records = read(comments_connector("server", 2), "comments")
+    assert [r.key for r in records] == ["10000", "10001"]
+    assert records[0].payload["bodyText"] == "This is a comment. Creative."
+    assert records[0].payload["issueKey"] == "SAMPLEPROJECT-1"
+    assert records[0].updated == utc("2012-01-12T02:15:13.074+00:00")
+
+
+def test_cloud_v3_comments_are_adf(rsps: responses.RequestsMock) -> None:
+    issue = recorded("cloud_v3_issue_SEC-108_adf.json")
+    serve_issues(rsps, "cloud", {"issues": [issue], "isLast": True}, api=3)
+    rsps.get(
+        f"{URL}/rest/api/3/issue/SEC-108/comment",
+        json=recorded("cloud_v3_issue_comments_adf.json"),
+    )
+    records = read(comments_connector("cloud", 3), "comments")
+    assert [r.key for r in records] == ["10755", "10521"]
+    assert records[0].payload["bodyText"] == "Closed"
+    assert records[1].payload["bodyText"].startswith("Lorem ipsum dolor sit amet")
+    assert records[0].updated == utc("2022-05-17T11:06:55.076+00:00")
