@@ -55,7 +55,7 @@ _PLUGIN = "com.atlassian.jira.plugin.system.customfieldtypes:"
 # stock Atlassian "Team" next to the admin's "Team" select list, and Jira Service
 # Management's SLA field instead of a yes/no option.
 CUSTOM_FIELDS: tuple[tuple[int, str, str, str | None, str, bool], ...] = (
-    (10001, "Team", "team", None, _PLUGIN + "atlassian-team", True),
+    (10001, "Team", "team", None, "com.atlassian.teams:rm-teams-custom-field-team", True),
     (10016, "Story points", "number", None, _PLUGIN + "float", False),
     (10042, "Go-live date", "date", None, _PLUGIN + "datepicker", False),
     (10043, "Service", "string", None, _PLUGIN + "textfield", False),

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from bridge.sandbox.clock import jira_date, jira_timestamp
 from bridge.sandbox.jira_data import PRIORITIES, RESOLUTIONS, STATUS_CATEGORIES, TYPE_NAMES
 from bridge.sandbox.jira_fields import CUSTOM_IDS, NAVIGABLE_EXCLUDED, SYSTEM_FIELDS, field_list
-from bridge.sandbox.org import GROUPS
+from bridge.sandbox.org import GROUPS, stable_hex
 from bridge.sandbox.tickets import SLA_HOURS
 
 if TYPE_CHECKING:
@@ -106,6 +106,22 @@ def _team(r: Renderer, h: int) -> dict[str, Any] | None:
         "self": f"{r.api}/customFieldOption/{10100 + team}",
         "value": GROUPS[team],
         "id": str(10100 + team),
+    }
+
+
+def _atlassian_team(r: Renderer, h: int) -> dict[str, Any] | None:
+    """Cloud's stock Team field, set on a third of the issues to a squad of the team."""
+    team = r.store.data.cols["team"][h]
+    if team < 0 or h % 3:
+        return None
+    name = f"{GROUPS[team]} squad"
+    return {
+        "id": stable_hex("atlassian-team", team, length=32),
+        "name": name,
+        "avatarUrl": "",
+        "isVisible": True,
+        "title": name,
+        "isShared": True,
     }
 
 
@@ -285,7 +301,7 @@ GETTERS: dict[str, Callable[[Renderer, int], Any]] = {
     "customfield_10047": _custom("approved_by"),
     "customfield_10048": _custom("aliases"),
     "customfield_10050": _sla,
-    "customfield_10001": lambda r, h: None,  # Cloud's stock team field, left unused
+    "customfield_10001": _atlassian_team,
 }
 assert set(GETTERS) <= {f for f, *_ in SYSTEM_FIELDS} | CUSTOM_IDS
 

@@ -13,15 +13,17 @@ from tests.connectors.conftest import jira
 
 API = "https://jira.example/rest/api/2"
 PLUGIN = "com.atlassian.jira.plugin.system.customfieldtypes:"
+TEAMS = "com.atlassian.teams:rm-teams-custom-field-team"  # Cloud's stock Team field
 
 
 def custom(number: int, name: str, kind: str, custom_type: str) -> dict[str, Any]:
+    plugin = custom_type if ":" in custom_type else PLUGIN + custom_type
     return {
         "id": f"customfield_{number}",
         "name": name,
         "custom": True,
         "clauseNames": [f"cf[{number}]", name],
-        "schema": {"type": kind, "custom": PLUGIN + custom_type, "customId": number},
+        "schema": {"type": kind, "custom": plugin, "customId": number},
     }
 
 
@@ -31,7 +33,7 @@ FIELDS: list[dict[str, Any]] = [
     {"id": "summary", "name": "Summary", "custom": False, "schema": {"type": "string"}},
     {"id": "created", "name": "Created", "custom": False, "schema": {"type": "datetime"}},
     {"id": "updated", "name": "Updated", "custom": False, "schema": {"type": "datetime"}},
-    custom(10001, "Team", "team", "atlassian-team"),
+    custom(10001, "Team", "team", TEAMS),
     custom(10301, "Team", "option", "select"),
     custom(10302, "Team", "option", "select"),
     custom(10310, "Story points", "number", "float"),
@@ -65,9 +67,7 @@ def test_exact_name_before_case_insensitive_then_lowest_id_among_variants() -> N
 
 
 def test_the_only_team_field_is_used_even_when_its_type_is_special() -> None:
-    assert field_catalogue([custom(10001, "Team", "team", "atlassian-team")]) == {
-        "Team": "customfield_10001"
-    }
+    assert field_catalogue([custom(10001, "Team", "team", TEAMS)]) == {"Team": "customfield_10001"}
 
 
 def test_the_mapping_binds_by_the_same_rule() -> None:
