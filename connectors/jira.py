@@ -466,13 +466,16 @@ class JiraConnector(Connector):
         issue is emitted again later, with its new `updated`.
 
         Only when one minute (JQL's precision) holds more than a page does this page by
-        `startAt` inside that minute; each such page re-reads `_MINUTE_OVERLAP` issues,
-        and when the first of them was never emitted an edit shifted the minute by more
-        than that, and the minute is read again from its start. Residual edge: more than
-        `_MINUTE_OVERLAP` edits between two pages that all leave the minute *and* cancel
-        out so the re-read page still starts on an emitted issue; each such issue is
-        then re-emitted at the end with its new `updated`, but an issue of that minute
-        may be missed until the next read (whose overlap covers the minute again).
+        `startAt` inside that minute; each such page re-reads `_MINUTE_OVERLAP` issues
+        already emitted. Edits only move issues to the end, so up to that many edits
+        between two pages shift nothing past the overlap; more are noticed (the first
+        issue of the page was never emitted) and the minute is read again from its start.
+
+        Residual edges: the minute bound is written in the account's zone, like the
+        signpost, so a `time_zone` other than the one Jira reads JQL in can skip issues;
+        and a minute edited faster than it can be paged is read again and again (the
+        read ends once the edits pause). Repeated issues are left to the engine, which
+        drops unchanged records by content hash.
         """
         wanted = list(fields) if "updated" in fields else [*fields, "updated"]
         filters = self._issue_filters()
