@@ -133,3 +133,25 @@ def test_a_lookup_change_the_rules_never_read_needs_no_re_mapping() -> None:
     incident = RawRecord(source="s", stream="incident", key="i1", payload={
         "sys_id": "i1", "number": "INC1", "opened_at": "2026-01-01 00:00:00", "business_service": "svc1"})
     assert bound.map(incident).ticket.transition_key == "PRJ2"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("sla", "breached"), [
+    ({"completedCycles": [], "ongoingCycle": {"breached": True}}, True),
+    ({"completedCycles": [{"breached": False}], "ongoingCycle": {"breached": False}}, False),
+    ({"completedCycles": [{"breached": False}, {"breached": True}]}, True),
+    ({"completedCycles": [{"breached": False}]}, False),
+    (None, False),
+])
+def test_jira_breach_is_read_from_the_jsm_sla_object(sla: Any, breached: bool) -> None:
+    bound = default_mapping("jira").bind(catalogue_from_fields([
+        {"id": "customfield_10030", "name": "Time to resolution", "custom": True,
+         "schema": {"type": "sd-servicelevelagreement", "custom": "com.atlassian.servicedesk:sd-sla-field"}},
+    ]))
+    ticket = bound.map(_jira_issue(customfield_10030=sla)).ticket
+    assert ticket is not None and ticket.sla_breached is breached
+
+
+@pytest.mark.parametrize("name", ["Incident", "incident", "INCIDENT"])
+def test_jira_issue_types_match_ignoring_case(name: str) -> None:
+    ticket = default_mapping("jira").bind().map(_jira_issue(issuetype={"name": name})).ticket
+    assert ticket is not None and ticket.practice == "incident_management"
