@@ -6,8 +6,13 @@ mounted on its session instead, so there is one loop (connectors/http.py).
 
 Incremental issues: JQL `updated >= "yyyy-MM-dd HH:mm"` is read in the *account's* time
 zone at minute precision, so the UTC signpost is converted into the zone /myself reports
-and widened by the overlap. Cloud pages with nextPageToken (/search/jql), Server with
-startAt (/search).
+and widened by the overlap. Cloud pages with nextPageToken (/search/jql). Server/DC
+(/search) re-queries from the minute of the last issue seen and drops what it already
+emitted there, so an edit during the read cannot shift an issue past a `startAt`
+(see `_server_issues`).
+
+Field names ("Team", "Story Points") are resolved by one rule, `field_catalogue` and
+`resolve_field`, which the mappings bind with too.
 
 Projects: Cloud pages /project/search (startAt/maxResults, `isLast`, `values`); the
 deprecated unpaged GET /project is kept for Server/DC, which has no /project/search.
@@ -21,7 +26,7 @@ retires it itself (see `_read_issues`).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -50,7 +55,7 @@ from connectors.http import (
     failure_from_response,
     mount_policy,
 )
-from connectors.timefmt import account_zone, jql_since, parse_jira_timestamp
+from connectors.timefmt import account_zone, jql_minute, jql_since, parse_jira_timestamp
 
 #: Stock fields plus the custom fields of docs/data-contract.md, by name: resolved to ids
 #: through the fields stream, so `Go-live date` works whatever id the instance gave it.
@@ -81,9 +86,11 @@ DEFAULT_ISSUE_FIELDS = [
     "Approver",
     "Approved by",
     "Service aliases",
-    "Time to resolution breached",
+    "Time to resolution",  # Jira Service Management's SLA object
+    "Time to resolution breached",  # an admin-made yes/no field, where one exists
 ]
 _EPOCH_JQL = "1970-01-01 00:00"  # Cloud's /search/jql refuses unbounded queries
+_MINUTE_OVERLAP = 10  # issues re-read per page when Server pages inside one minute
 
 #: /project/search returns `projectCategory` unasked; `lead` and `description` need their
 #: expand, `projectKeys` lists the keys a re-keyed project had. `insight` (experimental)
@@ -93,6 +100,87 @@ CLOUD_PROJECT_EXPAND = "description,lead,url,projectKeys"
 SERVER_PROJECT_EXPAND = "description,lead,url"
 _PROJECT_PAGE_MAX = 100  # /project/search caps maxResults at 100
 _KEYS_FILTER_MAX = 50  # /project/search accepts up to 50 `keys`
+
+
+#: Schema types whose values the mappings read as they come (text, numbers, dates, options,
+#: users, lists, JSM SLA objects). Cloud's stock "Team" (type `team`) is not one of them.
+_VALUE_TYPES = frozenset(
+    {
+        "string",
+        "number",
+        "date",
+        "datetime",
+        "option",
+        "option-with-child",
+        "array",
+        "user",
+        "group",
+        "version",
+        "sd-servicelevelagreement",
+    }
+)
+
+
+def _id_rank(fid: str) -> tuple[int, int, str]:
+    """Stock fields before custom ones, then the lowest number (the older field)."""
+    number = fid.removeprefix("customfield_")
+    if number == fid:
+        return (0, 0, fid)
+    return (1, int(number), fid) if number.isdigit() else (1, 1 << 62, fid)
+
+
+def _field_rank(field: Mapping[str, Any]) -> tuple[int, tuple[int, int, str]]:
+    schema = field.get("schema")
+    kind = schema.get("type") if isinstance(schema, dict) else None
+    return (0 if kind in _VALUE_TYPES else 1, _id_rank(str(field["id"])))
+
+
+def field_catalogue(fields: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """{display name: field id} from /rest/api/N/field entries: one id per exact name.
+
+    This is the one rule by which the connector (which fields to ask for) and the
+    mappings (`fields["Team"]`) resolve names. When several fields share a name (Cloud
+    has a stock "Team" of type `team` next to an admin's "Team" select list) the winner
+    is, in order: a field whose schema type the mappings read as is (`_VALUE_TYPES`),
+    a stock field before a custom one, the lowest numeric id. Look names up with
+    `resolve_field`, which adds the case-insensitive step.
+    """
+    best: dict[str, Mapping[str, Any]] = {}
+    for field in fields:
+        name, fid = field.get("name"), field.get("id")
+        if not isinstance(name, str) or not isinstance(fid, str) or not name:
+            continue
+        held = best.get(name)
+        if held is None or _field_rank(field) < _field_rank(held):
+            best[name] = field
+    return {name: str(field["id"]) for name, field in sorted(best.items())}
+
+
+def resolve_field(catalogue: Mapping[str, str], name: str) -> str | None:
+    """The id for `name`: the exact name first, else the one name equal ignoring case
+    (several case variants: stock before custom, then the lowest numeric id)."""
+    found = catalogue.get(name)
+    if found is not None:
+        return found
+    folded = name.casefold()
+    variants = [fid for other, fid in catalogue.items() if other.casefold() == folded]
+    return min(variants, key=_id_rank) if variants else None
+
+
+def _mark(issue: Mapping[str, Any]) -> tuple[str, str]:
+    fields = issue.get("fields")
+    updated = fields.get("updated") if isinstance(fields, dict) else None
+    return (str(issue.get("key")), str(updated))
+
+
+def _minute(issue: Mapping[str, Any], zone: ZoneInfo) -> str | None:
+    """The JQL minute of an issue's `updated` in the account's zone; None if unreadable."""
+    fields = issue.get("fields")
+    try:
+        when = parse_jira_timestamp(fields.get("updated") if isinstance(fields, dict) else None)
+    except ValueError:
+        return None
+    return jql_minute(when, zone)
 
 
 class JiraConfig(SourceConfig):
@@ -310,14 +398,15 @@ class JiraConnector(Connector):
                 return
 
     def issue_field_ids(self) -> list[str]:
-        """The configured issue fields as ids; names are resolved through /field."""
+        """The configured issue fields as ids; names are resolved through /field by
+        `field_catalogue` and `resolve_field`, the rule the mappings bind with."""
         if self._field_ids is None:
-            fields = self._get("field")
-            by_id = {f["id"]: f for f in fields if isinstance(f, dict) and "id" in f}
-            by_name = {str(f.get("name", "")).casefold(): f["id"] for f in by_id.values()}
+            fields = [f for f in self._get("field") or [] if isinstance(f, dict) and "id" in f]
+            by_id = {str(f["id"]): f for f in fields}
+            catalogue = field_catalogue(fields)
             ids: list[str] = []
             for wanted in self.cfg.issue_fields:
-                found = wanted if wanted in by_id else by_name.get(wanted.casefold())
+                found = wanted if wanted in by_id else resolve_field(catalogue, wanted)
                 if found is None and wanted.startswith("customfield_"):
                     found = wanted
                 if found is None:
@@ -334,22 +423,92 @@ class JiraConnector(Connector):
             # GET /field; hand it what we already have.
             cache = {fid: fid for fid in by_id}
             for f in by_id.values():
-                cache.update({name: f["id"] for name in f.get("clauseNames", [])})
+                cache.update({name: str(f["id"]) for name in f.get("clauseNames", [])})
             self._client()._fields_cache_value = cache
         return self._field_ids
 
     def issue_jql(self, since: datetime | None) -> str:
+        return self._ordered(self._issue_filters(), self._issue_lower_bound(since))
+
+    def _issue_filters(self) -> list[str]:
         clauses: list[str] = []
         if self.cfg.projects:
             clauses.append("project in ({})".format(", ".join(f'"{p}"' for p in self.cfg.projects)))
         if self.cfg.jql:
             clauses.append(f"({self.cfg.jql})")
-        if since is not None:
-            overlap = timedelta(seconds=self.cfg.overlap_seconds)
-            clauses.append(f'updated >= "{jql_since(since, self._account_zone(), overlap)}"')
-        else:
-            clauses.append(f'updated >= "{_EPOCH_JQL}"')
+        return clauses
+
+    def _issue_lower_bound(self, since: datetime | None) -> str:
+        if since is None:
+            return _EPOCH_JQL
+        overlap = timedelta(seconds=self.cfg.overlap_seconds)
+        return jql_since(since, self._account_zone(), overlap)
+
+    @staticmethod
+    def _ordered(filters: list[str], lower: str) -> str:
+        clauses = [*filters, f'updated >= "{lower}"']
         return " AND ".join(clauses) + " ORDER BY updated ASC, key ASC"
+
+    def issues(self, since: datetime | None, fields: list[str]) -> Iterator[dict[str, Any]]:
+        """The issues updated since the signpost, in (updated, key) order: Cloud through
+        nextPageToken, Server/DC by `_server_issues`."""
+        if self._is_cloud():
+            yield from self.search(self.issue_jql(since), fields)
+        else:
+            yield from self._server_issues(self._issue_lower_bound(since), fields)
+
+    def _server_issues(self, lower: str, fields: list[str]) -> Iterator[dict[str, Any]]:
+        """Server/DC pages by `startAt`, which an edit during the read defeats: the edited
+        issue moves to the end, everything after it shifts back one place, and the issue
+        that slides over the page boundary is never seen. So every page is a fresh query,
+        `updated >= <the minute of the last issue seen>` from startAt 0, and the issues
+        already emitted in that minute (same key and `updated`) are dropped. An edited
+        issue is emitted again later, with its new `updated`.
+
+        Only when one minute (JQL's precision) holds more than a page does this page by
+        `startAt` inside that minute; each such page re-reads `_MINUTE_OVERLAP` issues
+        already emitted. Edits only move issues to the end, so up to that many edits
+        between two pages shift nothing past the overlap; more are noticed (the first
+        issue of the page was never emitted) and the minute is read again from its start.
+
+        Residual edges: the minute bound is written in the account's zone, like the
+        signpost, so a `time_zone` other than the one Jira reads JQL in can skip issues;
+        and a minute edited faster than it can be paged is read again and again (the
+        read ends once the edits pause). Repeated issues are left to the engine, which
+        drops unchanged records by content hash.
+        """
+        wanted = list(fields) if "updated" in fields else [*fields, "updated"]
+        filters = self._issue_filters()
+        seen: set[tuple[str, str]] = set()  # (key, updated) emitted within minute `lower`
+        start = 0
+        while True:
+            page = self._server_page(self._ordered(filters, lower), start, wanted)
+            issues = [i for i in page.get("issues") or [] if isinstance(i, dict)]
+            if start and issues and _mark(issues[0]) not in seen:
+                start = 0  # shifted by more than the overlap: this minute from its start
+                continue
+            for issue in issues:
+                if _mark(issue) not in seen:
+                    yield issue
+            total = page.get("total")
+            if not issues or (isinstance(total, int) and start + len(issues) >= total):
+                return
+            zone = self._account_zone()
+            minute = _minute(issues[-1], zone)
+            if minute is not None and minute > lower:  # never backwards (a wrong zone)
+                lower, start = minute, 0
+                seen = {_mark(i) for i in issues if _minute(i, zone) == minute}
+            else:  # the whole page is one minute (or unreadable): offsets inside it
+                seen.update(_mark(i) for i in issues)
+                start += len(issues) - min(_MINUTE_OVERLAP, len(issues) - 1)
+
+    def _server_page(self, jql: str, start: int, fields: list[str]) -> dict[str, Any]:
+        with self._errors(f"GET /rest/api/{self.cfg.api_version}/search"):
+            page = self._client().search_issues(
+                jql, startAt=start, maxResults=self.cfg.page_size, fields=fields, json_result=True
+            )
+        assert isinstance(page, dict)
+        return page
 
     def search(self, jql: str, fields: list[str]) -> Iterator[dict[str, Any]]:
         """Every issue the JQL matches, page by page, in the server's order."""
@@ -373,15 +532,7 @@ class JiraConnector(Connector):
                     return
         start = 0
         while True:
-            with self._errors(f"GET /rest/api/{self.cfg.api_version}/search"):
-                page = client.search_issues(
-                    jql,
-                    startAt=start,
-                    maxResults=size,
-                    fields=list(fields),
-                    json_result=True,
-                )
-            assert isinstance(page, dict)
+            page = self._server_page(jql, start, list(fields))
             issues = page.get("issues") or []
             yield from issues
             start += len(issues)
@@ -398,7 +549,7 @@ class JiraConnector(Connector):
         the move is not counted twice. Moves between reads are the engine's to settle
         through the stream's `identity_field` (the connector keeps no state)."""
         emitted: dict[str, str] = {}  # issue id -> key it was emitted under in this read
-        for raw in self.search(self.issue_jql(since), self.issue_field_ids()):
+        for raw in self.issues(since, self.issue_field_ids()):
             record = self._record(
                 "issues", raw, raw.get("key"), (raw.get("fields") or {}).get("updated"), on_q
             )
@@ -438,7 +589,7 @@ class JiraConnector(Connector):
             if stream == "comments"
             else ("worklog", "worklogs", "comment", "commentText")
         )
-        for issue in self.search(self.issue_jql(since), ["updated"]):
+        for issue in self.issues(since, ["updated"]):
             issue_key, issue_id = issue.get("key"), issue.get("id")
             if not issue_key:
                 continue
@@ -497,7 +648,7 @@ class JiraConnector(Connector):
         if stream != "issues":
             yield from super().census(stream)
             return
-        for raw in self.search(self.issue_jql(None), ["updated"]):
+        for raw in self.issues(None, ["updated"]):
             if raw.get("key"):
                 yield str(raw["key"])
 

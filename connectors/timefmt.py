@@ -54,10 +54,25 @@ def account_zone(name: str | None) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
+def jql_minute(when: datetime, zone: ZoneInfo) -> str:
+    """`when` as a JQL wall-clock minute (`yyyy-MM-dd HH:mm`) in `zone`, never later than
+    `when`. A minute the zone lives twice (clocks going back) may be read by Jira as
+    either occurrence, so such a minute is replaced by the wall clock before the
+    repeated hour: an earlier bound only repeats records, which are dropped by key."""
+    if when.tzinfo is None:
+        raise ValueError("the time must be timezone-aware")
+    local = when.astimezone(zone)
+    while True:
+        other = local.replace(fold=1 - local.fold)
+        offset, other_offset = local.utcoffset(), other.utcoffset()
+        if offset is None or other_offset is None or offset == other_offset:
+            return local.strftime("%Y-%m-%d %H:%M")
+        local = (local - abs(offset - other_offset)).astimezone(UTC).astimezone(zone)
+
+
 def jql_since(since: datetime, zone: ZoneInfo, overlap: timedelta) -> str:
     """The JQL literal for `updated >= ...`: the signpost minus the overlap, as a
     wall-clock minute in the account's zone, rounded down so nothing is lost."""
     if since.tzinfo is None:
         raise ValueError("the signpost must be timezone-aware")
-    local = (since - overlap).astimezone(zone)
-    return local.strftime("%Y-%m-%d %H:%M")
+    return jql_minute(since - overlap, zone)

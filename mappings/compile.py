@@ -8,7 +8,7 @@ path (no pydantic validation per record: the coercers in `values.py` guarantee t
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -25,6 +25,7 @@ from bridge.models import (
     SourceRef,
     Ticket,
 )
+from connectors.jira import field_catalogue, resolve_field
 from mappings.conditions import Predicate, compile_condition, describe
 from mappings.gate import GateDef
 from mappings.outcome import Explanation, MapOutcome
@@ -73,7 +74,7 @@ JIRA_DEFAULT_CATALOGUE: dict[str, str] = {
     "Approver": "customfield_10046",
     "Approved by": "customfield_10047",
     "Service aliases": "customfield_10048",
-    "Time to resolution breached": "customfield_10049",
+    "Time to resolution": "customfield_10050",
 }
 
 PROJECT_TARGETS: dict[str, tuple[Target, bool]] = {
@@ -167,22 +168,38 @@ class CompiledMapping:
 
     def bind(self, catalogue: Mapping[str, str] | None = None) -> BoundMapping:
         """Resolve display names through `catalogue` ({display name: field id}, e.g. from
-        `catalogue_from_fields`) over the defaults, and build the per-record mappers."""
-        merged = self.default_catalogue()
-        merged.update(catalogue or {})
-        return BoundMapping(self, merged)
+        `catalogue_from_fields`) by the connector's rule (`resolve_field`: exact name, then
+        ignoring case), falling back on the defaults; build the per-record mappers."""
+        return BoundMapping(self, _FieldNames(dict(catalogue or {}), self.default_catalogue()))
+
+
+class _FieldNames(Mapping[str, str]):
+    """The instance's catalogue, looked up by `resolve_field`, over the default ids."""
+
+    def __init__(self, instance: dict[str, str], defaults: dict[str, str]) -> None:
+        self.instance = instance
+        self.defaults = defaults
+
+    def __getitem__(self, name: str) -> str:
+        found = resolve_field(self.instance, name)
+        if found is None:
+            return self.defaults[name]
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({**self.defaults, **self.instance})
+
+    def __len__(self) -> int:
+        return len({**self.defaults, **self.instance})
 
 
 def catalogue_from_fields(records: Iterable[RawRecord | Mapping[str, Any]]) -> dict[str, str]:
-    """{display name: field id} from Jira `fields` stream records (`/rest/api/2/field`).
-    When two fields share a name, the first one seen wins."""
-    out: dict[str, str] = {}
-    for record in records:
-        payload = record.payload if isinstance(record, RawRecord) else record
-        name, fid = payload.get("name"), payload.get("id")
-        if isinstance(name, str) and isinstance(fid, str):
-            out.setdefault(name, fid)
-    return out
+    """{display name: field id} from Jira `fields` stream records (`/rest/api/2/field`),
+    by the connector's rule (connectors.jira.field_catalogue: when two fields share a name,
+    a usable value type, then stock, then the lowest id wins)."""
+    return field_catalogue(
+        record.payload if isinstance(record, RawRecord) else record for record in records
+    )
 
 
 class _ItemPlan:
@@ -342,7 +359,7 @@ class BoundMapping:
     `map`. When a record of a lookup stream changes, re-map `dependent_streams(stream)`.
     """
 
-    def __init__(self, compiled: CompiledMapping, catalogue: dict[str, str]) -> None:
+    def __init__(self, compiled: CompiledMapping, catalogue: Mapping[str, str]) -> None:
         self.compiled = compiled
         self.catalogue = catalogue
         self.lookup_tables: dict[str, dict[str, Any]] = {name: {} for name in compiled.lookups}

@@ -20,6 +20,7 @@ _FAULT_KEYS = {
     "malformed_rate": float,
     "drop_rate": float,
     "seed": int,
+    "edit_rate": float,
 }
 
 
@@ -71,7 +72,7 @@ def _overrides(values: tuple[str, ...], option: str) -> dict[str, Any]:
 )
 @click.option(
     "--jira-time-zone",
-    default="Pacific/Auckland",
+    default="America/New_York",
     show_default=True,
     help="the Jira user's zone: timestamps and JQL dates use it",
 )

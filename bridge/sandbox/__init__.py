@@ -57,7 +57,8 @@ class Sandbox:
         servicenow_port: int = 0,
         *,
         now: datetime | None = None,
-        jira_time_zone: str = "Pacific/Auckland",
+        jira_time_zone: str = "America/New_York",
+        jira_status_categories: bool = True,
         servicenow_time_zone: str = "America/Los_Angeles",
     ) -> None:
         if jira_deployment not in ("cloud", "server"):
@@ -72,13 +73,17 @@ class Sandbox:
         self.org: Org = build_org(seed, anchor_for(now))
         jira_tickets = round(tickets * JIRA_SHARE)
         self.jira_store = JiraStore(JiraData(self.org, jira_tickets), ZoneInfo(jira_time_zone))
+        # False: statuses without `statusCategory`, as Jira Server 5.x sends them
+        self.jira_store.status_categories = jira_status_categories
         self.servicenow_store = ServiceNowStore(
             ServiceNowData(self.org, tickets - jira_tickets), ZoneInfo(servicenow_time_zone)
         )
         self._faults: dict[str, Faults] = {"jira": Faults(), "servicenow": Faults()}
         cloud = jira_deployment == "cloud"
         jira_app = FaultMiddleware(
-            JiraApp(self.jira_store, cloud), self._faults["jira"], JiraFaults(cloud)
+            JiraApp(self.jira_store, cloud),
+            self._faults["jira"],
+            JiraFaults(cloud, self.jira_store),
         )
         sn_app = FaultMiddleware(
             ServiceNowApp(self.servicenow_store), self._faults["servicenow"], ServiceNowFaults()

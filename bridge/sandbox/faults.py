@@ -3,6 +3,9 @@
 Wraps a service's WSGI app. Every decision is drawn from one seeded RNG in arrival order,
 so a client that sends requests one after another sees the same faults for the same seed.
 
+`edit_rate` stands for other users: before a request, one record is edited (Jira: an
+issue's `updated` becomes now), as happens between the pages of a long read.
+
 Faults apply to authenticated requests only, as the vendors count rate limits per user: a
 request without valid credentials gets its 401 (or Jira's anonymous serverInfo) at once,
 spends no rate budget and draws nothing from the RNG. Latency applies to every request.
@@ -37,6 +40,9 @@ class FaultSettings:
     malformed_rate: float = 0.0
     drop_rate: float = 0.0
     seed: int = 0
+    # share of requests before which another user edits one record (Jira: an issue's
+    # `updated` becomes now, so it moves to the end of an `ORDER BY updated` read)
+    edit_rate: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,11 @@ class VendorFaults:
         """Whether the request carries credentials the service accepts."""
         raise NotImplementedError
 
+    def edit(self, pick: int) -> bool:
+        """Let another user edit the record chosen by `pick` (any non-negative int);
+        False when the service has nothing to edit."""
+        return False
+
 
 class Faults:
     """The fault switches of one service. Thread-safe; `configure` starts a fresh sequence."""
@@ -84,11 +95,13 @@ class Faults:
         drop_rate: float = 0.0,
         seed: int = 0,
         rate_window_s: float = 60.0,
+        edit_rate: float = 0.0,
     ) -> None:
         for name, rate in (
             ("error_rate", error_rate),
             ("malformed_rate", malformed_rate),
             ("drop_rate", drop_rate),
+            ("edit_rate", edit_rate),
         ):
             if not 0.0 <= rate <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, not {rate}")
@@ -96,7 +109,14 @@ class Faults:
             raise ValueError("rate_limit must be >= 0")
         with self._lock:
             self.settings = FaultSettings(
-                rate_limit, rate_window_s, error_rate, latency_ms, malformed_rate, drop_rate, seed
+                rate_limit,
+                rate_window_s,
+                error_rate,
+                latency_ms,
+                malformed_rate,
+                drop_rate,
+                seed,
+                edit_rate,
             )
             self._restart()
 
@@ -111,6 +131,14 @@ class Faults:
         self._window_start = 0.0
         self._window_count = 0
         self.injected = Counter()
+
+    def draw_edit(self) -> int | None:
+        """A pick for `VendorFaults.edit` when this request comes after someone's edit.
+        Draws from the RNG only when `edit_rate` is set, so other sequences stay as they were."""
+        with self._lock:
+            if self.settings.edit_rate <= 0 or self._rng.random() >= self.settings.edit_rate:
+                return None
+            return self._rng.getrandbits(31)
 
     def decide(self) -> tuple[str, RateLimit | None, int]:
         """(action, budget, status): action is ok, rate_limited, error, drop or malformed."""
@@ -155,6 +183,9 @@ class FaultMiddleware:
             time.sleep(latency / 1000)
         if not self.vendor.authenticated(environ):  # the app answers 401; no fault, no budget
             return self.app(environ, start_response)
+        pick = self.faults.draw_edit()
+        if pick is not None and self.vendor.edit(pick):
+            self.faults.injected["edit"] += 1
         action, budget, status = self.faults.decide()
         if action == "rate_limited" and budget is not None:
             return self.vendor.rate_limited(budget)(environ, start_response)

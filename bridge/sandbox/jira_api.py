@@ -67,8 +67,16 @@ _ROUTES = Map(
 
 
 class JiraFaults(VendorFaults):
-    def __init__(self, cloud: bool) -> None:
+    def __init__(self, cloud: bool, store: JiraStore | None = None) -> None:
         self.cloud = cloud
+        self.store = store
+
+    def edit(self, pick: int) -> bool:
+        """Someone edits an issue: its `updated` becomes now (it moves to the end)."""
+        if self.store is None or not len(self.store.data.cols):
+            return False
+        self.store.touch(pick % len(self.store.data.cols))
+        return True
 
     def authenticated(self, environ: WSGIEnvironment) -> bool:
         scheme, user, secret = parse_authorization(environ.get("HTTP_AUTHORIZATION", ""))

@@ -50,18 +50,30 @@ SYSTEM_FIELDS: tuple[tuple[str, str, str, str | None, bool], ...] = (
 NAVIGABLE_EXCLUDED = {f for f, _, _, _, nav in SYSTEM_FIELDS if not nav}
 
 _PLUGIN = "com.atlassian.jira.plugin.system.customfieldtypes:"
-# number, name, schema type, items, custom type key
-CUSTOM_FIELDS: tuple[tuple[int, str, str, str | None, str], ...] = (
-    (10016, "Story Points", "number", None, _PLUGIN + "float"),
-    (10042, "Go-live date", "date", None, _PLUGIN + "datepicker"),
-    (10043, "Service", "string", None, _PLUGIN + "textfield"),
-    (10044, "Team", "option", None, _PLUGIN + "select"),
-    (10045, "Service manager", "user", None, _PLUGIN + "userpicker"),
-    (10046, "Approver", "user", None, _PLUGIN + "userpicker"),
-    (10047, "Approved by", "user", None, _PLUGIN + "userpicker"),
-    (10048, "Service aliases", "array", "string", _PLUGIN + "labels"),
-    (10049, "Time to resolution breached", "option", None, _PLUGIN + "select"),
+# number, name, schema type, items, custom type key, Cloud only. As on real instances: names
+# in another case than the mappings write them ("Story points", "Service Manager"), Cloud's
+# stock Atlassian "Team" next to the admin's "Team" select list, and Jira Service
+# Management's SLA field instead of a yes/no option.
+CUSTOM_FIELDS: tuple[tuple[int, str, str, str | None, str, bool], ...] = (
+    (10001, "Team", "team", None, "com.atlassian.teams:rm-teams-custom-field-team", True),
+    (10016, "Story points", "number", None, _PLUGIN + "float", False),
+    (10042, "Go-live date", "date", None, _PLUGIN + "datepicker", False),
+    (10043, "Service", "string", None, _PLUGIN + "textfield", False),
+    (10044, "Team", "option", None, _PLUGIN + "select", False),
+    (10045, "Service Manager", "user", None, _PLUGIN + "userpicker", False),
+    (10046, "Approver", "user", None, _PLUGIN + "userpicker", False),
+    (10047, "Approved by", "user", None, _PLUGIN + "userpicker", False),
+    (10048, "Service aliases", "array", "string", _PLUGIN + "labels", False),
+    (
+        10050,
+        "Time to resolution",
+        "sd-servicelevelagreement",
+        None,
+        "com.atlassian.servicedesk:sd-sla-field",
+        False,
+    ),
 )
+CUSTOM_IDS = frozenset(f"customfield_{n}" for n, *_ in CUSTOM_FIELDS)
 
 
 def field_list(cloud: bool) -> list[dict[str, Any]]:
@@ -84,7 +96,9 @@ def field_list(cloud: bool) -> list[dict[str, Any]]:
         if not cloud:
             del entry["key"]
         fields.append(entry)
-    for number, name, type_, items, custom in CUSTOM_FIELDS:
+    for number, name, type_, items, custom, cloud_only in CUSTOM_FIELDS:
+        if cloud_only and not cloud:
+            continue
         schema = {"type": type_, "custom": custom, "customId": number}
         if items:
             schema["items"] = items

@@ -6,13 +6,14 @@ A getter takes the request's `Renderer` and an issue handle and returns the fiel
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bridge.sandbox.clock import jira_date, jira_timestamp
 from bridge.sandbox.jira_data import PRIORITIES, RESOLUTIONS, STATUS_CATEGORIES, TYPE_NAMES
-from bridge.sandbox.jira_fields import NAVIGABLE_EXCLUDED, SYSTEM_FIELDS, field_list
-from bridge.sandbox.org import GROUPS
+from bridge.sandbox.jira_fields import CUSTOM_IDS, NAVIGABLE_EXCLUDED, SYSTEM_FIELDS, field_list
+from bridge.sandbox.org import GROUPS, stable_hex
+from bridge.sandbox.tickets import SLA_HOURS
 
 if TYPE_CHECKING:
     from bridge.sandbox.jira_render import Renderer
@@ -28,21 +29,23 @@ def duration_text(seconds: int) -> str:
 
 def _status(r: Renderer, h: int) -> dict[str, Any]:
     sid, name, category = r.store.data.status(h)
-    cid, cname, colour = STATUS_CATEGORIES[category]
-    return {
+    body: dict[str, Any] = {
         "self": f"{r.api}/status/{sid}",
         "description": "",
         "iconUrl": f"{r.base}/images/icons/statuses/generic.png",
         "name": name,
         "id": sid,
-        "statusCategory": {
+    }
+    if r.store.status_categories:
+        cid, cname, colour = STATUS_CATEGORIES[category]
+        body["statusCategory"] = {
             "self": f"{r.api}/statuscategory/{cid}",
             "id": cid,
             "key": category,
             "colorName": colour,
             "name": cname,
-        },
-    }
+        }
+    return body
 
 
 def _priority(r: Renderer, h: int) -> dict[str, Any]:
@@ -106,16 +109,67 @@ def _team(r: Renderer, h: int) -> dict[str, Any] | None:
     }
 
 
-def _breached(r: Renderer, h: int) -> dict[str, Any] | None:
-    value = r.store.data.cols["breached"][h]
-    if value < 0:
+def _atlassian_team(r: Renderer, h: int) -> dict[str, Any] | None:
+    """Cloud's stock Team field, set on a third of the issues to a squad of the team."""
+    team = r.store.data.cols["team"][h]
+    if team < 0 or h % 3:
         return None
-    oid = "10201" if value == 0 else "10200"
+    name = f"{GROUPS[team]} squad"
     return {
-        "self": f"{r.api}/customFieldOption/{oid}",
-        "value": "Yes" if value else "No",
-        "id": oid,
+        "id": stable_hex("atlassian-team", team, length=32),
+        "name": name,
+        "avatarUrl": "",
+        "isVisible": True,
+        "title": name,
+        "isShared": True,
     }
+
+
+def _moment(ms: int, r: Renderer) -> dict[str, Any]:
+    """A JSM SLA time: ISO, Jira, friendly and epoch forms."""
+    text = jira_timestamp(ms, r.store.zone)
+    local = datetime.fromtimestamp(ms / 1000, r.store.zone)
+    return {
+        "iso8601": text[:19] + text[23:],
+        "jira": text,
+        "friendly": f"{local:%d/%b/%y %I:%M %p}",
+        "epochMillis": ms,
+    }
+
+
+def _duration(ms: int) -> dict[str, Any]:
+    return {"millis": ms, "friendly": duration_text(abs(ms) // 1000)}
+
+
+def _sla(r: Renderer, h: int) -> dict[str, Any] | None:
+    """Jira Service Management's "Time to resolution": one cycle from creation, completed
+    at resolution, else ongoing at the end of the seeded world."""
+    cols = r.store.data.cols
+    breached = cols["breached"][h]
+    if breached < 0:
+        return None
+    created, resolved = cols["created"][h], cols["resolved"][h]
+    goal = int(SLA_HOURS[cols["priority"][h]] * 3_600_000)
+    end = resolved or r.store.data.anchor_ms
+    cycle: dict[str, Any] = {
+        "startTime": _moment(created, r),
+        "breachTime": _moment(created + goal, r),
+        "breached": bool(breached),
+        "goalDuration": _duration(goal),
+        "elapsedTime": _duration(end - created),
+        "remainingTime": _duration(goal - (end - created)),
+    }
+    body: dict[str, Any] = {
+        "id": "2",
+        "name": "Time to resolution",
+        "_links": {"self": f"{r.base}/rest/servicedeskapi/request/{10000 + h}/sla/2"},
+        "completedCycles": [],
+    }
+    if resolved:
+        body["completedCycles"].append({**cycle, "stopTime": _moment(resolved, r)})
+    else:
+        body["ongoingCycle"] = {**cycle, "paused": False, "withinCalendarHours": False}
+    return body
 
 
 def _comment_field(r: Renderer, h: int) -> dict[str, Any]:
@@ -246,11 +300,10 @@ GETTERS: dict[str, Callable[[Renderer, int], Any]] = {
     "customfield_10046": _custom("approver"),
     "customfield_10047": _custom("approved_by"),
     "customfield_10048": _custom("aliases"),
-    "customfield_10049": _breached,
+    "customfield_10050": _sla,
+    "customfield_10001": _atlassian_team,
 }
-assert set(GETTERS) <= {f for f, *_ in SYSTEM_FIELDS} | {
-    f"customfield_{n}" for n in (10016, 10042, 10043, 10044, 10045, 10046, 10047, 10048, 10049)
-}
+assert set(GETTERS) <= {f for f, *_ in SYSTEM_FIELDS} | CUSTOM_IDS
 
 
 def wanted_fields(tokens: list[str], default: str, cloud: bool) -> set[str] | None:

@@ -164,7 +164,6 @@ class Renderer:
                 )
             },
         }
-        body["projectCategory"] = self.category(project)
         return body
 
     def category(self, project: Project) -> dict[str, Any]:
@@ -180,6 +179,8 @@ class Renderer:
         body: dict[str, Any] = {
             "expand": "description,lead,issueTypes,url,projectKeys,permissions,insight",
             **self.project_ref(project),
+            # only the project resources carry the category, never an issue's `project`
+            "projectCategory": self.category(project),
         }
         if self.cloud:
             body["style"] = "classic"
@@ -233,6 +234,10 @@ class Renderer:
         return body
 
     # -- issues -------------------------------------------------------------------------
+    @staticmethod
+    def issue_id(handle: int) -> str:
+        return str(10000 + handle)
+
     def issue(self, handle: int, wanted: set[str] | None, expand: set[str]) -> dict[str, Any]:
         """One issue; `wanted` is the set of field ids to include (None: all)."""
         data = self.store.data

@@ -87,12 +87,19 @@ class SearchEndpoints:
             cursor = _read_token(str(token), jql)
             if cursor is None:
                 return errors(["The provided next page token is invalid or expired."], 400)
-        wanted = wanted_fields(_as_list(params.get("fields")), "id", self.cloud)
+        asked = _as_list(params.get("fields"))
+        wanted = wanted_fields(asked, "id", self.cloud)
         cap = 5000 if wanted is not None and not wanted else 100
         size = int_arg(str(params.get("maxResults", "")), 50, 1, cap)
         page = self.store.search(plan, now, 0, size, cursor, want_total=False)
         expand = set(_as_list(params.get("expand")))
-        body: dict[str, Any] = {"issues": [r.issue(h, wanted, expand) for h in page.handles]}
+        issues: list[dict[str, Any]]
+        if set(asked) <= {"id"} and not expand:
+            # the default (`id`): issue ids only, as the API reference says
+            issues = [{"id": r.issue_id(h)} for h in page.handles]
+        else:
+            issues = [r.issue(h, wanted, expand) for h in page.handles]
+        body: dict[str, Any] = {"issues": issues}
         if page.next_cursor is not None:
             body["nextPageToken"] = _make_token(page.next_cursor, jql)
         body["isLast"] = page.next_cursor is None

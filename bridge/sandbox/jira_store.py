@@ -79,6 +79,7 @@ class JiraStore:
     def __init__(self, data: JiraData, zone: ZoneInfo) -> None:
         self.data = data
         self.zone = zone
+        self.status_categories = True  # False: Server 5.x statuses, without a category
         self.lock = threading.RLock()
         self.added_comments: dict[int, list[Comment]] = {}
         self.issue_properties: dict[int, dict[str, Any]] = {}

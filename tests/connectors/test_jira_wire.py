@@ -99,60 +99,94 @@ def test_cloud_stops_on_is_last_even_with_a_token(rsps: responses.RequestsMock) 
     assert len(list(jira(deployment="cloud").read("issues"))) == 1
 
 
-def test_server_pages_with_start_at(rsps: responses.RequestsMock) -> None:
+def server_page(total: int, *issues: dict[str, Any], start: int = 0) -> dict[str, Any]:
+    return {"startAt": start, "maxResults": 2, "total": total, "issues": list(issues)}
+
+
+def server_calls(rsps: responses.RequestsMock) -> list[tuple[str, str]]:
+    """(lower bound of `updated`, startAt) of each search request."""
+    out = []
+    for call in rsps.calls:
+        if not str(call.request.url).startswith(f"{API}/search?"):
+            continue
+        bound = jql_of(call).split('updated >= "')[1].split('"')[0]
+        out.append((bound, str(call.request.params["startAt"])))
+    return out
+
+
+def test_server_pages_by_the_minute_of_the_last_issue(rsps: responses.RequestsMock) -> None:
     issues = [jira_issue(f"OPS-{n}", T0 + timedelta(minutes=n)) for n in range(1, 6)]
     rsps.get(f"{API}/serverInfo", json={"deploymentType": "Server", "versionNumbers": [9, 12, 0]})
     rsps.get(f"{API}/field", json=FIELDS)
-    for start in (0, 2, 4):
-        rsps.get(
-            f"{API}/search",
-            json={
-                "startAt": start,
-                "maxResults": 2,
-                "total": 5,
-                "issues": issues[start : start + 2],
-            },
-            match=[matchers.query_param_matcher({"startAt": str(start)}, strict_match=False)],
-        )
-    records = list(jira(deployment="auto", page_size=2).read("issues"))
+    rsps.get(f"{API}/search", json=server_page(5, *issues[0:2]))
+    for n in (1, 2, 3):  # each query starts at the minute of the last issue seen
+        rsps.get(f"{API}/search", json=server_page(5 - n, *issues[n : n + 2]))
+    records = list(jira(deployment="auto", page_size=2, time_zone="UTC").read("issues"))
     assert [r.key for r in records] == [f"OPS-{n}" for n in range(1, 6)]
+    assert server_calls(rsps) == [
+        ("1970-01-01 00:00", "0"),
+        ("2024-03-05 01:04", "0"),
+        ("2024-03-05 01:05", "0"),
+        ("2024-03-05 01:06", "0"),
+    ]
 
 
-def test_server_exact_page_boundary_needs_no_extra_request(rsps: responses.RequestsMock) -> None:
+def test_server_an_edit_between_pages_skips_no_issue(rsps: responses.RequestsMock) -> None:
+    a, b, c, d = (jira_issue(f"OPS-{n}", T0 + timedelta(minutes=n)) for n in range(1, 5))
+    b_edited = jira_issue("OPS-2", T0 + timedelta(hours=1))
+    rsps.get(f"{API}/field", json=FIELDS)
+    # OPS-2 is edited after the first page: it moves to the end and OPS-3 takes its place,
+    # so `startAt=2` would have returned OPS-4 and OPS-2, and OPS-3 would be lost
+    rsps.get(f"{API}/search", json=server_page(4, a, b))
+    rsps.get(f"{API}/search", json=server_page(3, c, d))
+    rsps.get(f"{API}/search", json=server_page(2, d, b_edited))
+    records = list(jira(deployment="server", page_size=2, time_zone="UTC").read("issues"))
+    assert [r.key for r in records] == ["OPS-1", "OPS-2", "OPS-3", "OPS-4", "OPS-2"]
+    assert records[-1].updated == T0 + timedelta(hours=1)
+    assert server_calls(rsps)[1:] == [("2024-03-05 01:04", "0"), ("2024-03-05 01:06", "0")]
+
+
+def test_server_pages_inside_one_minute_by_offset_with_an_overlap(
+    rsps: responses.RequestsMock,
+) -> None:
     issues = [jira_issue(f"OPS-{n}", T0) for n in range(1, 5)]
     rsps.get(f"{API}/field", json=FIELDS)
-    for start in (0, 2):
-        rsps.get(
-            f"{API}/search",
-            json={
-                "startAt": start,
-                "maxResults": 2,
-                "total": 4,
-                "issues": issues[start : start + 2],
-            },
-            match=[matchers.query_param_matcher({"startAt": str(start)}, strict_match=False)],
-        )
-    assert len(list(jira(deployment="server", page_size=2).read("issues"))) == 4
+    rsps.get(f"{API}/search", json=server_page(4, *issues[0:2]))
+    rsps.get(f"{API}/search", json=server_page(4, *issues[0:2]))
+    rsps.get(f"{API}/search", json=server_page(4, *issues[1:3], start=1))
+    rsps.get(f"{API}/search", json=server_page(4, *issues[2:4], start=2))
+    records = list(jira(deployment="server", page_size=2, time_zone="UTC").read("issues"))
+    assert [r.key for r in records] == ["OPS-1", "OPS-2", "OPS-3", "OPS-4"]
+    assert server_calls(rsps) == [
+        ("1970-01-01 00:00", "0"),
+        ("2024-03-05 01:02", "0"),
+        ("2024-03-05 01:02", "1"),  # one issue of the last page read again
+        ("2024-03-05 01:02", "2"),
+    ]
+
+
+def test_server_inside_one_minute_a_shift_past_the_overlap_rereads_the_minute(
+    rsps: responses.RequestsMock,
+) -> None:
+    one, two, three, four = (jira_issue(f"OPS-{n}", T0) for n in range(1, 5))
+    rsps.get(f"{API}/field", json=FIELDS)
+    rsps.get(f"{API}/search", json=server_page(4, one, two))
+    rsps.get(f"{API}/search", json=server_page(4, one, two))
+    # OPS-1 and OPS-2 were edited (moved to a later minute): position 1 now holds OPS-4
+    rsps.get(f"{API}/search", json=server_page(2, four, start=1))
+    rsps.get(f"{API}/search", json=server_page(2, three, four))
+    records = list(jira(deployment="server", page_size=2, time_zone="UTC").read("issues"))
+    assert [r.key for r in records] == ["OPS-1", "OPS-2", "OPS-3", "OPS-4"]
+    assert [start for _, start in server_calls(rsps)] == ["0", "0", "1", "0"]
 
 
 def test_server_stops_on_an_empty_page(rsps: responses.RequestsMock) -> None:
     # total said 3 but the last issue became invisible meanwhile
     rsps.get(f"{API}/field", json=FIELDS)
-    rsps.get(
-        f"{API}/search",
-        json={
-            "startAt": 0,
-            "maxResults": 2,
-            "total": 3,
-            "issues": [jira_issue("OPS-1", T0), jira_issue("OPS-2", T0)],
-        },
-    )
-    rsps.get(
-        f"{API}/search",
-        json={"startAt": 2, "maxResults": 2, "total": 3, "issues": []},
-        match=[matchers.query_param_matcher({"startAt": "2"}, strict_match=False)],
-    )
-    assert len(list(jira(deployment="server", page_size=2).read("issues"))) == 2
+    rsps.get(f"{API}/search", json=server_page(3, jira_issue("OPS-1", T0), jira_issue("OPS-2", T0)))
+    rsps.get(f"{API}/search", json=server_page(3))
+    connector = jira(deployment="server", page_size=2, time_zone="UTC")
+    assert len(list(connector.read("issues"))) == 2
 
 
 def test_real_shapes_parse(rsps: responses.RequestsMock) -> None:

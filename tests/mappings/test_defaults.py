@@ -167,3 +167,25 @@ def test_servicenow_unset_fields_are_missing_not_errors(blank: Any) -> None:
     assert mapped.kind == "project", mapped.reason
     assert mapped.project is not None
     assert (mapped.project.go_live, mapped.project.milestones) == (None, [])
+
+
+@pytest.mark.parametrize(("sla", "breached"), [
+    ({"completedCycles": [], "ongoingCycle": {"breached": True}}, True),
+    ({"completedCycles": [{"breached": False}], "ongoingCycle": {"breached": False}}, False),
+    ({"completedCycles": [{"breached": False}, {"breached": True}]}, True),
+    ({"completedCycles": [{"breached": False}]}, False),
+    (None, False),
+])
+def test_jira_breach_is_read_from_the_jsm_sla_object(sla: Any, breached: bool) -> None:
+    bound = default_mapping("jira").bind(catalogue_from_fields([
+        {"id": "customfield_10030", "name": "Time to resolution", "custom": True,
+         "schema": {"type": "sd-servicelevelagreement", "custom": "com.atlassian.servicedesk:sd-sla-field"}},
+    ]))
+    ticket = bound.map(_jira_issue(customfield_10030=sla)).ticket
+    assert ticket is not None and ticket.sla_breached is breached
+
+
+@pytest.mark.parametrize("name", ["Incident", "incident", "INCIDENT"])
+def test_jira_issue_types_match_ignoring_case(name: str) -> None:
+    ticket = default_mapping("jira").bind().map(_jira_issue(issuetype={"name": name})).ticket
+    assert ticket is not None and ticket.practice == "incident_management"

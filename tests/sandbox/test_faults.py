@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import pytest
 import requests
 
 from bridge.sandbox import Sandbox
+from connectors.timefmt import parse_jira_timestamp
 from tests.sandbox.conftest import AUTH
 
 
@@ -95,3 +97,26 @@ def test_unauthenticated_requests_get_401_and_spend_no_budget(sandbox: Sandbox) 
     for _ in range(3):
         assert requests.get(url, auth=("sandbox", "wrong"), timeout=5).status_code == 401
     assert statuses(url, 3) == [200, 200, 429]
+
+
+def test_jira_edit_rate_moves_an_issue_to_the_end_of_the_updated_order(
+    sandbox_factory: Callable[..., Sandbox],
+) -> None:
+    sb = sandbox_factory(seed=3, tickets=200, jira_deployment="server")
+    url = f"{sb.jira_url}/rest/api/2/search"
+    query = {"jql": "ORDER BY updated DESC, key DESC", "maxResults": "1", "fields": "updated"}
+    latest_before = requests.get(url, params=query, auth=AUTH, timeout=5).json()["issues"][0]
+    sb.faults("jira").configure(edit_rate=1.0, seed=5)
+    latest_after = requests.get(url, params=query, auth=AUTH, timeout=5).json()["issues"][0]
+    assert sb.faults("jira").injected["edit"] == 1
+    assert latest_after["key"] != latest_before["key"]
+    after, before = (
+        parse_jira_timestamp(i["fields"]["updated"]) for i in (latest_after, latest_before)
+    )
+    assert after > before
+    with pytest.raises(ValueError, match="edit_rate"):
+        sb.faults("jira").configure(edit_rate=2.0)
+    # ServiceNow has nothing to edit yet: the switch is accepted and changes nothing
+    sb.faults("servicenow").configure(edit_rate=1.0)
+    assert statuses(f"{sb.servicenow_url}/api/now/table/sys_user_group", 1) == [200]
+    assert sb.faults("servicenow").injected["edit"] == 0

@@ -28,7 +28,7 @@ def flavour(request: pytest.FixtureRequest, sandbox: Sandbox, sandbox_server: Sa
 def test_server_info_names_the_deployment(flavour: Sandbox) -> None:
     j = client(flavour)
     assert j.deploymentType == ("Cloud" if flavour.jira_deployment == "cloud" else "Server")
-    assert j.myself()["timeZone"] == "Pacific/Auckland"
+    assert j.myself()["timeZone"] == "America/New_York"  # stock: a zone behind UTC
 
 
 def test_projects_versions_and_fields(flavour: Sandbox) -> None:
@@ -202,3 +202,61 @@ def test_project_list_honours_expand(flavour: Sandbox) -> None:
             assert "accountId" in listed["lead"]
     only_lead = requests.get(url, params={"expand": "lead"}, auth=AUTH, timeout=5).json()
     assert all("lead" in p and "description" not in p for p in only_lead)
+
+
+@pytest.mark.parametrize("version", ["2", "3"])
+def test_cloud_search_jql_returns_only_ids_by_default(sandbox: Sandbox, version: str) -> None:
+    url = f"{sandbox.jira_url}/rest/api/{version}/search/jql"
+    page = requests.get(url, params={"jql": "project = OPS"}, auth=AUTH, timeout=10).json()
+    assert page["issues"] and all(list(i) == ["id"] for i in page["issues"])
+    asked = requests.get(
+        url, params={"jql": "project = OPS", "fields": "summary"}, auth=AUTH, timeout=10
+    ).json()
+    assert {"id", "key", "fields"} <= set(asked["issues"][0])
+
+
+def test_an_issues_project_carries_no_category(flavour: Sandbox) -> None:
+    issue = client(flavour).issue("PAYX-1", fields="project").raw
+    assert issue["fields"]["project"]["key"] == "PAYX"
+    assert "projectCategory" not in issue["fields"]["project"]
+    assert client(flavour).project("PAYX").raw["projectCategory"]["name"] == "Service Transition"
+
+
+def test_field_names_as_on_a_real_instance(flavour: Sandbox) -> None:
+    fields = client(flavour).fields()
+    teams = sorted((f["id"], f["schema"]["type"]) for f in fields if f["name"] == "Team")
+    if flavour.jira_deployment == "cloud":  # Cloud's stock team field next to the admin's
+        assert teams == [("customfield_10001", "team"), ("customfield_10044", "option")]
+    else:
+        assert teams == [("customfield_10044", "option")]
+    names = {f["name"] for f in fields}
+    assert {"Story points", "Service Manager", "Time to resolution"} <= names
+    assert not {"Story Points", "Service manager", "Time to resolution breached"} & names
+
+
+def test_service_desk_issues_carry_jsm_sla_objects(sandbox: Sandbox) -> None:
+    data = sandbox.jira_store.data
+    project = data.by_key["OPS"]
+    handles = range(project.first, project.first + project.count)
+    resolved = next(
+        h for h in handles if data.cols["breached"][h] >= 0 and data.cols["resolved"][h]
+    )
+    ongoing = next(
+        h for h in handles if data.cols["breached"][h] >= 0 and not data.cols["resolved"][h]
+    )
+    j = client(sandbox)
+    done = j.issue(data.key_of(resolved), fields="customfield_10050").raw["fields"]
+    sla = done["customfield_10050"]
+    assert sla["name"] == "Time to resolution" and "ongoingCycle" not in sla
+    (cycle,) = sla["completedCycles"]
+    assert cycle["breached"] is (data.cols["breached"][resolved] == 1)
+    assert TIMESTAMP.match(cycle["stopTime"]["jira"])
+    assert (
+        cycle["elapsedTime"]["millis"]
+        == data.cols["resolved"][resolved] - data.cols["created"][resolved]
+    )
+    open_sla = j.issue(data.key_of(ongoing), fields="customfield_10050").raw["fields"]
+    current = open_sla["customfield_10050"]
+    assert current["completedCycles"] == []
+    assert current["ongoingCycle"]["breached"] is (data.cols["breached"][ongoing] == 1)
+    assert current["ongoingCycle"]["paused"] is False
