@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,7 +106,7 @@ def _mapping_probe(stream: str, outcomes: list[Any]) -> Probe:
     return Probe(f"mapping {stream}", level, "; ".join(parts), count=mapped)
 
 
-def _missing_fields(reads: set[Reads], payloads: list[Any], catalogue: dict[str, str]) -> set[str]:
+def _missing_fields(reads: set[Reads], payloads: list[Any], catalogue: Mapping[str, str]) -> set[str]:
     """Reads none of whose paths any payload carries (named by their first path). A key
     present with null or "" counts as present: the field exists, it is only unset there."""
     missing: set[str] = set()
@@ -116,7 +116,7 @@ def _missing_fields(reads: set[Reads], payloads: list[Any], catalogue: dict[str,
     return missing
 
 
-def _carried(text: str, payloads: list[Any], catalogue: dict[str, str]) -> bool:
+def _carried(text: str, payloads: list[Any], catalogue: Mapping[str, str]) -> bool:
     keys: list[str] = []
     for step in parse_path(text).steps:
         if step.kind == "key":
