@@ -40,7 +40,12 @@ FAULTS: dict[str, Any] = {
 @pytest.fixture(scope="module", params=["cloud", "server"])
 def sandbox(request: pytest.FixtureRequest) -> Iterator[Any]:
     with sandbox_module.Sandbox(
-        seed=42, tickets=TICKETS, jira_deployment=request.param, jira_port=0, servicenow_port=0
+        seed=42,
+        tickets=TICKETS,
+        jira_deployment=request.param,
+        jira_port=0,
+        servicenow_port=0,
+        custom_columns=True,
     ) as sb:
         sb.deployment = request.param
         yield sb
