@@ -47,7 +47,8 @@ def command(tickets: int, seed: int, jira_deployment: str, keep: Path | None) ->
     console = Console()
     workdir = keep or Path(tempfile.mkdtemp(prefix="smo-bridge-demo-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    with Sandbox(seed=seed, tickets=tickets, jira_deployment=jira_deployment) as sandbox:
+    with Sandbox(seed=seed, tickets=tickets, jira_deployment=jira_deployment,
+                 custom_columns=True) as sandbox:
         console.print(f"[bold]smo-bridge demo[/bold]: sandbox Jira ({jira_deployment}) at "
                       f"{sandbox.jira_url}, ServiceNow at {sandbox.servicenow_url}")
         config_path = workdir / "smo-bridge.yaml"

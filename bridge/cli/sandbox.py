@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from bridge.sandbox import Sandbox
+from bridge.sandbox import ACL_HIDDEN, Sandbox
 
 _FAULT_KEYS = {
     "rate_limit": int,
@@ -77,6 +77,33 @@ def _overrides(values: tuple[str, ...], option: str) -> dict[str, Any]:
     help="the Jira user's zone: timestamps and JQL dates use it",
 )
 @click.option(
+    "--custom-columns",
+    is_flag=True,
+    help="ServiceNow as the customised instance: u_ columns, admin user, unknown query "
+    "fields refused (default: a stock instance and a non-admin user)",
+)
+@click.option(
+    "--admin/--no-admin",
+    default=None,
+    help="the ServiceNow user is admin: sys_audit_delete readable, no rows hidden by ACLs "
+    "[default: only with --custom-columns]",
+)
+@click.option(
+    "--acl-hidden",
+    type=click.FloatRange(0, 1),
+    default=None,
+    help=f"share of ServiceNow ticket rows a read ACL hides from the user, 0 for none "
+    f"[default: {ACL_HIDDEN}, 0 with --custom-columns]",
+)
+@click.option(
+    "--invalid-query",
+    type=click.Choice(["ignore", "no_rows", "error"]),
+    default=None,
+    help="a ServiceNow query on a missing field: condition dropped, no rows "
+    "(glide.invalid_query.returns_no_rows=true), or 400 "
+    "[default: ignore, error with --custom-columns]",
+)
+@click.option(
     "--rate-limit",
     type=click.IntRange(0),
     default=None,
@@ -131,6 +158,10 @@ def command(
     tickets: int,
     jira_deployment: str,
     jira_time_zone: str,
+    custom_columns: bool,
+    admin: bool | None,
+    acl_hidden: float | None,
+    invalid_query: str | None,
     rate_limit: int | None,
     rate_window: float,
     error_rate: float,
@@ -166,6 +197,10 @@ def command(
         jira_port=jira_port,
         servicenow_port=servicenow_port,
         jira_time_zone=jira_time_zone,
+        custom_columns=custom_columns,
+        admin=admin,
+        acl_hidden=acl_hidden,
+        invalid_query=invalid_query,
     )
     for service in ("jira", "servicenow"):
         sandbox.faults(service).configure(**{**common, **per_service[service]})

@@ -10,12 +10,26 @@
 Both accept basic auth `sandbox`/`sandbox` (Jira also a bearer token `sandbox`). The same
 seed, ticket count and day give the same data; `now=` pins the day.
 
+ServiceNow is a stock instance seen by a non-admin integration user unless told otherwise:
+- `custom_columns=True`: the customised instance the bridge was first built against: the
+  customer's `u_` columns (pm_project.u_service, u_go_live, ..., cmdb_ci_service.u_aliases,
+  kb_knowledge.u_smo_correlation), their knowledge bases, dense ticket rows (no empty
+  time_worked, made_sla or close_code, no legacy states, no duplicate number), and unless
+  set otherwise an admin user, no hidden rows and unknown query fields refused: the
+  sandbox as it was, plus the stock fields;
+- `admin=True`: sys_audit_delete is readable (403 otherwise) and no row is hidden;
+- `acl_hidden`: the share of ticket rows a read ACL hides (0 turns it off);
+- `invalid_query`: a condition on a missing field is dropped (`"ignore"`, the platform's
+  default), matches nothing (`"no_rows"`, glide.invalid_query.returns_no_rows=true) or is
+  refused with 400 (`"error"`).
+
 Read-back helpers, for checking from the outside what a client pushed:
 - `sb.jira_comments("OPS-1")`: comment bodies (text) of an issue, seeded and pushed.
 - `sb.jira_issue_property("PAYX-1", "smo.gate")`, `sb.jira_project_property("PAYX", key)`:
   the stored JSON value, or None.
-- `sb.servicenow_rows("kb_knowledge", "u_smo_correlation=abc")`: value-mode rows matching an
-  encoded query; `sb.servicenow_count("incident")`: live rows of a table.
+- `sb.servicenow_rows("kb_knowledge", "short_description=abc")`: value-mode rows matching an
+  encoded query, as admin sees them (an unknown field raises); `sb.servicenow_count("incident")`:
+  live rows of a table.
 - `sb.org`: the seeded organisation (services, people, transitions with go-live dates).
 - `sb.jira_store`, `sb.servicenow_store`: the underlying stores, for anything else.
 """
@@ -28,6 +42,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from bridge.sandbox.clock import anchor_for
+from bridge.sandbox.encoded_query import UNKNOWN_FIELD_MODES
 from bridge.sandbox.encoded_query import parse as parse_encoded_query
 from bridge.sandbox.faults import FaultMiddleware, Faults
 from bridge.sandbox.jira_api import JiraApp, JiraFaults
@@ -40,10 +55,11 @@ from bridge.sandbox.servicenow_api import ServiceNowApp, ServiceNowFaults
 from bridge.sandbox.sn_seed import ServiceNowData
 from bridge.sandbox.sn_store import ServiceNowStore
 
-__all__ = ["Faults", "Sandbox"]
+__all__ = ["ACL_HIDDEN", "Faults", "Sandbox"]
 
 Service = Literal["jira", "servicenow"]
 JIRA_SHARE = 0.4  # of `tickets`; the rest are ServiceNow tickets
+ACL_HIDDEN = 0.02  # of ServiceNow ticket rows, unreadable to the integration user
 
 
 class Sandbox:
@@ -60,6 +76,10 @@ class Sandbox:
         jira_time_zone: str = "America/New_York",
         jira_status_categories: bool = True,
         servicenow_time_zone: str = "America/Los_Angeles",
+        custom_columns: bool = False,
+        admin: bool | None = None,
+        acl_hidden: float | None = None,
+        invalid_query: str | None = None,
     ) -> None:
         if jira_deployment not in ("cloud", "server"):
             raise ValueError(
@@ -67,6 +87,18 @@ class Sandbox:
             )
         if tickets < 0:
             raise ValueError("tickets must be >= 0")
+        # unset: the stock instance's non-admin user, or the customised instance as it was
+        if admin is None:
+            admin = custom_columns
+        if acl_hidden is None:
+            acl_hidden = 0.0 if custom_columns else ACL_HIDDEN
+        if invalid_query is None:
+            invalid_query = "error" if custom_columns else "ignore"
+        if invalid_query not in UNKNOWN_FIELD_MODES:
+            raise ValueError(
+                f"invalid_query must be one of {', '.join(UNKNOWN_FIELD_MODES)}, "
+                f"not {invalid_query!r}"
+            )
         self.seed = seed
         self.tickets = tickets
         self.jira_deployment = jira_deployment
@@ -76,7 +108,11 @@ class Sandbox:
         # False: statuses without `statusCategory`, as Jira Server 5.x sends them
         self.jira_store.status_categories = jira_status_categories
         self.servicenow_store = ServiceNowStore(
-            ServiceNowData(self.org, tickets - jira_tickets), ZoneInfo(servicenow_time_zone)
+            ServiceNowData(self.org, tickets - jira_tickets, custom_columns),
+            ZoneInfo(servicenow_time_zone),
+            admin=admin,
+            acl_hidden=acl_hidden,
+            unknown_fields=invalid_query,
         )
         self._faults: dict[str, Faults] = {"jira": Faults(), "servicenow": Faults()}
         cloud = jira_deployment == "cloud"

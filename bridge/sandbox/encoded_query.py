@@ -3,6 +3,12 @@
 `a=1^ORa=2^b>3^NQc=4^ORDERBYDESCsys_updated_on` means ((a=1 OR a=2) AND b>3) OR c=4, sorted
 by sys_updated_on descending. Values compare as numbers when both sides are numbers, else as
 case-insensitive strings; datetimes are `YYYY-MM-DD HH:MM:SS` in UTC, so they compare as text.
+
+A condition on a field the table lacks follows the instance's
+`glide.invalid_query.returns_no_rows`: false (the platform default, `UNKNOWN_IGNORE`) drops
+the condition, so it matches every row; true (`UNKNOWN_NO_ROWS`) makes the query match
+nothing. `UNKNOWN_ERROR` refuses the query (400). An unknown ORDERBY field is dropped
+unless refused.
 """
 
 from __future__ import annotations
@@ -44,6 +50,10 @@ _DATE_GENERATE = re.compile(
 )
 
 
+UNKNOWN_IGNORE, UNKNOWN_NO_ROWS, UNKNOWN_ERROR = "ignore", "no_rows", "error"
+UNKNOWN_FIELD_MODES = (UNKNOWN_IGNORE, UNKNOWN_NO_ROWS, UNKNOWN_ERROR)
+
+
 class QueryError(ValueError):
     """An encoded query ServiceNow refuses; `str(self)` is its message."""
 
@@ -60,6 +70,7 @@ class EncodedQuery:
     # OR over groups (^NQ), AND over terms, OR inside a term (^OR)
     groups: list[list[list[Condition]]] = field(default_factory=list)
     order: list[tuple[str, bool]] = field(default_factory=list)
+    matches_nothing: bool = False  # an unknown field under returns_no_rows=true
 
     def updated_bounds(self) -> tuple[int | None, int | None, bool]:
         """(lo, hi) seconds for sys_updated_on from plain AND terms, and whether others remain."""
@@ -92,50 +103,70 @@ class EncodedQuery:
         return lo, hi, residual
 
 
-def parse(text: str, known: Callable[[str], bool], table: str, zone: ZoneInfo) -> EncodedQuery:
+def parse(
+    text: str,
+    known: Callable[[str], bool],
+    table: str,
+    zone: ZoneInfo,
+    unknown: str = UNKNOWN_ERROR,
+) -> EncodedQuery:
     query = EncodedQuery()
     group: list[list[Condition]] = []
+    dropped = False  # the current group lost a condition on an unknown field
+    lost_term = False  # ...and that was the last term's first condition
     for raw in text.split("^"):
         term = raw.strip()
         if not term or term == "EQ":
             continue
         if term.startswith("NQ"):
-            if group:
+            if group or dropped:
                 query.groups.append(group)
-            group = []
+            group, dropped, lost_term = [], False, False
             term = term[2:]
             if not term:
                 continue
-        if term.startswith("ORDERBYDESC"):
-            _check(term[11:], known, table)
-            query.order.append((term[11:], True))
-            continue
         if term.startswith("ORDERBY"):
-            _check(term[7:], known, table)
-            query.order.append((term[7:], False))
+            descending = term.startswith("ORDERBYDESC")
+            name = term[11:] if descending else term[7:]
+            if known(name):
+                query.order.append((name, descending))
+            elif unknown == UNKNOWN_ERROR:
+                raise _unknown(name, table)
             continue
         if term.startswith("GROUPBY"):
             continue
-        alternative = term.startswith("OR") and group and _CONDITION.match(term[2:]) is not None
-        condition = _condition(term[2:] if alternative else term, known, table, zone)
-        if alternative:
+        alternative = (
+            term.startswith("OR")
+            and bool(group or lost_term)
+            and _CONDITION.match(term[2:]) is not None
+        )
+        condition = _condition(term[2:] if alternative else term, table, zone)
+        if not known(condition.field):
+            if unknown == UNKNOWN_ERROR:
+                raise _unknown(condition.field, table)
+            if unknown == UNKNOWN_NO_ROWS:
+                query.matches_nothing = True
+            dropped = True
+            lost_term = lost_term if alternative else True
+            continue
+        if alternative and not lost_term:
             group[-1].append(condition)
-        else:
+        else:  # a term, or what is left of one whose first condition was dropped
             group.append([condition])
-    if group:
+        lost_term = False
+    if group or dropped:
         query.groups.append(group)
     return query
 
 
-def _check(name: str, known: Callable[[str], bool], table: str) -> None:
-    if not known(name):
-        raise QueryError(
-            f"Invalid query detected, please check logs for details [Unknown field "
-            f"{name} in table {table}]"
-        )
+def _unknown(name: str, table: str) -> QueryError:
+    return QueryError(
+        f"Invalid query detected, please check logs for details [Unknown field "
+        f"{name} in table {table}]"
+    )
 
 
-def _condition(term: str, known: Callable[[str], bool], table: str, zone: ZoneInfo) -> Condition:
+def _condition(term: str, table: str, zone: ZoneInfo) -> Condition:
     match = _CONDITION.match(term)
     if match is None:
         raise QueryError(
@@ -143,7 +174,6 @@ def _condition(term: str, known: Callable[[str], bool], table: str, zone: ZoneIn
             f"condition {term} in table {table}]"
         )
     name, op, value = match.groups()
-    _check(name, known, table)
     return Condition(name, op, _resolve_date(value, zone))
 
 

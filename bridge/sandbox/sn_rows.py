@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bridge.sandbox.clock import sn_datetime, sn_duration
-from bridge.sandbox.sn_schema import NUMBER_PREFIX, TABLES
+from bridge.sandbox.sn_schema import NUMBER_PREFIX
 from bridge.sandbox.tickets import SLA_HOURS
 
 if TYPE_CHECKING:
@@ -42,15 +42,26 @@ STATES: dict[str, tuple[tuple[str, ...], str | None, str, str]] = {
 }
 
 
+# a closed state some old rows carry instead of `closed`: a choice merged from a German
+# instance ("Geschlossen"), the problem table's pre-upgrade "Closed/Resolved"
+LEGACY_CLOSED = {"incident": "9", "problem": "4"}
+
+
 def state_list(table: str) -> tuple[str | None, ...]:
     """The table's states in the order the `state` column indexes them."""
     opens, resolved, closed, canceled = STATES[table]
-    return (*opens, resolved, closed, canceled)
+    return (*opens, resolved, closed, canceled, LEGACY_CLOSED.get(table))
+
+
+def legacy_closed(i: int) -> bool:
+    """Whether closed ticket `i` keeps a legacy state (about 4 %; no RNG draw, so the rest
+    of the seeded world stays as it was)."""
+    return (i * 2654435761) % 997 < 40
 
 
 _CLOSED = {
-    "incident": ("7", "8"),
-    "problem": ("107",),
+    "incident": ("7", "8", "9"),
+    "problem": ("107", "4"),
     "change_request": ("3", "4"),
     "sc_req_item": ("3", "4"),
 }
@@ -65,6 +76,10 @@ def ticket_rows(data: ServiceNowData, table: str) -> Callable[[int], dict[str, s
     org = data.org
     seed = org.seed
     sys_id = data.tables[table].sys_id
+    fields = data.tables[table].fields
+    # unset fields left empty as on a live instance; the customised instance keeps the
+    # dense rows the existing tests were written against
+    sparse = 0 if data.custom_columns else 1
     prefix = NUMBER_PREFIX[table]
     states = [s or "" for s in state_list(table)]
     closed_states = [s in _CLOSED[table] for s in states]
@@ -126,8 +141,9 @@ def ticket_rows(data: ServiceNowData, table: str) -> Callable[[int], dict[str, s
             "closed_by": user_ids[assigned if closed else -1],
             "business_service": service_ids[service],
             "cmdb_ci": "",
-            "made_sla": "true" if c_made_sla[i] else "false",
-            "time_worked": sn_duration(c_worked[i]),
+            # unset fields are empty strings: SLA not evaluated, no time recorded
+            "made_sla": "" if sparse and i % 13 == 7 else "true" if c_made_sla[i] else "false",
+            "time_worked": sn_duration(c_worked[i]) if i % 4 or not sparse else "",
             "work_notes": "",
             "comments": "",
             "close_notes": "Resolved, see work notes." if resolved else "",
@@ -149,7 +165,7 @@ def ticket_rows(data: ServiceNowData, table: str) -> Callable[[int], dict[str, s
                 resolved_at=sn_datetime(resolved),
                 severity=row["impact"],
                 resolved_by=user_ids[assigned if resolved else -1],
-                close_code="Solved (Permanently)" if resolved else "",
+                close_code="Solved (Permanently)" if resolved and (i % 6 or not sparse) else "",
             )
         elif table == "problem":
             row.update(
@@ -179,7 +195,7 @@ def ticket_rows(data: ServiceNowData, table: str) -> Callable[[int], dict[str, s
                 stage="complete" if closed_flag else "fulfillment",
             )
         if missing is None:  # the same fields are missing from every row of the table
-            missing = [name for name in TABLES[table] if name not in row]
+            missing = [name for name in fields if name not in row]
         for name in missing:
             row[name] = ""
         return row

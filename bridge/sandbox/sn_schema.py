@@ -2,6 +2,9 @@
 
 Types: `s` string, `r:<table>` reference, `dt` datetime, `d` date, `b` boolean, `i` integer,
 `c:<choices>` choice, `j` journal (write-only from the Table API's point of view), `dur` duration.
+
+`TABLES` is the customised instance; `schema(custom=False)` drops the `CUSTOM` columns, which
+a stock instance does not have.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ CHOICES: dict[str, dict[str, str]] = {
         "6": "Resolved",
         "7": "Closed",
         "8": "Canceled",
+        # a choice merged from a German instance: closed tickets some rows still carry
+        "9": "Geschlossen",
     },
     "problem_state": {
         "101": "New",
@@ -30,6 +35,8 @@ CHOICES: dict[str, dict[str, str]] = {
         "104": "Fix in Progress",
         "106": "Resolved",
         "107": "Closed",
+        # the old problem state model, still on problems closed before the upgrade
+        "4": "Closed/Resolved",
     },
     "change_state": {
         "-5": "New",
@@ -74,7 +81,24 @@ CHOICES: dict[str, dict[str, str]] = {
         "draft": "Draft",
         "review": "Review",
         "published": "Published",
+        "pending_retirement": "Pending retirement",
         "retired": "Retired",
+        "outdated": "Outdated",
+    },
+    "approval": {
+        "not requested": "Not Yet Requested",
+        "requested": "Requested",
+        "approved": "Approved",
+        "rejected": "Rejected",
+        "cancelled": "Cancelled",
+        "not_required": "No Longer Required",
+    },
+    "operational_status": {
+        "1": "Operational",
+        "2": "Non-Operational",
+        "3": "Repair in Progress",
+        "5": "Ready",
+        "6": "Retired",
     },
 }
 
@@ -201,7 +225,7 @@ TABLES: dict[str, dict[str, str]] = {
         "busines_criticality": "s",
         "u_support_hours": "s",
         "u_sla": "s",
-        "operational_status": "s",
+        "operational_status": "c:operational_status",
         "service_classification": "s",
         "sys_class_name": "s",
     },
@@ -211,6 +235,7 @@ TABLES: dict[str, dict[str, str]] = {
         "short_description": "s",
         "description": "s",
         "u_service": "r:cmdb_ci_service",
+        "business_service": "r:cmdb_ci_service",
         "u_jira_project": "s",
         "u_go_live": "d",
         "u_service_manager": "r:sys_user",
@@ -221,6 +246,7 @@ TABLES: dict[str, dict[str, str]] = {
         "start_date": "dt",
         "end_date": "dt",
         "u_smo_gate_status": "s",
+        "approval": "c:approval",
         "active": "b",
         "work_notes": "j",
         "sys_class_name": "s",
@@ -249,9 +275,31 @@ TABLES: dict[str, dict[str, str]] = {
         "workflow_state": "c:workflow_state",
         "u_smo_correlation": "s",
         "author": "r:sys_user",
+        "cmdb_ci": "r:cmdb_ci_service",
         "valid_to": "d",
         "active": "b",
         "sys_view_count": "i",
+    },
+    "sysapproval_approver": {
+        **_SYS,
+        "sysapproval": "r:task",
+        "document_id": "s",
+        "source_table": "s",
+        "approver": "r:sys_user",
+        "state": "c:approval",
+        "comments": "j",
+        "due_date": "dt",
+    },
+    # internal_type refers to sys_glide_object by name (`string`, `reference`, ...)
+    "sys_dictionary": {
+        **_SYS,
+        "name": "s",
+        "element": "s",
+        "internal_type": "r:sys_glide_object",
+        "column_label": "s",
+        "reference": "s",
+        "max_length": "i",
+        "active": "b",
     },
     "sys_journal_field": {**_SYS, "element": "s", "element_id": "s", "name": "s", "value": "s"},
     "sys_audit_delete": {
@@ -281,6 +329,8 @@ DISPLAY_FIELD = {
     "sys_journal_field": "element",
     "sys_audit_delete": "documentkey",
     "task_sla": "sys_id",
+    "sysapproval_approver": "sys_id",
+    "sys_dictionary": "element",
 }
 NUMBER_PREFIX = {
     "incident": "INC",
@@ -291,3 +341,78 @@ NUMBER_PREFIX = {
     "kb_knowledge": "KB",
 }
 TICKET_TABLES = ("incident", "problem", "change_request", "sc_req_item")
+
+# Columns the customer added (`u_`): on the customised instance only.
+CUSTOM: dict[str, tuple[str, ...]] = {
+    "pm_project": (
+        "u_service",
+        "u_jira_project",
+        "u_go_live",
+        "u_service_manager",
+        "u_smo_gate_status",
+    ),
+    "cmdb_ci_service": ("u_aliases", "u_support_hours", "u_sla"),
+    "kb_knowledge": ("u_smo_correlation",),
+}
+
+
+def schema(custom: bool) -> dict[str, dict[str, str]]:
+    """Table -> field -> type, with the customer's columns or without them (stock)."""
+    if custom:
+        return TABLES
+    return {
+        name: {f: kind for f, kind in fields.items() if f not in CUSTOM.get(name, ())}
+        for name, fields in TABLES.items()
+    }
+
+
+TASK_FIELDS = frozenset(_TASK)
+# choice fields whose values are numbers
+NUMERIC_CHOICES = frozenset(
+    ("priority", "impact", "urgency", "severity", "state", "incident_state")
+)
+# sys_dictionary's internal_type of each sandbox type
+INTERNAL_TYPES = {
+    "s": "string",
+    "dt": "glide_date_time",
+    "d": "glide_date",
+    "b": "boolean",
+    "i": "integer",
+    "j": "journal_input",
+    "dur": "glide_duration",
+}
+LABELS = {
+    "sys_id": "Sys ID",
+    "busines_criticality": "Business criticality",
+    "u_service": "Service",
+    "u_jira_project": "Jira project",
+    "u_go_live": "Go-live",
+    "u_service_manager": "Service manager",
+    "u_smo_gate_status": "SMO gate status",
+    "u_aliases": "Aliases",
+    "u_support_hours": "Support hours",
+    "u_sla": "SLA",
+    "u_smo_correlation": "SMO correlation",
+    "sysapproval": "Approval for",
+    "cmdb_ci": "Configuration item",
+    "kb_knowledge_base": "Knowledge base",
+    "kb_category": "Category",
+}
+TABLE_LABELS = {
+    "pm_project": "Project",
+    "cmdb_ci_service": "Business Service",
+    "kb_knowledge": "Knowledge",
+    "sc_req_item": "Requested Item",
+    "change_request": "Change Request",
+    "sysapproval_approver": "Approval",
+    "sys_dictionary": "Dictionary Entry",
+}
+
+
+def label(element: str) -> str:
+    """A column's label as the dictionary shows it."""
+    found = LABELS.get(element)
+    if found:
+        return found
+    words = element.removeprefix("sys_").replace("_", " ")
+    return words[:1].upper() + words[1:]

@@ -4,11 +4,29 @@ from __future__ import annotations
 
 import random
 from array import array
+from datetime import UTC, date, datetime, time
 
-from bridge.sandbox.clock import sn_datetime, sn_duration, to_ms
-from bridge.sandbox.org import GROUPS, Org
-from bridge.sandbox.sn_rows import CATEGORIES, STATES, sla_rows, state_list, ticket_rows
-from bridge.sandbox.sn_schema import NUMBER_PREFIX, TABLES, TICKET_TABLES
+from bridge.sandbox.clock import parse_sn_datetime, sn_datetime, sn_duration, to_ms
+from bridge.sandbox.org import GROUPS, Org, Transition
+from bridge.sandbox.sn_rows import (
+    CATEGORIES,
+    LEGACY_CLOSED,
+    STATES,
+    legacy_closed,
+    sla_rows,
+    state_list,
+    ticket_rows,
+)
+from bridge.sandbox.sn_schema import (
+    INTERNAL_TYPES,
+    NUMBER_PREFIX,
+    NUMERIC_CHOICES,
+    TABLE_LABELS,
+    TASK_FIELDS,
+    TICKET_TABLES,
+    label,
+    schema,
+)
 from bridge.sandbox.sn_tables import Table
 from bridge.sandbox.tickets import (
     SLA_HOURS,
@@ -42,10 +60,16 @@ TICKET_COLUMNS = {
 
 
 class ServiceNowData:
-    """Every table, keyed by name; the world's ServiceNow half for one seed."""
+    """Every table, keyed by name; the world's ServiceNow half for one seed.
 
-    def __init__(self, org: Org, tickets: int) -> None:
+    A stock instance by default, with the gaps of a live one (empty fields, legacy states,
+    a duplicate number); `custom_columns` is the customised instance: the customer's `u_`
+    columns and knowledge bases, and dense rows."""
+
+    def __init__(self, org: Org, tickets: int, custom_columns: bool = False) -> None:
         self.org = org
+        self.custom_columns = custom_columns
+        self.schema = schema(custom_columns)
         self.anchor_ms = to_ms(org.anchor)
         self.tables: dict[str, Table] = {}
         self.columns: dict[str, Columns] = {}
@@ -56,12 +80,14 @@ class ServiceNowData:
             self._tickets(name, tickets * SHARES[name] // total)
         self._slas()
         self._deletions()
+        self._duplicate_number()
+        self._dictionary()
 
     def table(self, name: str) -> Table:
         return self.tables[name]
 
     def _add(self, name: str) -> Table:
-        table = Table(name, TABLES[name], self.org.seed)
+        table = Table(name, self.schema[name], self.org.seed)
         self.tables[name] = table
         return table
 
@@ -129,6 +155,8 @@ class ServiceNowData:
                 "admin",
             )
         services = self._add("cmdb_ci_service")
+        # the service owner is the service manager its transition names (Jira's Epic too)
+        owners = {t.service: t.service_manager for t in org.transitions}
         for s in org.services:
             services.insert(
                 {
@@ -136,7 +164,7 @@ class ServiceNowData:
                     "u_aliases": ",".join(s.aliases),
                     "support_group": self.ref("sys_user_group", s.support_group),
                     "managed_by": self.ref("sys_user", s.manager),
-                    "owned_by": self.ref("sys_user", s.manager),
+                    "owned_by": self.ref("sys_user", owners.get(s.index, s.manager)),
                     "busines_criticality": s.criticality,
                     "u_support_hours": s.support_hours,
                     "u_sla": s.sla,
@@ -162,14 +190,16 @@ class ServiceNowData:
                 },
                 "admin",
             )
-        self._projects(rng)
-        self._knowledge(rng)
         self._add("sys_journal_field")
         self._add("sys_audit_delete")
+        self._projects(rng)
+        self._knowledge(rng)
 
     def _projects(self, rng: random.Random) -> None:
         projects = self._add("pm_project")
+        approvals = self._add("sysapproval_approver")
         anchor = self.org.anchor.date()
+        rejected_once = False
         for t in (t for t in self.org.transitions if t.in_servicenow):
             days = (t.go_live - anchor).days
             phase = (
@@ -179,15 +209,21 @@ class ServiceNowData:
                 if days < 10
                 else ("executing" if days < 60 else "planning")
             )
-            projects.insert(
+            steps = _approval_steps(t, anchor, rejected_once)
+            rejected_once = rejected_once or any(state == "rejected" for state, *_ in steps)
+            service = self.ref("cmdb_ci_service", t.service)
+            go_live_s = int(datetime.combine(t.go_live, self.org.anchor.timetz()).timestamp())
+            p = projects.insert(
                 {
                     "number": f"PRJ{10001 + len(projects.rows):07d}",
                     "short_description": t.name,
                     "description": f"Introduces {self.org.services[t.service].name}.",
-                    "u_service": self.ref("cmdb_ci_service", t.service),
+                    "u_service": service,
+                    "business_service": service,
                     "u_jira_project": t.jira_key if t.linked else "",
                     "u_go_live": t.go_live.isoformat(),
                     "u_service_manager": self.ref("sys_user", t.service_manager),
+                    "approval": steps[-1][0] if steps else "not requested",
                     "project_manager": self.ref("sys_user", t.project_manager),
                     "phase": phase,
                     "state": "3" if days < -30 else "2",
@@ -195,7 +231,7 @@ class ServiceNowData:
                         min(100, max(5, 100 + days * -1 if days < 0 else 100 - days))
                     ),
                     "start_date": sn_datetime(int(t.created.timestamp())),
-                    "end_date": sn_datetime(int(t.created.timestamp()) + 86400 * 200),
+                    "end_date": sn_datetime(go_live_s),  # the planned end is the go-live
                     "active": "false" if days < -30 else "true",
                     "sys_class_name": "pm_project",
                     "sys_created_on": sn_datetime(int(t.created.timestamp())),
@@ -203,7 +239,32 @@ class ServiceNowData:
                 },
                 "admin",
             )
-        for name in ("ERP Licence Review", "Office Move Floor 3"):
+            project_id = projects.sys_id(p)
+            owner = self.ref("sys_user", t.service_manager)
+            for state, stamp, comment in steps:
+                at = min(stamp, self.anchor_ms // 1000 - 60)
+                approvals.insert(
+                    {
+                        "sysapproval": project_id,
+                        "document_id": project_id,
+                        "source_table": "pm_project",
+                        "approver": owner,
+                        "state": state,
+                        "sys_created_on": sn_datetime(at - 86400 * 3),
+                        "sys_updated_on": sn_datetime(at),
+                    },
+                    "system",
+                )
+                if comment:
+                    self._note(approvals, approvals.next_index - 1, "comments", comment, at)
+            self._note(
+                projects,
+                p,
+                "work_notes",
+                "Kick-off held; plan agreed.",
+                int(t.created.timestamp()) + 86400 * 7,
+            )
+        for k, name in enumerate(("ERP Licence Review", "Office Move Floor 3")):
             projects.insert(
                 {
                     "number": f"PRJ{10001 + len(projects.rows):07d}",
@@ -211,7 +272,11 @@ class ServiceNowData:
                     "description": "Internal project; no service is introduced.",
                     "phase": "executing",
                     "state": "2",
+                    "approval": "not requested",
                     "percent_complete": "40",
+                    # one has a planned end, the other nobody filled in
+                    "start_date": self._when(90),
+                    "end_date": "" if k else self._when(-60),
                     "project_manager": self.ref("sys_user", rng.randrange(len(self.org.people))),
                     "active": "true",
                     "sys_class_name": "pm_project",
@@ -223,7 +288,9 @@ class ServiceNowData:
 
     def _knowledge(self, rng: random.Random) -> None:
         bases = self._add("kb_knowledge_base")
-        for title in ("IT Service Desk", "Operations Runbooks"):
+        stock = ("IT", "Knowledge")  # what a new instance ships with
+        titles = ("IT Service Desk", "Operations Runbooks") if self.custom_columns else stock
+        for title in titles:
             bases.insert(
                 {
                     "title": title,
@@ -237,10 +304,10 @@ class ServiceNowData:
             )
         categories = self._add("kb_category")
         for base in range(2):
-            for label in ("Services", "How-to", "Known errors"):
+            for caption in ("Services", "How-to", "Known errors"):
                 categories.insert(
                     {
-                        "label": label,
+                        "label": caption,
                         "kb_knowledge_base": self.ref("kb_knowledge_base", base),
                         "active": "true",
                         "sys_created_on": self._when(900),
@@ -257,13 +324,38 @@ class ServiceNowData:
                     "text": f"<p>Contact the service desk for {s.name} issues.</p>",
                     "meta": ",".join((s.name, *s.aliases)),
                     "kb_knowledge_base": self.ref("kb_knowledge_base", 0),
+                    "kb_category": self.ref("kb_category", 0),
                     "workflow_state": "published",
                     "author": self.ref("sys_user", s.manager),
+                    "cmdb_ci": self.ref("cmdb_ci_service", s.index),
                     "valid_to": "2100-01-01",
                     "active": "true",
                     "sys_view_count": str(rng.randrange(500)),
                     "sys_created_on": self._when(rng.uniform(100, 300)),
                     "sys_updated_on": self._when(rng.uniform(10, 90)),
+                },
+                "admin",
+            )
+        # articles in the other workflow states, drawn from their own generator so the
+        # published ones above stay as seeded
+        others = random.Random(f"servicenow:kb-states:{self.org.seed}")
+        states = ("draft", "review", "retired", "outdated")
+        for state, s in zip(states, self.org.services[1::2], strict=False):
+            articles.insert(
+                {
+                    "number": f"KB{10001 + len(articles.rows):07d}",
+                    "short_description": f"{s.name}: known issues",
+                    "text": "" if state == "draft" else f"<p>Known issues of {s.name}.</p>",
+                    "meta": "",
+                    "kb_knowledge_base": self.ref("kb_knowledge_base", 0),
+                    "kb_category": self.ref("kb_category", 2),
+                    "workflow_state": state,
+                    "author": self.ref("sys_user", s.manager),
+                    "valid_to": self._when(30).split(" ")[0] if state == "outdated" else "",
+                    "active": "false" if state in ("retired", "outdated") else "true",
+                    "sys_view_count": "0" if state == "draft" else str(others.randrange(50)),
+                    "sys_created_on": self._when(others.uniform(100, 300)),
+                    "sys_updated_on": self._when(others.uniform(1, 90)),
                 },
                 "admin",
             )
@@ -282,6 +374,9 @@ class ServiceNowData:
             if t.resolved_ms:
                 aged = self.anchor_ms - t.resolved_ms > 5 * 86_400_000 or resolved_state is None
                 state = (canceled if rng.random() < 0.03 else closed) if aged else resolved_state
+                legacy = name in LEGACY_CLOSED and not self.custom_columns
+                if state == closed and legacy and legacy_closed(len(cols)):
+                    state = LEGACY_CLOSED[name]
                 if aged:
                     closed_ms = min(
                         self.anchor_ms - 60_000,
@@ -313,7 +408,7 @@ class ServiceNowData:
         self.columns[name] = cols
         table = Table(
             name,
-            TABLES[name],
+            self.schema[name],
             org.seed,
             generated=len(cols),
             updated=lambda i: view[i],
@@ -327,7 +422,7 @@ class ServiceNowData:
         updated = incidents["updated"]
         table = Table(
             "task_sla",
-            TABLES["task_sla"],
+            self.schema["task_sla"],
             self.org.seed,
             generated=len(incidents),
             updated=lambda i: updated[i],
@@ -348,6 +443,101 @@ class ServiceNowData:
             incidents.delete(i)
             slas.delete(i)
             audit.insert(audit_values(row, "incident", sn_datetime(when)), "admin")
+
+    def _duplicate_number(self) -> None:
+        """One incident number on two records, as an import that ran twice leaves it."""
+        incidents = self.tables["incident"]
+        if incidents.generated < 10 or self.custom_columns:  # not on the customised instance
+            return
+        original = next(
+            i for i in incidents.in_creation_order(None, None) if i >= incidents.generated // 3
+        )
+        copy = dict(incidents.row(original))
+        del copy["sys_id"]
+        later = parse_sn_datetime(copy["sys_updated_on"]) or 0
+        copy["sys_updated_on"] = sn_datetime(min(later + 3600, self.anchor_ms // 1000 - 60))
+        copy["sys_created_by"] = copy["sys_updated_by"] = "import.legacy"
+        incidents.insert(copy, "import.legacy")
+
+    def _note(self, table: Table, i: int, element: str, text: str, at: int) -> None:
+        """A seeded journal entry (work notes, comments) of record `i`."""
+        self.tables["sys_journal_field"].insert(
+            {
+                "element": element,
+                "element_id": table.sys_id(i),
+                "name": table.name,
+                "value": text,
+                "sys_created_on": sn_datetime(at),
+                "sys_updated_on": sn_datetime(at),
+            },
+            "system",
+        )
+
+    def _dictionary(self) -> None:
+        """sys_dictionary: per table a collection entry (no element) and its columns, so a
+        client can find which columns this instance has. As on a real instance, the
+        columns the ticket tables and pm_project inherit are entries of `task`."""
+        dictionary = self._add("sys_dictionary")
+        when = self._when(1000)
+        columns: dict[str, dict[str, str]] = {"task": {}}
+        for name, table in self.tables.items():
+            own = columns.setdefault(name, {})
+            for element, kind in table.fields.items():
+                inherited = name in (*TICKET_TABLES, "pm_project") and element in TASK_FIELDS
+                (columns["task"] if inherited else own)[element] = kind
+        for name in sorted(columns):
+            dictionary.insert(self._entry(name, "", "collection", "", when), "system")
+            for element, kind in columns[name].items():
+                target = kind[2:] if kind.startswith("r:") else ""
+                internal = "reference" if target else INTERNAL_TYPES.get(kind, "string")
+                if kind.startswith("c:") and element in NUMERIC_CHOICES:
+                    internal = "integer"
+                dictionary.insert(self._entry(name, element, internal, target, when), "system")
+
+    @staticmethod
+    def _entry(name: str, element: str, internal: str, target: str, when: str) -> dict[str, str]:
+        return {
+            "name": name,
+            "element": element,
+            "internal_type": internal,
+            "column_label": label(element) if element else TABLE_LABELS.get(name, label(name)),
+            "reference": target,
+            "max_length": "32" if internal in ("reference", "collection") else "40",
+            "active": "true",
+            "sys_created_on": when,
+            "sys_updated_on": when,
+        }
+
+
+def _approval_steps(
+    t: Transition, today: date, rejected_before: bool
+) -> list[tuple[str, int, str]]:
+    """The service owner's approvals of a project, oldest first: (state, when, comment).
+
+    Approved where the owner accepted the service (the acceptance deliverable signed off by
+    them and the review held: what makes the gate pass); requested once the go-live is
+    within a month; not requested before. The first project still waiting after its
+    go-live was rejected once before being resubmitted."""
+    acceptance = next((d for d in t.deliverables if d.item == "service_manager_acceptance"), None)
+    go_live = int(datetime.combine(t.go_live, time(9), UTC).timestamp())
+    if (
+        acceptance is not None
+        and acceptance.done
+        and acceptance.approved_by == t.service_manager
+        and t.reviewed
+        and acceptance.resolved is not None
+    ):
+        return [("approved", int(acceptance.resolved.timestamp()), "")]
+    days = (t.go_live - today).days
+    if days > 30:
+        return [("not requested", int(t.created.timestamp()) + 86400, "")]
+    asked = go_live - 30 * 86400
+    if days < 0 and not rejected_before:
+        return [
+            ("rejected", asked, "Runbook not handed over yet."),
+            ("requested", go_live - 2 * 86400, ""),
+        ]
+    return [("requested", asked, "")]
 
 
 def audit_values(row: dict[str, str], table: str, when: str) -> dict[str, str]:

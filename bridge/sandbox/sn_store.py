@@ -16,26 +16,79 @@ from bridge.sandbox.clock import (
     sn_display_datetime,
     sn_duration_display,
 )
-from bridge.sandbox.encoded_query import EncodedQuery, matches, sys_id_start
+from bridge.sandbox.encoded_query import (
+    UNKNOWN_FIELD_MODES,
+    UNKNOWN_IGNORE,
+    EncodedQuery,
+    matches,
+    parse,
+    sys_id_start,
+)
 from bridge.sandbox.sn_render import Rendered, row_renderer
 from bridge.sandbox.sn_schema import CHOICES, DISPLAY_FIELD, NUMBER_PREFIX, TICKET_TABLES
 from bridge.sandbox.sn_seed import ServiceNowData, audit_values
 from bridge.sandbox.sn_tables import Table
 
+# tables only admin (or a granular audit role) may read; the integration user gets 403
+ADMIN_ONLY = frozenset(("sys_audit_delete",))
+# tables with rows a read ACL hides from the integration user (say, security incidents)
+ACL_TRIMMED = frozenset(TICKET_TABLES)
+_SCALE = 1 << 16
+
 
 class ServiceNowStore:
-    def __init__(self, data: ServiceNowData, zone: ZoneInfo) -> None:
+    """The tables, as one user sees them.
+
+    `admin` reads everything; the default integration user cannot read `ADMIN_ONLY` tables
+    and misses the `acl_hidden` share of rows in `ACL_TRIMMED` tables (chosen by sys_id, so
+    the same rows for a seed). `unknown_fields` is how queries treat a field the table
+    lacks (see encoded_query)."""
+
+    def __init__(
+        self,
+        data: ServiceNowData,
+        zone: ZoneInfo,
+        *,
+        admin: bool = False,
+        acl_hidden: float = 0.0,
+        unknown_fields: str = UNKNOWN_IGNORE,
+    ) -> None:
+        if not 0.0 <= acl_hidden <= 1.0:
+            raise ValueError("acl_hidden must be between 0 and 1")
+        if unknown_fields not in UNKNOWN_FIELD_MODES:
+            raise ValueError(f"unknown_fields must be one of {', '.join(UNKNOWN_FIELD_MODES)}")
         self.data = data
         self.zone = zone
+        self.admin = admin
+        self.acl_hidden = 0.0 if admin else acl_hidden
+        self.unknown_fields = unknown_fields
         self.lock = threading.RLock()
         self._renderers: dict[tuple[Any, ...], Callable[[int], Rendered]] = {}
 
     def table(self, name: str) -> Table | None:
         return self.data.tables.get(name)
 
+    def parse(self, table: Table, text: str) -> EncodedQuery:
+        """`sysparm_query` as this instance reads it (QueryError when it refuses it)."""
+        return parse(text, self.known(table), table.name, self.zone, self.unknown_fields)
+
+    # -- access -------------------------------------------------------------------------
+    def may_read_table(self, table: Table) -> bool:
+        return self.admin or table.name not in ADMIN_ONLY
+
+    def trims(self, table: Table) -> bool:
+        """Whether a read ACL hides some of the table's rows from this user."""
+        return self.acl_hidden > 0 and table.name in ACL_TRIMMED
+
+    def readable(self, table: Table, i: int) -> bool:
+        if not self.trims(table):
+            return True
+        mixed = ((table.scrambled(i) * 0x85EBCA6B) & 0xFFFFFFFF) >> 16
+        return mixed >= self.acl_hidden * _SCALE
+
     # -- references and fields ----------------------------------------------------------
     def resolve(self, target: str, sys_id: str) -> tuple[Table, int] | None:
-        names = TICKET_TABLES if target == "task" else (target,)
+        names = (*TICKET_TABLES, "pm_project") if target == "task" else (target,)
         for name in names:
             table = self.data.tables.get(name)
             i = table.locate(sys_id) if table else None
@@ -94,6 +147,8 @@ class ServiceNowStore:
         connector asks for (`sys_updated_on>=T^ORDERBYsys_updated_on^ORDERBYsys_id`, then
         `sys_updated_on=T^sys_id>ID^ORDERBYsys_id`, and `sys_id>ID^ORDERBYsys_id` for a
         census) cost about their own size, not the table's."""
+        if query.matches_nothing:
+            return [], 0
         with table.lock:
             lo, hi, residual = query.updated_bounds()
             candidates = self._candidates(table, query, lo, hi)

@@ -176,12 +176,17 @@ def test_servicenow_pushes_are_readable_back(sandbox: Any) -> None:
     )
     created = connector.push_article(article, "tr:article")
     assert connector.push_article(article, "tr:article").outcome == "unchanged"
+    reader = snow_for(sandbox)
     stored = [
         r
-        for r in snow_for(sandbox).read("kb_knowledge")
-        if r.payload.get("u_smo_correlation", {}).get("value") == "tr:article"
+        for r in reader.read("kb_knowledge")
+        if (reader.article_state(r) or ("",))[0] == "tr:article"
     ]
     assert [r.key for r in stored] == [created.remote_id]
+    # a stock instance has no gate column: the status lives in a tagged work note
+    notes = [row["value"] for row in sandbox.servicenow_rows(
+        "sys_journal_field", f"element_id={project.key}^element=work_notes")]
+    assert sum("[smo-bridge:tr:gate:1]" in note for note in notes) == 1
 
 
 class TestSandboxJiraSuite(ConnectorSuite):

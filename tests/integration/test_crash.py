@@ -225,7 +225,7 @@ def assert_every_push_made_once(sb: Sandbox, store: Store) -> None:
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[tuple[Sandbox, Path, Store]]:
-    with Sandbox(seed=11, tickets=TICKETS) as sb:
+    with Sandbox(seed=11, tickets=TICKETS, custom_columns=True) as sb:
         config = write_config(tmp_path / "smo-bridge.yaml", f"sqlite:///{tmp_path / 'state.db'}", sb)
         store = open_store(f"sqlite:///{tmp_path / 'state.db'}")
         try:

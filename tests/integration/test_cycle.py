@@ -92,7 +92,7 @@ def articles_per_transition(sb: Sandbox, store: Store) -> dict[str, int]:
 
 def test_a_cycle_stores_everything_once_derives_and_pushes_once(
         sandbox_factory: SandboxFactory, tmp_path: Path) -> None:  # noqa: F811
-    sb = sandbox_factory(seed=11, tickets=500, jira_deployment="cloud")
+    sb = sandbox_factory(seed=11, tickets=500, jira_deployment="cloud", custom_columns=True)
     config = load_config(write_config(tmp_path, sb))
     store = open_store(config.state)
     try:
@@ -142,7 +142,7 @@ def _epic_comments(sb: Sandbox, store: Store, project_key: str) -> list[str]:
 
 
 def test_a_source_that_is_down_fails_alone(sandbox_factory: SandboxFactory, tmp_path: Path) -> None:  # noqa: F811
-    sb = sandbox_factory(seed=12, tickets=200, jira_deployment="server")
+    sb = sandbox_factory(seed=12, tickets=200, jira_deployment="server", custom_columns=True)
     config = load_config(write_config(tmp_path, sb, snow_password=SECRET))
     store = open_store(config.state)
     try:
@@ -158,7 +158,7 @@ def test_a_source_that_is_down_fails_alone(sandbox_factory: SandboxFactory, tmp_
 
 
 def test_faults_and_rate_limits_lose_nothing(sandbox_factory: SandboxFactory, tmp_path: Path) -> None:  # noqa: F811
-    sb = sandbox_factory(seed=13, tickets=400, jira_deployment="cloud")
+    sb = sandbox_factory(seed=13, tickets=400, jira_deployment="cloud", custom_columns=True)
     config = load_config(write_config(tmp_path, sb))
     held = census(config)
     for service in ("jira", "servicenow"):
@@ -189,7 +189,7 @@ def test_faults_and_rate_limits_lose_nothing(sandbox_factory: SandboxFactory, tm
 
 def test_a_record_the_mapping_rejects_is_quarantined_and_the_rest_go_on(
         sandbox_factory: SandboxFactory, tmp_path: Path) -> None:  # noqa: F811
-    sb = sandbox_factory(seed=14, tickets=200, jira_deployment="cloud")
+    sb = sandbox_factory(seed=14, tickets=200, jira_deployment="cloud", custom_columns=True)
     # open issues have no resolution date: with it required, they cannot be mapped
     strict = default_path("jira").read_text().replace(
         "      resolved: fields.resolutiondate\n",
@@ -214,7 +214,7 @@ def test_a_record_the_mapping_rejects_is_quarantined_and_the_rest_go_on(
 
 
 def test_dry_run_writes_nothing_anywhere(sandbox_factory: SandboxFactory, tmp_path: Path) -> None:  # noqa: F811
-    sb = sandbox_factory(seed=15, tickets=200, jira_deployment="cloud")
+    sb = sandbox_factory(seed=15, tickets=200, jira_deployment="cloud", custom_columns=True)
     config_path = write_config(tmp_path, sb)
     store = open_store(load_config(config_path).state)
     store.close()
@@ -238,7 +238,7 @@ def test_dry_run_writes_nothing_anywhere(sandbox_factory: SandboxFactory, tmp_pa
 def test_sync_once_through_the_cli_and_status_json(sandbox_factory: SandboxFactory, tmp_path: Path) -> None:  # noqa: F811
     import json
 
-    sb = sandbox_factory(seed=16, tickets=200, jira_deployment="server")
+    sb = sandbox_factory(seed=16, tickets=200, jira_deployment="server", custom_columns=True)
     config_path = write_config(tmp_path, sb)
     env = clean_env()
     base = [sys.executable, "-m", "bridge.cli.main", "--config", str(config_path)]
