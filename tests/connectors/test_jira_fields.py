@@ -7,7 +7,7 @@ from typing import Any
 import responses
 
 from bridge.models import RawRecord
-from connectors.jira import field_catalogue, resolve_field
+from connectors.jira_fields import field_catalogue, resolve_field
 from mappings import catalogue_from_fields, default_mapping
 from tests.connectors.conftest import jira
 
