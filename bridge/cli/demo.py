@@ -47,8 +47,7 @@ def command(tickets: int, seed: int, jira_deployment: str, keep: Path | None) ->
     console = Console()
     workdir = keep or Path(tempfile.mkdtemp(prefix="smo-bridge-demo-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    with Sandbox(seed=seed, tickets=tickets, jira_deployment=jira_deployment,
-                 custom_columns=True) as sandbox:
+    with Sandbox(seed=seed, tickets=tickets, jira_deployment=jira_deployment) as sandbox:
         console.print(f"[bold]smo-bridge demo[/bold]: sandbox Jira ({jira_deployment}) at "
                       f"{sandbox.jira_url}, ServiceNow at {sandbox.servicenow_url}")
         config_path = workdir / "smo-bridge.yaml"
@@ -62,13 +61,13 @@ def command(tickets: int, seed: int, jira_deployment: str, keep: Path | None) ->
         finally:
             store.close()
         _summary(console, data, result.delivered, result.push_failures)
-        kb = sandbox.servicenow_rows("kb_knowledge", "u_smo_correlationSTARTSWITHsmo-bridge:")
-        console.print(f"\nPushed back: gate status to {sum(1 for t in data['transitions'])} transition(s) "
-                      f"(Jira project property [italic]smo-bridge.gate[/italic] and a comment on the epic; "
-                      f"ServiceNow pm_project.u_smo_gate_status with a work note), "
+        kb = sandbox.servicenow_rows("kb_knowledge", "metaLIKE[smo-bridge:")
+        console.print(f"\nPushed back to a stock instance: gate status to {len(data['transitions'])} "
+                      "transition(s) (Jira project property [italic]smo-bridge.gate[/italic] and a "
+                      "comment on the epic; a work note on the ServiceNow pm_project), "
                       f"{len(kb)} knowledge article(s) in ServiceNow kb_knowledge.")
         console.print(f"See them through the sandbox's APIs, e.g. {sandbox.servicenow_url}"
-                      "/api/now/table/kb_knowledge?sysparm_query=u_smo_correlationSTARTSWITHsmo-bridge:"
+                      "/api/now/table/kb_knowledge?sysparm_query=metaLIKE[smo-bridge:"
                       " (user sandbox, password sandbox).")
     console.print(f"State and configuration: {workdir} — try "
                   f"`smo-bridge --config {config_path} status` (the sandbox has stopped).")
