@@ -42,6 +42,7 @@ from bridge.store.schema import (
     tickets,
     transitions,
 )
+from connectors.servicenow_query import marker
 from tests.helpers import clean_env
 from tests.integration.test_cycle import census
 
@@ -199,9 +200,9 @@ def assert_every_push_made_once(sb: Sandbox, store: Store) -> None:
 
     # one knowledge article per transition, and none for anything else
     for tid in transition_ids:
-        found = sb.servicenow_rows("kb_knowledge", f"u_smo_correlation={article_correlation(tid)}")
+        found = sb.servicenow_rows("kb_knowledge", f"metaLIKE{marker(article_correlation(tid))}")
         assert len(found) == 1, f"{tid}: {len(found)} knowledge articles"
-    ours = sb.servicenow_rows("kb_knowledge", "u_smo_correlationISNOTEMPTY")
+    ours = sb.servicenow_rows("kb_knowledge", "metaLIKE[smo-bridge:")
     assert len(ours) == len(transition_ids)
 
     # one comment / work note per gate status change: every tag once, and only planned tags
@@ -225,7 +226,7 @@ def assert_every_push_made_once(sb: Sandbox, store: Store) -> None:
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[tuple[Sandbox, Path, Store]]:
-    with Sandbox(seed=11, tickets=TICKETS, custom_columns=True) as sb:
+    with Sandbox(seed=11, tickets=TICKETS) as sb:
         config = write_config(tmp_path / "smo-bridge.yaml", f"sqlite:///{tmp_path / 'state.db'}", sb)
         store = open_store(f"sqlite:///{tmp_path / 'state.db'}")
         try:

@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import func, select, update
 
 from bridge.config import BridgeConfig, load_config
+from bridge.derive.run import article_correlation
 from bridge.engine import Engine
 from bridge.sandbox import Sandbox
 from bridge.sandbox.testing import sandbox_factory  # noqa: F401 - fixture
@@ -24,6 +25,7 @@ from bridge.store.schema import (
     workload_cells,
 )
 from connectors.base import connector_for
+from connectors.servicenow_query import marker
 from mappings.loader import default_path
 from tests.helpers import clean_env
 
@@ -86,13 +88,13 @@ def assert_nothing_missing(before: dict[tuple[str, str], set[str]], store: Store
 def articles_per_transition(sb: Sandbox, store: Store) -> dict[str, int]:
     with store.engine.connect() as conn:
         ids = conn.execute(select(transitions.c.id)).scalars().all()
-    return {tid: len(sb.servicenow_rows("kb_knowledge", f"u_smo_correlation=smo-bridge:{tid}"))
+    return {tid: len(sb.servicenow_rows("kb_knowledge", f"metaLIKE{marker(article_correlation(tid))}"))
             for tid in ids}
 
 
 def test_a_cycle_stores_everything_once_derives_and_pushes_once(
         sandbox_factory: SandboxFactory, tmp_path: Path) -> None:  # noqa: F811
-    sb = sandbox_factory(seed=11, tickets=500, jira_deployment="cloud", custom_columns=True)
+    sb = sandbox_factory(seed=11, tickets=500, jira_deployment="cloud")
     config = load_config(write_config(tmp_path, sb))
     store = open_store(config.state)
     try:
@@ -142,7 +144,7 @@ def _epic_comments(sb: Sandbox, store: Store, project_key: str) -> list[str]:
 
 
 def test_a_source_that_is_down_fails_alone(sandbox_factory: SandboxFactory, tmp_path: Path) -> None:  # noqa: F811
-    sb = sandbox_factory(seed=12, tickets=200, jira_deployment="server", custom_columns=True)
+    sb = sandbox_factory(seed=12, tickets=200, jira_deployment="server")
     config = load_config(write_config(tmp_path, sb, snow_password=SECRET))
     store = open_store(config.state)
     try:
@@ -158,7 +160,7 @@ def test_a_source_that_is_down_fails_alone(sandbox_factory: SandboxFactory, tmp_
 
 
 def test_faults_and_rate_limits_lose_nothing(sandbox_factory: SandboxFactory, tmp_path: Path) -> None:  # noqa: F811
-    sb = sandbox_factory(seed=13, tickets=400, jira_deployment="cloud", custom_columns=True)
+    sb = sandbox_factory(seed=13, tickets=400, jira_deployment="cloud")
     config = load_config(write_config(tmp_path, sb))
     held = census(config)
     for service in ("jira", "servicenow"):
@@ -189,7 +191,7 @@ def test_faults_and_rate_limits_lose_nothing(sandbox_factory: SandboxFactory, tm
 
 def test_a_record_the_mapping_rejects_is_quarantined_and_the_rest_go_on(
         sandbox_factory: SandboxFactory, tmp_path: Path) -> None:  # noqa: F811
-    sb = sandbox_factory(seed=14, tickets=200, jira_deployment="cloud", custom_columns=True)
+    sb = sandbox_factory(seed=14, tickets=200, jira_deployment="cloud")
     # open issues have no resolution date: with it required, they cannot be mapped
     strict = default_path("jira").read_text().replace(
         "      resolved: fields.resolutiondate\n",
@@ -214,7 +216,7 @@ def test_a_record_the_mapping_rejects_is_quarantined_and_the_rest_go_on(
 
 
 def test_dry_run_writes_nothing_anywhere(sandbox_factory: SandboxFactory, tmp_path: Path) -> None:  # noqa: F811
-    sb = sandbox_factory(seed=15, tickets=200, jira_deployment="cloud", custom_columns=True)
+    sb = sandbox_factory(seed=15, tickets=200, jira_deployment="cloud")
     config_path = write_config(tmp_path, sb)
     store = open_store(load_config(config_path).state)
     store.close()
@@ -238,7 +240,7 @@ def test_dry_run_writes_nothing_anywhere(sandbox_factory: SandboxFactory, tmp_pa
 def test_sync_once_through_the_cli_and_status_json(sandbox_factory: SandboxFactory, tmp_path: Path) -> None:  # noqa: F811
     import json
 
-    sb = sandbox_factory(seed=16, tickets=200, jira_deployment="server", custom_columns=True)
+    sb = sandbox_factory(seed=16, tickets=200, jira_deployment="server")
     config_path = write_config(tmp_path, sb)
     env = clean_env()
     base = [sys.executable, "-m", "bridge.cli.main", "--config", str(config_path)]

@@ -25,7 +25,7 @@ SandboxFactory = Callable[..., Sandbox]
 
 def test_unchanged_transitions_are_not_derived_again(
         sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
-    sb = sandbox_factory(seed=41, tickets=300, jira_deployment="cloud", custom_columns=True)
+    sb = sandbox_factory(seed=41, tickets=300, jira_deployment="cloud")
     config = load_config(write_config(tmp_path, sb, push=False))
     store = open_store(config.state)
     try:

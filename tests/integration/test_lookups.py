@@ -24,7 +24,7 @@ SandboxFactory = Callable[..., Sandbox]
 
 def test_saved_lookups_are_read_back_and_rebuilt_when_definitions_change(
         sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
-    sb = sandbox_factory(seed=31, tickets=300, jira_deployment="cloud", custom_columns=True)
+    sb = sandbox_factory(seed=31, tickets=300, jira_deployment="cloud")
     config = load_config(write_config(tmp_path, sb, push=False))
     store = open_store(config.state)
     try:

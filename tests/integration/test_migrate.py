@@ -40,7 +40,7 @@ def count(config: Path, table: object, *where: object) -> int:
 
 
 def test_admin_commands_end_to_end(sandbox_factory: SandboxFactory, tmp_path: Path) -> None:  # noqa: F811
-    sb = sandbox_factory(seed=21, tickets=300, jira_deployment="cloud", custom_columns=True)
+    sb = sandbox_factory(seed=21, tickets=300, jira_deployment="cloud")
     config = write_config(tmp_path, sb)
     assert cli(config, "sync", "--once").returncode == 0
     records = count(config, raw_records)

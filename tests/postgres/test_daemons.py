@@ -67,7 +67,7 @@ def stop(proc: subprocess.Popen[bytes]) -> tuple[int, float]:
 def test_two_daemons_share_one_postgresql_store_and_do_nothing_twice(
         postgres_url: str, tmp_path: Path) -> None:
     state = fresh_database(postgres_url)
-    with Sandbox(seed=23, tickets=TICKETS, custom_columns=True) as sb:
+    with Sandbox(seed=23, tickets=TICKETS) as sb:
         # slow replies make each pull last seconds, so the daemons' rounds overlap for sure
         for service in ("jira", "servicenow"):
             sb.faults(service).configure(latency_ms=LATENCY_MS)
