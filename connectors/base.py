@@ -151,6 +151,15 @@ class Quarantined:
 
 QuarantineHandler = Callable[[Quarantined], None]
 
+@dataclass(frozen=True)
+class FieldInfo:
+    """One field of an instance's catalogue: its id, display name and value type."""
+
+    id: str
+    name: str
+    type: str | None = None
+
+
 ProbeLevel = Literal["ok", "warning", "error"]
 
 
@@ -261,6 +270,10 @@ class Connector(abc.ABC):
                 yield Probe(f"push {target}", "warning", "writability not tested by this connector")
             else:
                 yield Probe(f"push {target}", "error", f"a {self.kind} source cannot receive {target}")
+
+    def field_catalogue(self) -> list[FieldInfo] | None:
+        """The instance's fields a mapping may name (None: the connector has no catalogue)."""
+        return None
 
     def census(self, stream: str) -> Iterator[str]:
         """Every key the stream holds now. Connectors override this with a cheaper query."""

@@ -43,6 +43,7 @@ from connectors.base import (
     BasicAuth,
     BearerAuth,
     Connector,
+    FieldInfo,
     PushResult,
     QuarantineHandler,
     SourceConfig,
@@ -55,7 +56,7 @@ from connectors.http import (
     failure_from_response,
     mount_policy,
 )
-from connectors.jira_fields import field_catalogue, resolve_field
+from connectors.jira_fields import field_catalogue, field_rank, resolve_field
 from connectors.timefmt import account_zone, jql_minute, jql_since, parse_jira_timestamp
 
 #: Stock fields plus the custom fields of docs/data-contract.md, by name: resolved to ids
@@ -579,6 +580,18 @@ class JiraConnector(Connector):
         return RawRecord(
             source=self.name, stream=stream, key=str(key), updated=when, payload=payload
         )
+
+    def field_catalogue(self) -> list[FieldInfo]:
+        """Every field of /field: id, name and schema type, the field the name rule prefers
+        first among fields of one name (`jira_fields.field_rank`)."""
+        fields = [f for f in self._get("field") or []
+                  if isinstance(f, dict) and isinstance(f.get("id"), str) and f.get("name")]
+        found: list[FieldInfo] = []
+        for raw in sorted(fields, key=field_rank):
+            schema = raw.get("schema")
+            kind = schema.get("type") if isinstance(schema, dict) else None
+            found.append(FieldInfo(str(raw["id"]), str(raw["name"]), kind))
+        return found
 
     def census(self, stream: str) -> Iterator[str]:
         if stream != "issues":

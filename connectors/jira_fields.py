@@ -34,7 +34,7 @@ def _id_rank(fid: str) -> tuple[int, int, str]:
     return (1, int(number), fid) if number.isdigit() else (1, 1 << 62, fid)
 
 
-def _field_rank(field: Mapping[str, Any]) -> tuple[int, tuple[int, int, str]]:
+def field_rank(field: Mapping[str, Any]) -> tuple[int, tuple[int, int, str]]:
     schema = field.get("schema")
     kind = schema.get("type") if isinstance(schema, dict) else None
     return (0 if kind in _VALUE_TYPES else 1, _id_rank(str(field["id"])))
@@ -56,7 +56,7 @@ def field_catalogue(fields: Iterable[Mapping[str, Any]]) -> dict[str, str]:
         if not isinstance(name, str) or not isinstance(fid, str) or not name:
             continue
         held = best.get(name)
-        if held is None or _field_rank(field) < _field_rank(held):
+        if held is None or field_rank(field) < field_rank(held):
             best[name] = field
     return {name: str(field["id"]) for name, field in sorted(best.items())}
 

@@ -1,4 +1,5 @@
-"""`smo-bridge mappings ...`: the admin's tools for mapping files (validate, test, preview, schema)."""
+"""`smo-bridge mappings ...`: the admin's tools for mapping files (validate, test, preview, schema,
+suggest)."""
 
 from __future__ import annotations
 
@@ -233,3 +234,28 @@ def _from_store(ctx: click.Context, source_name: str, compiled: CompiledMapping,
     finally:
         store.close()
     return found, bound
+
+
+@group.command("suggest")
+@click.option("--source", "source_name", required=True, help="the configured source to ask")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="write the draft here (default: print it)")
+@click.pass_context
+def suggest(ctx: click.Context, source_name: str, output: Path | None) -> None:
+    """Draft a mapping for this source's instance from its own field catalogue: the shipped
+    default with each custom field pointed at the instance's field of that name and type."""
+    from bridge.suggest import suggest_mapping
+
+    config = _load_config(ctx)
+    if config is None:
+        raise click.UsageError("suggest needs a configuration naming the source")
+    drafted = suggest_mapping(config.source(source_name))
+    for note in drafted.notes:
+        click.echo(f"# {note}", err=True)
+    if output is None:
+        click.echo(drafted.text, nl=False)
+        return
+    if output.exists():
+        raise click.UsageError(f"{output} exists; choose another path (nothing was overwritten)")
+    output.write_text(drafted.text, encoding="utf-8")
+    click.echo(f"wrote {output}; check it with `smo-bridge mappings test {output}`", err=True)
