@@ -347,7 +347,10 @@ class JiraConnector(Connector):
                 if found is None and wanted.startswith("customfield_"):
                     found = wanted
                 if found is None:
-                    self.log.warning(
+                    # the defaults name optional fields a stock instance lacks: only the
+                    # admin's own list deserves a warning
+                    log = self.log.warning if "issue_fields" in self.cfg.model_fields_set else self.log.info
+                    log(
                         "%s: no issue field named %r; not requested", self.name, wanted
                     )
                 elif found not in ids:
