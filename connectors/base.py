@@ -243,17 +243,23 @@ class Connector(abc.ABC):
         the boundary; unparsable records go to `on_quarantine` (logged when None).
         """
 
+    def probe_connection(self) -> Probe:
+        """The first finding of every probe: `check()` as a Probe."""
+        try:
+            self.check()
+        except BridgeError as exc:
+            return Probe("connection", "error", str(exc))
+        return Probe("connection", "ok", f"reachable and authenticated at {self.config.url}")
+
     def probe(self, pushes: frozenset[str] = frozenset()) -> Iterator[Probe]:
         """First contact: reach and authenticate, then try each stream and each push
         target named in `pushes`. Connectors override this to count rows, test write
         permissions and list the fields a mapping reads that the instance lacks; this
         default reads one record of each stream."""
-        try:
-            self.check()
-        except BridgeError as exc:
-            yield Probe("connection", "error", str(exc))
+        reached = self.probe_connection()
+        yield reached
+        if reached.level == "error":
             return
-        yield Probe("connection", "ok", f"reachable and authenticated at {self.config.url}")
         for spec in self.streams():
             try:
                 first = next(iter(self.read(spec.name, None, lambda q: None)), None)

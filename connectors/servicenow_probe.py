@@ -29,12 +29,10 @@ def probe(
     pushes: frozenset[str],
     fields: Mapping[str, Iterable[str]] | None = None,
 ) -> Iterator[Probe]:
-    try:
-        conn.check()
-    except BridgeError as exc:
-        yield Probe("connection", "error", str(exc))
+    reached = conn.probe_connection()
+    yield reached
+    if reached.level == "error":
         return
-    yield Probe("connection", "ok", f"reachable and authenticated at {conn.cfg.url}")
     explicit = "tables" in conn.cfg.model_fields_set
     for table in conn.cfg.tables:
         yield _table(conn, table, explicit)
