@@ -17,9 +17,8 @@ from typing import Any
 from bridge.config import BridgeConfig
 from bridge.errors import BridgeError
 from bridge.models import RawRecord
-from bridge.sourcemaps import CATALOGUE_STREAM, compiled_for
+from bridge.sourcemaps import compiled_for
 from connectors.base import Connector, Probe, ProbeLevel, SourceConfig, connector_for
-from mappings import catalogue_from_fields
 from mappings.paths import parse_path
 from mappings.reads import Reads, raw_paths
 
@@ -78,7 +77,8 @@ def _sample(connector: Connector, source: SourceConfig, unreadable: set[str]) ->
                                                        SAMPLE))
         except BridgeError as exc:
             yield Probe(f"stream {spec.name}", "error", str(exc))
-    bound = compiled.bind(catalogue_from_fields(samples.get(CATALOGUE_STREAM, [])))
+    stream = compiled.dialect.catalogue_stream
+    bound = compiled.bind(compiled.catalogue_from(samples.get(stream, []) if stream else []))
     for records in samples.values():
         for record in records:
             bound.feed(record)

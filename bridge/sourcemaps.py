@@ -12,9 +12,8 @@ from bridge.models import Project, RawRecord, Ticket
 from bridge.store import repository as repo
 from connectors.base import SourceConfig
 from mappings import mapping_for_source
-from mappings.compile import BoundMapping, CompiledMapping, catalogue_from_fields
+from mappings.compile import BoundMapping, CompiledMapping
 
-CATALOGUE_STREAM = "fields"
 # cursors rows of the engine's own start with "~": no stream is named so, stream names
 # being table and resource names
 ENGINE_MARK = "~"
@@ -57,7 +56,9 @@ class SourceMapping:
         of their streams (a cost proportional to those streams) and saved again.
         """
         if self._bound is None:
-            catalogue = catalogue_from_fields(repo.iter_raw(conn, self.source.name, [CATALOGUE_STREAM]))
+            stream = self.compiled.dialect.catalogue_stream
+            catalogue = self.compiled.catalogue_from(
+                repo.iter_raw(conn, self.source.name, [stream]) if stream else [])
             bound = self.compiled.bind(catalogue)
             if bound.lookup_streams:
                 signature = repo.content_hash({
@@ -91,7 +92,7 @@ class SourceMapping:
         counts = ApplyCounts()
         if not records:
             return counts
-        if any(r.stream == CATALOGUE_STREAM for r in records):
+        if any(r.stream == self.compiled.dialect.catalogue_stream for r in records):
             self._bound = None  # display names may point elsewhere now
             self._note_remap(conn, self.compiled.streams)
         bound = self.bound(conn)

@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import abc
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -39,6 +40,7 @@ from bridge.errors import BridgeError, ConfigError, PermissionDenied
 from bridge.models import RawRecord
 
 ENTRY_POINT_GROUP = "smo_bridge.connectors"
+DIALECT_GROUP = "smo_bridge.dialects"
 
 
 class BasicAuth(BaseModel):
@@ -150,6 +152,47 @@ class Quarantined:
 
 
 QuarantineHandler = Callable[[Quarantined], None]
+
+@dataclass(frozen=True)
+class MappingDialect:
+    """What the mapping layer needs to know of one connector kind's records, so that
+    `mappings/` holds no vendor names: which streams exist, how field paths are checked,
+    how values and display names are read, and where the shipped default mapping is.
+
+    A connector publishes its dialect through the entry-point group `smo_bridge.dialects`
+    (name = kind), from a module light enough to load without the vendor's client."""
+
+    kind: str
+    label: str  # the vendor's name in messages: "Jira", "ServiceNow"
+    default_mapping: Path | None = None
+    stream_noun: str = "stream"  # "table" for ServiceNow
+    streams: tuple[str, ...] = ()
+    #: only `streams` exist (Jira); otherwise other names pass unless they look like a typo
+    closed_streams: bool = False
+    stream_pattern: str | None = None  # what any stream name must look like
+    custom_stream_prefixes: tuple[str, ...] = ()  # names an admin's own tables start with
+    #: raw paths `<field_head>.<name>` are checked against `system_fields` and `custom_field`
+    field_head: str | None = None
+    system_fields: tuple[str, ...] = ()
+    custom_field: str | None = None  # regular expression of custom field ids
+    #: `fields["Display name"]` steps resolve through the instance's field catalogue
+    named_fields: bool = False
+    default_catalogue: Mapping[str, str] = field(default_factory=dict)
+    catalogue_stream: str | None = None
+    catalogue: Callable[[Iterable[Mapping[str, Any]]], dict[str, str]] | None = None
+    resolve: Callable[[Mapping[str, str], str], str | None] | None = None
+    #: records carry `{value, display_value}` pairs; a bare path reads the value
+    unwrap_value: bool = False
+
+
+@cache
+def dialects() -> dict[str, MappingDialect]:
+    """Mapping dialects by connector kind, from the entry-point group."""
+    found: dict[str, MappingDialect] = {}
+    for ep in entry_points(group=DIALECT_GROUP):
+        found[ep.name] = ep.load()
+    return found
+
 
 @dataclass(frozen=True)
 class FieldInfo:

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from connectors.base import MappingDialect
+
 #: Schema types whose values the mappings read as they come (text, numbers, dates, options,
 #: users, lists, JSM SLA objects). Cloud's stock "Team" (type `team`) is not one of them.
 _VALUE_TYPES = frozenset(
@@ -70,3 +72,42 @@ def resolve_field(catalogue: Mapping[str, str], name: str) -> str | None:
     folded = name.casefold()
     variants = [fid for other, fid in catalogue.items() if other.casefold() == folded]
     return min(variants, key=_id_rank) if variants else None
+
+
+STREAMS = ("projects", "fields", "issues", "comments", "worklogs")
+SYSTEM_FIELDS = (
+    "summary", "description", "issuetype", "status", "priority", "resolution", "resolutiondate",
+    "created", "updated", "duedate", "assignee", "reporter", "creator", "labels", "components",
+    "fixVersions", "versions", "project", "parent", "subtasks", "issuelinks", "timespent",
+    "timeestimate", "timeoriginalestimate", "aggregatetimespent", "aggregatetimeestimate",
+    "aggregatetimeoriginalestimate", "timetracking", "worklog", "comment", "attachment", "votes",
+    "watches", "environment", "security", "progress", "aggregateprogress", "workratio",
+    "lastViewed", "statuscategorychangedate", "statusCategory", "sprint", "epic", "flagged",
+)
+#: docs/data-contract.md: the sandbox's ids, used until the instance's catalogue is bound
+DEFAULT_CATALOGUE: dict[str, str] = {
+    "Go-live date": "customfield_10042",
+    "Service": "customfield_10043",
+    "Team": "customfield_10044",
+    "Story Points": "customfield_10016",
+    "Service manager": "customfield_10045",
+    "Approver": "customfield_10046",
+    "Approved by": "customfield_10047",
+    "Service aliases": "customfield_10048",
+    "Time to resolution": "customfield_10050",
+}
+
+DIALECT = MappingDialect(
+    kind="jira",
+    label="Jira",
+    streams=STREAMS,
+    closed_streams=True,
+    field_head="fields",
+    system_fields=SYSTEM_FIELDS,
+    custom_field=r"customfield_\d+",
+    named_fields=True,
+    default_catalogue=DEFAULT_CATALOGUE,
+    catalogue_stream="fields",
+    catalogue=field_catalogue,
+    resolve=resolve_field,
+)

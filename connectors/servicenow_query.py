@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from bridge.errors import SourceError
+from connectors.base import MappingDialect
 
 SYS_ID = re.compile(r"^[0-9a-f]{32}$")
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # table and column names
@@ -99,3 +100,22 @@ def json_or_none(text: object) -> Any:
         return json.loads(text)
     except ValueError:
         return text
+
+
+#: stock tables a mapping may name (a custom table starts with u_ or x_)
+KNOWN_TABLES = (
+    "pm_project", "incident", "problem", "change_request", "sc_req_item", "sc_request", "task",
+    "task_sla", "sys_user_group", "sys_user", "cmdb_ci_service", "kb_knowledge_base",
+    "kb_knowledge", "sysapproval_approver", "pm_project_task", "cmn_location", "core_company",
+    "sys_audit_delete",
+)
+
+DIALECT = MappingDialect(
+    kind="servicenow",
+    label="ServiceNow",
+    stream_noun="table",
+    streams=KNOWN_TABLES,
+    stream_pattern=r"[a-z0-9_]+",
+    custom_stream_prefixes=("u_", "x_"),
+    unwrap_value=True,
+)

@@ -22,11 +22,10 @@ Engine-facing API (everything else in this package is internal)::
         .knowledge: CompiledKnowledge    .render(transition=..., projects=..., generated_at=...)
                                          -> str; .knowledge_base, .category, .workflow_state
         .bind(catalogue: Mapping[str, str] | None = None) -> BoundMapping
-            catalogue = {display name: field id} (Jira; see catalogue_from_fields), merged
-            over the data-contract defaults and meta.custom_fields.
-
-    catalogue_from_fields(records: Iterable[RawRecord | Mapping]) -> dict[str, str]
-        From Jira `fields` stream records.
+            catalogue = {display name: field id} (see .catalogue_from), merged
+            over the dialect's defaults and meta.custom_fields.
+        .catalogue_from(records) -> dict[str, str]   from the records of the dialect's
+            catalogue stream (Jira: `fields`), by the connector's name rule
 
     BoundMapping
         .feed(raw: RawRecord) -> bool          add/remove a reference record in lookups
@@ -60,7 +59,6 @@ from mappings.compile import (
     BoundMapping,
     CompiledKnowledge,
     CompiledMapping,
-    catalogue_from_fields,
 )
 from mappings.examples import ExampleResult, run_examples
 from mappings.loader import default_mapping, default_path, load_mapping, validate_files
@@ -80,7 +78,6 @@ __all__ = [
     "ExampleResult",
     "Explanation",
     "MapOutcome",
-    "catalogue_from_fields",
     "default_mapping",
     "default_path",
     "load_mapping",

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from bridge.errors import Issue
 from bridge.models import Project, Ticket
 from bridge.yamlfile import PathKey, YamlDocument, did_you_mean
+from connectors.base import MappingDialect
 from mappings.conditions import AllOf, AnyOf, Check, NotOf
 from mappings.gate import (
     AllOfEvidence,
@@ -29,23 +30,6 @@ from mappings.transforms import LookupTransform, TableTransform
 
 Scope = Literal["raw", "element", "ticket_values", "ticket", "project"]
 
-JIRA_STREAMS = ("projects", "fields", "issues", "comments", "worklogs")
-SERVICENOW_TABLES = (
-    "pm_project", "incident", "problem", "change_request", "sc_req_item", "sc_request", "task",
-    "task_sla", "sys_user_group", "sys_user", "cmdb_ci_service", "kb_knowledge_base",
-    "kb_knowledge", "sysapproval_approver", "pm_project_task", "cmn_location", "core_company",
-    "sys_audit_delete",
-)
-JIRA_SYSTEM_FIELDS = (
-    "summary", "description", "issuetype", "status", "priority", "resolution", "resolutiondate",
-    "created", "updated", "duedate", "assignee", "reporter", "creator", "labels", "components",
-    "fixVersions", "versions", "project", "parent", "subtasks", "issuelinks", "timespent",
-    "timeestimate", "timeoriginalestimate", "aggregatetimespent", "aggregatetimeestimate",
-    "aggregatetimeoriginalestimate", "timetracking", "worklog", "comment", "attachment", "votes",
-    "watches", "environment", "security", "progress", "aggregateprogress", "workratio",
-    "lastViewed", "statuscategorychangedate", "statusCategory", "sprint", "epic", "flagged",
-)
-_CUSTOM_ID = re.compile(r"^customfield_\d+$")
 TICKET_FIELDS = tuple(Ticket.model_fields)
 PROJECT_FIELDS = tuple(Project.model_fields)
 
@@ -54,7 +38,7 @@ PROJECT_FIELDS = tuple(Project.model_fields)
 class Symbols:
     """Names defined anywhere in a source's files (checks run after all files are read)."""
 
-    kind: str
+    dialect: MappingDialect
     tables: set[str] = field(default_factory=set)
     lookups: dict[str, str] = field(default_factory=dict)  # name -> stream
     practices: set[str] = field(default_factory=set)
@@ -202,21 +186,24 @@ class Checker:
     # ---- names -------------------------------------------------------------------
 
     def stream(self, stream: str, where: PathKey) -> None:
-        if self.sym.kind == "jira":
-            if stream not in JIRA_STREAMS:
-                self.unknown(where, "Jira stream", stream, JIRA_STREAMS)
-        elif self.sym.kind == "servicenow":
-            if not re.fullmatch(r"[a-z0-9_]+", stream):
-                self.error(where, f"{stream!r} is not a ServiceNow table name")
-            elif stream not in SERVICENOW_TABLES and not stream.startswith(("u_", "x_")):
-                close = did_you_mean(stream, SERVICENOW_TABLES)
-                if close:  # likely a typo; custom tables start with u_ or x_
-                    self.error(where, f"unknown ServiceNow table {stream!r}; did you mean {close!r}?")
+        d = self.sym.dialect
+        noun = f"{d.label} {d.stream_noun}"
+        if d.closed_streams:
+            if stream not in d.streams:
+                self.unknown(where, noun, stream, d.streams)
+        elif d.stream_pattern and not re.fullmatch(d.stream_pattern, stream):
+            self.error(where, f"{stream!r} is not a {noun} name")
+        elif stream not in d.streams and not (
+                d.custom_stream_prefixes and stream.startswith(d.custom_stream_prefixes)):
+            close = did_you_mean(stream, d.streams)
+            if close:  # likely a typo; an admin's own streams have their own prefixes
+                self.error(where, f"unknown {noun} {stream!r}; did you mean {close!r}?")
 
     def display_name(self, name: str, where: PathKey) -> None:
-        if self.sym.kind == "jira" and name not in self.sym.display_names:
+        d = self.sym.dialect
+        if d.named_fields and name not in self.sym.display_names:
             hint = did_you_mean(name, self.sym.display_names)
-            message = f"unknown Jira field {name!r}"
+            message = f"unknown {d.label} field {name!r}"
             message += f"; did you mean {hint!r}?" if hint else (
                 " (declare it in meta.custom_fields)")
             self.error(where, message)
@@ -249,13 +236,14 @@ class Checker:
         for step in path.steps:
             if step.kind == "named":
                 self.display_name(step.name, where)
-        if scope == "raw" and self.sym.kind == "jira" and head == "fields" and len(path.steps) > 1:
+        d = self.sym.dialect
+        if scope == "raw" and d.field_head and head == d.field_head and len(path.steps) > 1:
             second = path.steps[1]
-            if second.kind == "key" and not _CUSTOM_ID.match(second.name) \
-                    and second.name not in JIRA_SYSTEM_FIELDS:
-                hint = did_you_mean(second.name, [*JIRA_SYSTEM_FIELDS, *self.sym.display_names])
+            custom = d.custom_field and re.fullmatch(d.custom_field, second.name)
+            if second.kind == "key" and not custom and second.name not in d.system_fields:
+                hint = did_you_mean(second.name, [*d.system_fields, *self.sym.display_names])
                 if hint in self.sym.display_names:
-                    self.error(where, f"unknown Jira field {second.name!r}; did you mean "
-                                      f'fields["{hint}"]?')
+                    self.error(where, f"unknown {d.label} field {second.name!r}; did you mean "
+                                      f'{d.field_head}["{hint}"]?')
                 else:
-                    self.unknown(where, "Jira field", second.name, JIRA_SYSTEM_FIELDS)
+                    self.unknown(where, f"{d.label} field", second.name, d.system_fields)

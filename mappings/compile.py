@@ -25,7 +25,7 @@ from bridge.models import (
     SourceRef,
     Ticket,
 )
-from connectors.jira_fields import field_catalogue, resolve_field
+from connectors.base import MappingDialect
 from mappings.conditions import Predicate, compile_condition, describe
 from mappings.gate import GateDef
 from mappings.outcome import Explanation, MapOutcome
@@ -62,19 +62,6 @@ STANDARD_PRACTICES: dict[str, Capability] = {
     "measurement_and_reporting": Capability.OPERATIONAL,
     "service_desk": Capability.OPERATIONAL,
     "service_request_management": Capability.OPERATIONAL,
-}
-
-# docs/data-contract.md: the sandbox's ids, used until the instance's catalogue is bound
-JIRA_DEFAULT_CATALOGUE: dict[str, str] = {
-    "Go-live date": "customfield_10042",
-    "Service": "customfield_10043",
-    "Team": "customfield_10044",
-    "Story Points": "customfield_10016",
-    "Service manager": "customfield_10045",
-    "Approver": "customfield_10046",
-    "Approved by": "customfield_10047",
-    "Service aliases": "customfield_10048",
-    "Time to resolution": "customfield_10050",
 }
 
 PROJECT_TARGETS: dict[str, tuple[Target, bool]] = {
@@ -136,6 +123,7 @@ class CompiledMapping:
     """A source kind's mapping, validated and compiled; `bind` it before mapping records."""
 
     kind: str
+    dialect: MappingDialect
     files: list[str]
     custom_fields: dict[str, str]
     tables: dict[str, ValueTable]
@@ -162,26 +150,37 @@ class CompiledMapping:
         return {d.stream for d in self.lookups.values()}
 
     def default_catalogue(self) -> dict[str, str]:
-        base = dict(JIRA_DEFAULT_CATALOGUE) if self.kind == "jira" else {}
+        base = dict(self.dialect.default_catalogue)
         base.update(self.custom_fields)
         return base
 
+    def catalogue_from(self, records: Iterable[RawRecord | Mapping[str, Any]]) -> dict[str, str]:
+        """{display name: field id} from the records of the dialect's catalogue stream (Jira:
+        `fields`), by the connector's own rule; empty for a kind without one."""
+        if self.dialect.catalogue is None:
+            return {}
+        return self.dialect.catalogue(
+            record.payload if isinstance(record, RawRecord) else record for record in records)
+
     def bind(self, catalogue: Mapping[str, str] | None = None) -> BoundMapping:
-        """Resolve display names through `catalogue` ({display name: field id}, e.g. from
-        `catalogue_from_fields`) by the connector's rule (`resolve_field`: exact name, then
-        ignoring case), falling back on the defaults; build the per-record mappers."""
-        return BoundMapping(self, _FieldNames(dict(catalogue or {}), self.default_catalogue()))
+        """Resolve display names through `catalogue` ({display name: field id}, from
+        `catalogue_from`) by the connector's rule (its dialect's `resolve`), falling back on
+        the defaults; build the per-record mappers."""
+        return BoundMapping(self, _FieldNames(dict(catalogue or {}), self.default_catalogue(),
+                                              self.dialect))
 
 
 class _FieldNames(Mapping[str, str]):
-    """The instance's catalogue, looked up by `resolve_field`, over the default ids."""
+    """The instance's catalogue, looked up by the dialect's rule, over the default ids."""
 
-    def __init__(self, instance: dict[str, str], defaults: dict[str, str]) -> None:
+    def __init__(self, instance: dict[str, str], defaults: dict[str, str],
+                 dialect: MappingDialect) -> None:
         self.instance = instance
         self.defaults = defaults
+        self.resolve = dialect.resolve or (lambda catalogue, name: catalogue.get(name))
 
     def __getitem__(self, name: str) -> str:
-        found = resolve_field(self.instance, name)
+        found = self.resolve(self.instance, name)
         if found is None:
             return self.defaults[name]
         return found
@@ -191,15 +190,6 @@ class _FieldNames(Mapping[str, str]):
 
     def __len__(self) -> int:
         return len({**self.defaults, **self.instance})
-
-
-def catalogue_from_fields(records: Iterable[RawRecord | Mapping[str, Any]]) -> dict[str, str]:
-    """{display name: field id} from Jira `fields` stream records (`/rest/api/2/field`),
-    by the connector's rule (connectors.jira.field_catalogue: when two fields share a name,
-    a usable value type, then stock, then the lowest id wins)."""
-    return field_catalogue(
-        record.payload if isinstance(record, RawRecord) else record for record in records
-    )
 
 
 class _ItemPlan:
@@ -370,7 +360,7 @@ class BoundMapping:
         # engine saves them beside the page, and drains the list
         self.changes: list[tuple[str, str, str | None, Any]] = []
         self.ctx = TransformContext(compiled.tables, self.lookup_tables, catalogue,
-                                    unwrap_value=compiled.kind == "servicenow")
+                                    unwrap_value=compiled.dialect.unwrap_value)
         self._feeders: dict[str, list[tuple[str, Any, Predicate | None]]] = {}
         for name, lookup in compiled.lookups.items():
             env = ValueEnv(self.ctx, lookup.stream)

@@ -14,27 +14,35 @@ from jinja2.sandbox import SandboxedEnvironment
 from bridge.errors import ConfigError, Issue
 from bridge.models import Capability
 from bridge.yamlfile import PathKey, YamlDocument, did_you_mean, load_yaml, validate
+from connectors.base import MappingDialect, dialects
 from mappings.checks import Checker, Symbols
 from mappings.compile import (
-    JIRA_DEFAULT_CATALOGUE,
     STANDARD_PRACTICES,
     CompiledKnowledge,
     CompiledMapping,
     Located,
 )
 from mappings.gate import GateDef
-from mappings.schema import KNOWN_KINDS, Classification, KnowledgeDef, MappingFile
+from mappings.schema import Classification, KnowledgeDef, MappingFile
 from mappings.transforms import ValueTable
 
 DEFAULTS_DIR = Path(__file__).parent / "defaults"
 DEFAULT_TEMPLATE = DEFAULTS_DIR / "knowledge.html.j2"
 
 
+def known_kinds() -> list[str]:
+    """Connector kinds whose records a mapping can read (their dialects are registered)."""
+    return sorted(dialects())
+
+
 def default_path(kind: str) -> Path:
-    """The shipped default mapping file of a connector kind."""
-    path = DEFAULTS_DIR / f"{kind}.yaml"
+    """The default mapping file of a connector kind: the one its dialect names, else the
+    one shipped here."""
+    dialect = dialects().get(kind)
+    path = dialect.default_mapping if dialect and dialect.default_mapping else None
+    path = path or DEFAULTS_DIR / f"{kind}.yaml"
     if not path.exists():
-        hint = did_you_mean(kind, KNOWN_KINDS)
+        hint = did_you_mean(kind, known_kinds())
         raise ConfigError(f"no shipped default mapping for kind {kind!r}"
                           + (f"; did you mean {hint!r}?" if hint else ""))
     return path
@@ -113,14 +121,16 @@ def _compile(loaded: list[tuple[YamlDocument, MappingFile]], kind: str | None,
              issues: list[Issue]) -> CompiledMapping | None:
     first_doc, first = loaded[0]
     source_kind = kind or first.meta.kind
-    if source_kind not in KNOWN_KINDS:
-        hint = did_you_mean(source_kind, KNOWN_KINDS)
+    dialect: MappingDialect | None = dialects().get(source_kind)
+    if dialect is None:
+        known = known_kinds()
+        hint = did_you_mean(source_kind, known)
         issues.append(first_doc.issue(("meta", "kind"), f"unknown kind {source_kind!r}" + (
-            f"; did you mean {hint!r}?" if hint else f" (known: {', '.join(KNOWN_KINDS)})")))
+            f"; did you mean {hint!r}?" if hint else f" (known: {', '.join(known)})")))
         return None
-    symbols = Symbols(source_kind)
+    symbols = Symbols(dialect)
     custom_fields: dict[str, str] = {}
-    symbols.display_names.update(JIRA_DEFAULT_CATALOGUE if source_kind == "jira" else ())
+    symbols.display_names.update(dialect.default_catalogue)
     tables: dict[str, ValueTable] = {}
     lookups: dict[str, Any] = {}
     practices: dict[str, Capability] | None = None
@@ -182,6 +192,7 @@ def _compile(loaded: list[tuple[YamlDocument, MappingFile]], kind: str | None,
     gate_items = [item for _, mf in loaded if mf.gate for item in mf.gate.items]
     return CompiledMapping(
         kind=source_kind,
+        dialect=dialect,
         files=[doc.file for doc, _ in loaded],
         custom_fields=custom_fields,
         tables=tables,

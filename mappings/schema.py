@@ -26,7 +26,6 @@ from mappings.gate import GateDef
 from mappings.paths import parse_path
 from mappings.transforms import Transform
 
-KNOWN_KINDS = ("jira", "servicenow")
 SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 

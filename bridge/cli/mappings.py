@@ -22,7 +22,8 @@ from mappings import (
     validate_files,
 )
 from mappings.examples import record_key
-from mappings.schema import KNOWN_KINDS, MappingFile
+from mappings.loader import known_kinds
+from mappings.schema import MappingFile
 
 
 @dataclass
@@ -59,11 +60,11 @@ def _targets(ctx: click.Context, files: tuple[Path, ...]) -> list[Target]:
         return [Target(str(f), None, [f]) for f in files]
     config = _load_config(ctx)
     if config is None:
-        return [Target(f"default {kind}", kind, [default_path(kind)]) for kind in KNOWN_KINDS]
+        return [Target(f"default {kind}", kind, [default_path(kind)]) for kind in known_kinds()]
     targets = []
     for source in config.sources:
         paths = [Path(p) for p in source.mappings]
-        if not paths and source.kind in KNOWN_KINDS:
+        if not paths and source.kind in known_kinds():
             paths = [default_path(source.kind)]
         if paths:
             targets.append(Target(f"source {source.name}", source.kind, paths))
@@ -130,7 +131,7 @@ def schema() -> None:
 
 @group.command("preview")
 @click.option("--source", "source_name", help="source in the configuration (its mapping files)")
-@click.option("--kind", type=click.Choice(list(KNOWN_KINDS)), help="without a configuration: "
+@click.option("--kind", type=click.Choice(known_kinds()), help="without a configuration: "
               "the kind whose mapping to use")
 @click.option("--mapping", "mapping_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
               help="mapping file(s) to use instead of the source's")

@@ -8,7 +8,7 @@ import responses
 
 from bridge.models import RawRecord
 from connectors.jira_fields import field_catalogue, resolve_field
-from mappings import catalogue_from_fields, default_mapping
+from mappings import default_mapping
 from tests.connectors.conftest import jira
 
 API = "https://jira.example/rest/api/2"
@@ -72,7 +72,7 @@ def test_the_only_team_field_is_used_even_when_its_type_is_special() -> None:
 
 def test_the_mapping_binds_by_the_same_rule() -> None:
     records = [RawRecord(source="jira", stream="fields", key=f["id"], payload=f) for f in FIELDS]
-    catalogue = catalogue_from_fields(records)
+    catalogue = default_mapping("jira").catalogue_from(records)
     assert catalogue == field_catalogue(FIELDS)
     bound = default_mapping("jira").bind(catalogue)
     payload = {

@@ -12,7 +12,7 @@ from bridge.models import RawRecord, Ticket
 from bridge.sandbox import Sandbox
 from bridge.sandbox.jira_data import STATUSES, TYPE_NAMES
 from connectors.jira import JiraConfig, JiraConnector
-from mappings import catalogue_from_fields, default_mapping
+from mappings import default_mapping
 
 CATEGORY = {"new": "todo", "indeterminate": "in_progress", "done": "done"}
 
@@ -49,7 +49,8 @@ def connector(sb: Sandbox) -> JiraConnector:
 def mapped(sb: Sandbox) -> dict[str, Ticket]:
     conn = connector(sb)
     fields = list(conn.read("fields"))
-    bound = default_mapping("jira").bind(catalogue_from_fields(fields))
+    compiled = default_mapping("jira")
+    bound = compiled.bind(compiled.catalogue_from(fields))
     out: dict[str, Ticket] = {}
     records: list[RawRecord] = list(conn.read("issues"))
     conn.close()

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from bridge.models import Project, RawRecord, ServiceTransition, Ticket
-from mappings import catalogue_from_fields, default_mapping, run_examples
+from connectors.jira_fields import field_catalogue
+from mappings import default_mapping, run_examples
 from mappings.gate import NoOpenTickets, TicketDone
 
 KINDS = ["jira", "servicenow"]
@@ -64,7 +65,7 @@ def test_mapped_entities_are_valid_models_in_field_order() -> None:
 
 
 def test_custom_field_ids_come_from_the_bound_catalogue() -> None:
-    catalogue = catalogue_from_fields([
+    catalogue = field_catalogue([
         {"id": "customfield_20000", "name": "Team", "custom": True},
         {"id": "summary", "name": "Summary", "custom": False},
     ])
@@ -177,7 +178,7 @@ def test_servicenow_unset_fields_are_missing_not_errors(blank: Any) -> None:
     (None, False),
 ])
 def test_jira_breach_is_read_from_the_jsm_sla_object(sla: Any, breached: bool) -> None:
-    bound = default_mapping("jira").bind(catalogue_from_fields([
+    bound = default_mapping("jira").bind(field_catalogue([
         {"id": "customfield_10030", "name": "Time to resolution", "custom": True,
          "schema": {"type": "sd-servicelevelagreement", "custom": "com.atlassian.servicedesk:sd-sla-field"}},
     ]))

@@ -20,7 +20,8 @@ import responses
 from bridge.models import RawRecord, Ticket
 from connectors.base import Quarantined
 from connectors.jira import JiraConfig, JiraConnector
-from mappings import BoundMapping, catalogue_from_fields, default_mapping
+from connectors.jira_fields import field_catalogue
+from mappings import BoundMapping, default_mapping
 
 REALAPI = Path(__file__).resolve().parents[2].parent / "shared" / "realapi" / "jira"
 URL = "https://jira.example"
@@ -73,7 +74,7 @@ def read(conn: JiraConnector, stream: str) -> list[RawRecord]:
 
 
 def bound() -> BoundMapping:
-    return default_mapping("jira").bind(catalogue_from_fields(stock_fields()))
+    return default_mapping("jira").bind(field_catalogue(stock_fields()))
 
 
 def tickets(records: list[RawRecord]) -> dict[str, Ticket]:
