@@ -39,9 +39,11 @@ STATUS_STYLE = {"passed": "green", "ready_for_review": "cyan", "in_progress": "b
 def transitions_table(transitions: list[dict[str, Any]], title: str) -> Table:
     """The contract's transitions as a table: service, project, go-live, gate, items met."""
     table = Table(title=title)
-    for col in ("service", "project", "go-live"):
-        table.add_column(col)
-    table.add_column("gate", no_wrap=True, min_width=len("ready_for_review"))  # never cut short
+    table.add_column("service")
+    # ids and statuses are never cut short; the service name wraps instead
+    table.add_column("project", no_wrap=True, min_width=len("snow:PRJ0010001"))
+    table.add_column("go-live")
+    table.add_column("gate", no_wrap=True, min_width=len("ready_for_review"))
     table.add_column("items met")
     for t in transitions:
         items = t["gate"]["items"]

@@ -1,19 +1,23 @@
-"""Cross-source linking: the Jira project and the ServiceNow pm_project that introduce one service."""
+"""Cross-source linking: the projects, in any source, that introduce one service become one
+transition. They meet by key or link key (an explicit link), or by the service they name
+(the service's name or one of its aliases, ignoring case)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date
 from typing import Any
 
 from bridge.models import Contact, Milestone, Project, ServiceTransition
 
 
-def link_projects(projects: Sequence[Project], source_order: Sequence[str]) -> list[list[Project]]:
-    """Group projects whose keys or link keys meet (case-insensitive), primary project first.
+def link_projects(projects: Sequence[Project], known_ids: Collection[str] = ()) -> list[list[Project]]:
+    """Group projects whose keys, link keys or services meet (case-insensitive), primary first.
 
-    The primary project (first source in configuration order, then key) names the
-    transition, so its id stays the same when a partner project appears later.
+    The primary project names the transition. It never depends on the order of `sources:`
+    in the configuration: a project that already names a transition (`known_ids`) stays
+    primary, so an id survives a partner project appearing later; otherwise the first by
+    (source name, key).
     """
     parent = list(range(len(projects)))
 
@@ -25,7 +29,10 @@ def link_projects(projects: Sequence[Project], source_order: Sequence[str]) -> l
 
     owner: dict[str, int] = {}
     for index, project in enumerate(projects):
-        for token in {project.key.casefold(), *(k.casefold() for k in project.link_keys if k)}:
+        services = [project.service, *project.service_aliases] if project.service else []
+        tokens = {project.key.casefold(), *(k.casefold() for k in project.link_keys if k),
+                  *(f"service:{s.strip().casefold()}" for s in services if s and s.strip())}
+        for token in tokens:
             if token in owner:
                 parent[find(index)] = find(owner[token])
             else:
@@ -33,13 +40,11 @@ def link_projects(projects: Sequence[Project], source_order: Sequence[str]) -> l
     groups: dict[int, list[Project]] = {}
     for index, project in enumerate(projects):
         groups.setdefault(find(index), []).append(project)
-    rank = {name: i for i, name in enumerate(source_order)}
-
-    def order(p: Project) -> tuple[int, str, str]:
-        return rank.get(p.ref.source, len(rank)), p.ref.source, p.key
+    def order(p: Project) -> tuple[bool, str, str]:
+        return transition_id(p) not in known_ids, p.ref.source, p.key
 
     linked = [sorted(group, key=order) for group in groups.values()]
-    return sorted(linked, key=lambda g: order(g[0]))
+    return sorted(linked, key=lambda g: (g[0].ref.source, g[0].key))
 
 
 def transition_id(primary: Project) -> str:

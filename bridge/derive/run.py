@@ -56,7 +56,6 @@ def derive_all(conn: Connection, config: BridgeConfig, mappings: MappingProvider
     zone = ZoneInfo(config.reporting.timezone)
     today = now.astimezone(zone).date()
     result = DeriveResult()
-    order = [s.name for s in config.sources]
     sources = {s.name: s for s in config.sources}
     stored = repo.stored_transitions(conn)
     derived_from = repo.transition_inputs(conn)
@@ -64,7 +63,7 @@ def derive_all(conn: Connection, config: BridgeConfig, mappings: MappingProvider
     articles = _published_articles(conn, config)
     held = _quarantined_tickets(conn, config, mappings)
     kept: list[str] = []
-    for group in link_projects(repo.all_projects(conn), order):
+    for group in link_projects(repo.all_projects(conn), stored):
         primary_source = sources.get(group[0].ref.source)
         if primary_source is None:
             continue  # a source no longer configured: its projects wait for a migration
