@@ -20,7 +20,7 @@ from bridge.models import RawRecord
 from bridge.sourcemaps import compiled_for
 from connectors.base import Connector, Probe, ProbeLevel, SourceConfig, connector_for
 from mappings.paths import parse_path
-from mappings.reads import Reads, raw_paths
+from mappings.reads import Reads, needed_paths, raw_paths
 
 SAMPLE = 100  # records per stream: one page, enough to see the shapes
 
@@ -67,7 +67,7 @@ def check_source(config: BridgeConfig, source: SourceConfig) -> SourceReport:
 def _sample(connector: Connector, source: SourceConfig, unreadable: set[str]) -> Iterator[Probe]:
     """Map a sample of every stream as a sync would, reference streams first."""
     compiled = compiled_for(source)
-    reads = raw_paths(compiled)
+    reads, needed = raw_paths(compiled), needed_paths(compiled)
     samples: dict[str, list[RawRecord]] = {}
     for spec in connector.streams():
         if spec.name in unreadable:
@@ -85,11 +85,17 @@ def _sample(connector: Connector, source: SourceConfig, unreadable: set[str]) ->
     for stream, records in samples.items():
         wanted = reads.get(stream)
         if wanted and records:
-            missing = _missing_fields(wanted, [r.payload for r in records], bound.catalogue)
-            if missing:
+            payloads = [r.payload for r in records]
+            missing = _missing_fields(wanted, payloads, bound.catalogue)
+            vital = _missing_fields(needed.get(stream, set()), payloads, bound.catalogue)
+            if vital:
                 yield Probe(f"fields {stream}", "warning",
-                            f"the mapping reads {', '.join(sorted(missing))} but no sampled record "
-                            "carries it (a custom field or column this instance lacks?)")
+                            f"the mapping needs {', '.join(sorted(vital))} to select or key "
+                            "records, but no sampled record carries it")
+            if missing - vital:
+                yield Probe(f"optional fields {stream}", "ok",
+                            f"read by the mapping, absent here (left empty): "
+                            f"{', '.join(sorted(missing - vital))}")
         if stream in compiled.streams and records:
             yield _mapping_probe(stream, [bound.map(r) for r in records])
 

@@ -316,9 +316,14 @@ class Connector(abc.ABC):
             yield Probe(f"stream {spec.name}", "ok", found)
         for target in sorted(pushes):
             if target in self.push_capabilities:
-                yield Probe(f"push {target}", "warning", "writability not tested by this connector")
+                yield self.probe_push(target)
             else:
                 yield Probe(f"push {target}", "error", f"a {self.kind} source cannot receive {target}")
+
+    def probe_push(self, target: str) -> Probe:
+        """Whether a push target can be written, without writing: connectors that can ask
+        the tool for the account's permissions override this."""
+        return Probe(f"push {target}", "warning", "writability not tested by this connector")
 
     def field_catalogue(self) -> list[FieldInfo] | None:
         """The instance's fields a mapping may name (None: the connector has no catalogue)."""

@@ -36,7 +36,7 @@ import requests
 from jira import JIRA, JIRAError
 from pydantic import Field, model_validator
 
-from bridge.errors import SourceError, TransientError
+from bridge.errors import BridgeError, SourceError, TransientError
 from bridge.models import RawRecord
 from connectors.adf import adf_text
 from connectors.base import (
@@ -44,6 +44,7 @@ from connectors.base import (
     BearerAuth,
     Connector,
     FieldInfo,
+    Probe,
     PushResult,
     QuarantineHandler,
     SourceConfig,
@@ -584,6 +585,27 @@ class JiraConnector(Connector):
             source=self.name, stream=stream, key=str(key), updated=when, payload=payload
         )
 
+    #: what the gate push needs: a property and a comment on the transition's epic
+    GATE_PERMISSIONS = ("EDIT_ISSUES", "ADD_COMMENTS")
+
+    def probe_push(self, target: str) -> Probe:
+        """The account's permissions, from GET mypermissions (nothing is written)."""
+        subject = f"push {target}"
+        wanted = ",".join(self.GATE_PERMISSIONS)
+        try:
+            found = self._get("mypermissions", {"permissions": wanted}) or {}
+        except BridgeError as exc:
+            return Probe(subject, "warning", f"permissions not readable: {exc}")
+        held = found.get("permissions") if isinstance(found, dict) else None
+        held = held if isinstance(held, dict) else {}
+        missing = [p for p in self.GATE_PERMISSIONS
+                   if not (isinstance(held.get(p), dict) and held[p].get("havePermission"))]
+        if missing:
+            return Probe(subject, "error", f"the account lacks {', '.join(missing)} (the gate status "
+                                           "is a property and a comment on each transition's epic)")
+        return Probe(subject, "ok", "a property and a comment on each transition's epic "
+                                    f"({wanted} held in at least one project)")
+
     def field_catalogue(self) -> list[FieldInfo]:
         """Every field of /field: id, name and schema type, the field the name rule prefers
         first among fields of one name (`jira_fields.field_rank`)."""
@@ -615,35 +637,46 @@ class JiraConnector(Connector):
         *,
         issue_key: str | None = None,
     ) -> PushResult:
-        """Write the gate status as the project's entity property (`gate_property`).
+        """Write the gate status as an entity property (`gate_property`) of the transition's
+        epic (`issue_key`, else the project's first Epic).
 
-        When the status changed and a comment is given, comment on `issue_key` (the
-        transition's epic), else on the project's first Epic. The comment carries the
-        correlation key and is looked up before it is added, and it is written before the
-        property: a retry after any partial failure adds no second comment.
+        An issue property needs Edit Issues; a project property would need Administer
+        Projects, which an integration user should not hold. When the status changed and a
+        comment is given, the epic gets a comment carrying the correlation key, looked up
+        before it is added and written before the property: a retry after any partial
+        failure adds no second comment. The property is read back after it is written.
         """
-        current = self.gate_property(project_key)
+        target = issue_key or self._first_epic(project_key)
+        if target is None:
+            raise SourceError(self.name, f"project {project_key} has no Epic to hold the gate "
+                                         "status: create one (issue type Epic)")
+        current = self.issue_gate_property(target)
         if current == status_payload:
-            return PushResult(project_key, "unchanged")
+            return PushResult(target, "unchanged")
         note: Literal["added", "exists"] | None = None
         previous = current.get("status") if isinstance(current, dict) else None
         if comment and (current is None or previous != status_payload.get("status")):
-            target = issue_key or self._first_epic(project_key)
-            if target is None:
-                self.log.warning("%s: project %s has no Epic to comment on", self.name, project_key)
-            else:
-                note = self.comment_once(target, comment, correlation_key)
-        path = f"project/{project_key}/properties/{self.cfg.gate_property}"
+            note = self.comment_once(target, comment, correlation_key)
+        path = f"issue/{target}/properties/{self.cfg.gate_property}"
+        request = f"PUT /rest/api/{self.cfg.api_version}/{path}"
         client = self._client()
-        with self._errors(f"PUT /rest/api/{self.cfg.api_version}/{path}"):
+        with self._errors(request):
             client._session.put(client._get_url(path), data=json.dumps(status_payload))
-        return PushResult(project_key, "created" if current is None else "updated", note)
+        if self.issue_gate_property(target) != status_payload:
+            raise SourceError(self.name, f"the gate status written to {target} did not read back",
+                              request=request)
+        return PushResult(target, "created" if current is None else "updated", note)
 
-    def gate_property(self, project_key: str) -> Any:
-        """The stored gate status of a project, None when it was never written."""
-        path = f"project/{project_key}/properties/{self.cfg.gate_property}"
+    def issue_gate_property(self, issue_key: str) -> Any:
+        """The gate status stored on an issue, None when it was never written."""
+        path = f"issue/{issue_key}/properties/{self.cfg.gate_property}"
         found = self._get(path, missing_ok=True)
         return found.get("value") if isinstance(found, dict) else None
+
+    def gate_property(self, project_key: str) -> Any:
+        """The gate status on a project's first Epic (None: never written, or no Epic)."""
+        target = self._first_epic(project_key)
+        return None if target is None else self.issue_gate_property(target)
 
     def _first_epic(self, project_key: str) -> str | None:
         jql = f'project = "{project_key}" AND issuetype = Epic ORDER BY created ASC, key ASC'

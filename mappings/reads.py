@@ -26,12 +26,31 @@ def raw_paths(compiled: CompiledMapping) -> dict[str, set[Reads]]:
     rules: list[ProjectRule | TicketRule] = [located.item for located in compiled.projects]
     rules += [located.item for located in compiled.tickets]
     for rule in rules:
-        reads = {(p,) for p in _condition_paths(rule.when)} | set(_fields_paths(rule.fields))
+        reads = set(_condition_reads(rule.when)) | set(_fields_paths(rule.fields))
         reads = {tuple(p for p in group if not p.startswith("$")) for group in reads}
         for stream in rule.streams:
             found.setdefault(stream, set()).update(group for group in reads if group)
     for definition in compiled.lookups.values():
         found.setdefault(definition.stream, set()).add((definition.key,))
+    return found
+
+
+def needed_paths(compiled: CompiledMapping) -> dict[str, set[Reads]]:
+    """stream -> the reads a record cannot be mapped without: rule conditions and required
+    fields (the key, a ticket's opening time, a project's name). A lookup key missing only
+    leaves that lookup empty."""
+    found: dict[str, set[Reads]] = {}
+    rules: list[ProjectRule | TicketRule] = [located.item for located in compiled.projects]
+    rules += [located.item for located in compiled.tickets]
+    for rule in rules:
+        reads: set[Reads] = set(_condition_reads(rule.when))
+        for name in type(rule.fields).model_fields:
+            value = getattr(rule.fields, name)
+            if name in ("key", "name", "opened") or (isinstance(value, FieldSpec) and value.required):
+                reads |= set(_value_paths(value))
+        for stream in rule.streams:
+            found.setdefault(stream, set()).update(
+                g for g in (tuple(p for p in group if not p.startswith("$")) for group in reads) if g)
     return found
 
 
@@ -52,7 +71,7 @@ def _item_list_paths(item_list: _ItemList) -> Iterable[Reads]:
     if item_list.each is not None:
         yield (item_list.each.split("[*]", 1)[0],)
         return
-    yield from ((p,) for p in _condition_paths(item_list.when))
+    yield from _condition_reads(item_list.when)
     yield from _fields_paths(item_list.fields)  # type: ignore[attr-defined]
 
 
@@ -68,6 +87,17 @@ def _value_paths(value: Any) -> Iterable[Reads]:
             yield tuple(p for part in value.first_of for group in _value_paths(part) for p in group)
         for part in value.concat or []:
             yield from _value_paths(part)
+
+
+def _condition_reads(condition: BaseModel | None) -> Iterable[Reads]:
+    """All parts of an `all` are read; the parts of an `any` are alternatives."""
+    if isinstance(condition, AnyOf):
+        yield tuple(p for part in condition.any for p in _condition_paths(part))
+    elif isinstance(condition, AllOf):
+        for part in condition.all:
+            yield from _condition_reads(part)
+    else:
+        yield from ((p,) for p in _condition_paths(condition))
 
 
 def _condition_paths(condition: BaseModel | None) -> Iterable[str]:

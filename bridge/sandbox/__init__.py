@@ -75,6 +75,7 @@ class Sandbox:
         now: datetime | None = None,
         jira_time_zone: str = "America/New_York",
         jira_status_categories: bool = True,
+        jira_project_admin: bool = False,
         servicenow_time_zone: str = "America/Los_Angeles",
         custom_columns: bool = False,
         admin: bool | None = None,
@@ -107,6 +108,7 @@ class Sandbox:
         self.jira_store = JiraStore(JiraData(self.org, jira_tickets), ZoneInfo(jira_time_zone))
         # False: statuses without `statusCategory`, as Jira Server 5.x sends them
         self.jira_store.status_categories = jira_status_categories
+        self.jira_store.project_admin = jira_project_admin
         self.servicenow_store = ServiceNowStore(
             ServiceNowData(self.org, tickets - jira_tickets, custom_columns),
             ZoneInfo(servicenow_time_zone),

@@ -38,6 +38,7 @@ _ROUTES = Map(
     [
         Rule(f"{_V}/serverInfo", endpoint="server_info", methods=["GET"]),
         Rule(f"{_V}/myself", endpoint="myself", methods=["GET"]),
+        Rule(f"{_V}/mypermissions", endpoint="my_permissions", methods=["GET"]),
         Rule(f"{_V}/field", endpoint="fields", methods=["GET"]),
         Rule(f"{_V}/project", endpoint="projects", methods=["GET"]),
         Rule(f"{_V}/project/search", endpoint="project_search", methods=["GET"]),
@@ -288,7 +289,25 @@ class JiraApp(SearchEndpoints):
         project = self.store.data.find_project(key)
         if project is None:
             return errors([f"No project could be found with key '{key}'."], 404)
+        if request.method in ("PUT", "DELETE") and not self.store.project_admin:
+            # Jira: setting a project property needs Administer Projects
+            return errors(["You do not have permission to edit the properties of this project."],
+                          403)
         return self._property(request, self.store.project_properties, project.index, prop)
+
+    def on_my_permissions(self, request: Request, r: Renderer) -> Response:
+        """GET mypermissions: what the integration user holds (Cloud requires `permissions`)."""
+        asked = [p for p in request.args.get("permissions", "").split(",") if p]
+        if not asked and self.cloud:
+            return errors(["The permissions query parameter is required."], 400)
+        held = {"BROWSE_PROJECTS", "EDIT_ISSUES", "ADD_COMMENTS", "CREATE_ISSUES"}
+        if self.store.project_admin:
+            held.add("ADMINISTER_PROJECTS")
+        names = asked or sorted({*held, "ADMINISTER_PROJECTS", "ADMINISTER"})
+        return json_response({"permissions": {
+            name: {"id": str(i + 1), "key": name, "name": name.replace("_", " ").title(),
+                   "type": "PROJECT", "description": "", "havePermission": name in held}
+            for i, name in enumerate(names)}})
 
     # -- issues -------------------------------------------------------------------------
     def on_issue(self, request: Request, r: Renderer, key: str) -> Response:

@@ -80,6 +80,8 @@ class JiraStore:
         self.data = data
         self.zone = zone
         self.status_categories = True  # False: Server 5.x statuses, without a category
+        # a project administrator may edit project properties; the integration user is not one
+        self.project_admin = False
         self.lock = threading.RLock()
         self.added_comments: dict[int, list[Comment]] = {}
         self.issue_properties: dict[int, dict[str, Any]] = {}

@@ -36,14 +36,21 @@ def test_check_reports_each_stream_push_and_mapping(sandbox_factory: SandboxFact
     shipped = default_path("jira").read_text()
     (tmp_path / "jira.yaml").write_text(shipped.replace(
         "      summary: fields.summary\n",
-        "      summary: {first_of: [fields.customfield_99999, fields.customfield_99998]}\n", 1))
+        "      summary: {first_of: [fields.customfield_99999, fields.customfield_99998]}\n", 1
+    ).replace("    stream: issues\n    fields:\n      key: key\n",
+              "    stream: issues\n    when: {path: fields.customfield_99997, exists: true}\n"
+              "    fields:\n      key: key\n", 1))
     config = write_config(tmp_path, sb, jira_extra="    mappings: [jira.yaml]\n")
     warned = cli(config, "check", "--format", "json")
     assert warned.returncode == 3, warned.stdout + warned.stderr
     found = _findings(warned.stdout)
-    level, detail = found["jira"]["fields issues"]
-    assert level == "warning" and "fields.customfield_99999" in detail
+    level, detail = found["jira"]["optional fields issues"]  # a first_of left empty
+    assert level == "ok" and "fields.customfield_99999" in detail
+    level, detail = found["jira"]["fields issues"]  # what selects the records
+    assert level == "warning" and "fields.customfield_99997" in detail
+    assert found["jira"]["mapping issues"][0] == "warning"  # nothing maps without it
     assert found["snow"]["push knowledge"][0] == "ok"
+    assert found["jira"]["push gate_status"][0] == "ok"  # the stock user may edit issues
     assert "push knowledge" not in found["jira"]
 
 

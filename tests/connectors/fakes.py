@@ -177,6 +177,8 @@ class FakeJira:
             ("GET", r"search(\?|$)", self._search),
             ("GET", r"project/([^/]+)/properties/([^/?]+)", self._get_property),
             ("PUT", r"project/([^/]+)/properties/([^/?]+)", self._put_property),
+            ("GET", r"issue/([^/]+)/properties/([^/?]+)", self._get_property),
+            ("PUT", r"issue/([^/]+)/properties/([^/?]+)", self._put_property),
             ("GET", r"issue/([^/]+)/comment", self._get_comments),
             ("POST", r"issue/([^/]+)/comment", self._add_comment),
             ("GET", r"issue/([^/]+)/worklog", self._get_worklogs),

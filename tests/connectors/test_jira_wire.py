@@ -308,7 +308,7 @@ def test_malformed_body_exhausted_is_transient(rsps: responses.RequestsMock) -> 
 # -- pushes ---------------------------------------------------------------------------------
 
 STATUS = {"status": "in_progress", "items": [{"key": "runbook", "status": "met"}]}
-PROP = f"{API}/project/PAY/properties/smo-bridge.gate"
+PROP = f"{API}/issue/PAY-1/properties/smo-bridge.gate"  # on the epic: no project admin needed
 
 
 def test_push_looks_up_the_comment_before_adding_it(rsps: responses.RequestsMock) -> None:
@@ -323,10 +323,11 @@ def test_push_looks_up_the_comment_before_adding_it(rsps: responses.RequestsMock
     )
     post = rsps.post(f"{API}/issue/PAY-1/comment", status=201, json={"id": "1"})
     put = rsps.put(PROP, status=201)
+    rsps.get(PROP, json={"key": "smo-bridge.gate", "value": STATUS})  # read back
     result = jira().push_gate_status(
         "PAY", STATUS, "tr-1:v3", "Gate is in progress", issue_key="PAY-1"
     )
-    assert (result.remote_id, result.outcome, result.note) == ("PAY", "created", "added")
+    assert (result.remote_id, result.outcome, result.note) == ("PAY-1", "created", "added")
     assert (
         json.loads(post.calls[0].request.body)["body"]
         == "Gate is in progress\n\n[smo-bridge:tr-1:v3]"
@@ -348,15 +349,35 @@ def test_push_retry_after_the_comment_landed_adds_no_second_comment(
         },
     )
     rsps.put(PROP, status=200)
+    rsps.get(PROP, json={"key": "smo-bridge.gate", "value": STATUS})
     result = jira().push_gate_status(
         "PAY", STATUS, "tr-1:v3", "Gate is in progress", issue_key="PAY-1"
     )
     assert (result.outcome, result.note) == ("updated", "exists")
 
 
+def test_a_gate_status_that_does_not_read_back_is_not_delivered(
+    rsps: responses.RequestsMock,
+) -> None:
+    rsps.get(PROP, status=404, json={"errorMessages": ["no such property"]})
+    rsps.put(PROP, status=200)
+    rsps.get(PROP, status=404, json={"errorMessages": ["no such property"]})
+    with pytest.raises(SourceError, match="did not read back"):
+        jira().push_gate_status("PAY", STATUS, "tr-1:v3", None, issue_key="PAY-1")
+
+
+def test_a_project_without_an_epic_is_a_clear_error(loose: responses.RequestsMock) -> None:
+    fake = FakeJira()
+    fake.issues = [jira_issue("PAY-3", T0, issuetype={"name": "Task"})]
+    fake.register(loose)
+    with pytest.raises(SourceError, match="project PAY has no Epic to hold the gate status"):
+        jira(deployment="cloud").push_gate_status("PAY", STATUS, "tr-1:v3", "Gate")
+
+
 def test_push_of_the_same_status_writes_nothing(rsps: responses.RequestsMock) -> None:
     rsps.get(PROP, json={"key": "smo-bridge.gate", "value": STATUS})
-    result = jira().push_gate_status("PAY", STATUS, "tr-1:v3", "Gate is in progress")
+    result = jira().push_gate_status("PAY", STATUS, "tr-1:v3", "Gate is in progress",
+                                     issue_key="PAY-1")
     assert result.outcome == "unchanged" and len(rsps.calls) == 1
 
 
@@ -374,7 +395,8 @@ def test_push_comments_on_the_first_epic_by_default(loose: responses.RequestsMoc
     )
     assert (first.note, again.note) == ("added", None)  # same status: the property only
     assert len(fake.comments["PAY-1"]) == 1
-    assert fake.properties[("PAY", "smo-bridge.gate")] == dict(STATUS, items=[])
+    assert fake.properties[("PAY-1", "smo-bridge.gate")] == dict(STATUS, items=[])
+    assert ("PAY", "smo-bridge.gate") not in fake.properties  # no project property
 
 
 def test_adf_comments_on_api_v3(loose: responses.RequestsMock) -> None:
@@ -402,3 +424,18 @@ def test_adf_comments_on_api_v3(loose: responses.RequestsMock) -> None:
         },
     )
     assert jira(api_version=3).comment_once("PAY-1", "hello", "tr-9") == "exists"
+
+
+def _held(**held: bool) -> dict[str, object]:
+    return {"permissions": {k: {"key": k, "havePermission": v} for k, v in held.items()}}
+
+
+def test_the_gate_push_probe_asks_for_the_permissions_it_needs(
+    rsps: responses.RequestsMock,
+) -> None:
+    asked = rsps.get(f"{API}/mypermissions", json=_held(EDIT_ISSUES=True, ADD_COMMENTS=False))
+    probe = jira().probe_push("gate_status")
+    assert probe.level == "error" and "lacks ADD_COMMENTS" in probe.detail
+    assert asked.calls[0].request.params == {"permissions": "EDIT_ISSUES,ADD_COMMENTS"}
+    rsps.get(f"{API}/mypermissions", json=_held(EDIT_ISSUES=True, ADD_COMMENTS=True))
+    assert jira().probe_push("gate_status").level == "ok"

@@ -130,17 +130,21 @@ def test_a_cycle_stores_everything_once_derives_and_pushes_once(
                 continue
             tagged = [c for c in _epic_comments(sb, store, payload["project_key"]) if key in c]
             assert len(tagged) == 1, (key, tagged)
-            assert sb.jira_project_property(payload["project_key"], "smo-bridge.gate")["status"]
+            epic = _epic(store, payload["project_key"])
+            assert sb.jira_issue_property(epic, "smo-bridge.gate")["status"]
     finally:
         store.close()
 
 
-def _epic_comments(sb: Sandbox, store: Store, project_key: str) -> list[str]:
+def _epic(store: Store, project_key: str) -> str:
     with store.engine.connect() as conn:
         payload = conn.execute(select(projects.c.payload).where(
             projects.c.source == "jira", projects.c.key == project_key)).scalar_one()
-    epic = payload["attributes"].get("epic") or f"{project_key}-1"
-    return sb.jira_comments(epic)
+    return str(payload["attributes"].get("epic") or f"{project_key}-1")
+
+
+def _epic_comments(sb: Sandbox, store: Store, project_key: str) -> list[str]:
+    return sb.jira_comments(_epic(store, project_key))
 
 
 def test_a_source_that_is_down_fails_alone(sandbox_factory: SandboxFactory, tmp_path: Path) -> None:  # noqa: F811

@@ -110,7 +110,8 @@ def test_deliverables_carry_gate_labels_and_approvals(sandbox: Sandbox) -> None:
     assert all("accountId" in i["fields"]["customfield_10046"] for i in body["issues"])
 
 
-def test_properties_put_get_list_delete(flavour: Sandbox) -> None:
+def test_properties_put_get_list_delete(flavour: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(flavour.jira_store, "project_admin", True)  # needs Administer Projects
     base = f"{flavour.jira_url}/rest/api/2"
     for path in ("issue/PAYX-1", "project/PAYX"):
         url = f"{base}/{path}/properties/smo.gate"
@@ -260,3 +261,18 @@ def test_service_desk_issues_carry_jsm_sla_objects(sandbox: Sandbox) -> None:
     assert current["completedCycles"] == []
     assert current["ongoingCycle"]["breached"] is (data.cols["breached"][ongoing] == 1)
     assert current["ongoingCycle"]["paused"] is False
+
+
+def test_a_non_admin_user_may_not_set_project_properties(flavour: Sandbox) -> None:
+    assert not flavour.jira_store.project_admin  # the stock default
+    base = f"{flavour.jira_url}/rest/api/2"
+    denied = requests.put(f"{base}/project/PAYX/properties/smo.gate", json={"s": 1},
+                          auth=AUTH, timeout=5)
+    assert denied.status_code == 403 and denied.json()["errorMessages"]
+    allowed = requests.put(f"{base}/issue/PAYX-1/properties/smo.other", json={"s": 1},
+                           auth=AUTH, timeout=5)
+    assert allowed.status_code == 201
+    held = requests.get(f"{base}/mypermissions", params={
+        "permissions": "EDIT_ISSUES,ADD_COMMENTS,ADMINISTER_PROJECTS"}, auth=AUTH, timeout=5).json()
+    assert {k: v["havePermission"] for k, v in held["permissions"].items()} == {
+        "EDIT_ISSUES": True, "ADD_COMMENTS": True, "ADMINISTER_PROJECTS": False}
