@@ -63,7 +63,7 @@ def command(tickets: int, seed: int, jira_deployment: str, keep: Path | None) ->
         _summary(console, data, result.delivered, result.push_failures)
         kb = sandbox.servicenow_rows("kb_knowledge", "metaLIKE[smo-bridge:")
         console.print(f"\nPushed back to a stock instance: gate status to {len(data['transitions'])} "
-                      "transition(s) (Jira project property [italic]smo-bridge.gate[/italic] and a "
+                      "transition(s) (Jira: property [italic]smo-bridge.gate[/italic] and a "
                       "comment on the epic; a work note on the ServiceNow pm_project), "
                       f"{len(kb)} knowledge article(s) in ServiceNow kb_knowledge.")
         console.print(f"See them through the sandbox's APIs, e.g. {sandbox.servicenow_url}"
