@@ -232,7 +232,14 @@ def push_article(
         _verify_article(conn, sys_id, wanted, corr, key, "POST /api/now/table/kb_knowledge")
         return PushResult(sys_id, "created")
     sys_id = str(field_value(ours[0], "sys_id"))
-    changes = {k: v for k, v in wanted.items() if field_value(ours[0], k) != v}
+    state = field_value(ours[0], "workflow_state")
+    if state and state != "draft":
+        # a person took it into the knowledge workflow: theirs now, never overwritten
+        conn.log.info("%s: kb_knowledge %s is %s: left as it is", conn.name, sys_id, state)
+        return PushResult(sys_id, "unchanged")
+    # the state is set once, at creation: moving it on is the knowledge workflow's part
+    changes = {k: v for k, v in wanted.items()
+               if k != "workflow_state" and field_value(ours[0], k) != v}
     if not changes:
         return PushResult(sys_id, "unchanged")
     conn.write("PATCH", "kb_knowledge", changes, sys_id=sys_id)

@@ -264,7 +264,10 @@ class KnowledgeDef(_Strict):
     template: str = Field("default", description="Jinja2 template file, or `default` for the shipped one")
     knowledge_base: str | None = None
     category: str | None = None
-    workflow_state: Literal["draft", "published"] = "published"
+    workflow_state: Literal["draft", "published"] = Field(
+        "draft", description="the state a new article is created in; draft: a person reviews "
+                             "and publishes it (what the bridge publishes itself is no gate "
+                             "evidence)")
 
 
 class Expect(_Strict):

@@ -247,3 +247,22 @@ def test_an_article_written_before_its_column_was_seen_is_found_again(stock: Ins
     again = snow().push_article(article(), "smo-bridge:snow:P1")  # a new run: the row shows it
     assert again.outcome == "updated"
     assert len(stock.rows["kb_knowledge"]) == 1 and row["u_smo_correlation"] == "smo-bridge:snow:P1"
+
+
+def test_an_article_a_person_took_on_is_left_as_it_is(stock: Instance) -> None:
+    connector = snow()
+    key = "smo-bridge:snow:PRJ0010001"
+    assert connector.push_article(article(), key).outcome == "created"
+    [row] = stock.rows["kb_knowledge"]
+    assert row["workflow_state"] == "draft"  # the model's default: a person publishes
+    # a text change on a draft is written, but the state is never moved by the bridge
+    row["workflow_state"] = "draft"
+    assert connector.push_article(article("<p>v2</p>", workflow_state="published"), key).outcome \
+        == "updated"
+    assert (row["text"], row["workflow_state"]) == ("<p>v2</p>", "draft")
+    # the knowledge manager publishes and edits it: the bridge writes nothing any more
+    row.update(workflow_state="published", text="<p>edited by the desk</p>")
+    patches = sum(1 for m, t, _ in stock.requests if m == "PATCH" and t == "kb_knowledge")
+    assert connector.push_article(article("<p>v3</p>"), key).outcome == "unchanged"
+    assert row["text"] == "<p>edited by the desk</p>"
+    assert sum(1 for m, t, _ in stock.requests if m == "PATCH" and t == "kb_knowledge") == patches
