@@ -13,9 +13,11 @@ from bridge.models import KnowledgeArticle, ServiceTransition
 
 
 def keywords_for(transition: ServiceTransition) -> list[str]:
-    """What the service desk types to find the service: its name, aliases and resolver group."""
+    """What the service desk types to find the service: its name and what its users call it.
+    Not the resolver group: one group serves many services, and its name as a keyword
+    makes a search for it return every one of their articles."""
     words: list[str] = []
-    for word in (transition.service, *transition.service_aliases, transition.resolver_group):
+    for word in (transition.service, *transition.service_aliases):
         if word and word.casefold() not in {w.casefold() for w in words}:
             words.append(word)
     return words

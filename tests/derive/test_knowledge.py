@@ -24,7 +24,7 @@ def test_renders_escaped_html_with_keywords() -> None:
     article = render_article(transition(service="Pay <b>ments</b>"), template_environment().from_string(TEMPLATE))
     assert "<h1>Pay &lt;b&gt;ments&lt;/b&gt;</h1>" in article.html
     assert "Also called: PayHub, payments" in article.html
-    assert article.keywords == ["Pay <b>ments</b>", "PayHub", "payments", "Payments Ops"]
+    assert article.keywords == ["Pay <b>ments</b>", "PayHub", "payments"]  # no resolver group
 
 
 def test_hash_is_stable_and_changes_with_content() -> None:
