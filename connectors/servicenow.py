@@ -103,6 +103,11 @@ class ServiceNowConfig(SourceConfig):
         description="sysparm_fields per table; a table not named gets every field",
     )
     deletions: bool = Field(True, description="read sys_audit_delete to report deleted records")
+    article_valid_days: int = Field(
+        365, ge=1, le=36500,
+        description="a new article's valid_to, this many days on (an article without one "
+                    "does not show in the desk's search); the knowledge team extends it",
+    )
     correlation_field: str = Field(
         "u_smo_correlation",
         pattern=_NAME_PATTERN,

@@ -16,6 +16,7 @@ ServiceNow answers 200 to a PATCH of a column it lacks and simply drops the fiel
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from bridge.errors import PermissionDenied, SourceError
@@ -227,6 +228,8 @@ def push_article(
             "%s: %d articles carry correlation %s; updating the oldest", conn.name, len(ours), key
         )
     if not ours:
+        valid_to = date.today() + timedelta(days=conn.cfg.article_valid_days)
+        wanted = {**wanted, "valid_to": valid_to.isoformat()}
         created = conn.write("POST", "kb_knowledge", wanted)
         sys_id = str(field_value(created, "sys_id"))
         _verify_article(conn, sys_id, wanted, corr, key, "POST /api/now/table/kb_knowledge")

@@ -28,6 +28,7 @@ STOCK: dict[str, set[str]] = {
         "text",
         "meta",
         "workflow_state",
+        "valid_to",
         "kb_knowledge_base",
         "kb_category",
         "sys_created_on",

@@ -266,3 +266,11 @@ def test_an_article_a_person_took_on_is_left_as_it_is(stock: Instance) -> None:
     assert connector.push_article(article("<p>v3</p>"), key).outcome == "unchanged"
     assert row["text"] == "<p>edited by the desk</p>"
     assert sum(1 for m, t, _ in stock.requests if m == "PATCH" and t == "kb_knowledge") == patches
+
+
+def test_a_new_article_is_valid_for_a_year_so_the_desk_can_find_it(stock: Instance) -> None:
+    from datetime import date, timedelta
+
+    snow().push_article(article(), "smo-bridge:snow:PRJ0010009")
+    [row] = stock.rows["kb_knowledge"]
+    assert row["valid_to"] == (date.today() + timedelta(days=365)).isoformat()
