@@ -40,6 +40,7 @@ class GateStatus(enum.StrEnum):
     OVERDUE = "overdue"
     READY_FOR_REVIEW = "ready_for_review"
     PASSED = "passed"
+    LIVE_UNREADY = "live_unready"  # the service went live without a passed gate
 
 
 class ItemStatus(enum.StrEnum):

@@ -32,7 +32,7 @@ def command(ctx: click.Context, fmt: str) -> None:
     render_tables(data, Console())
 
 
-STATUS_STYLE = {"passed": "green", "ready_for_review": "cyan", "in_progress": "blue",
+STATUS_STYLE = {"live_unready": "bold red", "passed": "green", "ready_for_review": "cyan", "in_progress": "blue",
                 "not_started": "white", "at_risk": "yellow", "overdue": "red"}
 
 

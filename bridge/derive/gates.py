@@ -1,6 +1,9 @@
 """Gate status from evidence: the rules, in order of precedence.
 
 1. `passed`: every item is met or waived, and the appointed service manager accepted.
+   Going live with a passed gate is how it should be.
+   `live_unready`: otherwise, once the service went live (its go-live milestone released,
+   or its go-live day ended): the case the gate exists to catch, with what was missing.
 2. `ready_for_review`: every item is met or waived; the acceptance is outstanding.
 3. `overdue`: an unmet item's due day has ended (in the reporting time zone). An item
    due today is not overdue until tomorrow.
@@ -34,14 +37,18 @@ def same_person(a: str, b: str) -> bool:
 
 
 def gate_status(items: Sequence[GateItem], today: date, horizon_days: int,
-                accepted: bool) -> tuple[GateStatus, str]:
+                accepted: bool, live_since: date | None = None) -> tuple[GateStatus, str]:
     """The gate's status and a one-line reason, per the rules in this module's docstring."""
+    unmet = [i for i in items if i.status is ItemStatus.UNMET]
+    if items and not unmet and accepted:
+        return GateStatus.PASSED, "all items met or waived and the service manager accepted"
+    if live_since is not None:
+        missing = [i.key for i in unmet] + ([] if accepted else ["service manager acceptance"])
+        return GateStatus.LIVE_UNREADY, (f"live since {live_since} without a passed gate; "
+                                         f"missing: {', '.join(missing) or 'the gate has no items'}")
     if not items:
         return GateStatus.NOT_STARTED, "the gate has no items"
-    unmet = [i for i in items if i.status is ItemStatus.UNMET]
     if not unmet:
-        if accepted:
-            return GateStatus.PASSED, "all items met or waived and the service manager accepted"
         return GateStatus.READY_FOR_REVIEW, "all items met or waived; service manager acceptance outstanding"
     overdue = sorted((i for i in unmet if i.due is not None and i.due < today), key=_due)
     if overdue:
@@ -65,11 +72,23 @@ def _due(item: GateItem) -> date:
     return item.due
 
 
+def went_live(transition: ServiceTransition, today: date) -> date | None:
+    """The day the service went live: its go-live milestone released, or its go-live day
+    over (in the reporting time zone); None while it is not live yet."""
+    released = [m for m in transition.milestones if m.kind == "go_live" and m.done]
+    if released:
+        return released[0].due or transition.go_live or today
+    if transition.go_live is not None and transition.go_live < today:
+        return transition.go_live
+    return None
+
+
 def evaluate(items: Sequence[GateItem], today: date, horizon_days: int,
-             accepted_by: str | None, service_manager: str | None) -> Gate:
-    """A Gate whose status follows from its items and the recorded acceptance."""
+             accepted_by: str | None, service_manager: str | None,
+             live_since: date | None = None) -> Gate:
+    """A Gate whose status follows from its items, the recorded acceptance and going live."""
     accepted = bool(accepted_by and service_manager and same_person(accepted_by, service_manager))
-    status, reason = gate_status(items, today, horizon_days, accepted)
+    status, reason = gate_status(items, today, horizon_days, accepted, live_since)
     return Gate(status=status, items=list(items), reason=reason,
                 accepted_by=accepted_by if accepted else None)
 

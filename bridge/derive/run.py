@@ -18,7 +18,7 @@ from sqlalchemy import Connection
 
 from bridge.config import BridgeConfig
 from bridge.derive.evidence import ArticleState, EvidenceContext, evaluate_items
-from bridge.derive.gates import acceptance, evaluate
+from bridge.derive.gates import acceptance, evaluate, went_live
 from bridge.derive.knowledge import render_article
 from bridge.derive.linking import link_projects, merge_transition
 from bridge.derive.workloads import refresh_cells
@@ -85,7 +85,8 @@ def derive_all(conn: Connection, config: BridgeConfig, mappings: MappingProvider
         items = evaluate_items(compiled.gate, EvidenceContext(transition, group, tickets, article_state,
                                                               unreadable))
         accepted = acceptance(group, transition)
-        gate = evaluate(items, today, config.reporting.at_risk_days, accepted, transition.service_manager)
+        gate = evaluate(items, today, config.reporting.at_risk_days, accepted, transition.service_manager,
+                        went_live(transition, today))
         transition = transition.model_copy(update={"gate": gate})
         previous = stored.get(transition.id)
         old_status = previous[1]["gate"]["status"] if previous else None

@@ -132,7 +132,7 @@ _LAST = (
 # key, name, service, go-live offset (days from the anchor), also in ServiceNow, only in SN
 _TRANSITIONS: tuple[tuple[str, str, str, int, bool, bool], ...] = (
     ("PAYX", "Payments Platform 2.0", "Payments", -45, True, False),
-    ("PORTAL", "Customer Portal Relaunch", "Customer Portal", -6, True, False),
+    ("PORTAL", "Customer Portal Relaunch", "Customer Portal", 5, True, False),
     ("SSO", "Single Sign-On Rollout", "Identity & Access", 9, True, False),
     ("DWH", "Data Warehouse Migration", "Data Warehouse", 24, True, False),
     ("MAIL", "Email Migration to the Cloud", "Email & Collaboration", 75, False, False),
@@ -142,8 +142,8 @@ _TRANSITIONS: tuple[tuple[str, str, str, int, bool, bool], ...] = (
 )
 
 
-# key -> (complete, reviewed): PAYX passed its gate; PORTAL delivered everything and awaits
-# the review meeting
+# key -> (complete, reviewed): PAYX passed its gate and went live; PORTAL delivered everything
+# and awaits the review meeting before its go-live
 COMPLETE: dict[str, tuple[bool, bool]] = {"PAYX": (True, True), "PORTAL": (True, False)}
 # key -> the deliverable some other person than its appointed approver signed off
 WRONG_APPROVER: dict[str, str] = {"SSO": "runbook"}

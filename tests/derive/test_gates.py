@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
-from bridge.derive.gates import approval_counts, evaluate, gate_status
-from bridge.models import GateItem, GateStatus, ItemStatus, Waiver
+from bridge.derive.gates import approval_counts, evaluate, gate_status, went_live
+from bridge.models import GateItem, GateStatus, ItemStatus, ServiceTransition, Waiver
 
 TODAY = date(2026, 11, 23)
 
@@ -78,3 +78,36 @@ def test_acceptance_comes_from_the_project_flag_or_the_review_milestone() -> Non
     assert acceptance([plain], reviewed) == "Alice Service"
     assert acceptance([plain], pending) is None
     assert acceptance([flagged], transition.model_copy(update={"service_manager": None})) is None
+
+
+def _live_item(status: ItemStatus) -> GateItem:
+    return GateItem(key="kb_article", title="Article", status=status, due=date(2026, 11, 20))
+
+
+def test_going_live_without_a_passed_gate_is_live_unready() -> None:
+    today = date(2026, 12, 10)
+    status, reason = gate_status([_live_item(ItemStatus.UNMET)], today, 14, accepted=False,
+                                 live_since=date(2026, 12, 1))
+    assert status is GateStatus.LIVE_UNREADY
+    assert reason == ("live since 2026-12-01 without a passed gate; "
+                      "missing: kb_article, service manager acceptance")
+    # all items met, acceptance still outstanding: not ready for review once live
+    status, reason = gate_status([_live_item(ItemStatus.MET)], today, 14, accepted=False,
+                                 live_since=date(2026, 12, 1))
+    assert status is GateStatus.LIVE_UNREADY and reason.endswith("missing: service manager acceptance")
+    # a passed gate stays passed after go-live
+    assert gate_status([_live_item(ItemStatus.MET)], today, 14, accepted=True,
+                       live_since=date(2026, 12, 1))[0] is GateStatus.PASSED
+
+
+def test_a_service_is_live_once_its_go_live_is_released_or_its_day_is_over() -> None:
+    def transition(**kw: object) -> ServiceTransition:
+        return ServiceTransition.model_validate({"id": "t", "service": "S", **kw})
+
+    day = date(2026, 12, 1)
+    assert went_live(transition(go_live=day), day) is None  # the go-live day itself
+    assert went_live(transition(go_live=day), day + timedelta(days=1)) == day
+    released = transition(go_live=date(2026, 12, 20), milestones=[
+        {"kind": "go_live", "name": "Go-live", "due": date(2026, 12, 5), "done": True}])
+    assert went_live(released, day) == date(2026, 12, 5)  # released early
+    assert went_live(transition(), day) is None  # no go-live date: not known to be live

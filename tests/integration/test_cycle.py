@@ -108,9 +108,10 @@ def test_a_cycle_stores_everything_once_derives_and_pushes_once(
             statuses = set(conn.execute(select(transitions.c.gate_status)).scalars())
             tiers = set(conn.execute(select(workload_cells.c.capability)).scalars())
             linked = conn.execute(select(func.count()).select_from(projects)).scalar_one()
-        # the seeded organisation: one transition passed, one awaits its review, others at
-        # risk, overdue or in progress
-        assert statuses >= {"passed", "ready_for_review", "at_risk", "overdue", "in_progress"}, statuses
+        # the seeded organisation: one transition passed, one awaits its review, one went
+        # live unready, others at risk, overdue or in progress
+        assert statuses >= {"passed", "ready_for_review", "live_unready", "at_risk", "overdue",
+                            "in_progress"}, statuses
         assert tiers == {"strategic", "tactical", "operational"}
         assert linked > 0
 
@@ -256,7 +257,8 @@ def test_sync_once_through_the_cli_and_status_json(sandbox_factory: SandboxFacto
     assert {s["name"] for s in data["sources"]} == {"jira", "snow"}
     assert all(s["records"] > 0 and s["last_success"].endswith("Z") for s in data["sources"])
     assert data["transitions"] and all(t["gate"]["status"] in {
-        "not_started", "in_progress", "at_risk", "overdue", "ready_for_review", "passed"}
+        "not_started", "in_progress", "at_risk", "overdue", "ready_for_review", "passed",
+        "live_unready"}
         for t in data["transitions"])
     assert {w["capability"] for w in data["workloads"]} <= {"strategic", "tactical", "operational"}
     assert data["outbox"]["delivered"] > 0 and data["outbox"]["failed"] == 0
