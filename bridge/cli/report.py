@@ -11,9 +11,13 @@ from zoneinfo import ZoneInfo
 import click
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import select
 
 from bridge.cli.context import load_cli_config, open_cli_store
+from bridge.derive.outcomes import outcomes
 from bridge.derive.workloads import compute, load_ticket_columns
+from bridge.models import ServiceTransition
+from bridge.store.schema import transitions as transitions_table
 
 COLUMNS = ("period", "opened", "closed", "open_backlog", "median_age_days", "effort_hours",
            "sla_breaches")
@@ -63,3 +67,54 @@ def workloads(ctx: click.Context, by: str, period: str, fmt: str, last: int | No
         for r in rows:
             table.add_row(*("" if r[k] is None else str(r[k]) for k in fields))
         Console().print(table)
+
+
+@group.command("transitions")
+@click.option("--period", type=click.Choice(["month", "quarter"]), default="month",
+              show_default=True, help="go-live periods, in reporting.timezone")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True)
+@click.pass_context
+def transitions(ctx: click.Context, period: str, fmt: str) -> None:
+    """Per go-live period: transitions that went live, passed (on time), went live unready;
+    and the gate items missing most often when a service went live."""
+    config = load_cli_config(ctx, required=False)
+    zone = ZoneInfo(config.reporting.timezone if config else "UTC")
+    store = open_cli_store(config)
+    try:
+        with store.engine.connect() as conn:
+            stored = [ServiceTransition.model_validate(p) for p in
+                      conn.execute(select(transitions_table.c.payload)).scalars()]
+    finally:
+        store.close()
+    report = outcomes(stored, datetime.now(zone).date(), period)  # type: ignore[arg-type]
+    if fmt == "json":
+        click.echo(json.dumps(report, indent=2))
+        return
+    rows = report["periods"]
+    fields = ("period", "transitions", "went_live", "passed", "passed_on_time", "live_unready",
+              "not_live_yet", "median_days_late")
+    if fmt == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+        return
+    console = Console()
+    table = Table(title=f"Transitions by go-live {period} ({zone.key})")
+    headers = {"transitions": "total", "went_live": "live", "passed_on_time": "on time",
+               "live_unready": "unready", "not_live_yet": "upcoming",
+               "median_days_late": "days late"}
+    for name in fields:
+        header = headers.get(name, name)
+        table.add_column(header, justify="left" if name == "period" else "right",
+                         min_width=max(map(len, header.split())))
+    for r in rows:
+        table.add_row(*("" if r[k] is None else str(r[k]) for k in fields))
+    console.print(table)
+    items = Table(title="Gate items: missing when a service went live, and late evidence")
+    for name in ("item", "missing at go-live", "met late", "median days late"):
+        items.add_column(name, justify="left" if name == "item" else "right")
+    for i in report["items"]:
+        items.add_row(i["item"], str(i["missing_at_go_live"]), str(i["met_late"]),
+                      "" if i["median_days_late"] is None else str(i["median_days_late"]))
+    console.print(items)

@@ -18,3 +18,25 @@ def test_demo_runs_one_cycle_on_the_stock_sandbox(tmp_path: Path) -> None:
     assert "Service transitions" in out
     assert "failed: 0" in out and "Pushed back to a stock instance" in out
     assert (tmp_path / "demo" / "state.db").exists()
+
+
+def test_report_transitions_after_the_demo(tmp_path: Path) -> None:
+    import json
+
+    keep = tmp_path / "demo"
+    base = [sys.executable, "-m", "bridge.cli.main"]
+    done = subprocess.run([*base, "demo", "--tickets", "200", "--keep", str(keep)],
+                          capture_output=True, text=True, env=clean_env(), timeout=300)
+    assert done.returncode == 0, done.stderr
+    report = subprocess.run([*base, "--config", str(keep / "smo-bridge.yaml"), "report",
+                             "transitions", "--format", "json"],
+                            capture_output=True, text=True, env=clean_env(), timeout=60)
+    assert report.returncode == 0, report.stderr
+    data = json.loads(report.stdout)
+    assert sum(p["live_unready"] for p in data["periods"]) >= 1  # the seeded live-unready service
+    assert sum(p["passed"] for p in data["periods"]) >= 1
+    assert data["items"] and data["items"][0]["missing_at_go_live"] >= 1
+    table = subprocess.run([*base, "--config", str(keep / "smo-bridge.yaml"), "report",
+                            "transitions"], capture_output=True, text=True, env=clean_env(),
+                           timeout=60)
+    assert table.returncode == 0 and "unready" in table.stdout
