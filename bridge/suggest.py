@@ -1,11 +1,14 @@
 """`smo-bridge mappings suggest`: a draft mapping for one instance, from its own field catalogue.
 
-Starts from the shipped default of the source's kind and points each custom field the
-mapping reads by display name (`meta.custom_fields`) at the instance's field of that name
+Starts from the shipped default of the source's kind. Where fields are named by display
+name (`meta.custom_fields`, Jira), each is pointed at the instance's field of that name
 (the connector's own name rule), else at the instance's closest name with the same value
-type, else at nothing (null: the reads stay empty and say so). Example records are
-rewritten to the chosen ids; an example that no longer holds (it needs a field the instance
-lacks) is dropped with a comment, so the draft validates and passes `mappings test`.
+type, else at nothing (null: the reads stay empty and say so). Where fields are columns of
+tables (ServiceNow), each custom column the mapping reads that a table lacks is renamed to
+the table's closest custom column of that name, else left to read nothing (the stock field
+after it in `first_of` serves). Example records follow the renames; an example that no
+longer holds (it needs a field the instance lacks) is dropped with a note, so the draft
+validates and passes `mappings test`.
 """
 
 from __future__ import annotations
@@ -18,8 +21,10 @@ from pathlib import Path
 
 from bridge.errors import ConfigError
 from connectors.base import FieldInfo, SourceConfig, connector_for
-from mappings import load_mapping, run_examples
+from mappings import CompiledMapping, load_mapping, run_examples
 from mappings.loader import default_path
+from mappings.paths import parse_path
+from mappings.reads import raw_paths
 
 
 @dataclass
@@ -36,9 +41,16 @@ def suggest_mapping(source: SourceConfig) -> Suggestion:
     finally:
         connector.close()
     if catalogue is None:
-        return Suggestion(shipped, [f"a {source.kind} source publishes no field catalogue: this is "
-                                    "the shipped default, which reads stock fields first"])
-    wanted = load_mapping([default_path(source.kind)], source.kind).custom_fields
+        return Suggestion(shipped, [f"no field catalogue from this {source.kind} source (not "
+                                    "published, or not readable by the account): this is the "
+                                    "shipped default, which reads stock fields first"])
+    compiled = load_mapping([default_path(source.kind)], source.kind)
+    if any(f.table for f in catalogue):
+        text, renamed = _rename_columns(shipped, compiled, catalogue)
+        text, dropped = _drop_failing_examples(text, source.kind)
+        renamed += [f"example {name!r} dropped: it reads fields this instance lacks" for name in dropped]
+        return Suggestion(text, renamed)
+    wanted = compiled.custom_fields
     chosen: dict[str, str | None] = {}
     notes: list[str] = []
     for name, default_id in wanted.items():
@@ -68,6 +80,42 @@ def _match(name: str, default_id: str, catalogue: list[FieldInfo]) -> tuple[str 
         pick = next(f for f in catalogue if f.name == close[0])
         return pick.id, f"{pick.id}: closest name {pick.name!r} (check it is the same field)"
     return None, "not on this instance (its reads stay empty)"
+
+
+def _rename_columns(text: str, compiled: CompiledMapping,
+                    catalogue: list[FieldInfo]) -> tuple[str, list[str]]:
+    custom = compiled.dialect.custom_field
+    columns: dict[str, set[str]] = {}
+    for info in catalogue:
+        if info.table:
+            columns.setdefault(info.table, set()).add(info.id)
+    renames: dict[str, set[str]] = {}
+    notes: list[str] = []
+    for stream, reads in sorted(raw_paths(compiled).items()):
+        have = columns.get(stream)
+        if have is None:
+            continue
+        read = {parse_path(p).head for group in reads for p in group} - {None}
+        own = sorted(c for c in read if c and custom and re.fullmatch(custom, c))
+        spare = sorted(c for c in have - read if custom and re.fullmatch(custom, c))
+        for column in own:
+            if column in have:
+                continue
+            close = difflib.get_close_matches(column, spare, n=1, cutoff=0.8)
+            if close:
+                renames.setdefault(column, set()).add(close[0])
+                notes.append(f"{stream}.{column}: {close[0]} (closest name; check it is the same)")
+            else:
+                notes.append(f"{stream}.{column}: not on this instance (read as empty; the "
+                             "stock field after it serves)")
+    clean = {old: next(iter(new)) for old, new in renames.items() if len(new) == 1}
+    for old in sorted(set(renames) - set(clean)):
+        notes.append(f"{old}: tables disagree on its new name ({', '.join(sorted(renames[old]))}); "
+                     "left as it is")
+    if clean:
+        pattern = re.compile(r"\b(" + "|".join(map(re.escape, clean)) + r")\b")
+        text = pattern.sub(lambda m: clean[m.group(1)], text)
+    return text, notes
 
 
 def _rewrite_custom_fields(text: str, chosen: dict[str, str | None]) -> str:

@@ -196,11 +196,13 @@ def dialects() -> dict[str, MappingDialect]:
 
 @dataclass(frozen=True)
 class FieldInfo:
-    """One field of an instance's catalogue: its id, display name and value type."""
+    """One field of an instance's catalogue: its id, display name and value type; `table`
+    for tools whose fields are columns of a table (ServiceNow)."""
 
     id: str
     name: str
     type: str | None = None
+    table: str | None = None
 
 
 ProbeLevel = Literal["ok", "warning", "error"]

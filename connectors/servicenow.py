@@ -36,6 +36,7 @@ from connectors.base import (
     BasicAuth,
     BearerAuth,
     Connector,
+    FieldInfo,
     OAuth2Auth,
     Probe,
     PushResult,
@@ -50,6 +51,7 @@ from connectors.servicenow_push import push_article, push_gate_status
 from connectors.servicenow_query import (
     NAME,
     field_value,
+    lineage,
     markers_in,
     query_value,
     sys_id_value,
@@ -252,6 +254,27 @@ class ServiceNowConnector(Connector):
         """How many rows of `table` match (X-Total-Count of a one-row page), None when the
         instance sends no count."""
         return self._page(table, "", ["sys_id"], limit=1, count=True).total
+
+    def field_catalogue(self) -> list[FieldInfo] | None:
+        """The columns of the configured tables from sys_dictionary, a column of a parent
+        table (task) listed under each table that extends it; None when the account may
+        not read the dictionary."""
+        chains = {table: lineage(table) for table in self.cfg.tables}
+        names = sorted({t for chain in chains.values() for t in chain})
+        try:
+            rows = self.rows("sys_dictionary", f"nameIN{','.join(names)}^elementISNOTEMPTY",
+                             ["name", "element", "column_label", "internal_type"], limit=10000)
+        except PermissionDenied:
+            return None
+        found: list[FieldInfo] = []
+        for table, chain in chains.items():
+            for row in rows:
+                element = str(field_value(row, "element") or "")
+                if field_value(row, "name") in chain and element:
+                    label = str(field_value(row, "column_label") or element)
+                    kind = field_value(row, "internal_type")
+                    found.append(FieldInfo(element, label, str(kind) if kind else None, table))
+        return found
 
     def probe(
         self,

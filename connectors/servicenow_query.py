@@ -117,5 +117,6 @@ DIALECT = MappingDialect(
     streams=KNOWN_TABLES,
     stream_pattern=r"[a-z0-9_]+",
     custom_stream_prefixes=("u_", "x_"),
+    custom_field=r"[ux]_[a-z0-9_]+",  # an admin's own columns
     unwrap_value=True,
 )
