@@ -91,7 +91,10 @@ def derive_all(conn: Connection, config: BridgeConfig, mappings: MappingProvider
         previous = stored.get(transition.id)
         old_status = previous[1]["gate"]["status"] if previous else None
         version = int(previous[1].get("gate_version", 0)) if previous else 0
-        if old_status != gate.status.value:
+        # the pushed detail follows every item, not only the status
+        moved = previous is None or _item_states(previous[1]["gate"]) != _item_states(
+            gate.model_dump(mode="json"))
+        if old_status != gate.status.value or moved:
             version += 1
         transition = transition.model_copy(update={"gate_version": version})
         kept.append(transition.id)
@@ -99,7 +102,7 @@ def derive_all(conn: Connection, config: BridgeConfig, mappings: MappingProvider
         if repo.save_transition(conn, transition, now, inputs):
             result.transitions_changed += 1
         crash_point("derive")
-        if old_status != gate.status.value:
+        if old_status != gate.status.value or moved:
             result.planned += _plan_gate_pushes(conn, config, transition, group, old_status)
         changed, planned = _plan_article(conn, config, transition, group, compiled)
         result.articles_changed += changed
@@ -107,6 +110,34 @@ def derive_all(conn: Connection, config: BridgeConfig, mappings: MappingProvider
     repo.remove_transitions(conn, kept)
     result.workload_cells = refresh_cells(conn, zone, now)
     return result
+
+
+def _item_states(gate: dict[str, Any]) -> list[tuple[str, str, str | None]]:
+    return [(i["key"], i["status"], i.get("due")) for i in gate.get("items", [])]
+
+
+def gate_comment(transition: ServiceTransition, old_status: str | None) -> str:
+    """The comment or work note a gate push carries: the status, why, and each item still
+    missing with its due day, who delivers it and who approves it."""
+    gate = transition.gate
+    met = sum(1 for i in gate.items if i.status.value in ("met", "waived"))
+    status = gate.status.value.replace("_", " ")
+    if old_status is None or old_status == gate.status.value:
+        head = f"smo-bridge: the operations gate for {transition.service} is {status}"
+    else:
+        head = (f"smo-bridge: the operations gate for {transition.service} is now {status} "
+                f"(was {old_status.replace('_', ' ')})")
+    lines = [f"{head}: {met}/{len(gate.items)} items met or waived. {gate.reason}"]
+    missing = [i for i in gate.items if i.status.value == "unmet"]
+    if missing:
+        lines.append("Still missing:")
+    for item in missing:
+        who = ", ".join(part for part in (
+            f"due {item.due}" if item.due else None,
+            f"delivers: {item.responsible_role.replace('_', ' ')}" if item.responsible_role else None,
+            f"approves: {item.approver}" if item.approver else None) if part)
+        lines.append(f"- {item.title}" + (f" ({who})" if who else ""))
+    return "\n".join(lines)
 
 
 def _quarantined_tickets(conn: Connection, config: BridgeConfig,
@@ -158,7 +189,6 @@ def _plan_gate_pushes(conn: Connection, config: BridgeConfig, transition: Servic
         return []
     planned = []
     gate = transition.gate
-    met = sum(1 for i in gate.items if i.status.value in ("met", "waived"))
     payload_status = {
         "transition": transition.id, "service": transition.service, "status": gate.status.value,
         "reason": gate.reason,
@@ -167,9 +197,7 @@ def _plan_gate_pushes(conn: Connection, config: BridgeConfig, transition: Servic
                   for i in gate.items],
         "version": transition.gate_version,
     }
-    comment = (f"smo-bridge: the operations gate for {transition.service} is now "
-               f"{gate.status.value.replace('_', ' ')} ({met}/{len(gate.items)} items met or waived"
-               f"{'' if old_status is None else ', was ' + old_status.replace('_', ' ')}). {gate.reason}")
+    comment = gate_comment(transition, old_status)
     for target in config.push.gate_status:
         project = next((p for p in group if p.ref.source == target), None)
         if project is None:

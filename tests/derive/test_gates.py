@@ -111,3 +111,26 @@ def test_a_service_is_live_once_its_go_live_is_released_or_its_day_is_over() -> 
         {"kind": "go_live", "name": "Go-live", "due": date(2026, 12, 5), "done": True}])
     assert went_live(released, day) == date(2026, 12, 5)  # released early
     assert went_live(transition(), day) is None  # no go-live date: not known to be live
+
+
+def test_the_pushed_comment_names_each_missing_item_with_who_and_when() -> None:
+    from bridge.derive.run import gate_comment
+
+    item = GateItem(key="kb_article", title="Service-desk knowledge article published",
+                    status=ItemStatus.UNMET, due=date(2026, 11, 2), responsible_role="project_manager",
+                    approver="Dana Desk")
+    done = GateItem(key="sla", title="SLA defined", status=ItemStatus.MET, due=date(2026, 11, 1))
+    transition = ServiceTransition.model_validate({
+        "id": "snow:PRJ1", "service": "Corporate Network",
+        "gate": {"status": "live_unready", "items": [item, done],
+                 "reason": "live since 2026-11-09 without a passed gate; missing: kb_article"}})
+    text = gate_comment(transition, "overdue")
+    assert text.splitlines() == [
+        "smo-bridge: the operations gate for Corporate Network is now live unready (was overdue): "
+        "1/2 items met or waived. live since 2026-11-09 without a passed gate; missing: kb_article",
+        "Still missing:",
+        "- Service-desk knowledge article published (due 2026-11-02, delivers: project manager, "
+        "approves: Dana Desk)",
+    ]
+    assert gate_comment(transition, "live_unready").startswith(
+        "smo-bridge: the operations gate for Corporate Network is live unready:")
