@@ -197,6 +197,10 @@ class GateDef(_Strict):
     """The checklist. Start with the service-desk handover; add items as the gate widens."""
 
     items: list[GateItemDef] = Field(default_factory=list)
+    acceptance: str | None = Field(
+        "service_manager",
+        description="the item whose being met is the service manager's acceptance; a gate "
+                    "without that item reads acceptance from the project's own flag")
 
     @property
     def enabled_items(self) -> list[GateItemDef]:

@@ -190,6 +190,15 @@ def _compile(loaded: list[tuple[YamlDocument, MappingFile]], kind: str | None,
             teams = ValueTable(dict(t.values), "default" in t.model_fields_set, t.default,
                                t.ignore_case)
     gate_items = [item for _, mf in loaded if mf.gate for item in mf.gate.items]
+    accepting = GateDef.model_fields["acceptance"].default
+    for doc, mf in loaded:
+        if mf.gate is not None and "acceptance" in mf.gate.model_fields_set:
+            accepting = mf.gate.acceptance
+            keys = [i.key for i in gate_items]
+            if accepting is not None and accepting not in keys:
+                hint = did_you_mean(accepting, keys)
+                issues.append(doc.issue(("gate", "acceptance"), f"no gate item {accepting!r}"
+                                        + (f"; did you mean {hint!r}?" if hint else "")))
     return CompiledMapping(
         kind=source_kind,
         dialect=dialect,
@@ -205,7 +214,7 @@ def _compile(loaded: list[tuple[YamlDocument, MappingFile]], kind: str | None,
         rules=rules,
         default_practice=default_practice,
         teams=teams,
-        gate=GateDef(items=gate_items),
+        gate=GateDef(items=gate_items, acceptance=accepting),
         knowledge=knowledge,
         examples=[Located(e, _origin(doc, ("examples", i)))
                   for doc, mf in loaded for i, e in enumerate(mf.examples)],

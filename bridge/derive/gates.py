@@ -12,9 +12,10 @@
 6. `in_progress`: otherwise.
 
 An approval counts only when the item's appointed approver gave it; a waiver needs
-who and why. The service manager's acceptance is recorded on a project (the mapping's
-`service_manager_accepted`) or by the `review` milestone being done: the review meeting
-is where the service manager accepts the service. The status is computed, never typed in.
+who and why. The service manager's acceptance is one thing: the gate's acceptance item
+(`gate.acceptance`, default `service_manager`) being met; a gate without that item reads
+it from the project's own flag (the mapping's `service_manager_accepted`). A released
+review milestone is no acceptance by itself. The status is computed, never typed in.
 """
 
 from __future__ import annotations
@@ -37,9 +38,12 @@ def same_person(a: str, b: str) -> bool:
 
 
 def gate_status(items: Sequence[GateItem], today: date, horizon_days: int,
-                accepted: bool, live_since: date | None = None) -> tuple[GateStatus, str]:
-    """The gate's status and a one-line reason, per the rules in this module's docstring."""
-    unmet = [i for i in items if i.status is ItemStatus.UNMET]
+                accepted: bool, live_since: date | None = None,
+                acceptance_item: str | None = None) -> tuple[GateStatus, str]:
+    """The gate's status and a one-line reason, per the rules in this module's docstring.
+    The acceptance item is the acceptance itself (`accepted`), not one more deliverable:
+    with everything else met, its absence means the gate awaits review."""
+    unmet = [i for i in items if i.status is ItemStatus.UNMET and i.key != acceptance_item]
     if items and not unmet and accepted:
         return GateStatus.PASSED, "all items met or waived and the service manager accepted"
     if live_since is not None:
@@ -85,20 +89,23 @@ def went_live(transition: ServiceTransition, today: date) -> date | None:
 
 def evaluate(items: Sequence[GateItem], today: date, horizon_days: int,
              accepted_by: str | None, service_manager: str | None,
-             live_since: date | None = None) -> Gate:
+             live_since: date | None = None, acceptance_item: str | None = None) -> Gate:
     """A Gate whose status follows from its items, the recorded acceptance and going live."""
     accepted = bool(accepted_by and service_manager and same_person(accepted_by, service_manager))
-    status, reason = gate_status(items, today, horizon_days, accepted, live_since)
+    status, reason = gate_status(items, today, horizon_days, accepted, live_since, acceptance_item)
     return Gate(status=status, items=list(items), reason=reason,
                 accepted_by=accepted_by if accepted else None)
 
 
-def acceptance(projects: Sequence[Project], transition: ServiceTransition) -> str | None:
-    """Who accepted the service for operations (the service manager), or None."""
+def acceptance(projects: Sequence[Project], transition: ServiceTransition,
+               items: Sequence[GateItem] = (), acceptance_item: str | None = None) -> str | None:
+    """Who accepted the service for operations (the service manager), or None: the
+    acceptance item met when the gate has one, else the project's flag."""
     if transition.service_manager is None:
         return None
+    item = next((i for i in items if i.key == acceptance_item), None) if acceptance_item else None
+    if item is not None:
+        return transition.service_manager if item.status is ItemStatus.MET else None
     if any(p.service_manager_accepted for p in projects):
-        return transition.service_manager
-    if any(m.kind == "review" and m.done for m in transition.milestones):
         return transition.service_manager
     return None

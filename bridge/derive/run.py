@@ -84,9 +84,9 @@ def derive_all(conn: Connection, config: BridgeConfig, mappings: MappingProvider
         tickets = repo.tickets_for(conn, keys)
         items = evaluate_items(compiled.gate, EvidenceContext(transition, group, tickets, article_state,
                                                               unreadable))
-        accepted = acceptance(group, transition)
+        accepted = acceptance(group, transition, items, compiled.gate.acceptance)
         gate = evaluate(items, today, config.reporting.at_risk_days, accepted, transition.service_manager,
-                        went_live(transition, today))
+                        went_live(transition, today), compiled.gate.acceptance)
         transition = transition.model_copy(update={"gate": gate})
         previous = stored.get(transition.id)
         old_status = previous[1]["gate"]["status"] if previous else None

@@ -325,7 +325,9 @@ def _transition(
             approved_by = (
                 approver if roll < 0.75 else rng.randrange(len(people)) if roll < 0.9 else None
             )
-        if complete:
+        if complete and acceptance and not reviewed:
+            done, approved_by = False, None  # everything delivered; acceptance at the review
+        elif complete:
             done, approved_by = True, approver
         elif WRONG_APPROVER.get(key) == item:  # done, but approved by the wrong person
             done, approved_by = True, (approver + 1) % len(people)

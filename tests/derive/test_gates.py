@@ -64,20 +64,24 @@ def test_a_waiver_records_who_and_why() -> None:
     assert waived.waiver is not None and waived.waiver.reason
 
 
-def test_acceptance_comes_from_the_project_flag_or_the_review_milestone() -> None:
+def test_acceptance_is_one_rule_the_acceptance_item_or_else_the_project_flag() -> None:
     from bridge.derive.gates import acceptance
-    from bridge.models import Milestone, Project, ServiceTransition, SourceRef
+    from bridge.models import Milestone, Project, SourceRef
 
     ref = SourceRef(source="jira", stream="projects", key="PAY")
     plain = Project(ref=ref, key="PAY", name="Payments")
     flagged = plain.model_copy(update={"service_manager_accepted": True})
     transition = ServiceTransition(id="jira:PAY", service="Payments", service_manager="Alice Service")
     reviewed = transition.model_copy(update={"milestones": [Milestone(kind="review", name="Review", done=True)]})
-    pending = transition.model_copy(update={"milestones": [Milestone(kind="review", name="Review")]})
+    # without an acceptance item: the project's flag, and a released review is not enough
     assert acceptance([flagged], transition) == "Alice Service"
-    assert acceptance([plain], reviewed) == "Alice Service"
-    assert acceptance([plain], pending) is None
+    assert acceptance([plain], reviewed) is None
     assert acceptance([flagged], transition.model_copy(update={"service_manager": None})) is None
+    # with one: that item alone decides, whatever the flag or the review milestone say
+    open_item = item("service_manager", "unmet")
+    assert acceptance([flagged], reviewed, [open_item], "service_manager") is None
+    assert acceptance([plain], transition, [item("service_manager", "met")], "service_manager") \
+        == "Alice Service"
 
 
 def _live_item(status: ItemStatus) -> GateItem:
@@ -134,3 +138,12 @@ def test_the_pushed_comment_names_each_missing_item_with_who_and_when() -> None:
     ]
     assert gate_comment(transition, "live_unready").startswith(
         "smo-bridge: the operations gate for Corporate Network is live unready:")
+
+
+def test_the_acceptance_item_is_the_review_not_one_more_deliverable() -> None:
+    items = [item("runbook", "met", date(2026, 11, 1)), item("service_manager", "unmet", date(2026, 11, 1))]
+    # everything else delivered: the gate awaits the review, whatever the item's due day
+    assert gate_status(items, TODAY, 14, False, acceptance_item="service_manager")[0] \
+        is GateStatus.READY_FOR_REVIEW
+    # without naming it, it is one more overdue item
+    assert gate_status(items, TODAY, 14, False)[0] is GateStatus.OVERDUE

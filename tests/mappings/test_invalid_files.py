@@ -18,6 +18,11 @@ tickets:
 WHEN = BASE.replace("  - stream: issues\n", "  - stream: issues\n    when: {WHEN}\n")
 
 CASES: list[tuple[str, str, str]] = [
+    ("acceptance names no item", BASE + "gate:\n  acceptance: service_manger\n  items:\n"
+     "    - {key: service_manager, title: SM, due: -7d, evidence: {kind: field_set, "
+     "field: service_manager}}\n",
+     "m.yaml:8:3: gate.acceptance: no gate item 'service_manger'; did you mean "
+     "'service_manager'?"),
     ("unknown section", "meta: {kind: jira}\ntikets: []\n",
      "m.yaml:2:1: tikets: unknown key 'tikets'; did you mean 'tickets'?"),
     ("unknown kind", "meta: {kind: jirra}\n",
