@@ -31,6 +31,7 @@ from mappings.transforms import LookupTransform, TableTransform
 Scope = Literal["raw", "element", "ticket_values", "ticket", "project"]
 
 TICKET_FIELDS = tuple(Ticket.model_fields)
+TRANSITION_ROLES = ("service_manager", "project_manager", "resolver_group")
 PROJECT_FIELDS = tuple(Project.model_fields)
 
 
@@ -43,6 +44,8 @@ class Symbols:
     lookups: dict[str, str] = field(default_factory=dict)  # name -> stream
     practices: set[str] = field(default_factory=set)
     display_names: set[str] = field(default_factory=set)
+    #: roles a gate item may name: the transition's own and the contact roles mapped
+    roles: set[str] = field(default_factory=lambda: set(TRANSITION_ROLES))
 
 
 class Checker:
@@ -95,6 +98,10 @@ class Checker:
                                f"duplicate gate item key {item.key!r} (first at items[{keys[item.key]}])")
                 keys.setdefault(item.key, i)
                 self.evidence(item.evidence, ("gate", "items", i, "evidence"))
+                if item.responsible is not None:
+                    self.role(item.responsible, ("gate", "items", i, "responsible"))
+                if item.approver is not None and item.approver.role is not None:
+                    self.role(item.approver.role, ("gate", "items", i, "approver", "role"))
         for i, example in enumerate(mf.examples):
             self.stream(example.stream, ("examples", i, "stream"))
 
@@ -198,6 +205,15 @@ class Checker:
             close = did_you_mean(stream, d.streams)
             if close:  # likely a typo; an admin's own streams have their own prefixes
                 self.error(where, f"unknown {noun} {stream!r}; did you mean {close!r}?")
+
+    def role(self, role: str, where: PathKey) -> None:
+        """A role resolves to a person only if the transition has it or a contact is mapped
+        with it; otherwise the item would name nobody."""
+        if role not in self.sym.roles:
+            hint = did_you_mean(role, self.sym.roles)
+            self.error(where, f"role {role!r} resolves to nobody (roles: "
+                              f"{', '.join(sorted(self.sym.roles))})"
+                              + (f"; did you mean {hint!r}?" if hint else ""))
 
     def display_name(self, name: str, where: PathKey) -> None:
         d = self.sym.dialect

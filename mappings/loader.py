@@ -23,7 +23,7 @@ from mappings.compile import (
     Located,
 )
 from mappings.gate import GateDef
-from mappings.schema import Classification, KnowledgeDef, MappingFile
+from mappings.schema import Classification, FieldSpec, KnowledgeDef, MappingFile
 from mappings.transforms import ValueTable
 
 DEFAULTS_DIR = Path(__file__).parent / "defaults"
@@ -169,6 +169,12 @@ def _compile(loaded: list[tuple[YamlDocument, MappingFile]], kind: str | None,
     symbols.tables.update(tables)
     symbols.lookups.update({n: d.stream for n, d in lookups.items()})
     symbols.practices.update(practices)
+    for _, mf in loaded:  # contact roles the mapping gives constant values to
+        for rule in mf.projects:
+            for contacts in rule.fields.contacts:
+                role = contacts.fields.role
+                if isinstance(role, FieldSpec) and isinstance(role.value, str):
+                    symbols.roles.add(role.value)
 
     for doc, mf in loaded:
         Checker(doc, symbols, issues).check_file(mf)

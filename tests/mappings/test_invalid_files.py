@@ -18,6 +18,11 @@ tickets:
 WHEN = BASE.replace("  - stream: issues\n", "  - stream: issues\n    when: {WHEN}\n")
 
 CASES: list[tuple[str, str, str]] = [
+    ("approver role of nobody", BASE + "gate:\n  items:\n"
+     "    - {key: runbook, title: Runbook, due: -7d, approver: {role: resolver_grup}, "
+     "evidence: {kind: field_set, field: service_manager}}\n",
+     "m.yaml:9:59: gate.items[0].approver.role: role 'resolver_grup' resolves to nobody "
+     "(roles: project_manager, resolver_group, service_manager); did you mean 'resolver_group'?"),
     ("acceptance names no item", BASE + "gate:\n  acceptance: service_manger\n  items:\n"
      "    - {key: service_manager, title: SM, due: -7d, evidence: {kind: field_set, "
      "field: service_manager}}\n",

@@ -241,7 +241,8 @@ def test_server_project(rsps: responses.RequestsMock) -> None:
     assert mapped is not None
     assert mapped.name == "Sample Project for Developing RoR RESTful API"
     assert mapped.project_manager == "admin"  # lead.displayName
-    assert [(c.role, c.name) for c in mapped.contacts] == [("project_manager", "admin")]
+    assert [(c.role, c.name) for c in mapped.contacts] == [
+        ("project_manager", "admin"), ("service_desk", "Service Desk")]
 
 
 def comments_connector(deployment: str, api: int) -> JiraConnector:
