@@ -7,7 +7,7 @@ field missing there is fine while another alternative is present."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from pydantic import BaseModel
@@ -22,14 +22,8 @@ Reads = tuple[str, ...]
 
 def raw_paths(compiled: CompiledMapping) -> dict[str, set[Reads]]:
     """stream -> the reads its project and ticket rules make of raw records."""
-    found: dict[str, set[Reads]] = {}
-    rules: list[ProjectRule | TicketRule] = [located.item for located in compiled.projects]
-    rules += [located.item for located in compiled.tickets]
-    for rule in rules:
-        reads = set(_condition_reads(rule.when)) | set(_fields_paths(rule.fields))
-        reads = {tuple(p for p in group if not p.startswith("$")) for group in reads}
-        for stream in rule.streams:
-            found.setdefault(stream, set()).update(group for group in reads if group)
+    found = _per_stream(compiled, lambda rule: [*_condition_reads(rule.when),
+                                                *_fields_paths(rule.fields)])
     for definition in compiled.lookups.values():
         found.setdefault(definition.stream, set()).add((definition.key,))
     return found
@@ -39,18 +33,26 @@ def needed_paths(compiled: CompiledMapping) -> dict[str, set[Reads]]:
     """stream -> the reads a record cannot be mapped without: rule conditions and required
     fields (the key, a ticket's opening time, a project's name). A lookup key missing only
     leaves that lookup empty."""
+    def needed(rule: ProjectRule | TicketRule) -> list[Reads]:
+        reads = list(_condition_reads(rule.when))
+        for name in type(rule.fields).model_fields:
+            value = getattr(rule.fields, name)
+            if name in ("key", "name", "opened") or (isinstance(value, FieldSpec) and value.required):
+                reads += _value_paths(value)
+        return reads
+    return _per_stream(compiled, needed)
+
+
+def _per_stream(compiled: CompiledMapping,
+                reads_of: Callable[[ProjectRule | TicketRule], Iterable[Reads]]) -> dict[str, set[Reads]]:
+    """Each project and ticket rule's reads, under each stream it reads (`$stream` is no field)."""
     found: dict[str, set[Reads]] = {}
     rules: list[ProjectRule | TicketRule] = [located.item for located in compiled.projects]
     rules += [located.item for located in compiled.tickets]
     for rule in rules:
-        reads: set[Reads] = set(_condition_reads(rule.when))
-        for name in type(rule.fields).model_fields:
-            value = getattr(rule.fields, name)
-            if name in ("key", "name", "opened") or (isinstance(value, FieldSpec) and value.required):
-                reads |= set(_value_paths(value))
+        reads = {tuple(p for p in group if not p.startswith("$")) for group in reads_of(rule)}
         for stream in rule.streams:
-            found.setdefault(stream, set()).update(
-                g for g in (tuple(p for p in group if not p.startswith("$")) for group in reads) if g)
+            found.setdefault(stream, set()).update(group for group in reads if group)
     return found
 
 
