@@ -137,3 +137,9 @@ def test_per_source_schedules_and_cron_are_checked(tmp_path: Path) -> None:
     assert len(lines) == 2
     assert any("daemon.sources.jria.cron: not a crontab expression" in line for line in lines)
     assert any("no source named 'jria'; did you mean 'jira'?" in line for line in lines)
+
+
+def test_a_push_target_must_be_able_to_receive_it(tmp_path: Path) -> None:
+    src = "{name: a, kind: jira, url: https://x, auth: {kind: basic, username: u, password: p}}"
+    path = write(tmp_path, f"sources:\n  - {src}\npush: {{gate_status: [a], knowledge: a}}\n")
+    assert problems(path) == [f"{path}:3:26: push.knowledge: source 'a' (jira) cannot receive knowledge"]
