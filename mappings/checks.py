@@ -217,6 +217,10 @@ class Checker:
 
     def display_name(self, name: str, where: PathKey) -> None:
         d = self.sym.dialect
+        if not d.named_fields and where and where[-1] == "field":
+            self.error(where, f"a {d.label} record has no fields by display name: "
+                              "read it with `path`")
+            return
         if d.named_fields and name not in self.sym.display_names:
             hint = did_you_mean(name, self.sym.display_names)
             message = f"unknown {d.label} field {name!r}"

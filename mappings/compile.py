@@ -360,7 +360,8 @@ class BoundMapping:
         # engine saves them beside the page, and drains the list
         self.changes: list[tuple[str, str, str | None, Any]] = []
         self.ctx = TransformContext(compiled.tables, self.lookup_tables, catalogue,
-                                    unwrap_value=compiled.dialect.unwrap_value)
+                                    unwrap_value=compiled.dialect.unwrap_value,
+                                    field_head=compiled.dialect.field_head)
         self._feeders: dict[str, list[tuple[str, Any, Predicate | None]]] = {}
         for name, lookup in compiled.lookups.items():
             env = ValueEnv(self.ctx, lookup.stream)

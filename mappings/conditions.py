@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from mappings.parsing import map_key, parse_date, parse_datetime
-from mappings.paths import FieldPath, Getter, parse_path
+from mappings.paths import FieldPath, Getter, named_field_path, parse_path
 from mappings.transforms import Transform, TransformContext, compile_chain
 
 Predicate = Callable[[Any], bool]
@@ -88,10 +88,10 @@ class Check(_Strict):
     def operator(self) -> str:
         return next(op for op in OPERATORS if _field_name(op) in self.model_fields_set)
 
-    @property
-    def field_path(self) -> FieldPath:
+    def field_path(self, field_head: str | None = None) -> FieldPath:
+        """The value tested: `path`, or `field` under the kind's field head."""
         if self.field is not None:
-            return FieldPath(f'fields["{self.field}"]', parse_path(f'fields["{self.field}"]').steps)
+            return named_field_path(self.field, field_head)
         assert self.path is not None
         return parse_path(self.path)
 
@@ -196,7 +196,7 @@ def compile_condition(cond: Any, getter_for: GetterFactory, ctx: TransformContex
         inner = compile_condition(cond.not_, getter_for, ctx)
         return lambda r: not inner(r)
     assert isinstance(cond, Check)
-    getter = getter_for(cond.field_path)
+    getter = getter_for(cond.field_path(ctx.field_head if ctx else None))
     test = _operator(cond)
     if not cond.transforms:
         fast = _fast_text_test(cond, getter, test)

@@ -107,6 +107,12 @@ def parse_path(text: str) -> FieldPath:
     return FieldPath(text, tuple(steps))
 
 
+def named_field_path(name: str, head: str | None) -> FieldPath:
+    """`field: NAME`: the field of that display name under the kind's field head (its
+    dialect's `field_head`, e.g. `fields`), resolved through the field catalogue."""
+    return parse_path(f'{head}["{name}"]' if head else f'["{name}"]')
+
+
 def _render(steps: tuple[Step, ...]) -> list[str]:
     out: list[str] = []
     for i, step in enumerate(steps):

@@ -275,6 +275,7 @@ class TransformContext:
     lookups: Mapping[str, dict[str, Any]] = field(default_factory=dict)
     catalogue: Mapping[str, str] = field(default_factory=dict)
     unwrap_value: bool = False
+    field_head: str | None = None  # where `field: NAME` looks (the dialect's field_head)
 
 
 def _elementwise(fn: Fn) -> Fn:

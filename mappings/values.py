@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from mappings.parsing import map_key, parse_bool, parse_date, parse_datetime
-from mappings.paths import FieldPath, Getter, compile_getter, parse_path
+from mappings.paths import FieldPath, Getter, compile_getter, named_field_path, parse_path
 from mappings.schema import FieldSpec, FieldValue
 from mappings.transforms import LookupTransform, TransformContext, TransformError, compile_chain
 
@@ -37,9 +37,9 @@ class ValueEnv:
         return compile_getter(path, self.ctx.catalogue, unwrap_value=self.ctx.unwrap_value)
 
 
-def spec_path(spec: FieldSpec) -> FieldPath:
+def spec_path(spec: FieldSpec, field_head: str | None) -> FieldPath:
     if spec.field is not None:
-        return parse_path(f'fields["{spec.field}"]')
+        return named_field_path(spec.field, field_head)
     assert spec.path is not None
     return parse_path(spec.path)
 
@@ -51,7 +51,7 @@ def describe_value(spec: FieldValue) -> str:
     if spec.path is not None:
         return spec.path
     if spec.field is not None:
-        return f'fields["{spec.field}"]'
+        return f"field {spec.field!r}"
     if spec.first_of is not None:
         return "first_of(" + ", ".join(describe_value(s) for s in spec.first_of) + ")"
     if spec.concat is not None:
@@ -69,7 +69,7 @@ def compile_value(spec: FieldValue, env: ValueEnv) -> Fn:
         return env.getter(parse_path(spec))
     base: Fn
     if spec.path is not None or spec.field is not None:
-        base = env.getter(spec_path(spec))
+        base = env.getter(spec_path(spec, env.ctx.field_head))
     elif spec.first_of is not None:
         parts = [compile_value(s, env) for s in spec.first_of]
 

@@ -18,6 +18,11 @@ tickets:
 WHEN = BASE.replace("  - stream: issues\n", "  - stream: issues\n    when: {WHEN}\n")
 
 CASES: list[tuple[str, str, str]] = [
+    ("named field in a kind without them",
+     "meta: {kind: servicenow}\ntickets:\n  - stream: incident\n    fields:\n      key: sys_id\n"
+     "      opened: opened_at\n      summary: {field: Short description}\n",
+     "m.yaml:7:17: tickets[0].fields.summary.field: a ServiceNow record has no fields by "
+     "display name: read it with `path`"),
     ("approver role of nobody", BASE + "gate:\n  items:\n"
      "    - {key: runbook, title: Runbook, due: -7d, approver: {role: resolver_grup}, "
      "evidence: {kind: field_set, field: service_manager}}\n",
