@@ -183,6 +183,8 @@ class MappingDialect:
     resolve: Callable[[Mapping[str, str], str], str | None] | None = None
     #: records carry `{value, display_value}` pairs; a bare path reads the value
     unwrap_value: bool = False
+    #: where a record's own key is, first found wins (examples and previews need no key)
+    record_keys: tuple[str, ...] = ("key", "id")
 
 
 @cache

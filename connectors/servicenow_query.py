@@ -119,4 +119,5 @@ DIALECT = MappingDialect(
     custom_stream_prefixes=("u_", "x_"),
     custom_field=r"[ux]_[a-z0-9_]+",  # an admin's own columns
     unwrap_value=True,
+    record_keys=("sys_id", "number"),
 )

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from bridge.models import RawRecord
+from connectors.base import MappingDialect
 from mappings.compile import CompiledMapping
 from mappings.outcome import MapOutcome
 from mappings.parsing import parse_datetime
@@ -29,11 +30,11 @@ class ExampleResult:
         return not self.differences
 
 
-def record_key(payload: Mapping[str, Any]) -> str:
-    """The natural key of a vendor payload: Jira `key`/`id`, ServiceNow `sys_id`."""
-    for name in ("key", "sys_id", "id", "number"):
+def record_key(payload: Mapping[str, Any], dialect: MappingDialect) -> str:
+    """A payload's own key, where its kind keeps it (the dialect's `record_keys`)."""
+    for name in dialect.record_keys:
         value = payload.get(name)
-        if isinstance(value, dict):
+        if dialect.unwrap_value and isinstance(value, dict):
             value = value.get("value")
         if value not in (None, ""):
             return str(value)
@@ -49,9 +50,9 @@ def run_examples(compiled: CompiledMapping, catalogue: Mapping[str, str] | None 
         bound = compiled.bind(catalogue)
         for ref in example.references:
             bound.feed(RawRecord(source="example", stream=ref.stream,
-                                 key=ref.key or record_key(ref.record), payload=ref.record))
+                                 key=ref.key or record_key(ref.record, compiled.dialect), payload=ref.record))
         raw = RawRecord(source="example", stream=example.stream,
-                        key=example.key or record_key(example.record), payload=example.record)
+                        key=example.key or record_key(example.record, compiled.dialect), payload=example.record)
         outcome = bound.explain(raw)
         results.append(ExampleResult(example.name, located.origin, outcome,
                                      compare(example, outcome)))

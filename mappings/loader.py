@@ -150,8 +150,13 @@ def _compile(loaded: list[tuple[YamlDocument, MappingFile]], kind: str | None,
                                                       f"source's kind {source_kind!r}"))
         for name, fid in mf.meta.custom_fields.items():
             symbols.display_names.add(name)
-            if fid is not None:
-                custom_fields[name] = fid
+            if fid is None:
+                continue
+            pattern = dialect.custom_field
+            if pattern and not re.fullmatch(pattern, fid) and fid not in dialect.system_fields:
+                issues.append(doc.issue(("meta", "custom_fields", name),
+                                        f"{fid!r} is not a {dialect.label} field id"))
+            custom_fields[name] = fid
         for name, table in mf.tables.items():
             if once("table", name, doc, ("tables", name)):
                 tables[name] = ValueTable(dict(table.values), "default" in table.model_fields_set,

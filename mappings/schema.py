@@ -41,7 +41,7 @@ class Meta(_Strict):
     description: str | None = None
     custom_fields: dict[str, str | None] = Field(
         default_factory=dict,
-        description="Jira custom fields used by display name -> default field id "
+        description="fields read by display name -> default field id (e.g. Jira's customfield_N) "
                     "(null: only from the instance's field catalogue)",
     )
 
@@ -49,8 +49,8 @@ class Meta(_Strict):
     @classmethod
     def _ids(cls, value: dict[str, str | None]) -> dict[str, str | None]:
         for name, fid in value.items():
-            if fid is not None and not re.fullmatch(r"customfield_\d+|[a-z][A-Za-z0-9_]*", fid):
-                raise ValueError(f"{name!r}: {fid!r} is not a Jira field id (customfield_NNNNN)")
+            if fid is not None and not re.fullmatch(r"[A-Za-z][A-Za-z0-9_.-]*", fid):
+                raise ValueError(f"{name!r}: {fid!r} is not a field id")
         return value
 
 
@@ -59,7 +59,7 @@ class FieldSpec(_Strict):
     `first_of`, `concat`; then `transforms` in order; then `default` when still empty."""
 
     path: str | None = Field(None, description="field path into the raw record")
-    field: str | None = Field(None, description='Jira custom field by display name (= fields["NAME"])')
+    field: str | None = Field(None, description="a field by display name (Jira: fields[\"NAME\"])")
     value: Any = Field(None, description="a constant")
     first_of: list[FieldValue] | None = Field(None, description="the first source that gives a value")
     concat: list[FieldValue] | None = Field(None, description="all sources' values as one list")

@@ -153,7 +153,7 @@ def preview(ctx: click.Context, source_name: str | None, kind: str | None,
     compiled, source = _preview_mapping(ctx, source_name, kind, list(mapping_files))
     if raw_file is not None:
         bound = compiled.bind()
-        raw = _raw_from_file(raw_file, source, stream)
+        raw = _raw_from_file(raw_file, source, stream, compiled)
     else:
         assert key is not None
         if source_name is None:
@@ -163,7 +163,7 @@ def preview(ctx: click.Context, source_name: str | None, kind: str | None,
         ref_stream, _, ref_path = ref.partition("=")
         if not ref_path:
             raise click.UsageError(f"--ref {ref!r}: expected STREAM=FILE")
-        bound.feed(_raw_from_file(Path(ref_path), source, ref_stream))
+        bound.feed(_raw_from_file(Path(ref_path), source, ref_stream, compiled))
     outcome = bound.explain(raw)
     click.echo(f"raw record ({raw.source}/{raw.stream}/{raw.key}):")
     click.echo(_indent(json.dumps(raw.payload, indent=2, default=str)))
@@ -197,7 +197,8 @@ def _preview_mapping(ctx: click.Context, source_name: str | None, kind: str | No
     return (load_mapping(files, kind) if files else default_mapping(kind)), kind
 
 
-def _raw_from_file(path: Path, source: str, stream: str | None) -> RawRecord:
+def _raw_from_file(path: Path, source: str, stream: str | None,
+                   compiled: CompiledMapping) -> RawRecord:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -206,10 +207,11 @@ def _raw_from_file(path: Path, source: str, stream: str | None) -> RawRecord:
         raise ConfigError(f"{path}: a record must be a JSON object")
     if isinstance(data.get("payload"), dict) and "stream" in data:
         return RawRecord(source=str(data.get("source") or source), stream=stream or str(data["stream"]),
-                         key=str(data.get("key") or record_key(data["payload"])), payload=data["payload"])
+                         key=str(data.get("key") or record_key(data["payload"], compiled.dialect)), payload=data["payload"])
     if stream is None:
         raise click.UsageError(f"{path} holds a bare payload: give --stream")
-    return RawRecord(source=source, stream=stream, key=record_key(data), payload=data)
+    return RawRecord(source=source, stream=stream, key=record_key(data, compiled.dialect),
+                     payload=data)
 
 
 def _from_store(ctx: click.Context, source_name: str, compiled: CompiledMapping, stream: str | None,

@@ -18,6 +18,8 @@ tickets:
 WHEN = BASE.replace("  - stream: issues\n", "  - stream: issues\n    when: {WHEN}\n")
 
 CASES: list[tuple[str, str, str]] = [
+    ("custom field id of another kind", "meta: {kind: jira, custom_fields: {Team: cf_10044}}\n",
+     "m.yaml:1:36: meta.custom_fields.Team: 'cf_10044' is not a Jira field id"),
     ("named field in a kind without them",
      "meta: {kind: servicenow}\ntickets:\n  - stream: incident\n    fields:\n      key: sys_id\n"
      "      opened: opened_at\n      summary: {field: Short description}\n",
