@@ -177,6 +177,8 @@ class GateItem(_Model):
     waiver: Waiver | None = None
     approved_by: str | None = None
     approved_at: UTCDateTime | None = None
+    late_days: int | None = Field(None, description="met: days its evidence came after the due day")
+    after_go_live: bool = Field(False, description="met only after the service went live")
 
 
 class Gate(_Model):

@@ -64,6 +64,9 @@ def render(t: ServiceTransition, console: Console) -> None:
         table.add_column(col)
     for item in gate.items:
         evidence = "\n".join(f"{e.detail}" + (f" ({e.at:%Y-%m-%d})" if e.at else "") for e in item.evidence)
+        if item.late_days:
+            evidence += f"\nlate by {item.late_days} day(s)" + (
+                ", after go-live" if item.after_go_live else "")
         if item.waiver:
             evidence = f"waived by {item.waiver.by}: {item.waiver.reason}\n{evidence}".strip()
         table.add_row(f"{item.title}\n[dim]{item.key}[/dim]", item.status.value, str(item.due or ""),

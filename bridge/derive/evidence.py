@@ -68,6 +68,17 @@ class EvidenceContext:
         self.quarantined_tickets = quarantined_tickets
 
 
+#: evidence whose date is when it was delivered (a field or project match is dated by the
+#: project's last change, which says nothing of when the item was done)
+DELIVERED = ("ticket", "approval", "article", "milestone")
+
+
+def delivered_on(evidence: list[Evidence]) -> date | None:
+    """When an item's evidence was delivered: its latest delivery-dated piece."""
+    dated = [e.at.date() for e in evidence if e.at is not None and e.kind in DELIVERED]
+    return max(dated) if dated else None
+
+
 def evaluate_items(gate: GateDef, ctx: EvidenceContext) -> list[GateItem]:
     waivers = _waivers(ctx.projects)
     items: list[GateItem] = []
@@ -79,8 +90,12 @@ def evaluate_items(gate: GateDef, ctx: EvidenceContext) -> list[GateItem]:
         waiver = waivers.get(item_def.key)
         found = _check(item_def.evidence, ctx, approver)
         if found.met:
+            done_on = delivered_on(found.evidence)
+            go_live = ctx.transition.go_live
             items.append(GateItem(**base, status=ItemStatus.MET, evidence=found.evidence,
-                                  approved_by=found.approved_by, approved_at=found.approved_at))
+                                  approved_by=found.approved_by, approved_at=found.approved_at,
+                                  late_days=max(0, (done_on - due).days) if done_on and due else None,
+                                  after_go_live=bool(done_on and go_live and done_on > go_live)))
         elif waiver is not None:
             items.append(GateItem(**base, status=ItemStatus.WAIVED, waiver=waiver,
                                   evidence=found.evidence, missing=found.missing))

@@ -14,6 +14,7 @@ from datetime import date
 from statistics import median
 from typing import Any, Literal
 
+from bridge.derive.evidence import delivered_on
 from bridge.derive.gates import went_live
 from bridge.models import GateStatus, ItemStatus, ServiceTransition
 
@@ -26,11 +27,6 @@ def period_of(day: date, period: Period) -> str:
     return f"{day.year}-{day.month:02d}"
 
 
-#: evidence whose date is when it was delivered (a field or project match is dated by the
-#: project's last change, which says nothing of when the item was done)
-DELIVERED = ("ticket", "approval", "article", "milestone")
-
-
 def days_late(transition: ServiceTransition) -> dict[str, int]:
     """Per met item with a due day and delivery-dated evidence: days after the due day
     (0 when on time)."""
@@ -38,9 +34,9 @@ def days_late(transition: ServiceTransition) -> dict[str, int]:
     for item in transition.gate.items:
         if item.status is not ItemStatus.MET or item.due is None:
             continue
-        dated = [e.at.date() for e in item.evidence if e.at is not None and e.kind in DELIVERED]
-        if dated:
-            late[item.key] = max(0, (max(dated) - item.due).days)
+        done_on = delivered_on(item.evidence)
+        if done_on is not None:
+            late[item.key] = max(0, (done_on - item.due).days)
     return late
 
 

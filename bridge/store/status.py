@@ -118,7 +118,9 @@ def _transition(payload: dict[str, Any]) -> dict[str, Any]:
             "status": gate.get("status", "not_started"),
             "items": [
                 {"key": item["key"], "status": item.get("status", "unmet"),
-                 "evidence": "; ".join(e.get("detail", "") for e in item.get("evidence") or [])}
+                 "evidence": "; ".join(e.get("detail", "") for e in item.get("evidence") or []),
+                 "late_days": item.get("late_days"),
+                 "after_go_live": bool(item.get("after_go_live"))}
                 for item in gate.get("items") or []
             ],
         },

@@ -131,3 +131,18 @@ def test_each_gate_status_from_constructed_evidence(today: date, scenario: str, 
     accepted_by = "Alice Service" if scenario == "accepted" else None
     gate = evaluate(items, today, 14, accepted_by, transition.service_manager)
     assert gate.status is expected, gate.reason
+
+
+def test_evidence_after_its_due_day_or_after_go_live_is_late() -> None:
+    projects, _, article = full_evidence()
+    on_time = items_for(projects, [ticket("PAY-2", labels=["gate:runbook"], approver="Rangi Horomona",
+                                          approved_by="Rangi Horomona")], article)["runbook"]
+    assert (on_time.late_days, on_time.after_go_live) == (0, False)  # resolved 2026-11-01, due 12-07
+    late_ticket = ticket("PAY-2", labels=["gate:runbook"], approver="Rangi Horomona",
+                         approved_by="Rangi Horomona")
+    late_ticket = late_ticket.model_copy(update={"resolved": datetime(2026, 12, 24, tzinfo=UTC)})
+    late = items_for(projects, [late_ticket], article)["runbook"]
+    assert late.status is ItemStatus.MET
+    assert (late.late_days, late.after_go_live) == (17, True)  # due 12-07, live 12-21
+    # a field is dated by its project's last change: no delivery date, no lateness
+    assert items_for(projects, [late_ticket], article)["service_manager"].late_days is None

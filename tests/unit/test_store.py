@@ -122,7 +122,8 @@ def test_status_counts_what_is_stored(store_url: str) -> None:
                                   "window_days": 30}]
     assert data["transitions"][0]["gate"] == {
         "status": "at_risk", "items": [{"key": "kb_article", "status": "met",
-                                        "evidence": "KB0010001 published"}]}
+                                        "evidence": "KB0010001 published", "late_days": None,
+                                        "after_go_live": False}]}
     assert data["transitions"][0]["project"] == "PRJ1"
     assert data["outbox"] == {"pending": 0, "failed": 1, "delivered": 0}
 
