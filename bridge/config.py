@@ -79,6 +79,8 @@ class _ConfigShape(BaseModel):
     push: PushConfig | None = None
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
     reporting: ReportingConfig = Field(default_factory=ReportingConfig)
+    policy: str | None = Field(None, description="the SMO's gate and article policy file, for "
+                                                 "every transition (else each source's mapping)")
 
 
 class BridgeConfig(BaseModel):
@@ -88,6 +90,7 @@ class BridgeConfig(BaseModel):
     push: PushConfig | None = None
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
     reporting: ReportingConfig = Field(default_factory=ReportingConfig)
+    policy: str | None = None  # resolved beside the configuration file
     path: Path | None = None
 
     def schedule_for(self, name: str) -> ScheduleConfig:
@@ -187,6 +190,11 @@ def config_from_document(doc: YamlDocument, base_dir: Path, path: Path | None = 
             elif target in kind_of and what not in kinds[kind_of[target]].push_capabilities:
                 issues.append(doc.issue(at, f"source {target!r} ({kind_of[target]}) cannot "
                                                f"receive {what}"))
+    policy = None
+    if shape is not None and shape.policy is not None:
+        policy = str(base_dir / shape.policy)
+        if not Path(policy).exists():
+            issues.append(doc.issue(("policy",), f"policy file {shape.policy!r} not found"))
     daemon_raw = doc.data.get("daemon")
     scheduled = daemon_raw.get("sources") if isinstance(daemon_raw, dict) else None
     if isinstance(scheduled, dict):
@@ -199,7 +207,7 @@ def config_from_document(doc: YamlDocument, base_dir: Path, path: Path | None = 
     assert shape is not None
     return BridgeConfig(
         state=shape.state, sources=sources, push=shape.push, daemon=shape.daemon,
-        reporting=shape.reporting, path=path,
+        reporting=shape.reporting, policy=policy, path=path,
     )
 
 

@@ -28,6 +28,7 @@ from bridge.store import Store
 from bridge.store import repository as repo
 from bridge.store.locks import job_lock, waiting_lock
 from connectors.base import Connector, Quarantined, SourceConfig, StreamSpec, connector_for
+from mappings.policy import Policy, load_policy
 
 log = logging.getLogger("bridge.engine")
 
@@ -94,6 +95,7 @@ class Engine:
         self.dry_run = dry_run
         self.progress = progress
         self._mappings: dict[str, SourceMapping] = {}
+        self._policy: Policy | None = None
         self._dry_conn: Connection | None = None
 
     # -- units of work ---------------------------------------------------------------------
@@ -112,6 +114,13 @@ class Engine:
         if source.name not in self._mappings:
             self._mappings[source.name] = load_source_mapping(source)
         return self._mappings[source.name]
+
+    def policy(self) -> Policy | None:
+        """The configuration's policy file, loaded once (its roles are the mappings')."""
+        if self.config.policy is not None and self._policy is None:
+            roles = {r for s in self.config.sources for r in self.mapping(s).compiled.roles}
+            self._policy = load_policy(self.config.policy, roles)
+        return self._policy
 
     # -- the cycle -------------------------------------------------------------------------
 

@@ -91,17 +91,7 @@ class Checker:
         if mf.classification is not None:
             self.classification(mf)
         if mf.gate is not None:
-            keys: dict[str, int] = {}
-            for i, item in enumerate(mf.gate.items):
-                if item.key in keys:
-                    self.error(("gate", "items", i, "key"),
-                               f"duplicate gate item key {item.key!r} (first at items[{keys[item.key]}])")
-                keys.setdefault(item.key, i)
-                self.evidence(item.evidence, ("gate", "items", i, "evidence"))
-                if item.responsible is not None:
-                    self.role(item.responsible, ("gate", "items", i, "responsible"))
-                if item.approver is not None and item.approver.role is not None:
-                    self.role(item.approver.role, ("gate", "items", i, "approver", "role"))
+            self.check_gate(mf.gate)
         for i, example in enumerate(mf.examples):
             self.stream(example.stream, ("examples", i, "stream"))
 
@@ -205,6 +195,20 @@ class Checker:
             close = did_you_mean(stream, d.streams)
             if close:  # likely a typo; an admin's own streams have their own prefixes
                 self.error(where, f"unknown {noun} {stream!r}; did you mean {close!r}?")
+
+    def check_gate(self, gate: Any) -> None:
+        """Item keys once, evidence paths, and roles that resolve to someone."""
+        keys: dict[str, int] = {}
+        for i, item in enumerate(gate.items):
+            if item.key in keys:
+                self.error(("gate", "items", i, "key"),
+                           f"duplicate gate item key {item.key!r} (first at items[{keys[item.key]}])")
+            keys.setdefault(item.key, i)
+            self.evidence(item.evidence, ("gate", "items", i, "evidence"))
+            if item.responsible is not None:
+                self.role(item.responsible, ("gate", "items", i, "responsible"))
+            if item.approver is not None and item.approver.role is not None:
+                self.role(item.approver.role, ("gate", "items", i, "approver", "role"))
 
     def role(self, role: str, where: PathKey) -> None:
         """A role resolves to a person only if the transition has it or a contact is mapped

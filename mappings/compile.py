@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import jinja2
 from pydantic import BaseModel
@@ -111,7 +111,7 @@ class CompiledKnowledge:
     template_file: str
     knowledge_base: str | None
     category: str | None
-    workflow_state: str
+    workflow_state: Literal["draft", "published"]
 
     def render(self, **context: Any) -> str:
         """Render with `transition` (ServiceTransition), `projects` (list[Project]) and any extra."""
@@ -137,6 +137,7 @@ class CompiledMapping:
     gate: GateDef
     knowledge: CompiledKnowledge
     examples: list[Located[Example]] = field(default_factory=list)
+    roles: frozenset[str] = frozenset()  # roles a gate item may name (the transition's, contacts')
 
     @property
     def streams(self) -> set[str]:

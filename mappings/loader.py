@@ -186,7 +186,7 @@ def _compile(loaded: list[tuple[YamlDocument, MappingFile]], kind: str | None,
 
     classification = _single(loaded, "classification", issues)
     knowledge_at = _single(loaded, "knowledge", issues)
-    knowledge = _knowledge(knowledge_at, issues)
+    knowledge = knowledge_for(knowledge_at, issues)
     if knowledge is None:
         return None
     rules, default_practice, teams = [], None, None
@@ -226,6 +226,7 @@ def _compile(loaded: list[tuple[YamlDocument, MappingFile]], kind: str | None,
         default_practice=default_practice,
         teams=teams,
         gate=GateDef(items=gate_items, acceptance=accepting),
+        roles=frozenset(symbols.roles),
         knowledge=knowledge,
         examples=[Located(e, _origin(doc, ("examples", i)))
                   for doc, mf in loaded for i, e in enumerate(mf.examples)],
@@ -253,7 +254,7 @@ def template_environment() -> SandboxedEnvironment:
                                 undefined=jinja2.ChainableUndefined)
 
 
-def _knowledge(found: tuple[YamlDocument, Any] | None, issues: list[Issue]) -> CompiledKnowledge | None:
+def knowledge_for(found: tuple[YamlDocument, Any] | None, issues: list[Issue]) -> CompiledKnowledge | None:
     definition: KnowledgeDef = found[1] if found else KnowledgeDef()
     if definition.template == "default":
         template_path = DEFAULT_TEMPLATE

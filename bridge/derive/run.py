@@ -26,6 +26,9 @@ from bridge.faults import crash_point
 from bridge.models import Project, ServiceTransition
 from bridge.store import repository as repo
 from connectors.base import connector_for
+from mappings.compile import CompiledKnowledge
+from mappings.gate import GateDef
+from mappings.policy import Policy
 
 if TYPE_CHECKING:
     from bridge.sourcemaps import SourceMapping
@@ -35,6 +38,8 @@ if TYPE_CHECKING:
 
 class MappingProvider(Protocol):
     def mapping(self, source: SourceConfig) -> SourceMapping: ...
+
+    def policy(self) -> Policy | None: ...
 
 
 @dataclass
@@ -62,31 +67,35 @@ def derive_all(conn: Connection, config: BridgeConfig, mappings: MappingProvider
     definitions: dict[int, str] = {}
     articles = _published_articles(conn, config)
     held = _quarantined_tickets(conn, config, mappings)
+    policy = mappings.policy()
     kept: list[str] = []
     for group in link_projects(repo.all_projects(conn), stored):
         primary_source = sources.get(group[0].ref.source)
         if primary_source is None:
             continue  # a source no longer configured: its projects wait for a migration
         compiled = mappings.mapping(primary_source).compiled
+        # one policy for the product when configured, else the primary source's mapping
+        gate_def = policy.gate if policy else compiled.gate
+        knowledge = policy.knowledge if policy else compiled.knowledge
         transition = merge_transition(group)
         keys = {p.key for p in group} | {k for p in group for k in p.link_keys}
         article_state = articles.get(article_correlation(transition.id))
-        if id(compiled) not in definitions:  # once per mapping, not once per transition
-            definitions[id(compiled)] = _definitions_digest(config, compiled)
+        if id(gate_def) not in definitions:  # once per definition, not once per transition
+            definitions[id(gate_def)] = _definitions_digest(config, gate_def, knowledge)
         unreadable = sum(held.get(s, 0) for s in {p.ref.source for p in group})
         inputs = _inputs_digest(conn, group, keys, article_state, today,
-                                f"{definitions[id(compiled)]}:{unreadable}")
+                                f"{definitions[id(gate_def)]}:{unreadable}")
         if transition.id in stored and derived_from.get(transition.id) == inputs:
             kept.append(transition.id)  # nothing it depends on changed: neither will its gate
             result.transitions += 1
             crash_point("derive")
             continue
         tickets = repo.tickets_for(conn, keys)
-        items = evaluate_items(compiled.gate, EvidenceContext(transition, group, tickets, article_state,
-                                                              unreadable))
-        accepted = acceptance(group, transition, items, compiled.gate.acceptance)
+        items = evaluate_items(gate_def, EvidenceContext(transition, group, tickets, article_state,
+                                                         unreadable))
+        accepted = acceptance(group, transition, items, gate_def.acceptance)
         gate = evaluate(items, today, config.reporting.at_risk_days, accepted, transition.service_manager,
-                        went_live(transition, today), compiled.gate.acceptance)
+                        went_live(transition, today), gate_def.acceptance)
         transition = transition.model_copy(update={"gate": gate})
         previous = stored.get(transition.id)
         old_status = previous[1]["gate"]["status"] if previous else None
@@ -104,7 +113,7 @@ def derive_all(conn: Connection, config: BridgeConfig, mappings: MappingProvider
         crash_point("derive")
         if old_status != gate.status.value or moved:
             result.planned += _plan_gate_pushes(conn, config, transition, group, old_status)
-        changed, planned = _plan_article(conn, config, transition, group, compiled)
+        changed, planned = _plan_article(conn, config, transition, group, knowledge)
         result.articles_changed += changed
         result.planned += planned
     repo.remove_transitions(conn, kept)
@@ -164,12 +173,11 @@ def _inputs_digest(conn: Connection, group: Sequence[Project], keys: set[str],
     })
 
 
-def _definitions_digest(config: BridgeConfig, compiled: Any) -> str:
+def _definitions_digest(config: BridgeConfig, gate: GateDef, knowledge: CompiledKnowledge) -> str:
     """The gate and knowledge definitions, the risk horizon and the push targets."""
-    knowledge = compiled.knowledge
     return repo.content_hash({
         "at_risk_days": config.reporting.at_risk_days,
-        "gate": compiled.gate.model_dump(mode="json"),
+        "gate": gate.model_dump(mode="json"),
         "knowledge": [knowledge.template_file, _template_text(knowledge.template_file),
                       knowledge.knowledge_base, knowledge.category, knowledge.workflow_state],
         "push": config.push.model_dump(mode="json") if config.push else None,
@@ -212,9 +220,9 @@ def _plan_gate_pushes(conn: Connection, config: BridgeConfig, transition: Servic
 
 
 def _plan_article(conn: Connection, config: BridgeConfig, transition: ServiceTransition,
-                  group: Sequence[Project], compiled: Any) -> tuple[bool, list[dict[str, Any]]]:
+                  group: Sequence[Project], knowledge: CompiledKnowledge
+                  ) -> tuple[bool, list[dict[str, Any]]]:
     """Save the article when its content changed, and plan its push; (changed, planned)."""
-    knowledge = compiled.knowledge
     article = render_article(transition, knowledge.template, knowledge_base=knowledge.knowledge_base,
                              category=knowledge.category, workflow_state=knowledge.workflow_state,
                              extra={"projects": list(group)})
