@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from bridge.cli.context import load_cli_config, open_cli_store
 from bridge.derive.outcomes import outcomes
-from bridge.derive.workloads import compute, load_ticket_columns
+from bridge.derive.workloads import DIMENSIONS, compute, load_ticket_columns
 from bridge.models import ServiceTransition
 from bridge.store.schema import transitions as transitions_table
 
@@ -29,8 +29,9 @@ def group() -> None:
 
 
 @group.command("workloads")
-@click.option("--by", "by", type=click.Choice(["capability", "practice", "team"]),
-              default="capability", show_default=True, help="how to group the tickets")
+@click.option("--by", "by", default="capability", show_default=True,
+              help="how to group the tickets: capability, practice, team, or several "
+                   "comma-separated for a cross-tab (practice,team)")
 @click.option("--period", type=click.Choice(["week", "month"]), default="month",
               show_default=True, help="ISO weeks or calendar months, in reporting.timezone")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
@@ -40,6 +41,11 @@ def group() -> None:
 @click.pass_context
 def workloads(ctx: click.Context, by: str, period: str, fmt: str, last: int | None) -> None:
     """Capability workloads: opened, closed, backlog, age, effort, SLA breaches per period."""
+    dims = [d.strip() for d in by.split(",") if d.strip()]
+    unknown = [d for d in dims if d not in DIMENSIONS]
+    if not dims or unknown or len(set(dims)) != len(dims):
+        raise click.BadParameter(f"{by!r}: give one or more of {', '.join(DIMENSIONS)}, "
+                                 "comma-separated, each once", param_hint="--by")
     config = load_cli_config(ctx, required=False)
     zone = ZoneInfo(config.reporting.timezone if config else "UTC")
     store = open_cli_store(config)
@@ -48,11 +54,11 @@ def workloads(ctx: click.Context, by: str, period: str, fmt: str, last: int | No
             columns = load_ticket_columns(conn)
     finally:
         store.close()
-    rows = compute(columns, [by], period, zone, datetime.now(UTC))  # type: ignore[arg-type]
+    rows = compute(columns, dims, period, zone, datetime.now(UTC))  # type: ignore[arg-type]
     if last:
         recent = sorted({r["period"] for r in rows})[-last:]
         rows = [r for r in rows if r["period"] in recent]
-    fields = (by, *COLUMNS)
+    fields = (*dims, *COLUMNS)
     if fmt == "json":
         click.echo(json.dumps([{k: r[k] for k in ("period_kind", "period_start", *fields)}
                                for r in rows], indent=2))
@@ -63,7 +69,13 @@ def workloads(ctx: click.Context, by: str, period: str, fmt: str, last: int | No
     else:
         table = Table(title=f"Workloads by {by}, per {period} ({zone.key})")
         for name in fields:
-            table.add_column(name.replace("_", " "), justify="left" if name in (by, "period") else "right")
+            header = name.replace("_", " ")
+            if name in dims:
+                table.add_column(header, overflow="fold")  # long names wrap, never cut
+            elif name == "period":
+                table.add_column(header, no_wrap=True, min_width=len("2026-W01"))
+            else:
+                table.add_column(header, justify="right")
         for r in rows:
             table.add_row(*("" if r[k] is None else str(r[k]) for k in fields))
         Console().print(table)

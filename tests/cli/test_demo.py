@@ -40,3 +40,14 @@ def test_report_transitions_after_the_demo(tmp_path: Path) -> None:
                             "transitions"], capture_output=True, text=True, env=clean_env(),
                            timeout=60)
     assert table.returncode == 0 and "unready" in table.stdout
+    cross = subprocess.run([*base, "--config", str(keep / "smo-bridge.yaml"), "report", "workloads",
+                            "--by", "practice,team", "--format", "json"],
+                           capture_output=True, text=True, env=clean_env(), timeout=60)
+    assert cross.returncode == 0, cross.stderr
+    rows = json.loads(cross.stdout)
+    assert rows and all(r["practice"] and "team" in r for r in rows)
+    assert len({(r["practice"], r["team"]) for r in rows}) > len({r["practice"] for r in rows})
+    wrong = subprocess.run([*base, "--config", str(keep / "smo-bridge.yaml"), "report", "workloads",
+                            "--by", "practice,tema"], capture_output=True, text=True,
+                           env=clean_env(), timeout=60)
+    assert wrong.returncode == 2 and "practice,tema" in wrong.stderr
