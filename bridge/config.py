@@ -57,6 +57,8 @@ class ReportingConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     timezone: str = Field("UTC", description="time zone of workload period boundaries")
     at_risk_days: int = Field(14, ge=0, description="an unmet gate item due within this many days is at risk")
+    no_go_live_days: int = Field(
+        60, ge=1, description="a transition started this many days ago with no go-live date is at risk")
 
     @field_validator("timezone")
     @classmethod

@@ -7,7 +7,10 @@
 2. `ready_for_review`: every item is met or waived; the acceptance is outstanding.
 3. `overdue`: an unmet item's due day has ended (in the reporting time zone). An item
    due today is not overdue until tomorrow.
-4. `at_risk`: an unmet item is due within the horizon (today included).
+4. `at_risk`: an unmet item is due within the horizon (today included); or the
+   transition has no go-live date although it started (its start-up milestone) longer
+   ago than `reporting.no_go_live_days`: without a date no item can fall due, so age
+   is what flags it.
 5. `not_started`: no item is met yet (waivers alone do not start a transition).
 6. `in_progress`: otherwise.
 
@@ -39,7 +42,8 @@ def same_person(a: str, b: str) -> bool:
 
 def gate_status(items: Sequence[GateItem], today: date, horizon_days: int,
                 accepted: bool, live_since: date | None = None,
-                acceptance_item: str | None = None) -> tuple[GateStatus, str]:
+                acceptance_item: str | None = None,
+                undated_for: int | None = None) -> tuple[GateStatus, str]:
     """The gate's status and a one-line reason, per the rules in this module's docstring.
     The acceptance item is the acceptance itself (`accepted`), not one more deliverable:
     with everything else met, its absence means the gate awaits review."""
@@ -65,6 +69,8 @@ def gate_status(items: Sequence[GateItem], today: date, horizon_days: int,
         first = soon[0]
         return GateStatus.AT_RISK, (f"{len(soon)} unmet item(s) due within {horizon_days} days, "
                                     f"first {first.key!r} due {first.due}")
+    if undated_for is not None:
+        return GateStatus.AT_RISK, f"no go-live date, {undated_for} days after the start-up"
     met = sum(1 for i in items if i.status is ItemStatus.MET)
     if met == 0:
         return GateStatus.NOT_STARTED, "no item has evidence yet"
@@ -87,12 +93,26 @@ def went_live(transition: ServiceTransition, today: date) -> date | None:
     return None
 
 
+def undated_for(transition: ServiceTransition, today: date, limit_days: int) -> int | None:
+    """Days since the start-up of a transition that still has no go-live date, once they
+    pass `limit_days`; None otherwise (dated, not started, or young)."""
+    if transition.go_live is not None:
+        return None
+    starts = [m.due for m in transition.milestones if m.kind == "startup" and m.due]
+    if not starts:
+        return None
+    age = (today - min(starts)).days
+    return age if age > limit_days else None
+
+
 def evaluate(items: Sequence[GateItem], today: date, horizon_days: int,
              accepted_by: str | None, service_manager: str | None,
-             live_since: date | None = None, acceptance_item: str | None = None) -> Gate:
+             live_since: date | None = None, acceptance_item: str | None = None,
+             undated: int | None = None) -> Gate:
     """A Gate whose status follows from its items, the recorded acceptance and going live."""
     accepted = bool(accepted_by and service_manager and same_person(accepted_by, service_manager))
-    status, reason = gate_status(items, today, horizon_days, accepted, live_since, acceptance_item)
+    status, reason = gate_status(items, today, horizon_days, accepted, live_since, acceptance_item,
+                                 undated)
     return Gate(status=status, items=list(items), reason=reason,
                 accepted_by=accepted_by if accepted else None)
 

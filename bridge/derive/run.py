@@ -18,7 +18,7 @@ from sqlalchemy import Connection
 
 from bridge.config import BridgeConfig
 from bridge.derive.evidence import ArticleState, EvidenceContext, evaluate_items
-from bridge.derive.gates import acceptance, evaluate, went_live
+from bridge.derive.gates import acceptance, evaluate, undated_for, went_live
 from bridge.derive.knowledge import render_article
 from bridge.derive.linking import link_projects, merge_transition
 from bridge.derive.workloads import refresh_cells
@@ -95,7 +95,8 @@ def derive_all(conn: Connection, config: BridgeConfig, mappings: MappingProvider
                                                          unreadable))
         accepted = acceptance(group, transition, items, gate_def.acceptance)
         gate = evaluate(items, today, config.reporting.at_risk_days, accepted, transition.service_manager,
-                        went_live(transition, today), gate_def.acceptance)
+                        went_live(transition, today), gate_def.acceptance,
+                        undated_for(transition, today, config.reporting.no_go_live_days))
         transition = transition.model_copy(update={"gate": gate})
         previous = stored.get(transition.id)
         old_status = previous[1]["gate"]["status"] if previous else None

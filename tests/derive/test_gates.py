@@ -147,3 +147,17 @@ def test_the_acceptance_item_is_the_review_not_one_more_deliverable() -> None:
         is GateStatus.READY_FOR_REVIEW
     # without naming it, it is one more overdue item
     assert gate_status(items, TODAY, 14, False)[0] is GateStatus.OVERDUE
+
+
+def test_a_transition_started_long_ago_without_a_go_live_date_is_at_risk() -> None:
+    from bridge.derive.gates import undated_for
+    from bridge.models import Milestone
+
+    started = ServiceTransition.model_validate({"id": "t", "service": "S", "milestones": [
+        Milestone(kind="startup", name="Start-up meeting", due=date(2026, 8, 1))]})
+    assert undated_for(started, TODAY, 60) == 114
+    assert undated_for(started, TODAY, 200) is None  # young enough
+    dated = started.model_copy(update={"go_live": date(2027, 1, 1)})
+    assert undated_for(dated, TODAY, 60) is None
+    status, reason = gate_status([item("a", "unmet")], TODAY, 14, False, undated_for=114)
+    assert status is GateStatus.AT_RISK and reason == "no go-live date, 114 days after the start-up"
