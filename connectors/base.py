@@ -249,6 +249,8 @@ class Connector(abc.ABC):
     config_model: ClassVar[type[SourceConfig]] = SourceConfig
     #: the push targets this connector can serve (`push: {gate_status: [...], knowledge: ...}`)
     push_capabilities: ClassVar[frozenset[str]] = frozenset()
+    #: the stream whose pulled records say what became of the articles it received
+    article_stream: ClassVar[str | None] = None
 
     def __init__(self, config: SourceConfig) -> None:
         self.config = config
@@ -328,6 +330,11 @@ class Connector(abc.ABC):
         """Whether a push target can be written, without writing: connectors that can ask
         the tool for the account's permissions override this."""
         return Probe(f"push {target}", "warning", "writability not tested by this connector")
+
+    def article_state(self, record: RawRecord) -> tuple[str, str, str] | None:
+        """(correlation, workflow state, article ref) of a pulled `article_stream` record
+        the bridge wrote; None for any other record (and for connectors without articles)."""
+        return None
 
     def field_catalogue(self) -> list[FieldInfo] | None:
         """The instance's fields a mapping may name (None: the connector has no catalogue)."""

@@ -122,7 +122,6 @@ class ServiceNowConnector(Connector):
     kind = "servicenow"
     config_model = ServiceNowConfig
     push_capabilities = frozenset({"gate_status", "knowledge"})
-    #: the stream whose records `article_state` reads (bridge/derive/run.py)
     article_stream = ARTICLE_STREAM
 
     def __init__(self, config: SourceConfig) -> None:

@@ -244,21 +244,18 @@ def _plan_article(conn: Connection, config: BridgeConfig, transition: ServiceTra
 
 def _published_articles(conn: Connection, config: BridgeConfig) -> dict[str, ArticleState]:
     """Articles as the knowledge base holds them, by correlation: the target's connector
-    reads its own pulled records (`article_stream`, `article_state(raw) -> (correlation,
-    state, ref)`)."""
+    reads its own pulled records (`Connector.article_stream`, `article_state`)."""
     if config.push is None or config.push.knowledge is None:
         return {}
     source = next((s for s in config.sources if s.name == config.push.knowledge), None)
     if source is None:
         return {}
     connector = connector_for(source)
-    reader = getattr(connector, "article_state", None)
-    stream = getattr(connector, "article_stream", None)
-    if reader is None or stream is None:
+    if connector.article_stream is None:
         return {}
     found: dict[str, ArticleState] = {}
-    for raw in repo.iter_raw(conn, source.name, [stream]):
-        state = reader(raw)
+    for raw in repo.iter_raw(conn, source.name, [connector.article_stream]):
+        state = connector.article_state(raw)
         if state is not None:
             correlation, workflow_state, ref = state
             found[correlation] = ArticleState(ref=ref, workflow_state=workflow_state, at=raw.updated)
