@@ -72,6 +72,21 @@ class ReportingConfig(BaseModel):
         return value
 
 
+OWN_MAPPING = "mapping"  # an override naming a source's own mapping instead of a policy file
+
+
+class PolicySection(BaseModel):
+    """The product's policy file and the explicit exceptions to it, by source name: a
+    transition is judged by the override of its primary project's source."""
+
+    model_config = ConfigDict(extra="forbid")
+    file: str | None = Field(None, description="the policy file for every other transition")
+    overrides: dict[str, str] = Field(
+        default_factory=dict,
+        description=f"source name -> a policy file, or {OWN_MAPPING!r} for that source's own "
+                    "mapping")
+
+
 class _ConfigShape(BaseModel):
     """The top level, with sources left raw: each is validated by its connector's model."""
 
@@ -81,8 +96,9 @@ class _ConfigShape(BaseModel):
     push: PushConfig | None = None
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
     reporting: ReportingConfig = Field(default_factory=ReportingConfig)
-    policy: str | None = Field(None, description="the SMO's gate and article policy file, for "
-                                                 "every transition (else each source's mapping)")
+    policy: str | PolicySection | None = Field(
+        None, description="the SMO's gate and article policy file, for every transition "
+                          "(else each source's mapping); or `file` with explicit `overrides`")
 
 
 class BridgeConfig(BaseModel):
@@ -93,6 +109,7 @@ class BridgeConfig(BaseModel):
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
     reporting: ReportingConfig = Field(default_factory=ReportingConfig)
     policy: str | None = None  # resolved beside the configuration file
+    policy_overrides: dict[str, str] = Field(default_factory=dict)  # source -> file or "mapping"
     path: Path | None = None
 
     def schedule_for(self, name: str) -> ScheduleConfig:
@@ -192,11 +209,7 @@ def config_from_document(doc: YamlDocument, base_dir: Path, path: Path | None = 
             elif target in kind_of and what not in kinds[kind_of[target]].push_capabilities:
                 issues.append(doc.issue(at, f"source {target!r} ({kind_of[target]}) cannot "
                                                f"receive {what}"))
-    policy = None
-    if shape is not None and shape.policy is not None:
-        policy = str(base_dir / shape.policy)
-        if not Path(policy).exists():
-            issues.append(doc.issue(("policy",), f"policy file {shape.policy!r} not found"))
+    policy, overrides = _policy_files(shape, doc, base_dir, sorted(declared), issues)
     daemon_raw = doc.data.get("daemon")
     scheduled = daemon_raw.get("sources") if isinstance(daemon_raw, dict) else None
     if isinstance(scheduled, dict):
@@ -209,8 +222,33 @@ def config_from_document(doc: YamlDocument, base_dir: Path, path: Path | None = 
     assert shape is not None
     return BridgeConfig(
         state=shape.state, sources=sources, push=shape.push, daemon=shape.daemon,
-        reporting=shape.reporting, policy=policy, path=path,
+        reporting=shape.reporting, policy=policy, policy_overrides=overrides, path=path,
     )
+
+
+def _policy_files(shape: _ConfigShape | None, doc: YamlDocument, base_dir: Path, sources: list[str],
+                  issues: list[Issue]) -> tuple[str | None, dict[str, str]]:
+    """The policy file and the per-source overrides, resolved beside the configuration."""
+    if shape is None or shape.policy is None:
+        return None, {}
+    section = shape.policy if isinstance(shape.policy, PolicySection) else PolicySection(
+        file=shape.policy)
+    at: tuple[str, ...] = ("policy",) if isinstance(shape.policy, str) else ("policy", "file")
+
+    def resolve(name: str, where: tuple[str, ...]) -> str:
+        path = str(base_dir / name)
+        if not Path(path).exists():
+            issues.append(doc.issue(where, f"policy file {name!r} not found"))
+        return path
+
+    policy = resolve(section.file, at) if section.file is not None else None
+    overrides: dict[str, str] = {}
+    for source, target in section.overrides.items():
+        where = ("policy", "overrides", source)
+        if source not in sources:
+            issues.append(doc.issue(where, _unknown_source(source, sources)))
+        overrides[source] = target if target == OWN_MAPPING else resolve(target, where)
+    return policy, overrides
 
 
 def _unknown_source(name: str, known: list[str]) -> str:

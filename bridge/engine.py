@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from bridge.config import BridgeConfig
+from bridge.config import OWN_MAPPING, BridgeConfig
 from bridge.derive.run import derive_all
 from bridge.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, BridgeError, PermissionDenied
 from bridge.faults import crash_point
@@ -95,7 +95,7 @@ class Engine:
         self.dry_run = dry_run
         self.progress = progress
         self._mappings: dict[str, SourceMapping] = {}
-        self._policy: Policy | None = None
+        self._policies: dict[str, Policy] = {}
         self._dry_conn: Connection | None = None
 
     # -- units of work ---------------------------------------------------------------------
@@ -115,12 +115,17 @@ class Engine:
             self._mappings[source.name] = load_source_mapping(source)
         return self._mappings[source.name]
 
-    def policy(self) -> Policy | None:
-        """The configuration's policy file, loaded once (its roles are the mappings')."""
-        if self.config.policy is not None and self._policy is None:
+    def policy(self, source: str) -> Policy | None:
+        """The policy judging transitions whose primary project comes from `source`: its
+        explicit override, else the configuration's policy file, else None (the source's own
+        mapping). Each file is loaded once; its roles are the mappings'."""
+        path = self.config.policy_overrides.get(source, self.config.policy)
+        if path is None or path == OWN_MAPPING:
+            return None
+        if path not in self._policies:
             roles = {r for s in self.config.sources for r in self.mapping(s).compiled.roles}
-            self._policy = load_policy(self.config.policy, roles)
-        return self._policy
+            self._policies[path] = load_policy(path, roles)
+        return self._policies[path]
 
     # -- the cycle -------------------------------------------------------------------------
 

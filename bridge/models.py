@@ -106,6 +106,9 @@ class Project(_Model):
     service_aliases: list[str] = Field(default_factory=list)
     link_keys: list[str] = Field(default_factory=list)
     go_live: date | None = None
+    live: bool = Field(False, description="the tool records the service as live "
+                                          "(e.g. a project closed complete)")
+    live_since: date | None = Field(None, description="the day the tool records it live, when known")
     service_manager: str | None = None
     service_manager_accepted: bool = False
     project_manager: str | None = None
@@ -187,6 +190,8 @@ class Gate(_Model):
     reason: str | None = None
     accepted_by: str | None = None
     accepted_at: UTCDateTime | None = None
+    policy: str | None = Field(None, description="what defined this gate: the policy file or "
+                                                 "the source mapping that judged it")
 
 
 class ServiceTransition(_Model):
@@ -197,6 +202,9 @@ class ServiceTransition(_Model):
     service_aliases: list[str] = Field(default_factory=list)
     projects: list[SourceRef] = Field(default_factory=list)
     go_live: date | None = None
+    live: bool = Field(False, description="a project's tool records the service as live")
+    live_since: date | None = Field(None, description="the earliest day a project's tool "
+                                                      "records the service live")
     service_manager: str | None = None
     receivers: list[str] = Field(default_factory=list)
     resolver_group: str | None = None

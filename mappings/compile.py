@@ -67,6 +67,7 @@ STANDARD_PRACTICES: dict[str, Capability] = {
 PROJECT_TARGETS: dict[str, tuple[Target, bool]] = {
     "key": ("str", True), "name": ("str", True), "service": ("str", False),
     "service_aliases": ("list", False), "link_keys": ("list", False), "go_live": ("date", False),
+    "live": ("bool", False), "live_since": ("date", False),
     "service_manager": ("str", False), "service_manager_accepted": ("bool", False),
     "project_manager": ("str", False), "phase": ("str", False), "receivers": ("list", False),
     "resolver_group": ("str", False), "updated": ("datetime", False), "url": ("str", False),
@@ -90,7 +91,7 @@ ITEM_TARGETS: dict[str, dict[str, tuple[Target, bool]]] = {
 _ITEM_MODELS: dict[str, type[Milestone] | type[Contact] | type[Approval]] = {
     "milestones": Milestone, "contacts": Contact, "approvals": Approval,
 }
-_FALLBACKS: dict[str, Any] = {"service_manager_accepted": False, "sla_breached": False,
+_FALLBACKS: dict[str, Any] = {"service_manager_accepted": False, "live": False, "sla_breached": False,
                               "status_category": "todo", "done": False}
 _LIST_FIELDS = {"service_aliases", "link_keys", "receivers", "labels"}
 

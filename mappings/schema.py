@@ -153,6 +153,10 @@ class ProjectFields(_Fields):
     service_aliases: FieldValue | None = None
     link_keys: FieldValue | None = Field(None, description="keys shared across sources to link projects")
     go_live: FieldValue | None = None
+    live: FieldValue | None = Field(None, description="true when the tool records the service "
+                                                      "as live (a project closed complete)")
+    live_since: FieldValue | None = Field(None, description="the day it went live, when the tool "
+                                                            "records one")
     service_manager: FieldValue | None = None
     service_manager_accepted: FieldValue | None = None
     project_manager: FieldValue | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from bridge.cli.context import load_cli_config
+from bridge.config import OWN_MAPPING
 from bridge.errors import ConfigError
 from bridge.sourcemaps import compiled_for
 from mappings.loader import validate_files
@@ -26,12 +27,14 @@ def validate(ctx: click.Context) -> None:
     for source in config.sources:
         if source.mappings:  # the shipped defaults are checked by their own tests
             issues += validate_files(source.mappings, source.kind)
-    if config.policy is not None and not issues:
+    policies = {config.policy, *config.policy_overrides.values()} - {None, OWN_MAPPING}
+    if policies and not issues:
         roles = {r for s in config.sources for r in compiled_for(s).roles}
-        try:
-            load_policy(config.policy, roles)
-        except ConfigError as exc:
-            issues += exc.issues or []
+        for policy in sorted(p for p in policies if p is not None):
+            try:
+                load_policy(policy, roles)
+            except ConfigError as exc:
+                issues += exc.issues or []
     if issues:
         issues.sort(key=lambda i: (i.file, i.line or 0, i.column or 0))
         raise ConfigError(f"{len(issues)} problem(s) in mapping files", issues)

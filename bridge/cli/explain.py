@@ -42,10 +42,18 @@ def _all(conn: Connection) -> list[ServiceTransition]:
 
 def find_transition(transitions: list[ServiceTransition], wanted: str) -> ServiceTransition:
     folded = wanted.casefold()
+    matches = []
     for t in transitions:
         names = {t.id, t.id.partition(":")[2], t.service, *t.service_aliases}
         if folded in {n.casefold() for n in names if n}:
-            return t
+            matches.append(t)
+    exact = [t for t in matches if t.id == wanted]
+    if len(matches) == 1 or exact:
+        return (exact or matches)[0]
+    if matches:
+        listed = "; ".join(f"{t.id} ({t.service})" for t in matches)
+        raise ConfigError(f"{wanted!r} names {len(matches)} transitions: {listed}; "
+                          "give one of these ids")
     choices = [t.id for t in transitions] + [t.service for t in transitions]
     hint = did_you_mean(wanted, choices)
     raise ConfigError(f"no transition {wanted!r} in the state store"
@@ -57,6 +65,8 @@ def render(t: ServiceTransition, console: Console) -> None:
     console.print(f"[bold]{t.service}[/bold] ({t.id}), go-live {t.go_live or 'not scheduled'}, "
                   f"service manager {t.service_manager or 'not named'}")
     console.print(f"Gate: [bold]{gate.status.value}[/bold]: {gate.reason}")
+    if gate.policy:
+        console.print(f"Judged by {gate.policy}")
     if gate.accepted_by:
         console.print(f"Accepted by {gate.accepted_by}")
     table = Table(show_lines=True)

@@ -83,14 +83,19 @@ def _due(item: GateItem) -> date:
 
 
 def went_live(transition: ServiceTransition, today: date) -> date | None:
-    """The day the service went live: its go-live milestone released, or its go-live day
+    """The day the service went live, the earliest the facts give: its go-live milestone
+    released, the tool's own live state (a project closed complete), or its go-live day
     over (in the reporting time zone); None while it is not live yet."""
+    days: list[date] = []
     released = [m for m in transition.milestones if m.kind == "go_live" and m.done]
     if released:
-        return released[0].due or transition.go_live or today
+        days.append(released[0].due or transition.go_live or today)
+    if transition.live:
+        planned = transition.go_live
+        days.append(transition.live_since or (min(planned, today) if planned else today))
     if transition.go_live is not None and transition.go_live < today:
-        return transition.go_live
-    return None
+        days.append(transition.go_live)
+    return min(days, default=None)
 
 
 def undated_for(transition: ServiceTransition, today: date, limit_days: int) -> int | None:

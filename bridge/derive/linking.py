@@ -77,12 +77,15 @@ def merge_transition(group: Sequence[Project]) -> ServiceTransition:
     hypercare = milestones.get("hypercare_end")
     # a go-live date set on the project wins over the go-live milestone (Jira: the version)
     go_live = first("go_live") or (milestones["go_live"].due if "go_live" in milestones else None)
+    live_days = [p.live_since for p in group if p.live and p.live_since]
     return ServiceTransition(
         id=transition_id(primary),
         service=str(first("service") or primary.name),
         service_aliases=aliases,
         projects=[p.ref for p in group],
         go_live=go_live if isinstance(go_live, date) else None,
+        live=any(p.live for p in group),
+        live_since=min(live_days) if live_days else None,
         service_manager=first("service_manager"),
         receivers=receivers,
         resolver_group=first("resolver_group"),

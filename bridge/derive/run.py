@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 class MappingProvider(Protocol):
     def mapping(self, source: SourceConfig) -> SourceMapping: ...
 
-    def policy(self) -> Policy | None: ...
+    def policy(self, source: str) -> Policy | None: ...
 
 
 @dataclass
@@ -67,14 +67,14 @@ def derive_all(conn: Connection, config: BridgeConfig, mappings: MappingProvider
     definitions: dict[int, str] = {}
     articles = _published_articles(conn, config)
     held = _quarantined_tickets(conn, config, mappings)
-    policy = mappings.policy()
     kept: list[str] = []
     for group in link_projects(repo.all_projects(conn), stored):
         primary_source = sources.get(group[0].ref.source)
         if primary_source is None:
             continue  # a source no longer configured: its projects wait for a migration
         compiled = mappings.mapping(primary_source).compiled
-        # one policy for the product when configured, else the primary source's mapping
+        # one policy for the product (or the source's explicit override), else its mapping
+        policy = mappings.policy(primary_source.name)
         gate_def = policy.gate if policy else compiled.gate
         knowledge = policy.knowledge if policy else compiled.knowledge
         transition = merge_transition(group)
@@ -97,7 +97,10 @@ def derive_all(conn: Connection, config: BridgeConfig, mappings: MappingProvider
         gate = evaluate(items, today, config.reporting.at_risk_days, accepted, transition.service_manager,
                         went_live(transition, today), gate_def.acceptance,
                         undated_for(transition, today, config.reporting.no_go_live_days))
-        transition = transition.model_copy(update={"gate": gate})
+        judge = (f"policy {policy.file}" if policy else
+                 f"the mapping of source {primary_source.name}")
+        transition = transition.model_copy(update={"gate": gate.model_copy(
+            update={"policy": judge})})
         previous = stored.get(transition.id)
         old_status = previous[1]["gate"]["status"] if previous else None
         version = int(previous[1].get("gate_version", 0)) if previous else 0

@@ -116,6 +116,7 @@ def _transition(payload: dict[str, Any]) -> dict[str, Any]:
         "go_live": payload.get("go_live"),
         "gate": {
             "status": gate.get("status", "not_started"),
+            "policy": gate.get("policy"),
             "items": [
                 {"key": item["key"], "status": item.get("status", "unmet"),
                  "evidence": "; ".join(e.get("detail", "") for e in item.get("evidence") or []),

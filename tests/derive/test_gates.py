@@ -117,6 +117,36 @@ def test_a_service_is_live_once_its_go_live_is_released_or_its_day_is_over() -> 
     assert went_live(transition(), day) is None  # no go-live date: not known to be live
 
 
+def test_the_tools_live_state_makes_a_service_live_before_its_planned_day() -> None:
+    def transition(**kw: object) -> ServiceTransition:
+        return ServiceTransition.model_validate({"id": "t", "service": "S", **kw})
+
+    day = date(2026, 12, 1)
+    planned = date(2026, 12, 20)
+    # the tool says live on a known day: that day, though the plan says later
+    assert went_live(transition(go_live=planned, live=True, live_since=date(2026, 11, 28)),
+                     day) == date(2026, 11, 28)
+    # live without a recorded day: today, never a planned day still ahead
+    assert went_live(transition(go_live=planned, live=True), day) == day
+    assert went_live(transition(live=True), day) == day
+    # a day recorded but the state not live (closed incomplete): not live
+    assert went_live(transition(go_live=planned, live_since=date(2026, 11, 28)), day) is None
+
+
+def test_linked_projects_share_the_earliest_live_day() -> None:
+    from bridge.derive.linking import merge_transition
+    from bridge.models import Project, SourceRef
+
+    def project(source: str, **kw: object) -> Project:
+        return Project.model_validate({"ref": SourceRef(source=source, stream="p", key="K"),
+                                       "key": "K", "name": "S", "service": "S", **kw})
+
+    merged = merge_transition([project("jira"), project("snow", live=True,
+                                                        live_since=date(2026, 11, 3)),
+                               project("other", live_since=date(2026, 10, 1))])
+    assert merged.live and merged.live_since == date(2026, 11, 3)
+
+
 def test_the_pushed_comment_names_each_missing_item_with_who_and_when() -> None:
     from bridge.derive.run import gate_comment
 

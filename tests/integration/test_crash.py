@@ -122,10 +122,10 @@ def run_until_settled(config: Path, store: Store, cwd: Path, max_runs: int = 5) 
     """Complete runs until one plans no push: pushed articles come back through the pull and
     can change a gate, so a quiet run is the end, not the first complete one."""
     for _ in range(max_runs):
-        before = outbox_count(store)
+        before = outbox_state(store)
         done = sync_once(config, cwd)
         assert done.returncode == 0, done.stderr
-        if outbox_count(store) == before:
+        if outbox_state(store) == before:  # nothing planned and nothing left to deliver
             return
     pytest.fail(f"still planning pushes after {max_runs} complete runs")
 
@@ -133,6 +133,14 @@ def run_until_settled(config: Path, store: Store, cwd: Path, max_runs: int = 5) 
 def outbox_count(store: Store) -> int:
     with store.engine.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(outbox)).scalar_one())
+
+
+def outbox_state(store: Store) -> tuple[tuple[str, int], ...]:
+    """Outbox rows by status: a run that delivers a pending push (an article created after
+    this run's pull) changes it, so the next run pulls what that push wrote."""
+    with store.engine.connect() as conn:
+        return tuple(sorted((str(s), int(n)) for s, n in conn.execute(
+            select(outbox.c.status, func.count()).group_by(outbox.c.status))))
 
 
 # --- what "once" means, checked from the outside ----------------------------------------------

@@ -17,11 +17,13 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from bridge.config import load_config
 from bridge.sandbox import Sandbox
 from bridge.store import Store, open_store
 from bridge.store.database import head_revision
+from bridge.store.schema import outbox
 from tests.conftest import fresh_database
 from tests.helpers import clean_env
 from tests.integration.test_crash import (
@@ -40,9 +42,20 @@ daemon:
   push_interval_seconds: 5
 """
 RUN_FOR_SECONDS = 30.0  # three pull cycles and several push rounds
+MAX_RUN_SECONDS = 150.0
 STOP_WITHIN_SECONDS = 10.0
 TICKETS = 600
 LATENCY_MS = 100
+
+
+def _all_pushes_delivered(state: str) -> bool:
+    store = open_store(state)
+    try:
+        with store.engine.connect() as conn:
+            statuses = list(conn.execute(select(outbox.c.status)).scalars())
+    finally:
+        store.close()
+    return bool(statuses) and all(s == "delivered" for s in statuses)
 
 
 def start_daemon(config: Path, cwd: Path, log: Path) -> subprocess.Popen[bytes]:
@@ -75,10 +88,21 @@ def test_two_daemons_share_one_postgresql_store_and_do_nothing_twice(
         logs = [tmp_path / "daemon-a.log", tmp_path / "daemon-b.log"]
         daemons = [start_daemon(config_path, tmp_path, log) for log in logs]
         try:
-            deadline = time.monotonic() + RUN_FOR_SECONDS
-            while time.monotonic() < deadline:
+            # run a few rounds, then on until a complete pull follows the last delivered push
+            # (so what the pushes wrote comes back in): on a loaded machine that takes longer
+            started = time.monotonic()
+            pulls_after_push: int | None = None
+            while time.monotonic() - started < MAX_RUN_SECONDS:
                 assert all(d.poll() is None for d in daemons), [log.read_text() for log in logs]
                 time.sleep(0.5)
+                if time.monotonic() - started < RUN_FOR_SECONDS:
+                    continue
+                pulls = sum(log.read_text().count("snow: pulled") for log in logs)
+                if pulls_after_push is None:
+                    if _all_pushes_delivered(state):
+                        pulls_after_push = pulls
+                elif pulls > pulls_after_push:
+                    break
             stopped = [stop(d) for d in daemons]
         finally:
             for d in daemons:

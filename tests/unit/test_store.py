@@ -121,7 +121,7 @@ def test_status_counts_what_is_stored(store_url: str) -> None:
                                   "team": "Network", "open": 2, "opened": 2, "closed": 1,
                                   "window_days": 30}]
     assert data["transitions"][0]["gate"] == {
-        "status": "at_risk", "items": [{"key": "kb_article", "status": "met",
+        "status": "at_risk", "policy": None, "items": [{"key": "kb_article", "status": "met",
                                         "evidence": "KB0010001 published", "late_days": None,
                                         "after_go_live": False}]}
     assert data["transitions"][0]["project"] == "PRJ1"
