@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,8 @@ class DaemonConfig(BaseModel):
         default_factory=dict, description="per-source schedules, by source name, overriding `schedule`")
     push_interval_seconds: int = Field(60, ge=5)
     health_port: int | None = Field(None, ge=1, le=65535, description="loopback port for /healthz and /metrics")
+    upgrade_store: bool = Field(False, description="upgrade an older state store's schema at "
+                                                   "start (else `smo-bridge db upgrade` does)")
 
 
 class ReportingConfig(BaseModel):
@@ -145,17 +148,36 @@ def find_config_path(explicit: str | os.PathLike[str] | None) -> Path:
     return Path(DEFAULT_CONFIG_NAME)
 
 
-def load_config(path: str | os.PathLike[str]) -> BridgeConfig:
-    """Load and validate; raises ConfigError carrying every issue found."""
+def load_config(path: str | os.PathLike[str], *, secrets: bool = True) -> BridgeConfig:
+    """Load and validate; raises ConfigError carrying every issue found. With `secrets`
+    false (commands that only read the store), unset `${VARS}` stay as written: such a
+    command never talks to a source, so it needs none of their credentials."""
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"{path}: configuration file not found (use --config or ${CONFIG_ENV})")
     doc = load_yaml(path)
-    return config_from_document(doc, base_dir=path.parent, path=path)
+    return config_from_document(doc, base_dir=path.parent, path=path, secrets=secrets)
 
 
-def config_from_document(doc: YamlDocument, base_dir: Path, path: Path | None = None) -> BridgeConfig:
-    issues: list[Issue] = interpolate_env(doc)
+class _UnsetKept(Mapping[str, str]):
+    """The environment, where an unset NAME reads as its own `${NAME}`."""
+
+    def __getitem__(self, name: str) -> str:
+        return os.environ.get(name, f"${{{name}}}")
+
+    def __contains__(self, name: object) -> bool:
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(os.environ)
+
+    def __len__(self) -> int:
+        return len(os.environ)
+
+
+def config_from_document(doc: YamlDocument, base_dir: Path, path: Path | None = None, *,
+                         secrets: bool = True) -> BridgeConfig:
+    issues: list[Issue] = interpolate_env(doc, None if secrets else _UnsetKept())
     if doc.data is None:
         doc.data = {}
     if not isinstance(doc.data, dict):

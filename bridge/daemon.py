@@ -94,8 +94,10 @@ class Daemon:
     # -- lifecycle -------------------------------------------------------------------------
 
     def run(self) -> int:
-        # daemons sharing one database may start together: one upgrades, the others wait
-        self.store = open_store(self.config.state)
+        # daemons sharing one database may start together: one creates or upgrades it, the
+        # others wait; an older schema is upgraded only when the operator allowed it
+        self.store = open_store(self.config.state,
+                                create_only=not self.config.daemon.upgrade_store)
         grace = self.config.daemon.schedule.misfire_grace_seconds
         self.scheduler = BackgroundScheduler(timezone=UTC, job_defaults={
             "coalesce": True, "max_instances": 1, "misfire_grace_time": grace})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +11,9 @@ import click
 from bridge.config import DEFAULT_STATE, BridgeConfig, load_config
 from bridge.logs import redact
 from bridge.store import Store, open_store
+from bridge.store.database import open_existing_store, redacted_url, store_exists
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -27,15 +31,29 @@ def cli_state(ctx: click.Context) -> CliState:
     return state
 
 
-def load_cli_config(ctx: click.Context, *, required: bool = True) -> BridgeConfig | None:
-    """The configuration; without a file, None when not required (defaults apply)."""
+def load_cli_config(ctx: click.Context, *, required: bool = True,
+                    secrets: bool = True) -> BridgeConfig | None:
+    """The configuration; without a file, None when not required (defaults apply). A
+    command that never talks to a source passes `secrets=False`: it needs no credentials."""
     state = cli_state(ctx)
     if not required and not state.config_explicit and not state.config_path.exists():
         return None
-    config = load_config(state.config_path)
+    config = load_config(state.config_path, secrets=secrets)
     redact.add(config.secrets())
     return config
 
 
-def open_cli_store(config: BridgeConfig | None) -> Store:
-    return open_store(config.state if config else DEFAULT_STATE)
+def open_cli_store(config: BridgeConfig | None, *, read_only: bool = False,
+                   dry_run: bool = False) -> Store:
+    """The state store for a command. Reading commands open an existing, current store and
+    change nothing; writing ones create a new store but never upgrade an existing one (that
+    is `smo-bridge db upgrade`); a dry run with no store yet runs against an empty one in
+    memory, so it writes nothing anywhere."""
+    url = config.state if config else DEFAULT_STATE
+    if read_only:
+        return open_existing_store(url)
+    if dry_run and not store_exists(url):
+        log.warning("no state store at %s yet: the dry run starts from an empty one in memory",
+                    redacted_url(url))
+        return open_store("sqlite://")
+    return open_store(url, upgrade=not dry_run, create_only=True)

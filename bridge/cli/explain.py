@@ -22,8 +22,8 @@ from bridge.yamlfile import did_you_mean
 @click.pass_context
 def command(ctx: click.Context, transition: str, fmt: str) -> None:
     """Explain a transition's gate: TRANSITION is its id (jira:PAY), project key or service."""
-    config = load_cli_config(ctx, required=False)
-    store = open_cli_store(config)
+    config = load_cli_config(ctx, required=False, secrets=False)
+    store = open_cli_store(config, read_only=True)
     try:
         with store.engine.connect() as conn:
             found = find_transition(list(_all(conn)), transition)

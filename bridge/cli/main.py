@@ -12,6 +12,7 @@ from bridge import __version__
 from bridge.cli import (
     check,
     config_cmd,
+    db,
     demo,
     explain,
     mappings,
@@ -58,6 +59,7 @@ cli.add_command(mappings.group)
 cli.add_command(explain.command)
 cli.add_command(migrate.group)
 cli.add_command(quarantine.group)
+cli.add_command(db.group)
 
 
 def main(argv: list[str] | None = None) -> int:

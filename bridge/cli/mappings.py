@@ -40,19 +40,20 @@ def group() -> None:
     """Check, test and preview mapping files."""
 
 
-def _load_config(ctx: click.Context) -> Any | None:
-    """The configuration, or None when there is no configuration file at all."""
+def _load_config(ctx: click.Context, *, secrets: bool = False) -> Any | None:
+    """The configuration, or None when there is no configuration file at all; only a
+    command that talks to a source asks for its `secrets`."""
     if not isinstance(ctx.obj, dict):
         from bridge.cli.context import load_cli_config
 
-        return load_cli_config(ctx, required=False)
+        return load_cli_config(ctx, required=False, secrets=secrets)
     from bridge.config import find_config_path, load_config
 
     explicit = ctx.obj.get("config_path") if isinstance(ctx.obj, dict) else None
     path = find_config_path(explicit)
     if explicit is None and not path.exists():
         return None
-    return load_config(path)
+    return load_config(path, secrets=secrets)
 
 
 def _targets(ctx: click.Context, files: tuple[Path, ...]) -> list[Target]:
@@ -225,7 +226,7 @@ def _from_store(ctx: click.Context, source_name: str, compiled: CompiledMapping,
     config = _load_config(ctx)
     if config is None:
         raise ConfigError(f"no configuration file: cannot find source {source_name!r}")
-    store = open_cli_store(config)
+    store = open_cli_store(config, read_only=True)
     try:
         with store.engine.begin() as conn:
             found = repository.get_raw(conn, source_name, key, stream)
@@ -249,7 +250,7 @@ def suggest(ctx: click.Context, source_name: str, output: Path | None) -> None:
     default with each custom field pointed at the instance's field of that name and type."""
     from bridge.suggest import suggest_mapping
 
-    config = _load_config(ctx)
+    config = _load_config(ctx, secrets=True)
     if config is None:
         raise click.UsageError("suggest needs a configuration naming the source")
     drafted = suggest_mapping(config.source(source_name))

@@ -92,8 +92,8 @@ def reconcile(ctx: click.Context, source: str) -> None:
 @click.pass_context
 def copy_state(ctx: click.Context, target: str) -> None:
     """Copy the whole state store to another database (e.g. SQLite to PostgreSQL)."""
-    config = load_cli_config(ctx, required=False)
-    store = open_cli_store(config)
+    config = load_cli_config(ctx, required=False, secrets=False)
+    store = open_cli_store(config, read_only=True)
     try:
         copied = ops.copy_state(store, target)
     finally:

@@ -48,10 +48,10 @@ def _display_key(item: dict[str, Any]) -> str | None:
 @click.pass_context
 def list_command(ctx: click.Context, source: str | None, fmt: str) -> None:
     """List quarantined records with the field and the reason."""
-    config = load_cli_config(ctx, required=False)
+    config = load_cli_config(ctx, required=False, secrets=False)
     if config is not None and source is not None:
         config.source(source)
-    store = open_cli_store(config)
+    store = open_cli_store(config, read_only=True)
     try:
         with store.engine.connect() as conn:
             rows = [_row(item) for item in repo.quarantined(conn, source)]

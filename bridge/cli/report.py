@@ -46,9 +46,9 @@ def workloads(ctx: click.Context, by: str, period: str, fmt: str, last: int | No
     if not dims or unknown or len(set(dims)) != len(dims):
         raise click.BadParameter(f"{by!r}: give one or more of {', '.join(DIMENSIONS)}, "
                                  "comma-separated, each once", param_hint="--by")
-    config = load_cli_config(ctx, required=False)
+    config = load_cli_config(ctx, required=False, secrets=False)
     zone = ZoneInfo(config.reporting.timezone if config else "UTC")
-    store = open_cli_store(config)
+    store = open_cli_store(config, read_only=True)
     try:
         with store.engine.connect() as conn:
             columns = load_ticket_columns(conn)
@@ -90,9 +90,9 @@ def workloads(ctx: click.Context, by: str, period: str, fmt: str, last: int | No
 def transitions(ctx: click.Context, period: str, fmt: str) -> None:
     """Per go-live period: transitions that went live, passed (on time), went live unready;
     and the gate items missing most often when a service went live."""
-    config = load_cli_config(ctx, required=False)
+    config = load_cli_config(ctx, required=False, secrets=False)
     zone = ZoneInfo(config.reporting.timezone if config else "UTC")
-    store = open_cli_store(config)
+    store = open_cli_store(config, read_only=True)
     try:
         with store.engine.connect() as conn:
             stored = [ServiceTransition.model_validate(p) for p in

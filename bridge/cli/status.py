@@ -19,8 +19,8 @@ from bridge.store.status import snapshot
 @click.pass_context
 def command(ctx: click.Context, fmt: str) -> None:
     """Show sources, transitions, workloads and the push outbox from the state store."""
-    config = load_cli_config(ctx, required=False)
-    store = open_cli_store(config)
+    config = load_cli_config(ctx, required=False, secrets=False)
+    store = open_cli_store(config, read_only=True)
     try:
         configured = [(s.name, s.kind) for s in config.sources] if config else []
         data = snapshot(store, configured)

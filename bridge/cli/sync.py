@@ -31,7 +31,7 @@ def command(ctx: click.Context, once: bool, source: str | None, dry_run: bool, n
     assert config is not None
     if source is not None:
         config.source(source)  # an unknown name is a one-line error before any work
-    store = open_cli_store(config)
+    store = open_cli_store(config, dry_run=dry_run)
     console = Console(stderr=True)
     try:
         result = run_with_progress(config, store, console, only=source, dry_run=dry_run,
@@ -95,8 +95,8 @@ def outbox_group() -> None:
 @click.pass_context
 def outbox_list(ctx: click.Context, status: str | None, limit: int) -> None:
     """List pushes, newest first."""
-    config = load_cli_config(ctx, required=False)
-    store = open_cli_store(config)
+    config = load_cli_config(ctx, required=False, secrets=False)
+    store = open_cli_store(config, read_only=True)
     try:
         with store.engine.connect() as conn:
             rows = repo.list_outbox(conn, status, limit)
@@ -116,7 +116,7 @@ def outbox_list(ctx: click.Context, status: str | None, limit: int) -> None:
 @click.pass_context
 def outbox_retry(ctx: click.Context, ids: tuple[int, ...]) -> None:
     """Put failed pushes (all, or the IDS given) back in the queue."""
-    config = load_cli_config(ctx, required=False)
+    config = load_cli_config(ctx, required=False, secrets=False)
     store = open_cli_store(config)
     try:
         with store.engine.begin() as conn:

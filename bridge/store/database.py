@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +12,10 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from bridge.errors import ConfigError, TransientError
+from bridge.errors import BridgeError, ConfigError, TransientError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -68,16 +69,25 @@ def redacted_url(url: str) -> str:
         return "<unparsable URL>"
 
 
-def create_store_engine(url: str) -> Engine:
+def _parsed(url: str) -> URL:
     try:
-        parsed = make_url(url)
+        return make_url(url)
     except ArgumentError:
         raise ConfigError(f"state: not a database URL: {url!r}") from None
+
+
+def create_store_engine(url: str, *, create: bool = False) -> Engine:
+    """An engine for `url`; with `create`, a new SQLite file (and its folder) is made, the
+    file readable by its owner only: it holds people's names and addresses."""
+    parsed = _parsed(url)
     # payloads are large JSON documents: orjson is several times faster than json
     kwargs: dict[str, Any] = {"json_serializer": _dumps, "json_deserializer": orjson.loads}
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if create and parsed.database and parsed.database != ":memory:":
+            path = Path(parsed.database)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # SQLite gives its -wal and -shm files the database file's mode
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
     else:
         kwargs["pool_pre_ping"] = True
@@ -107,14 +117,80 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
-def open_store(url: str, *, upgrade: bool = True) -> Store:
-    """Open (and by default create or upgrade) the store at `url`."""
-    store = Store(create_store_engine(url))
-    if upgrade:
-        try:
+def open_store(url: str, *, upgrade: bool = True, create_only: bool = False) -> Store:
+    """Open the store at `url`, creating it when new and by default upgrading it in place.
+    With `create_only`, an existing store whose schema is not current is an error naming
+    the upgrade command: schema changes stay an operator's explicit step."""
+    store = Store(create_store_engine(url, create=True))
+    try:
+        if create_only:
+            current = store.current_revision()
+            if current is not None and current != head_revision():
+                raise _not_current(url, current)
+        if upgrade:
             store.upgrade()
-        except OperationalError as exc:
-            store.close()
-            reason = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
-            raise TransientError(f"state store {redacted_url(url)} unavailable: {reason}") from None
+    except OperationalError as exc:
+        store.close()
+        raise _unavailable(url, exc) from None
+    except ConfigError:
+        store.close()
+        raise
     return store
+
+
+def open_existing_store(url: str) -> Store:
+    """Open a store that must already exist at the current schema, for reading: nothing is
+    created, locked or upgraded (a missing store is an error naming the URL)."""
+    parsed = _parsed(url)
+    database = parsed.database
+    if (parsed.get_backend_name() == "sqlite" and database and database != ":memory:"
+            and not Path(database).exists()):
+        raise BridgeError(f"no state store at {redacted_url(url)}: nothing has been synced "
+                          "here yet (`smo-bridge sync --once` creates it)")
+    store = Store(create_store_engine(url))
+    try:
+        current = store.current_revision()
+    except OperationalError as exc:
+        store.close()
+        raise _unavailable(url, exc) from None
+    if current is None:
+        store.close()
+        raise BridgeError(f"no state store at {redacted_url(url)}: the database holds no "
+                          "smo-bridge tables (`smo-bridge sync --once` creates them)")
+    if current != head_revision():
+        store.close()
+        raise _not_current(url, current)
+    return store
+
+
+def store_exists(url: str) -> bool:
+    """Whether `url` already holds a store (its tables), without creating anything."""
+    parsed = _parsed(url)
+    database = parsed.database
+    if parsed.get_backend_name() == "sqlite":
+        if not database or database == ":memory:":
+            return False
+        if not Path(database).exists():
+            return False
+    store = Store(create_store_engine(url))
+    try:
+        return store.current_revision() is not None
+    except OperationalError as exc:
+        raise _unavailable(url, exc) from None
+    finally:
+        store.close()
+
+
+def _unavailable(url: str, exc: OperationalError) -> TransientError:
+    reason = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
+    return TransientError(f"state store {redacted_url(url)} unavailable: {reason}")
+
+
+def _not_current(url: str, current: str) -> ConfigError:
+    head = head_revision()
+    known = {s.revision for s in ScriptDirectory.from_config(_alembic_config()).walk_revisions()}
+    if current not in known:
+        return ConfigError(f"state store {redacted_url(url)} has schema {current}, written by a "
+                           f"newer smo-bridge (this one knows up to {head}): upgrade smo-bridge")
+    return ConfigError(f"state store {redacted_url(url)} has schema {current}, this version "
+                       f"needs {head}: back it up, then run `smo-bridge db upgrade`")

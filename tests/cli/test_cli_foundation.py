@@ -72,6 +72,7 @@ def test_status_json_on_a_new_store(tmp_path: Path) -> None:
         f"state: sqlite:///{tmp_path / 'state.db'}\nsources:\n"
         "  - {name: jira, kind: jira, url: https://x.atlassian.net,"
         " auth: {kind: basic, username: u, password: p}}\n")
+    assert run("db", "upgrade", cwd=tmp_path).returncode == 0
     result = run("status", "--format", "json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
@@ -81,14 +82,20 @@ def test_status_json_on_a_new_store(tmp_path: Path) -> None:
     assert data["outbox"] == {"pending": 0, "failed": 0, "delivered": 0}
 
 
-def test_status_without_any_configuration_uses_the_default_store(tmp_path: Path) -> None:
+def test_status_without_a_store_says_so_and_creates_nothing(tmp_path: Path) -> None:
+    result = run("status", "--format", "json", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip() == ("error: no state store at sqlite:///smo-bridge.db: nothing "
+                                     "has been synced here yet (`smo-bridge sync --once` creates it)")
+    assert list(tmp_path.iterdir()) == []
+    assert run("db", "upgrade", cwd=tmp_path).returncode == 0  # the default store, made on request
     result = run("status", "--format", "json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert set(json.loads(result.stdout)) >= {"sources", "transitions", "workloads", "outbox"}
-    assert (tmp_path / "smo-bridge.db").exists()
 
 
 def test_status_table_is_readable(tmp_path: Path) -> None:
+    assert run("db", "upgrade", cwd=tmp_path).returncode == 0
     result = run("status", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "Sources" in result.stdout and "Outbox: 0 pending, 0 failed, 0 delivered" in result.stdout
@@ -111,6 +118,7 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
 
 
 def test_json_logs_are_one_event_per_line(tmp_path: Path) -> None:
+    assert run("db", "upgrade", cwd=tmp_path).returncode == 0
     result = run("-vv", "--log-format", "json", "status", cwd=tmp_path)
     assert result.returncode == 0
     events = [json.loads(line) for line in result.stderr.splitlines() if line.strip()]

@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from bridge.cli.mappings import group
+from bridge.store import open_store
 
 INCIDENT = {
     "sys_id": {"value": "i1", "display_value": "i1"},
@@ -79,6 +80,11 @@ def test_preview_by_key_needs_a_source_and_a_stored_record(
         f"state: sqlite:///{tmp_path / 'state.db'}\nsources:\n"
         "  - {name: jira, kind: jira, url: https://x, auth: {kind: basic, username: u, password: p}}\n")
     monkeypatch.chdir(tmp_path)
+    result = runner.invoke(group, ["preview", "--source", "jira", "--key", "X-1"])
+    assert result.exit_code != 0  # reading never creates the store
+    assert str(result.exception).startswith("no state store at sqlite:///")
+    assert not (tmp_path / "state.db").exists()
+    open_store(f"sqlite:///{tmp_path / 'state.db'}").close()
     result = runner.invoke(group, ["preview", "--source", "jira", "--key", "X-1"])
     assert result.exit_code != 0
     assert str(result.exception) == ("no raw record jira/X-1 in the state store "
