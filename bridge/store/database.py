@@ -76,12 +76,14 @@ def _parsed(url: str) -> URL:
         raise ConfigError(f"state: not a database URL: {url!r}") from None
 
 
-def create_store_engine(url: str, *, create: bool = False) -> Engine:
+def create_store_engine(url: str, *, create: bool = False, read_only: bool = False) -> Engine:
     """An engine for `url`; with `create`, a new SQLite file (and its folder) is made, the
     file readable by its owner only: it holds people's names and addresses."""
     parsed = _parsed(url)
-    # payloads are large JSON documents: orjson is several times faster than json
-    kwargs: dict[str, Any] = {"json_serializer": _dumps, "json_deserializer": orjson.loads}
+    # payloads are large JSON documents: orjson is several times faster than json; statement
+    # parameters are records (people's addresses): never in an error message or a log line
+    kwargs: dict[str, Any] = {"json_serializer": _dumps, "json_deserializer": orjson.loads,
+                              "hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":
         if create and parsed.database and parsed.database != ":memory:":
             path = Path(parsed.database)
@@ -98,8 +100,12 @@ def create_store_engine(url: str, *, create: bool = False) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling breaks SAVEPOINT (dry runs roll back through
-        # them): let SQLAlchemy emit BEGIN itself, as its documentation recommends
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+        # them): let SQLAlchemy emit BEGIN itself, as its documentation recommends. Writers
+        # take the write lock when they begin: a deferred transaction that reads and then
+        # writes fails at once with "database is locked" when another thread wrote
+        # meanwhile (the busy timeout cannot help it); readers in WAL mode need no lock.
+        begin = "BEGIN" if read_only else "BEGIN IMMEDIATE"
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql(begin))
     return engine
 
 
@@ -147,7 +153,7 @@ def open_existing_store(url: str) -> Store:
             and not Path(database).exists()):
         raise BridgeError(f"no state store at {redacted_url(url)}: nothing has been synced "
                           "here yet (`smo-bridge sync --once` creates it)")
-    store = Store(create_store_engine(url))
+    store = Store(create_store_engine(url, read_only=True))
     try:
         current = store.current_revision()
     except OperationalError as exc:

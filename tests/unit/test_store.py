@@ -173,3 +173,56 @@ def test_a_record_under_a_new_key_retires_the_old_one(store_url: str) -> None:
         assert [(r.key, r.deleted) for r in result.changed] == [("OPS-7", False), ("PAY-1", True)]
     finally:
         store.close()
+
+
+def test_writers_on_several_threads_never_meet_a_locked_database(store_url: str) -> None:
+    """Two pull jobs of one daemon write from two threads: each transaction reads, then
+    writes. On SQLite a deferred transaction would fail at once with "database is locked"."""
+    import threading
+
+    from sqlalchemy import func as sql_func
+
+    from bridge.store.schema import cursors
+
+    store = open_store(store_url)
+    failures: list[str] = []
+
+    def job(n: int) -> None:
+        for i in range(40):
+            try:
+                with store.engine.begin() as conn:
+                    conn.execute(select(sql_func.count()).select_from(cursors)).scalar_one()
+                    conn.execute(cursors.insert().values(source=f"s{n}", stream=f"t{i}", value={},
+                                                         updated_at=datetime.now(UTC)))
+            except Exception as exc:  # counted: the assertion names them
+                failures.append(str(exc).splitlines()[0])
+
+    try:
+        threads = [threading.Thread(target=job, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert failures == []
+        with store.engine.connect() as conn:
+            assert conn.execute(select(sql_func.count()).select_from(cursors)).scalar_one() == 160
+    finally:
+        store.close()
+
+
+def test_a_failed_statement_never_shows_the_record_it_carried(store_url: str) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from bridge.store.schema import cursors
+
+    store = open_store(store_url)
+    try:
+        row = {"source": "jira", "stream": "issues", "value": {"who": "ana.ruiz@example.com"},
+               "updated_at": datetime.now(UTC)}
+        with store.engine.begin() as conn:
+            conn.execute(cursors.insert().values(**row))
+        with pytest.raises(IntegrityError) as raised, store.engine.begin() as conn:
+            conn.execute(cursors.insert().values(**row))
+        assert "ana.ruiz@example.com" not in str(raised.value)
+    finally:
+        store.close()
