@@ -27,7 +27,7 @@ def test_default_gate_covers_the_handover_checklist(kind: str) -> None:
     gate = default_mapping(kind).gate
     assert [i.key for i in gate.items] == [
         "service_manager", "resolver_group", "kb_article", "sla", "runbook", "monitoring",
-        "contacts", "milestones", "hypercare", "deliverables_approved", "no_critical_defects"]
+        "contacts", "receivers_signoff", "milestones", "hypercare", "no_critical_defects"]
     assert all(i.due_days is not None and i.due_days <= 0 for i in gate.items)
 
 
