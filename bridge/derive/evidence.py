@@ -56,6 +56,8 @@ class Found:
     missing: str | None = None
     approved_by: str | None = None
     approved_at: datetime | None = None
+    #: who the deliverable itself appoints to approve it, when it names someone
+    appointed: str | None = None
 
 
 class EvidenceContext:
@@ -93,6 +95,8 @@ def evaluate_items(gate: GateDef, ctx: EvidenceContext) -> list[GateItem]:
         # an item whose approver names nobody here needs an approval no one can give
         needed = approver if approver or item_def.approver is None else ""
         found = _check(item_def.evidence, ctx, needed, item_def.key)
+        if found.appointed:
+            base["approver"] = found.appointed
         if found.met:
             done_on = delivered_on(found.evidence)
             go_live = ctx.transition.go_live
@@ -331,8 +335,11 @@ def _deliverable(rule: DeliverableDone, ctx: EvidenceContext, approver: str | No
     if approver is None:
         return Found(True, [_ticket_evidence(done[0], "done")])
     reasons = []
+    own: str | None = None  # the appointed approver a deliverable names itself
     for ticket in done:
-        appointed = (_get(ticket, rule.approver_field) if rule.approver_field else None) or approver
+        named = _get(ticket, rule.approver_field) if rule.approver_field else None
+        own = own or (str(named) if named else None)
+        appointed = named or approver
         if not appointed:
             reasons.append(f"{ticket.label} is done but its approver role names nobody")
             continue
@@ -343,13 +350,14 @@ def _deliverable(rule: DeliverableDone, ctx: EvidenceContext, approver: str | No
             why = f"{ticket.label} approved by {right} (the appointed approver)"
             return Found(True, [_ticket_evidence(ticket, "done"),
                                 Evidence(kind="approval", ref=f"{ticket.ref.source}:{ticket.key}",
-                                         detail=why, at=at)], approved_by=right, approved_at=at)
+                                         detail=why, at=at)], approved_by=right, approved_at=at,
+                         appointed=str(named) if named else None)
         if given:
             reasons.append(f"{ticket.label} approved by {', '.join(given)}, "
                            f"but the appointed approver is {appointed}")
         else:
             reasons.append(f"{ticket.label} is done and awaits approval by {appointed}")
-    return Found(False, [_ticket_evidence(done[0], "done")], "; ".join(reasons))
+    return Found(False, [_ticket_evidence(done[0], "done")], "; ".join(reasons), appointed=own)
 
 
 def _receivers_signoff(rule: ReceiversSignoff, ctx: EvidenceContext, key: str) -> Found:

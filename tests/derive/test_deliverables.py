@@ -114,6 +114,11 @@ def test_ticket_own_appointed_approver_counts_when_the_rule_reads_it() -> None:
     item = items(gate, [ticket])["runbook"]
     assert item.status is ItemStatus.MET
     assert item.approved_by == "rangi horomona"
+    assert item.approver == "Rangi Horomona"  # the deliverable's own, not the team's name
+    unapproved = task("PAY-2", "Runbook", labels=("gate:runbook",), approver="Rangi Horomona")
+    waiting = items(gate, [unapproved])["runbook"]
+    assert (waiting.status, waiting.approver) == (ItemStatus.UNMET, "Rangi Horomona")
+    assert items(gate, [])["runbook"].approver == "Payments Engineering"
 
 
 def test_words_in_a_summary_are_no_deliverable() -> None:
