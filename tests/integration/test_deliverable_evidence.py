@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
@@ -26,6 +27,17 @@ ITEMS = {"service_manager": "service_manager_acceptance", "sla": "sla", "runbook
          "monitoring": "monitoring", "contacts": "contacts"}
 
 
+def stored_gates(config: Path) -> dict[str, Any]:
+    """Each service's stored transition, with its items' evidence, approver and what is missing."""
+    store = open_store(load_config(config).state)
+    try:
+        with store.engine.connect() as conn:
+            return {row.service: json.loads(row.payload) if isinstance(row.payload, str)
+                    else row.payload for row in conn.execute(select(transitions))}
+    finally:
+        store.close()
+
+
 def test_deliverable_items_are_met_only_by_approved_deliverables(
         sandbox_factory: SandboxFactory, tmp_path: Path) -> None:  # noqa: F811
     sb = sandbox_factory(seed=42, tickets=300, jira_deployment="cloud")
@@ -33,11 +45,10 @@ def test_deliverable_items_are_met_only_by_approved_deliverables(
     done = cli(config, "sync", "--once")
     assert done.returncode == 0, done.stdout + done.stderr
 
+    gates = stored_gates(config)
     store = open_store(load_config(config).state)
     try:
         with store.engine.connect() as conn:
-            gates = {row.service: json.loads(row.payload) if isinstance(row.payload, str)
-                     else row.payload for row in conn.execute(select(transitions))}
             labels = {f"{row.source}:{row.key}": (row.payload or {}).get("labels") or []
                       for row in conn.execute(select(tickets.c.source, tickets.c.key,
                                                      tickets.c.payload))}
@@ -83,3 +94,46 @@ def test_deliverable_items_are_met_only_by_approved_deliverables(
         assert all(e["kind"] == "approval" for e in item["evidence"])
         checked += 1
     assert checked == 2
+
+
+
+
+def test_the_appointed_approver_approving_later_meets_the_item_on_the_next_cycle(
+        sandbox_factory: SandboxFactory, tmp_path: Path) -> None:  # noqa: F811
+    """A task approved by the wrong person is unmet; once the appointed person approves it in
+    the tool, the approval lookup changes, the task is mapped again and the next cycle meets
+    the item."""
+    sb = sandbox_factory(seed=42, tickets=300, jira_deployment="cloud")
+    config = write_config(tmp_path, sb, push=False)
+    approvals = sb.servicenow_store.table("sysapproval_approver")
+    assert approvals is not None
+    users = {row["name"]: row["sys_id"] for row in sb.servicenow_rows("sys_user")}
+    # a ServiceNow-only transition's task its service owner approved: make it someone else's
+    t, d = next((t, d) for t in sb.org.transitions if t.in_servicenow and not t.in_jira
+                for d in t.deliverables if d.item in ("sla", "contacts", ITEMS["service_manager"])
+                and d.done and d.approved_by == d.approver)
+    key = next(k for k, v in ITEMS.items() if v == d.item)
+    service = sb.org.services[t.service].name
+    owner = sb.org.people[t.service_manager].display_name
+    other = sb.org.people[(t.service_manager + 1) % len(sb.org.people)].display_name
+    [project] = sb.servicenow_rows("pm_project", f"short_description={t.name}")
+    [task] = sb.servicenow_rows("pm_project_task", f"parent={project['sys_id']}"
+                                f"^short_description={d.summary}")
+    [approval] = sb.servicenow_rows("sysapproval_approver",
+                                    f"sysapproval={task['sys_id']}^state=approved")
+    index = approvals.locate(approval["sys_id"])
+    assert index is not None
+    approvals.update(index, {"approver": users[other]}, "admin")
+
+    assert cli(config, "sync", "--once").returncode == 0
+    item = next(i for i in stored_gates(config)[service]["gate"]["items"] if i["key"] == key)
+    assert item["status"] == "unmet"
+    assert item["missing"] == (f"{task['number']} approved by {other}, but the appointed "
+                               f"approver is {owner}")
+
+    approvals.insert({"sysapproval": task["sys_id"], "document_id": task["sys_id"],
+                      "source_table": "pm_project_task", "approver": users[owner],
+                      "state": "approved"}, "approver")
+    assert cli(config, "sync", "--once").returncode == 0
+    item = next(i for i in stored_gates(config)[service]["gate"]["items"] if i["key"] == key)
+    assert (item["status"], item["approved_by"]) == ("met", owner), item
