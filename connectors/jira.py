@@ -142,6 +142,12 @@ class JiraConfig(SourceConfig):
     worklogs: bool = Field(False, description="read the worklogs stream")
     time_zone: str | None = Field(None, description="the account's zone; default: /myself timeZone")
     api_version: Literal[2, 3] = Field(2, description="REST API version (3: ADF rich text, Cloud)")
+    done_transition_labels: list[str] = Field(
+        default_factory=lambda: ["gate:"],
+        description="label prefixes of the issues (the gate's deliverables) whose changelog is "
+        "read once they are done, to record who moved them to done (`doneTransition`); "
+        "empty: read no changelog",
+    )
 
     @model_validator(mode="after")
     def _supported_auth(self) -> JiraConfig:
@@ -491,6 +497,8 @@ class JiraConnector(Connector):
         through the stream's `identity_field` (the connector keeps no state)."""
         emitted: dict[str, str] = {}  # issue id -> key it was emitted under in this read
         for raw in self.issues(since, self.issue_field_ids()):
+            if self._wants_done_transition(raw):
+                raw = self._with_done_transition(raw)
             record = self._record(
                 "issues", raw, raw.get("key"), (raw.get("fields") or {}).get("updated"), on_q
             )
@@ -510,6 +518,30 @@ class JiraConnector(Connector):
                     )
                 emitted[str(issue_id)] = record.key
             yield record
+
+    def _wants_done_transition(self, issue: Mapping[str, Any]) -> bool:
+        """Only done issues carrying a configured label: the changelog costs one call each."""
+        fields = issue.get("fields")
+        if not self.cfg.done_transition_labels or not isinstance(fields, dict):
+            return False
+        status = fields.get("status")
+        category = status.get("statusCategory") if isinstance(status, dict) else None
+        if not isinstance(category, dict) or category.get("key") != "done":
+            return False
+        labels = fields.get("labels") or []
+        return any(str(label).startswith(tuple(self.cfg.done_transition_labels))
+                   for label in labels)
+
+    def _with_done_transition(self, issue: dict[str, Any]) -> dict[str, Any]:
+        """The issue with `doneTransition`: the changelog history that moved it into its
+        current status (author, created, toString), read from `expand=changelog`."""
+        changelog = issue.get("changelog")
+        if not isinstance(changelog, dict):
+            full = self._get(f"issue/{issue.get('key')}",
+                             {"fields": "status", "expand": "changelog"}, missing_ok=True)
+            changelog = full.get("changelog") if isinstance(full, dict) else None
+        found = done_transition(issue, changelog)
+        return {**issue, "doneTransition": found} if found else issue
 
     def _read_children(
         self,
@@ -707,3 +739,31 @@ class JiraConnector(Connector):
         with self._errors(f"POST /rest/api/{self.cfg.api_version}/{path}"):
             client._session.post(client._get_url(path), data=json.dumps({"body": body}))
         return "added"
+
+
+def done_transition(issue: Mapping[str, Any], changelog: Any) -> dict[str, Any] | None:
+    """The latest changelog history that set the issue's current status: who made the
+    transition and when. Cloud lists histories newest first, Server oldest first, so the
+    latest is chosen by its `created` time, not its place."""
+    fields = issue.get("fields")
+    status = fields.get("status") if isinstance(fields, dict) else None
+    if not isinstance(status, dict) or not isinstance(changelog, dict):
+        return None
+    status_id, status_name = str(status.get("id") or ""), str(status.get("name") or "")
+    best: tuple[datetime, dict[str, Any]] | None = None
+    for history in changelog.get("histories") or []:
+        if not isinstance(history, dict):
+            continue
+        for item in history.get("items") or []:
+            if not isinstance(item, dict) or item.get("field") != "status":
+                continue
+            to_id, to_name = str(item.get("to") or ""), str(item.get("toString") or "")
+            if (status_id and to_id == status_id) or (not status_id and to_name == status_name):
+                try:
+                    at = parse_jira_timestamp(history.get("created"))
+                except ValueError:
+                    continue
+                if best is None or at > best[0]:
+                    best = (at, {"author": history.get("author"), "created": history.get("created"),
+                                 "toString": to_name})
+    return best[1] if best else None

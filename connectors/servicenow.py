@@ -65,9 +65,11 @@ DEFAULT_TABLES = [
     "sys_user_group",
     "sys_user",
     "sysapproval_approver",
+    "sysapproval_group",
     "cmdb_ci_service",
     "kb_knowledge_base",
     "pm_project",
+    "pm_project_task",  # after pm_project: a task's transition is its project's number
     "task_sla",
     "incident",
     "problem",

@@ -28,6 +28,7 @@ TABLE_PARENTS: dict[str, list[str]] = {
     "sc_request": ["task"],
     "pm_project": ["planned_task", "task"],
     "pm_project_task": ["planned_task", "task"],
+    "sysapproval_group": ["task"],
     "cmdb_ci_service": ["cmdb_ci", "cmdb"],
 }
 
@@ -106,8 +107,8 @@ def json_or_none(text: object) -> Any:
 KNOWN_TABLES = (
     "pm_project", "incident", "problem", "change_request", "sc_req_item", "sc_request", "task",
     "task_sla", "sys_user_group", "sys_user", "cmdb_ci_service", "kb_knowledge_base",
-    "kb_knowledge", "sysapproval_approver", "pm_project_task", "cmn_location", "core_company",
-    "sys_audit_delete",
+    "kb_knowledge", "sysapproval_approver", "sysapproval_group", "pm_project_task", "cmn_location",
+    "core_company", "sys_audit_delete",
 )
 
 DIALECT = MappingDialect(

@@ -18,9 +18,11 @@ from mappings.conditions import AllOf, AnyOf, Check, NotOf
 from mappings.gate import (
     AllOfEvidence,
     AnyOfEvidence,
+    DeliverableDone,
     FieldSet,
     NoOpenTickets,
     ProjectMatches,
+    ReceiversSignoff,
     TicketDone,
     TicketsApproved,
 )
@@ -92,6 +94,13 @@ class Checker:
             self.classification(mf)
         if mf.gate is not None:
             self.check_gate(mf.gate)
+            if mf.projects and not any(r.fields.receivers for r in mf.projects):
+                for i, item in enumerate(mf.gate.items):
+                    evidence = item.evidence
+                    if isinstance(evidence, ReceiversSignoff) and evidence.receivers is None:
+                        self.error(("gate", "items", i, "evidence"),
+                                   "receivers_signoff reads the projects' receivers, which no "
+                                   "project rule maps; map `receivers` or name receiver roles")
         for i, example in enumerate(mf.examples):
             self.stream(example.stream, ("examples", i, "stream"))
 
@@ -174,6 +183,15 @@ class Checker:
             self.path_text(rule.field, (*where, "field"), "project")
         elif isinstance(rule, ProjectMatches):
             self.condition(rule.when, (*where, "when"), "project")
+        elif isinstance(rule, DeliverableDone):
+            for i, path in enumerate(rule.approved_by_fields):
+                self.path_text(path, (*where, "approved_by_fields", i), "ticket")
+            if rule.approver_field is not None:
+                self.path_text(rule.approver_field, (*where, "approver_field"), "ticket")
+        elif isinstance(rule, ReceiversSignoff):
+            self.path_text(rule.team_field, (*where, "team_field"), "ticket")
+            for i, role in enumerate(rule.receivers or []):
+                self.role(role, (*where, "receivers", i))
         elif isinstance(rule, TicketDone | TicketsApproved | NoOpenTickets):
             self.condition(rule.when, (*where, "when"), "ticket")
             for key in ("approved_by_field", "approver_field"):

@@ -92,6 +92,44 @@ class TicketsApproved(_Matching):
     approver_field: str = "attributes.approver"
 
 
+class DeliverableDone(_Strict):
+    """Met by the item's own deliverable: a ticket of the transition labelled `label`
+    (default `gate:<item key>`; the ServiceNow default labels a project task by its exact
+    template name through a table) that is done and, when the item has an approver, approved
+    by its appointed approver: the ticket's own (`approver_field`, e.g. Jira's Approver) or
+    else the item's. An approval is read from the tool at one of `approved_by_fields` (the
+    first that names the appointed approver counts): never inferred from the text."""
+
+    kind: Literal["deliverable"]
+    label: str | None = Field(None, description="the deliverable's label; default gate:<item key>")
+    approved_by_fields: list[str] = Field(
+        default_factory=lambda: ["attributes.approved_by"], min_length=1,
+        description="ticket paths of who approved (a person, or an approving group)")
+    approver_field: str | None = Field(
+        "attributes.approver", description="ticket path of its own appointed approver; null: "
+                                           "the item's approver only")
+
+    def label_for(self, item_key: str) -> str:
+        return self.label or f"gate:{item_key}"
+
+
+class ReceiversSignoff(_Strict):
+    """Met when every receiving team signed off: for each receiver (the transition's
+    `receivers`, or the roles named here), a done deliverable of the item (label, as for
+    `deliverable`) whose `team_field` names that receiver."""
+
+    kind: Literal["receivers_signoff"]
+    label: str | None = None
+    receivers: list[str] | None = Field(
+        None, description="receiver roles (service_desk, resolver_group...); absent: the "
+                          "project's receivers")
+    team_field: str = Field("attributes.signed_off_by",
+                            description="ticket path of the team whose sign-off it records")
+
+    def label_for(self, item_key: str) -> str:
+        return self.label or f"gate:{item_key}"
+
+
 class NoOpenTickets(_Matching):
     """Met when no ticket of the transition matching `when` has a status category other than
     `done` (e.g. no open critical defects)."""
@@ -129,8 +167,9 @@ class AnyOfEvidence(_Strict):
     rules: list[Evidence] = Field(min_length=1)
 
 
-EVIDENCE_KINDS = ("field_set", "project", "ticket_done", "tickets_approved", "no_open_tickets",
-                  "article_published", "milestones", "all", "any")
+EVIDENCE_KINDS = ("field_set", "project", "deliverable", "receivers_signoff", "ticket_done",
+                  "tickets_approved", "no_open_tickets", "article_published", "milestones", "all",
+                  "any")
 
 
 def _check_kind(value: Any) -> Any:
@@ -143,8 +182,8 @@ def _check_kind(value: Any) -> Any:
 
 
 Evidence = Annotated[
-    FieldSet | ProjectMatches | TicketDone | TicketsApproved | NoOpenTickets | ArticlePublished
-    | MilestonesScheduled | AllOfEvidence | AnyOfEvidence,
+    FieldSet | ProjectMatches | DeliverableDone | ReceiversSignoff | TicketDone | TicketsApproved
+    | NoOpenTickets | ArticlePublished | MilestonesScheduled | AllOfEvidence | AnyOfEvidence,
     Field(discriminator="kind"),
     BeforeValidator(_check_kind),
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from bridge.derive.gates import same_person
@@ -26,12 +26,14 @@ from mappings.gate import (
     AllOfEvidence,
     AnyOfEvidence,
     ArticlePublished,
+    DeliverableDone,
     FieldSet,
     GateDef,
     GateItemDef,
     MilestonesScheduled,
     NoOpenTickets,
     ProjectMatches,
+    ReceiversSignoff,
     TicketDone,
     TicketsApproved,
 )
@@ -54,6 +56,8 @@ class Found:
     missing: str | None = None
     approved_by: str | None = None
     approved_at: datetime | None = None
+    #: who the deliverable itself appoints to approve it, when it names someone
+    appointed: str | None = None
 
 
 class EvidenceContext:
@@ -88,7 +92,11 @@ def evaluate_items(gate: GateDef, ctx: EvidenceContext) -> list[GateItem]:
         base = {"key": item_def.key, "title": item_def.title, "deliverable": item_def.deliverable,
                 "responsible_role": item_def.responsible, "approver": approver, "due": due}
         waiver = waivers.get(item_def.key)
-        found = _check(item_def.evidence, ctx, approver)
+        # an item whose approver names nobody here needs an approval no one can give
+        needed = approver if approver or item_def.approver is None else ""
+        found = _check(item_def.evidence, ctx, needed, item_def.key)
+        if found.appointed:
+            base["approver"] = found.appointed
         if found.met:
             done_on = delivered_on(found.evidence)
             go_live = ctx.transition.go_live
@@ -121,7 +129,11 @@ def _approver_name(item_def: GateItemDef, ctx: EvidenceContext) -> str | None:
         return None
     if approver.name:
         return approver.name
-    role = approver.role or ""
+    return role_name(approver.role or "", ctx)
+
+
+def role_name(role: str, ctx: EvidenceContext) -> str | None:
+    """Who holds a transition role: its own roles, else the contact mapped with that role."""
     t = ctx.transition
     if role == "service_manager":
         return t.service_manager
@@ -146,7 +158,7 @@ def _get(obj: Any, path: str) -> Any:
     return compile_object_getter(parse_path(path))(obj)
 
 
-def _check(rule: Any, ctx: EvidenceContext, approver: str | None) -> Found:
+def _check(rule: Any, ctx: EvidenceContext, approver: str | None, key: str) -> Found:
     if isinstance(rule, FieldSet):
         for project in ctx.projects:
             value = rule.value_of(project)
@@ -160,6 +172,10 @@ def _check(rule: Any, ctx: EvidenceContext, approver: str | None) -> Found:
                 return Found(True, [Evidence(kind="project", ref=f"{project.ref.source}:{project.key}",
                                              detail="project matches", at=project.updated)])
         return Found(False, [], "no project of the transition matches the rule")
+    if isinstance(rule, DeliverableDone):
+        return _deliverable(rule, ctx, approver, key)
+    if isinstance(rule, ReceiversSignoff):
+        return _receivers_signoff(rule, ctx, key)
     if isinstance(rule, TicketDone):
         return _ticket_done(rule, ctx, approver)
     if isinstance(rule, TicketsApproved):
@@ -184,11 +200,11 @@ def _check(rule: Any, ctx: EvidenceContext, approver: str | None) -> Found:
     if isinstance(rule, MilestonesScheduled):
         return _milestones(rule, ctx.transition)
     if isinstance(rule, AllOfEvidence):
-        parts = [_check(r, ctx, approver) for r in rule.rules]
+        parts = [_check(r, ctx, approver, key) for r in rule.rules]
         missing = "; ".join(p.missing for p in parts if not p.met and p.missing)
         return Found(all(p.met for p in parts), [e for p in parts for e in p.evidence], missing or None)
     if isinstance(rule, AnyOfEvidence):
-        parts = [_check(r, ctx, approver) for r in rule.rules]
+        parts = [_check(r, ctx, approver, key) for r in rule.rules]
         met = [p for p in parts if p.met]
         if met:
             return met[0]
@@ -274,3 +290,103 @@ def _milestones(rule: MilestonesScheduled, transition: ServiceTransition) -> Fou
             return Found(False, [], f"{', '.join(early)} must fall after the go-live date")
     return Found(True, [Evidence(kind="milestone", ref=k, detail=f"{by_kind[k].name} on {by_kind[k].due}")
                         for k in rule.kinds])
+
+
+def _moment(value: Any) -> datetime | None:
+    """A mapped timestamp attribute (an ISO text; one without a zone is UTC, as the
+    tools' value-mode timestamps are); None when absent or unreadable."""
+    if isinstance(value, datetime):
+        when = value
+    elif isinstance(value, str) and value.strip():
+        try:
+            when = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _names(value: Any) -> list[str]:
+    """A person or group read at a ticket path: one name, or several (a fan-out)."""
+    if value in (None, "", [], {}):
+        return []
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value if v not in (None, "")]
+    return [str(value)]
+
+
+def _deliverables(ctx: EvidenceContext, label: str) -> list[Ticket]:
+    return [t for t in ctx.tickets if label in t.labels]
+
+
+def _deliverable(rule: DeliverableDone, ctx: EvidenceContext, approver: str | None,
+                 key: str) -> Found:
+    """The item's own deliverable done, and approved by its appointed approver when the
+    item has one (who approved is read from the tool, never from the ticket's text)."""
+    label = rule.label_for(key)
+    matching = _deliverables(ctx, label)
+    if not matching:
+        return Found(False, [], f"no deliverable labelled {label!r} in the transition")
+    done = [t for t in matching if t.status_category == "done"]
+    if not done:
+        return Found(False, [_ticket_evidence(t, f"is {t.status or 'open'}") for t in matching[:3]],
+                     f"deliverable {matching[0].label} is not done")
+    if approver is None:
+        return Found(True, [_ticket_evidence(done[0], "done")])
+    reasons = []
+    own: str | None = None  # the appointed approver a deliverable names itself
+    for ticket in done:
+        named = _get(ticket, rule.approver_field) if rule.approver_field else None
+        own = own or (str(named) if named else None)
+        appointed = named or approver
+        if not appointed:
+            reasons.append(f"{ticket.label} is done but its approver role names nobody")
+            continue
+        given = [n for path in rule.approved_by_fields for n in _names(_get(ticket, path))]
+        right = next((g for g in given if same_person(g, str(appointed))), None)
+        if right is not None:
+            at = _moment(_get(ticket, "attributes.approved_at")) or ticket.resolved or ticket.updated
+            why = f"{ticket.label} approved by {right} (the appointed approver)"
+            return Found(True, [_ticket_evidence(ticket, "done"),
+                                Evidence(kind="approval", ref=f"{ticket.ref.source}:{ticket.key}",
+                                         detail=why, at=at)], approved_by=right, approved_at=at,
+                         appointed=str(named) if named else None)
+        if given:
+            reasons.append(f"{ticket.label} approved by {', '.join(given)}, "
+                           f"but the appointed approver is {appointed}")
+        else:
+            reasons.append(f"{ticket.label} is done and awaits approval by {appointed}")
+    return Found(False, [_ticket_evidence(done[0], "done")], "; ".join(reasons), appointed=own)
+
+
+def _receivers_signoff(rule: ReceiversSignoff, ctx: EvidenceContext, key: str) -> Found:
+    """Every receiving team signed off through a done deliverable recording its sign-off."""
+    if rule.receivers is not None:
+        receivers = [role_name(r, ctx) or "" for r in rule.receivers]
+        if not all(receivers):
+            nobody = [r for r, n in zip(rule.receivers, receivers, strict=True) if not n]
+            return Found(False, [], f"receiver role(s) {', '.join(nobody)} name nobody "
+                                    "in this transition")
+    else:
+        receivers = list(dict.fromkeys(r for p in ctx.projects for r in p.receivers))
+    if not receivers:
+        return Found(False, [], "the transition names no receivers")
+    label = rule.label_for(key)
+    signed: dict[str, Ticket] = {}
+    for ticket in _deliverables(ctx, label):
+        if ticket.status_category != "done":
+            continue
+        for team in _names(_get(ticket, rule.team_field)):
+            for receiver in receivers:
+                if same_person(team, receiver):
+                    signed.setdefault(receiver, ticket)
+    evidence = [Evidence(kind="approval", ref=f"{t.ref.source}:{t.key}",
+                         detail=f"{r} signed off ({t.label})",
+                         at=_moment(_get(t, "attributes.approved_at")) or t.resolved or t.updated)
+                for r, t in signed.items()]
+    missing = [r for r in receivers if r not in signed]
+    if missing:
+        return Found(False, evidence, f"no sign-off yet from {', '.join(missing)}")
+    last = max((e.at for e in evidence if e.at), default=None)
+    return Found(True, evidence, approved_by=", ".join(signed), approved_at=last)

@@ -337,9 +337,15 @@ class Renderer:
         if category == "done":
             at = cols["resolved"][handle] or cols["updated"][handle]
             status_id = self.store.data.status(handle)[0]
-            histories.append(
-                self._history(handle, 2, at, "In Progress", "3", status_name, status_id)
-            )
+            history = self._history(handle, 2, at, "In Progress", "3", status_name, status_id)
+            # a deliverable is moved to done by whoever signed it off, where someone did
+            extra = self.store.data.extra.get(handle)
+            approver = extra.custom.get("approved_by") if extra else None
+            if isinstance(approver, int):
+                history["author"] = self.user(approver)
+            histories.append(history)
+        if self.cloud:  # Cloud lists the newest history first, Server the oldest
+            histories.reverse()
         return {
             "startAt": 0,
             "maxResults": len(histories),

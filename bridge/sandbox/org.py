@@ -20,6 +20,9 @@ GATE_ITEMS: tuple[tuple[str, str], ...] = (
     ("service_manager_acceptance", "Service manager accepts the service into operations"),
 )
 
+#: deliverables whose appointed approver is the transition's service manager
+SERVICE_MANAGER_APPROVES = ("service_manager_acceptance", "sla", "contacts")
+
 MILESTONES: tuple[tuple[str, int], ...] = (
     ("Start-up meeting", -90),
     ("Follow-up meeting", -45),
@@ -318,7 +321,11 @@ def _transition(
     for item, summary in GATE_ITEMS:
         acceptance = item == "service_manager_acceptance"
         done = (days_left < 0 and rng.random() < 0.7) if acceptance else rng.random() < done_share
-        approver = transition.service_manager if acceptance else rng.randrange(len(people))
+        drawn = None if acceptance else rng.randrange(len(people))
+        # the service manager approves what the gate appoints them to; the team's deliverables
+        # name a person of their own
+        approver = transition.service_manager if item in SERVICE_MANAGER_APPROVES else drawn
+        assert approver is not None
         roll = rng.random()
         approved_by = None
         if done:

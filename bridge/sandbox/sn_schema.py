@@ -290,6 +290,35 @@ TABLES: dict[str, dict[str, str]] = {
         "comments": "j",
         "due_date": "dt",
     },
+    # -- the transition's deliverables: project tasks and their (group) approvals ----------
+    # pm_project_task extends planned_task: `parent` is the project (or a parent task),
+    # `top_task` the project; planned_task's states.
+    "pm_project_task": {
+        **_SYS,
+        "number": "s",
+        "short_description": "s",
+        "description": "s",
+        "parent": "r:pm_project",
+        "top_task": "r:pm_project",
+        "state": "c:project_state",
+        "assignment_group": "r:sys_user_group",
+        "assigned_to": "r:sys_user",
+        "approval": "c:approval",
+        "active": "b",
+        "closed_at": "dt",
+        "work_notes": "j",
+        "sys_class_name": "s",
+    },
+    # a group's approval of a task (it extends task): `parent` the task approved,
+    # `assignment_group` the approving group, `approval` its state
+    "sysapproval_group": {
+        **_SYS,
+        "parent": "r:task",
+        "assignment_group": "r:sys_user_group",
+        "approval": "c:approval",
+        "short_description": "s",
+        "sys_class_name": "s",
+    },
     # internal_type refers to sys_glide_object by name (`string`, `reference`, ...)
     "sys_dictionary": {
         **_SYS,
@@ -325,6 +354,8 @@ DISPLAY_FIELD = {
     "change_request": "number",
     "sc_req_item": "number",
     "pm_project": "number",
+    "pm_project_task": "number",
+    "sysapproval_group": "sys_id",
     "kb_knowledge": "number",
     "sys_journal_field": "element",
     "sys_audit_delete": "documentkey",
@@ -338,6 +369,7 @@ NUMBER_PREFIX = {
     "change_request": "CHG",
     "sc_req_item": "RITM",
     "pm_project": "PRJ",
+    "pm_project_task": "PRJTASK",
     "kb_knowledge": "KB",
 }
 TICKET_TABLES = ("incident", "problem", "change_request", "sc_req_item")
@@ -405,6 +437,8 @@ TABLE_LABELS = {
     "sc_req_item": "Requested Item",
     "change_request": "Change Request",
     "sysapproval_approver": "Approval",
+    "pm_project_task": "Project Task",
+    "sysapproval_group": "Group approval",
     "sys_dictionary": "Dictionary Entry",
 }
 

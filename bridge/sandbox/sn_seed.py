@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time
 
 from bridge.sandbox.clock import parse_sn_datetime, sn_datetime, sn_duration, to_ms
 from bridge.sandbox.org import GROUPS, Org, Transition
+from bridge.sandbox.sn_deliverables import seed_deliverables
 from bridge.sandbox.sn_rows import (
     CATEGORIES,
     LEGACY_CLOSED,
@@ -75,6 +76,7 @@ class ServiceNowData:
         self.columns: dict[str, Columns] = {}
         self._refs: dict[tuple[str, int], str] = {}
         self._reference_tables()
+        seed_deliverables(self)  # project tasks and their approvals (sn_deliverables.py)
         total = sum(SHARES.values())
         for name in TICKET_TABLES:
             self._tickets(name, tickets * SHARES[name] // total)
@@ -90,6 +92,8 @@ class ServiceNowData:
         table = Table(name, self.schema[name], self.org.seed)
         self.tables[name] = table
         return table
+
+    add_table = _add
 
     def ref(self, table: str, i: int | None) -> str:
         if i is None or i < 0:

@@ -88,7 +88,9 @@ class ServiceNowStore:
 
     # -- references and fields ----------------------------------------------------------
     def resolve(self, target: str, sys_id: str) -> tuple[Table, int] | None:
-        names = (*TICKET_TABLES, "pm_project") if target == "task" else (target,)
+        names = (
+            (*TICKET_TABLES, "pm_project", "pm_project_task") if target == "task" else (target,)
+        )
         for name in names:
             table = self.data.tables.get(name)
             i = table.locate(sys_id) if table else None

@@ -10,7 +10,7 @@ import pytest
 from bridge.models import Project, RawRecord, ServiceTransition, Ticket
 from connectors.jira_fields import field_catalogue
 from mappings import default_mapping, run_examples
-from mappings.gate import NoOpenTickets, TicketDone
+from mappings.gate import DeliverableDone, NoOpenTickets
 
 KINDS = ["jira", "servicenow"]
 
@@ -27,7 +27,7 @@ def test_default_gate_covers_the_handover_checklist(kind: str) -> None:
     gate = default_mapping(kind).gate
     assert [i.key for i in gate.items] == [
         "service_manager", "resolver_group", "kb_article", "sla", "runbook", "monitoring",
-        "contacts", "milestones", "hypercare", "deliverables_approved", "no_critical_defects"]
+        "contacts", "receivers_signoff", "milestones", "hypercare", "no_critical_defects"]
     assert all(i.due_days is not None and i.due_days <= 0 for i in gate.items)
 
 
@@ -40,9 +40,8 @@ def _ticket(**values: Any) -> Ticket:
 def test_gate_evidence_conditions_test_canonical_tickets() -> None:
     items = {i.key: i for i in default_mapping("jira").gate.items}
     runbook = items["runbook"].evidence
-    assert isinstance(runbook, TicketDone) and runbook.approved
-    assert runbook.matches(_ticket(labels=["gate:runbook"]))
-    assert not runbook.matches(_ticket(labels=["gate:sla"]))
+    assert isinstance(runbook, DeliverableDone) and runbook.label_for("runbook") == "gate:runbook"
+    assert items["runbook"].approver is not None
     defects = items["no_critical_defects"].evidence
     assert isinstance(defects, NoOpenTickets)
     assert defects.matches(_ticket(type="Bug", priority="critical"))

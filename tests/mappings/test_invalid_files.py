@@ -30,6 +30,16 @@ CASES: list[tuple[str, str, str]] = [
      "evidence: {kind: field_set, field: service_manager}}\n",
      "m.yaml:9:59: gate.items[0].approver.role: role 'resolver_grup' resolves to nobody "
      "(roles: project_manager, resolver_group, service_manager); did you mean 'resolver_group'?"),
+    ("receiver role of nobody", BASE + "gate:\n  items:\n"
+     "    - {key: signoff, title: Signoff, evidence: {kind: receivers_signoff, "
+     "receivers: [service_dsk]}}\n",
+     "m.yaml:9:86: gate.items[0].evidence.receivers[0]: role 'service_dsk' resolves to nobody "
+     "(roles: project_manager, resolver_group, service_manager); did you mean 'service_manager'?"),
+    ("receivers sign-off without receivers",
+     "meta: {kind: jira}\nprojects:\n  - stream: projects\n    fields: {key: key, name: name}\n"
+     "gate:\n  items:\n    - {key: signoff, title: Signoff, evidence: {kind: receivers_signoff}}\n",
+     "m.yaml:7:38: gate.items[0].evidence: receivers_signoff reads the projects' receivers, "
+     "which no project rule maps; map `receivers` or name receiver roles"),
     ("acceptance names no item", BASE + "gate:\n  acceptance: service_manger\n  items:\n"
      "    - {key: service_manager, title: SM, due: -7d, evidence: {kind: field_set, "
      "field: service_manager}}\n",

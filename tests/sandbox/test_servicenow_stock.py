@@ -117,7 +117,8 @@ def test_project_approvals_follow_the_seeded_gates(pair: Any) -> None:
             r["sys_id"]: r for r in rows(sb, "pm_project", sysparm_fields="sys_id,number,approval,"
                                          "short_description,business_service")
         }  # fmt: skip
-        approvals = rows(sb, "sysapproval_approver", sysparm_query="ORDERBYsys_created_on")
+        approvals = rows(sb, "sysapproval_approver",
+                         sysparm_query="source_table=pm_project^ORDERBYsys_created_on")
         assert {a["state"] for a in approvals} >= {"approved", "requested", "rejected"}
         latest: dict[str, dict[str, Any]] = {}
         for a in approvals:
@@ -177,3 +178,22 @@ def test_writes_of_missing_fields_are_dropped_silently(pair: Any) -> None:
         body = patched.json()["result"]
         assert body["short_description"] == "Renamed"
         assert body.get("u_smo_gate_status") == ("at_risk" if kept else None)
+
+
+def test_deliverable_tasks_and_their_approvals_are_stock_rows(pair: Any) -> None:
+    """Each project's deliverables are pm_project_task rows under it, approved through the
+    stock approval tables: by the right person or group, the wrong one, or not yet."""
+    stock, _ = pair
+    projects = {r["sys_id"] for r in rows(stock, "pm_project", sysparm_fields="sys_id")}
+    tasks = {r["sys_id"]: r for r in rows(stock, "pm_project_task")}
+    assert tasks and all(t["parent"]["value"] in projects and t["top_task"] == t["parent"]
+                         for t in tasks.values())
+    person = rows(stock, "sysapproval_approver", sysparm_query="source_table=pm_project_task")
+    group = rows(stock, "sysapproval_group")
+    assert all(a["sysapproval"]["value"] in tasks for a in person)
+    assert all(g["parent"]["value"] in tasks for g in group)
+    assert {a["state"] for a in person} == {"approved", "requested"}
+    assert {g["approval"] for g in group} == {"approved", "requested"}
+    # some group approvals come from a group other than the task's own team
+    assert any(g["assignment_group"]["value"] != tasks[g["parent"]["value"]]["assignment_group"]
+               ["value"] for g in group if g["approval"] == "approved")
