@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from bridge.cli.context import load_cli_config, open_cli_store
 from bridge.derive.outcomes import outcomes
-from bridge.derive.workloads import DIMENSIONS, compute, load_ticket_columns
+from bridge.derive.workloads import DIMENSIONS, compute, load_ticket_columns, unmapped_groups
 from bridge.models import ServiceTransition
 from bridge.store.schema import transitions as transitions_table
 
@@ -52,6 +52,7 @@ def workloads(ctx: click.Context, by: str, period: str, fmt: str, last: int | No
     try:
         with store.engine.connect() as conn:
             columns = load_ticket_columns(conn)
+            unmapped = unmapped_groups(conn) if "team" in dims and fmt == "table" else []
     finally:
         store.close()
     rows = compute(columns, dims, period, zone, datetime.now(UTC))  # type: ignore[arg-type]
@@ -78,7 +79,11 @@ def workloads(ctx: click.Context, by: str, period: str, fmt: str, last: int | No
                 table.add_column(header, justify="right")
         for r in rows:
             table.add_row(*("" if r[k] is None else str(r[k]) for k in fields))
-        Console().print(table)
+        console = Console()
+        console.print(table)
+        if unmapped:
+            console.print("Groups no specialist team takes (add them to classification.teams): "
+                          + ", ".join(f"{g} ({n})" for g, n in unmapped))
 
 
 @group.command("transitions")
