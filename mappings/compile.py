@@ -356,7 +356,8 @@ class BoundMapping:
         self._classifiers = [
             (compile_condition(r.item.when, self._classification_getter, self.ctx),
              r.item.practice, compiled.practices[r.item.practice], r.item.team,
-             f"classification.rules[{i}] {r.origin}: {describe(r.item.when)}")
+             f"classification.rules[{i}]{f' ({r.item.name})' if r.item.name else ''} "
+             f"{r.origin}: {describe(r.item.when)} -> {r.item.practice}")
             for i, r in enumerate(compiled.rules)
         ]
         self._mappers: dict[str, list[_Mapper]] = {}

@@ -30,8 +30,8 @@ def group() -> None:
 
 @group.command("workloads")
 @click.option("--by", "by", default="capability", show_default=True,
-              help="how to group the tickets: capability, practice, team, or several "
-                   "comma-separated for a cross-tab (practice,team)")
+              help="how to group the tickets: capability (or tier), practice, team, or "
+                   "several comma-separated for a cross-tab (practice,team)")
 @click.option("--period", type=click.Choice(["week", "month"]), default="month",
               show_default=True, help="ISO weeks or calendar months, in reporting.timezone")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
@@ -41,7 +41,8 @@ def group() -> None:
 @click.pass_context
 def workloads(ctx: click.Context, by: str, period: str, fmt: str, last: int | None) -> None:
     """Capability workloads: opened, closed, backlog, age, effort, SLA breaches per period."""
-    dims = [d.strip() for d in by.split(",") if d.strip()]
+    # `tier` is what the SMO calls a capability
+    dims = [{"tier": "capability"}.get(d.strip(), d.strip()) for d in by.split(",") if d.strip()]
     unknown = [d for d in dims if d not in DIMENSIONS]
     if not dims or unknown or len(set(dims)) != len(dims):
         raise click.BadParameter(f"{by!r}: give one or more of {', '.join(DIMENSIONS)}, "
