@@ -206,9 +206,9 @@ class Daemon:
         if result.failed:
             for _ in range(result.failed):
                 self.metrics.failures.labels("push").inc()
-        self._refresh_gauges()
+        self._refresh_gauges(workloads=False)  # a push changes no ticket
 
-    def _refresh_gauges(self) -> None:
+    def _refresh_gauges(self, workloads: bool = True) -> None:
         if self.store is None:
             return
         with self.store.engine.connect() as conn:
@@ -216,8 +216,9 @@ class Daemon:
                 count = conn.execute(select(func.count()).select_from(outbox)
                                      .where(outbox.c.status == status)).scalar_one()
                 self.metrics.outbox.labels(status).set(count)
-            columns = load_ticket_columns(conn)
-        self.metrics.set_workloads(current(columns, DIMENSIONS, datetime.now(UTC)))
+            columns = load_ticket_columns(conn) if workloads else None
+        if columns is not None:
+            self.metrics.set_workloads(current(columns, DIMENSIONS, datetime.now(UTC)))
 
     # -- reload ----------------------------------------------------------------------------
 
