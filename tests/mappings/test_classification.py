@@ -122,15 +122,18 @@ def test_servicenow_default_classifies_each_task_table(raw: RawRecord, practice:
     assert (ticket.practice, ticket.capability) == (practice, STANDARD_PRACTICES[practice])
 
 
-def test_servicenow_project_tasks_are_project_management() -> None:
-    # the default reads no pm_project_task; a mapping that adds it gets project management
+@pytest.mark.parametrize(("table", "practice"), [
+    ("pm_project_task", "project_management"), ("sc_task", "service_request_management"),
+    ("incident_task", "incident_management"), ("problem_task", "problem_management"),
+    ("change_task", "change_enablement"), ("u_facilities_ticket", "service_desk"),
+])
+def test_servicenow_task_tables_a_mapping_adds(table: str, practice: str) -> None:
+    # the default reads none of these; a mapping that adds one as tickets (its type is the
+    # table's name) gets the practice of the work
     classify = default_mapping("servicenow").bind().classify
-    values: dict[str, Any] = {"type": "pm_project_task", "attributes": {}}
-    classify(values, {"sys_class_name": "pm_project_task"}, None)
-    assert (values["practice"], values["capability"]) == ("project_management", "tactical")
-    other: dict[str, Any] = {"type": "sc_task", "attributes": {}}
-    classify(other, {"sys_class_name": "sc_task"}, None)
-    assert other["practice"] == "service_desk"
+    values: dict[str, Any] = {"type": table, "attributes": {}}
+    classify(values, {"sys_class_name": table}, None)
+    assert (values["practice"], values["capability"]) == (practice, STANDARD_PRACTICES[practice])
 
 
 @pytest.mark.parametrize(("group", "team"), [
