@@ -27,13 +27,14 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
 from bridge.config import BridgeConfig, load_config
+from bridge.derive.workloads import DIMENSIONS, WINDOW_DAYS, current, load_ticket_columns
 from bridge.engine import Engine
 from bridge.errors import BridgeError, ConfigError
 from bridge.logs import redact
 from bridge.outbox import deliver_due
 from bridge.sourcemaps import compiled_for
 from bridge.store import Store, open_store
-from bridge.store.schema import outbox, tickets
+from bridge.store.schema import outbox
 
 log = logging.getLogger("bridge.daemon")
 RELOAD_POLL_SECONDS = 5
@@ -53,8 +54,32 @@ class Metrics:
                                   registry=self.registry)
         self.outbox = Gauge("smo_bridge_outbox_pushes", "Pushes in the outbox", ["status"],
                             registry=self.registry)
-        self.workload_open = Gauge("smo_bridge_workload_open_tickets", "Open tickets",
-                                   ["capability"], registry=self.registry)
+        # one workload definition (bridge.derive.workloads), as `status` shows it
+        cell = ["capability", "practice", "team"]
+        self.workload_open = Gauge("smo_bridge_workload_open_tickets", "Open tickets now",
+                                   cell, registry=self.registry)
+        self.workload_opened = Gauge("smo_bridge_workload_opened_tickets",
+                                     f"Tickets opened in the last {WINDOW_DAYS} days", cell,
+                                     registry=self.registry)
+        self.workload_closed = Gauge("smo_bridge_workload_closed_tickets",
+                                     f"Tickets closed in the last {WINDOW_DAYS} days", cell,
+                                     registry=self.registry)
+        self.workload_age = Gauge("smo_bridge_workload_open_median_age_days",
+                                  "Median age of the open tickets, in days", cell,
+                                  registry=self.registry)
+
+    def set_workloads(self, rows: list[dict[str, Any]]) -> None:
+        """Replace the workload gauges with these `current` rows (a vanished cell drops out)."""
+        gauges = (self.workload_open, self.workload_opened, self.workload_closed, self.workload_age)
+        for gauge in gauges:
+            gauge.clear()
+        for row in rows:
+            labels = (row["capability"], row["practice"], row["team"])
+            self.workload_open.labels(*labels).set(row["open"])
+            self.workload_opened.labels(*labels).set(row["opened"])
+            self.workload_closed.labels(*labels).set(row["closed"])
+            if row["median_age_days"] is not None:
+                self.workload_age.labels(*labels).set(row["median_age_days"])
 
 
 def _trigger(config: BridgeConfig, source: str) -> BaseTrigger:
@@ -183,9 +208,9 @@ class Daemon:
         if result.failed:
             for _ in range(result.failed):
                 self.metrics.failures.labels("push").inc()
-        self._refresh_gauges()
+        self._refresh_gauges(workloads=False)  # a push changes no ticket
 
-    def _refresh_gauges(self) -> None:
+    def _refresh_gauges(self, workloads: bool = True) -> None:
         if self.store is None:
             return
         with self.store.engine.connect() as conn:
@@ -193,12 +218,9 @@ class Daemon:
                 count = conn.execute(select(func.count()).select_from(outbox)
                                      .where(outbox.c.status == status)).scalar_one()
                 self.metrics.outbox.labels(status).set(count)
-            rows = conn.execute(select(tickets.c.capability, func.count())
-                                .where(tickets.c.status_category != "done",
-                                       tickets.c.capability.is_not(None))
-                                .group_by(tickets.c.capability)).all()
-            for capability, count in rows:
-                self.metrics.workload_open.labels(capability).set(count)
+            columns = load_ticket_columns(conn) if workloads else None
+        if columns is not None:
+            self.metrics.set_workloads(current(columns, DIMENSIONS, datetime.now(UTC)))
 
     # -- reload ----------------------------------------------------------------------------
 

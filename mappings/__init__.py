@@ -55,7 +55,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mappings.compile import (
-    STANDARD_PRACTICES,
     BoundMapping,
     CompiledKnowledge,
     CompiledMapping,
@@ -63,6 +62,7 @@ from mappings.compile import (
 from mappings.examples import ExampleResult, run_examples
 from mappings.loader import default_mapping, default_path, load_mapping, validate_files
 from mappings.outcome import Explanation, MapOutcome
+from mappings.practices import CATALOGUE, STANDARD_PRACTICES, Practice
 
 
 def mapping_for_source(kind: str, paths: Sequence[str | Path]) -> CompiledMapping:
@@ -71,6 +71,7 @@ def mapping_for_source(kind: str, paths: Sequence[str | Path]) -> CompiledMappin
 
 
 __all__ = [
+    "CATALOGUE",
     "STANDARD_PRACTICES",
     "BoundMapping",
     "CompiledKnowledge",
@@ -78,6 +79,7 @@ __all__ = [
     "ExampleResult",
     "Explanation",
     "MapOutcome",
+    "Practice",
     "default_mapping",
     "default_path",
     "load_mapping",

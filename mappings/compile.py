@@ -46,23 +46,6 @@ from mappings.values import FieldPlan, Target, ValueEnv, compile_value, plan_fie
 
 T = TypeVar("T")
 
-STANDARD_PRACTICES: dict[str, Capability] = {
-    "strategy_management": Capability.STRATEGIC,
-    "relationship_management": Capability.STRATEGIC,
-    "risk_management": Capability.STRATEGIC,
-    "portfolio_management": Capability.STRATEGIC,
-    "service_level_management": Capability.TACTICAL,
-    "continual_improvement": Capability.TACTICAL,
-    "knowledge_management": Capability.TACTICAL,
-    "supplier_management": Capability.TACTICAL,
-    "change_enablement": Capability.TACTICAL,
-    "release_management": Capability.TACTICAL,
-    "incident_management": Capability.OPERATIONAL,
-    "problem_management": Capability.OPERATIONAL,
-    "measurement_and_reporting": Capability.OPERATIONAL,
-    "service_desk": Capability.OPERATIONAL,
-    "service_request_management": Capability.OPERATIONAL,
-}
 
 PROJECT_TARGETS: dict[str, tuple[Target, bool]] = {
     "key": ("str", True), "name": ("str", True), "service": ("str", False),
@@ -373,7 +356,8 @@ class BoundMapping:
         self._classifiers = [
             (compile_condition(r.item.when, self._classification_getter, self.ctx),
              r.item.practice, compiled.practices[r.item.practice], r.item.team,
-             f"classification.rules[{i}] {r.origin}: {describe(r.item.when)}")
+             f"classification.rules[{i}]{f' ({r.item.name})' if r.item.name else ''} "
+             f"{r.origin}: {describe(r.item.when)} -> {r.item.practice}")
             for i, r in enumerate(compiled.rules)
         ]
         self._mappers: dict[str, list[_Mapper]] = {}
@@ -486,8 +470,15 @@ class BoundMapping:
     def classify(self, values: dict[str, Any], payload: Any, trace: Explanation | None) -> None:
         """Set practice, capability and the specialist team on mapped ticket values."""
         teams = self.compiled.teams
-        if teams is not None and values.get("team") is not None:
-            values["team"] = teams.get(values["team"])
+        group = values.get("team")
+        if teams is not None and group is not None:
+            values["team"] = teams.get(group)
+            if values["team"] != group:  # keep what the tool called it: `unmapped` needs a name
+                values.setdefault("attributes", {})["group"] = group
+            if trace is not None:
+                trace.team = (f"team {group!r} -> {values['team']!r} (classification.teams)"
+                              if _in_table(teams, group) else
+                              f"team {group!r} is not in classification.teams: {values['team']!r}")
         values["raw"] = payload  # conditions read ticket fields and raw.PATH from one dict
         chosen = None
         try:
@@ -537,6 +528,11 @@ class BoundMapping:
             if trace is not None:
                 trace.not_selected.append(f"{mapper.kind} rule {mapper.origin}: {mapper.when_text}")
         return MapOutcome("skip", reason="no rule selected the record", explanation=trace)
+
+
+def _in_table(table: ValueTable, value: Any) -> bool:
+    key = value if type(value) is str else map_key(value)
+    return (key.lower() if table.ignore_case else key) in table.values
 
 
 def _lookups_in(items: Iterable[Any]) -> set[str]:

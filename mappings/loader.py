@@ -17,12 +17,12 @@ from bridge.yamlfile import PathKey, YamlDocument, did_you_mean, load_yaml, vali
 from connectors.base import MappingDialect, dialects
 from mappings.checks import Checker, Symbols
 from mappings.compile import (
-    STANDARD_PRACTICES,
     CompiledKnowledge,
     CompiledMapping,
     Located,
 )
 from mappings.gate import GateDef
+from mappings.practices import STANDARD_PRACTICES
 from mappings.schema import Classification, FieldSpec, KnowledgeDef, MappingFile
 from mappings.transforms import ValueTable
 

@@ -20,6 +20,8 @@ class Explanation:
     """Rules of the stream whose `when` did not match, before the one that did."""
     classification: str | None = None
     """The classification rule that set the practice, or `default`."""
+    team: str | None = None
+    """How `classification.teams` turned the tool's group into a specialist team."""
     values: dict[str, Any] = field(default_factory=dict)
     """Each mapped field's value (after transforms and coercion)."""
     missing: list[str] = field(default_factory=list)
@@ -34,6 +36,8 @@ class Explanation:
         out.extend(f"not selected by {r}" for r in self.not_selected)
         if self.classification:
             out.append(f"classified by {self.classification}")
+        if self.team:
+            out.append(self.team)
         out.extend(f"missing {m}" for m in self.missing)
         out.extend(f"dropped {d}" for d in self.dropped)
         return out

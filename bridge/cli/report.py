@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from bridge.cli.context import load_cli_config, open_cli_store
 from bridge.derive.outcomes import outcomes
-from bridge.derive.workloads import DIMENSIONS, compute, load_ticket_columns
+from bridge.derive.workloads import DIMENSIONS, compute, load_ticket_columns, unmapped_groups
 from bridge.models import ServiceTransition
 from bridge.store.schema import transitions as transitions_table
 
@@ -30,8 +30,8 @@ def group() -> None:
 
 @group.command("workloads")
 @click.option("--by", "by", default="capability", show_default=True,
-              help="how to group the tickets: capability, practice, team, or several "
-                   "comma-separated for a cross-tab (practice,team)")
+              help="how to group the tickets: capability (or tier), practice, team, or "
+                   "several comma-separated for a cross-tab (practice,team)")
 @click.option("--period", type=click.Choice(["week", "month"]), default="month",
               show_default=True, help="ISO weeks or calendar months, in reporting.timezone")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
@@ -41,7 +41,8 @@ def group() -> None:
 @click.pass_context
 def workloads(ctx: click.Context, by: str, period: str, fmt: str, last: int | None) -> None:
     """Capability workloads: opened, closed, backlog, age, effort, SLA breaches per period."""
-    dims = [d.strip() for d in by.split(",") if d.strip()]
+    # `tier` is what the SMO calls a capability
+    dims = [{"tier": "capability"}.get(d.strip(), d.strip()) for d in by.split(",") if d.strip()]
     unknown = [d for d in dims if d not in DIMENSIONS]
     if not dims or unknown or len(set(dims)) != len(dims):
         raise click.BadParameter(f"{by!r}: give one or more of {', '.join(DIMENSIONS)}, "
@@ -52,6 +53,7 @@ def workloads(ctx: click.Context, by: str, period: str, fmt: str, last: int | No
     try:
         with store.engine.connect() as conn:
             columns = load_ticket_columns(conn)
+            unmapped = unmapped_groups(conn) if "team" in dims and fmt == "table" else []
     finally:
         store.close()
     rows = compute(columns, dims, period, zone, datetime.now(UTC))  # type: ignore[arg-type]
@@ -78,7 +80,11 @@ def workloads(ctx: click.Context, by: str, period: str, fmt: str, last: int | No
                 table.add_column(header, justify="right")
         for r in rows:
             table.add_row(*("" if r[k] is None else str(r[k]) for k in fields))
-        Console().print(table)
+        console = Console()
+        console.print(table)
+        if unmapped:
+            console.print("Groups no specialist team takes (add them to classification.teams): "
+                          + ", ".join(f"{g} ({n})" for g, n in unmapped))
 
 
 @group.command("transitions")

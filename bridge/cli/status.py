@@ -66,11 +66,12 @@ def render_tables(data: dict[str, Any], console: Console) -> None:
     console.print(transitions_table(data["transitions"], "Service transitions"))
     workloads = Table(title=f"Capability workloads (last {data['workloads'][0]['window_days']} days)"
                       if data["workloads"] else "Capability workloads")
-    for col in ("capability", "practice", "team", "open", "opened", "closed"):
+    for col in ("capability", "practice", "team", "open", "opened", "closed", "median age (days)"):
         workloads.add_column(col)
     for w in data["workloads"]:
+        age = w.get("median_age_days")
         workloads.add_row(w["capability"], w["practice"], w["team"], str(w["open"]),
-                          str(w["opened"]), str(w["closed"]))
+                          str(w["opened"]), str(w["closed"]), "" if age is None else str(age))
     console.print(workloads)
     o = data["outbox"]
     console.print(f"Outbox: {o['pending']} pending, {o['failed']} failed, {o['delivered']} delivered")

@@ -8,6 +8,16 @@ Monday), converted to UTC instants, so DST changes move no ticket into the wrong
 
 Everything is recomputed from the ticket columns with numpy: a million tickets take
 seconds, so there is no incremental bookkeeping to get wrong.
+
+This module is the one definition of a workload, read by `status`, `report workloads`,
+the stored cells and the daemon's metrics alike:
+- a ticket counts once it is classified (it has a capability);
+- it is open while its status category is not `done`, whatever its resolution date (a
+  reopened ticket is open again);
+- a done ticket closed at its resolution date, else at the source's last update, else
+  when it was opened (never before it was opened);
+- its team is the specialist team (`unassigned` without a group; `unmapped` is what
+  the default mappings call a group their team table does not know).
 """
 
 from __future__ import annotations
@@ -19,25 +29,27 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, case, delete, func, insert, select
 
 from bridge.store.schema import tickets, workload_cells
 
 PeriodKind = Literal["week", "month"]
 DIMENSIONS = ("capability", "practice", "team")
 UNASSIGNED = "unassigned"
+UNMAPPED = "unmapped"
+WINDOW_DAYS = 30  # the recent window `status` and the metrics count opened and closed in
 _DAY = 86400.0
 
 
 @dataclass
 class TicketColumns:
-    """Ticket fields needed for workloads, as parallel arrays (epoch seconds, NaN = open)."""
+    """Ticket fields needed for workloads, as parallel arrays (epoch seconds)."""
 
     capability: list[str]
     practice: list[str]
     team: list[str]
     opened: np.ndarray[Any, np.dtype[np.float64]]
-    resolved: np.ndarray[Any, np.dtype[np.float64]]
+    closed: np.ndarray[Any, np.dtype[np.float64]]  # NaN while open
     effort: np.ndarray[Any, np.dtype[np.float64]]
     breached: np.ndarray[Any, np.dtype[np.bool_]]
 
@@ -46,7 +58,8 @@ class TicketColumns:
 
     @classmethod
     def from_rows(cls, rows: Iterable[Sequence[Any]]) -> TicketColumns:
-        """Rows of (capability, practice, team, opened, resolved, effort_hours, sla_breached)."""
+        """Rows of (capability, practice, team, opened, closed, effort_hours, sla_breached);
+        `closed` is None while the ticket is open (see `load_ticket_columns`)."""
         cap: list[str] = []
         practice: list[str] = []
         team: list[str] = []
@@ -62,25 +75,54 @@ class TicketColumns:
             resolved.append(_epoch(r) if r is not None else np.nan)
             effort.append(float(e or 0.0))
             breached.append(bool(b))
-        return cls(cap, practice, team, np.array(opened, dtype=np.float64),
-                   np.array(resolved, dtype=np.float64), np.array(effort, dtype=np.float64),
+        opened_at = np.array(opened, dtype=np.float64)
+        closed = np.array(resolved, dtype=np.float64)
+        # never closed before it was opened (clocks and imports disagree)
+        closed_at = np.where(np.isnan(closed), np.nan, np.maximum(closed, opened_at))
+        return cls(cap, practice, team, opened_at, closed_at, np.array(effort, dtype=np.float64),
                    np.array(breached, dtype=np.bool_))
 
 
-def _epoch(value: datetime) -> float:
+def _epoch(value: datetime | str) -> float:
+    if isinstance(value, str):  # the source's `updated`, read from the stored payload
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if value.tzinfo is None:  # SQLite hands back naive UTC
         value = value.replace(tzinfo=UTC)
     return value.timestamp()
 
 
 def load_ticket_columns(conn: Connection) -> TicketColumns:
-    """The classified tickets in the store (unclassified ones have no workload)."""
+    """The classified tickets in the store, with when each closed (module docstring)."""
+    done = tickets.c.status_category == "done"
+    # only done tickets without a resolution date read their payload's `updated`
+    updated = case((done & tickets.c.resolved.is_(None), tickets.c.payload["updated"].as_string()),
+                   else_=None)
     result = conn.execute(
         select(tickets.c.capability, tickets.c.practice, tickets.c.team, tickets.c.opened,
-               tickets.c.resolved, tickets.c.effort_hours, tickets.c.sla_breached)
+               tickets.c.status_category, tickets.c.resolved, updated,
+               tickets.c.effort_hours, tickets.c.sla_breached)
         .where(tickets.c.capability.is_not(None))
     )
-    return TicketColumns.from_rows(result)
+    return TicketColumns.from_rows(
+        (cap, practice, team, opened, _closed_at(category, resolved, updated, opened), effort,
+         breached)
+        for cap, practice, team, opened, category, resolved, updated, effort, breached in result)
+
+
+def _closed_at(category: str, resolved: datetime | None, updated: str | None,
+               opened: datetime) -> datetime | str | None:
+    if category != "done":
+        return None
+    return resolved or updated or opened
+
+
+def unmapped_groups(conn: Connection) -> list[tuple[str, int]]:
+    """The tools' groups that no specialist team took (team `unmapped`), most tickets first."""
+    group = tickets.c.payload["attributes"]["group"].as_string()
+    rows = conn.execute(select(group, func.count()).where(tickets.c.team == UNMAPPED,
+                                                          tickets.c.capability.is_not(None))
+                        .group_by(group)).all()
+    return sorted(((str(g or "?"), int(n)) for g, n in rows), key=lambda r: (-r[1], r[0]))
 
 
 @dataclass(frozen=True)
@@ -127,7 +169,7 @@ def compute(columns: TicketColumns, by: Sequence[str], kind: PeriodKind, zone: Z
         return []
     now_ts = now.timestamp()
     opened = columns.opened
-    resolved = np.where(np.isnan(columns.resolved), np.nan, np.maximum(columns.resolved, opened))
+    resolved = columns.closed
     first = datetime.fromtimestamp(float(np.min(opened)), UTC)
     spans = periods(kind, zone, min(first, now), now)
     bounds = np.array([p.start_utc for p in spans] + [spans[-1].end_utc])
@@ -172,6 +214,40 @@ def compute(columns: TicketColumns, by: Sequence[str], kind: PeriodKind, zone: Z
             )
             rows.append(row)
     rows.sort(key=lambda r: (*(r[d] for d in by), r["period_start"]))
+    return rows
+
+
+def current(columns: TicketColumns, by: Sequence[str], now: datetime,
+            window_days: int = WINDOW_DAYS) -> list[dict[str, Any]]:
+    """Workload rows grouped by `by` as of `now`: `open` (the backlog now) with its
+    `median_age_days`, and `opened` and `closed` in the last `window_days`. What `status`
+    and the daemon's metrics show; `compute`'s current period reads the same backlog."""
+    for dim in by:
+        if dim not in DIMENSIONS:
+            raise ValueError(f"cannot group workloads by {dim!r}")
+    now_ts = now.timestamp()
+    since = now_ts - window_days * _DAY
+    opened, closed = columns.opened, columns.closed
+    is_open = (opened <= now_ts) & ~(closed <= now_ts)
+    opened_recently = (opened > since) & (opened <= now_ts)
+    closed_recently = (closed > since) & (closed <= now_ts)
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for i, key in enumerate(zip(*(getattr(columns, dim) for dim in by), strict=True)):
+        groups.setdefault(key, []).append(i)
+    rows: list[dict[str, Any]] = []
+    for key in sorted(groups):
+        members = np.array(groups[key], dtype=np.int64)
+        open_members = members[is_open[members]]
+        row: dict[str, Any] = dict(zip(by, key, strict=True))
+        row.update(
+            open=int(open_members.size),
+            opened=int(np.count_nonzero(opened_recently[members])),
+            closed=int(np.count_nonzero(closed_recently[members])),
+            median_age_days=(round(float(np.median(now_ts - opened[open_members])) / _DAY, 2)
+                             if open_members.size else None),
+            window_days=window_days,
+        )
+        rows.append(row)
     return rows
 
 

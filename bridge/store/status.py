@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from bridge.derive.workloads import DIMENSIONS, current, load_ticket_columns
 from bridge.store.database import Store
 from bridge.store.schema import (
     outbox,
@@ -20,8 +21,6 @@ from bridge.store.schema import (
     transitions,
 )
 
-WORKLOAD_WINDOW_DAYS = 30
-
 
 def iso_utc(value: datetime | None) -> str | None:
     if value is None:
@@ -31,7 +30,8 @@ def iso_utc(value: datetime | None) -> str | None:
 
 def snapshot(store: Store, configured_sources: Iterable[tuple[str, str]] = (),
              now: datetime | None = None) -> dict[str, Any]:
-    """The contract's status object: sources, transitions, workloads, outbox."""
+    """The contract's status object: sources, transitions, workloads (as defined in
+    bridge.derive.workloads, per capability, practice and team), outbox."""
     now = now or datetime.now(UTC)
     with store.engine.connect() as conn:
         records = _count_by(conn, raw_records.c.source, raw_records.c.deleted.is_(False))
@@ -59,31 +59,12 @@ def snapshot(store: Store, configured_sources: Iterable[tuple[str, str]] = (),
         ]
         transition_rows = conn.execute(
             select(transitions.c.payload).order_by(transitions.c.go_live, transitions.c.id)).all()
-        window_start = now - timedelta(days=WORKLOAD_WINDOW_DAYS)
-        done = tickets.c.status_category == "done"
-        workload_rows = conn.execute(
-            select(
-                tickets.c.capability, tickets.c.practice, tickets.c.team,
-                func.sum(case((~done, 1), else_=0)),
-                func.sum(case((tickets.c.opened >= window_start, 1), else_=0)),
-                func.sum(case((and_(done, tickets.c.resolved >= window_start), 1), else_=0)),
-            )
-            .where(tickets.c.capability.is_not(None))
-            .group_by(tickets.c.capability, tickets.c.practice, tickets.c.team)
-            .order_by(tickets.c.capability, tickets.c.practice, tickets.c.team)
-        ).all()
+        workload_rows = current(load_ticket_columns(conn), DIMENSIONS, now)
         outbox_counts = _count_by(conn, outbox.c.status)
     return {
         "sources": sources,
         "transitions": [_transition(row.payload) for row in transition_rows],
-        "workloads": [
-            {
-                "capability": cap, "practice": practice, "team": team or "unassigned",
-                "open": int(open_ or 0), "opened": int(opened or 0), "closed": int(closed or 0),
-                "window_days": WORKLOAD_WINDOW_DAYS,
-            }
-            for cap, practice, team, open_, opened, closed in workload_rows
-        ],
+        "workloads": workload_rows,
         "outbox": {
             "pending": int(outbox_counts.get("pending", 0)),
             "failed": int(outbox_counts.get("failed", 0)),

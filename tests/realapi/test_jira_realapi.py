@@ -113,7 +113,8 @@ def test_server_5_search_sampleproject(rsps: responses.RequestsMock) -> None:
         assert (ticket.type, ticket.status, ticket.status_category) == ("Task", "Open", "todo")
         assert ticket.priority == "medium"  # Major, Server's default priority
         assert ticket.project_key == "SAMPLEPROJECT"
-        assert ticket.practice == "continual_improvement"
+        # a plain Server task: the default's delivery work, not continual improvement
+        assert ticket.practice == "software_development_and_management"
     assert mapped["SAMPLEPROJECT-13"].opened == utc("2011-12-15T02:35:06+00:00")
     assert mapped["SAMPLEPROJECT-1"].opened == utc("2011-12-13T21:26:06+00:00")
     assert mapped["SAMPLEPROJECT-1"].resolved is None
@@ -123,7 +124,8 @@ def test_server_5_single_issue_with_components(rsps: responses.RequestsMock) -> 
     issue = recorded("server_v2_issue_SAMPLEPROJECT-1.json")
     serve_issues(rsps, "server", {"startAt": 0, "maxResults": 50, "total": 1, "issues": [issue]})
     ticket = tickets(read(connector("server"), "issues"))["SAMPLEPROJECT-1"]
-    assert ticket.team == "Jamflam"  # the first component, no Team field on this instance
+    # the first component (no Team field on this instance), which no specialist team takes
+    assert (ticket.team, ticket.attributes["group"]) == ("unmapped", "Jamflam")
     assert ticket.status_category == "todo"
     assert ticket.opened == utc("2011-12-13T21:26:06.030+00:00")
 

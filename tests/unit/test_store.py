@@ -119,7 +119,7 @@ def test_status_counts_what_is_stored(store_url: str) -> None:
                                 "projects": 1, "tickets": 3, "quarantined": 0}]
     assert data["workloads"] == [{"capability": "operational", "practice": "incident_management",
                                   "team": "Network", "open": 2, "opened": 2, "closed": 1,
-                                  "window_days": 30}]
+                                  "median_age_days": 46.0, "window_days": 30}]
     assert data["transitions"][0]["gate"] == {
         "status": "at_risk", "policy": None, "items": [{"key": "kb_article", "status": "met",
                                         "evidence": "KB0010001 published", "late_days": None,
