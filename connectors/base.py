@@ -76,18 +76,21 @@ Auth = Annotated[BasicAuth | BearerAuth | OAuth2Auth, Field(discriminator="kind"
 class RetryConfig(BaseModel):
     """The one retry loop (connectors/http.py): exponential backoff with full jitter."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     max_attempts: int = Field(
         5, ge=1, le=20, description="attempts per request, the first included"
     )
-    base_delay: float = Field(1.0, ge=0, description="seconds; doubles on every attempt")
-    max_delay: float = Field(60.0, ge=0, description="cap on one wait, Retry-After included")
+    base_delay: float = Field(1.0, ge=0, le=3600, description="seconds; doubles on every attempt")
+    max_delay: float = Field(
+        60.0, ge=0, le=3600, description="cap on one wait, Retry-After included"
+    )
 
 
 class SourceConfig(BaseModel):
-    """The keys every source has; a connector subclasses this with its own."""
+    """The keys every source has; a connector subclasses this with its own. Numbers are
+    finite (`.inf` and `.nan` are refused) and within range."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: str = Field(pattern=r"^[a-z0-9-]+$", description="unique source name")
     kind: str = Field(description="connector kind, e.g. jira or servicenow")
@@ -99,11 +102,11 @@ class SourceConfig(BaseModel):
         description="mapping files for this source; empty means the shipped default",
     )
     max_concurrency: int = Field(4, ge=1, le=64, description="parallel requests to this source")
-    timeout: float = Field(30.0, gt=0, description="read timeout in seconds")
-    connect_timeout: float = Field(10.0, gt=0, description="connect timeout in seconds")
+    timeout: float = Field(30.0, gt=0, le=3600, description="read timeout in seconds")
+    connect_timeout: float = Field(10.0, gt=0, le=600, description="connect timeout in seconds")
     retry: RetryConfig = Field(default_factory=RetryConfig)
     overlap_seconds: int = Field(
-        300, ge=0, description="incremental reads start this long before the engine's signpost"
+        300, ge=0, le=7 * 86400, description="incremental reads start this long before the engine's signpost"
     )
 
     @field_validator("url")

@@ -284,10 +284,14 @@ class JiraConnector(Connector):
                 self._zone = account_zone(self.cfg.time_zone)
             else:
                 me = self._get("myself")
-                if not me.get("timeZone"):
-                    self.log.warning(
-                        "%s: /myself has no timeZone; reading JQL dates as UTC", self.name
-                    )
+                named = me.get("timeZone")
+                try:
+                    known = isinstance(named, str) and zone_problem(named) is None
+                except ValueError:
+                    known = False
+                if not known:
+                    self.log.warning("%s: /myself has no usable timeZone (%r); reading JQL dates "
+                                     "as UTC (set time_zone in the source)", self.name, named)
                 self._zone = account_zone(me.get("timeZone"))
         return self._zone
 
