@@ -285,8 +285,9 @@ class JiraConnector(Connector):
             else:
                 me = self._get("myself")
                 named = me.get("timeZone")
+                known = isinstance(named, str)
                 try:
-                    known = isinstance(named, str) and zone_problem(named) is None
+                    zone_problem(str(named))
                 except ValueError:
                     known = False
                 if not known:
