@@ -357,10 +357,11 @@ class Connector(abc.ABC):
 
     def storable_key(
         self, handler: QuarantineHandler | None, stream: str, payload: object, key: object,
-        key_field: str,
+        key_field: str, field_steps: int = 1,
     ) -> str | None:
         """The record's key when the record can be stored as it is; otherwise the record is
-        quarantined (an unusable `key_field`, a payload nested too deep) and None returned."""
+        quarantined (an unusable `key_field`, a payload nested too deep) and None returned.
+        `field_steps`: how many keys of a path name a field (2 for `fields.description`)."""
         if not isinstance(payload, dict):
             self.quarantine(handler, stream, f"the entry is {kind_of(payload)}, not an object",
                             payload, field="entry")
@@ -369,7 +370,7 @@ class Connector(abc.ABC):
         if problem is not None:
             self.quarantine(handler, stream, problem, payload, field=key_field)
             return None
-        nested = nesting_problem(payload)
+        nested = nesting_problem(payload, field_steps=field_steps)
         if nested is not None:
             self.quarantine(handler, stream, nested[1], payload, key=key, field=nested[0])
             return None

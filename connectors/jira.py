@@ -617,7 +617,7 @@ class JiraConnector(Connector):
         """An issue as a RawRecord, or None when it was quarantined: no object, no usable
         key, `fields` no object, an unusable `id`, nested too deep, `updated` unreadable."""
         key = self.storable_key(on_q, "issues", raw, raw.get("key") if isinstance(raw, dict) else None,
-                                "key")
+                                "key", field_steps=2)
         if key is None:
             return None
         assert isinstance(raw, dict)

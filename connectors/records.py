@@ -29,9 +29,11 @@ def key_problem(value: object) -> str | None:
     return None
 
 
-def nesting_problem(payload: object, limit: int = MAX_NESTING) -> tuple[str, str] | None:
-    """(path, reason) of the first place `payload` nests deeper than `limit` containers,
-    None when it does not. Iterative, so a depth bomb cannot exhaust the stack."""
+def nesting_problem(payload: object, limit: int = MAX_NESTING,
+                    field_steps: int = 1) -> tuple[str, str] | None:
+    """(field, reason) of the first place `payload` nests deeper than `limit` containers,
+    None when it does not; `field` is the first `field_steps` keys of the path there (2 for
+    Jira's `fields.description`). Iterative, so a depth bomb cannot exhaust the stack."""
     stack: list[tuple[object, int, str]] = [(payload, 1, "")]
     while stack:
         value, depth, path = stack.pop()
@@ -43,8 +45,7 @@ def nesting_problem(payload: object, limit: int = MAX_NESTING) -> tuple[str, str
         else:
             continue
         if depth > limit:
-            # the field it starts under (two steps: `fields.description`), not the whole path
-            where = ".".join(path.split("[")[0].split(".")[:2])
+            where = ".".join(path.split("[")[0].split(".")[:field_steps])
             return where or "payload", f"nested deeper than {limit} levels"
         stack.extend((v, depth + 1, p) for p, v in children if isinstance(v, dict | list))
     return None
@@ -91,7 +92,7 @@ def synthetic_key(payload: object) -> str:
 
 
 def _kind(value: object) -> str:
-    names = {int: "a number", float: "a number", bool: "true/false", list: "a list",
+    names = {int: "a number", float: "a number", bool: "true/false", list: "a list", type(None): "null",
              dict: "an object", str: "text"}
     return names.get(type(value), f"a {type(value).__name__}")
 

@@ -586,7 +586,7 @@ def _last_position(
         if not isinstance(row, dict):
             continue
         stamp, sys_id = field_value(row, cursor), field_value(row, "sys_id")
-        if not stamp or not sys_id:
+        if not isinstance(stamp, str) or key_problem(sys_id):
             continue
         try:
             parse_servicenow_timestamp(stamp)

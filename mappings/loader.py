@@ -291,7 +291,8 @@ def knowledge_for(found: tuple[YamlDocument, Any] | None, issues: list[Issue]) -
         return None
     problem = sample_problem(template)
     if problem is not None:
-        issues.append(Issue(where, None, None, "knowledge.template", problem))
+        line, why = problem
+        issues.append(Issue(where, line, 1 if line else None, "knowledge.template", why))
         return None
     return CompiledKnowledge(template, str(template_path), definition.knowledge_base,
                              definition.category, definition.workflow_state)

@@ -38,6 +38,18 @@ class TemplateLimitError(SecurityError):
     """A render that went over its time or size budget."""
 
 
+def template_line(exc: BaseException) -> int | None:
+    """The template line an exception was raised at (Jinja2 rewrites the traceback so that
+    the template's own frames carry its lines), None when it is not known."""
+    line = getattr(exc, "lineno", None)
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line if isinstance(line, int) else None
+
+
 @dataclass
 class _Budget:
     deadline: float
@@ -156,13 +168,21 @@ def render_limited(template: jinja2.Template, context: dict[str, Any],
             parts.append(chunk)
             _check_time()
         return "".join(parts).strip()
-    except RecursionError:
-        raise TemplateLimitError("the template recurses too deeply") from None
+    except RecursionError as exc:
+        raise _at(TemplateLimitError("the template recurses too deeply"), exc) from None
+    except jinja2.TemplateError as exc:
+        raise _at(exc, exc) from None
     except (TypeError, ValueError, AttributeError, KeyError, IndexError, ZeroDivisionError,
             OverflowError) as exc:
-        raise jinja2.TemplateError(f"{type(exc).__name__}: {exc}") from None
+        raise _at(jinja2.TemplateError(f"{type(exc).__name__}: {exc}"), exc) from None
     finally:
         _budget.reset(token)
+
+
+def _at(error: jinja2.TemplateError, cause: BaseException) -> jinja2.TemplateError:
+    """`error`, carrying the template line `cause` was raised at as `lineno`."""
+    error.lineno = template_line(cause)  # type: ignore[attr-defined]
+    return error
 
 
 def _generate(template: jinja2.Template, context: dict[str, Any]) -> Iterator[str]:
@@ -195,13 +215,14 @@ def sample_context() -> dict[str, Any]:
             "generated_at": datetime(2026, 11, 30, tzinfo=UTC).isoformat()}
 
 
-def sample_problem(template: jinja2.Template, seconds: float = RENDER_SECONDS) -> str | None:
-    """Why `template` cannot stand as an article: it fails, goes over its budget, or renders
-    no text on a sample transition. None when it renders."""
+def sample_problem(template: jinja2.Template,
+                   seconds: float = RENDER_SECONDS) -> tuple[int | None, str] | None:
+    """(line, why) when `template` cannot stand as an article: it fails, goes over its
+    budget, or renders no text on a sample transition. None when it renders."""
     try:
         html = render_limited(template, sample_context(), seconds)
     except jinja2.TemplateError as exc:
-        return f"the template fails on a sample transition: {exc}"
+        return getattr(exc, "lineno", None), f"the template fails on a sample transition: {exc}"
     if not _TAG.sub("", html).strip():
-        return "the template renders an empty article for a sample transition"
+        return None, "the template renders an empty article for a sample transition"
     return None
