@@ -51,6 +51,7 @@ from connectors.servicenow_probe import probe
 from connectors.servicenow_push import push_article, push_gate_status
 from connectors.servicenow_query import (
     NAME,
+    SYS_ID,
     field_value,
     lineage,
     markers_in,
@@ -510,13 +511,15 @@ class ServiceNowConnector(Connector):
         self.stream(stream)
         last = ""
         while True:
-            after = f"sys_id>{query_value(self.name, last, 'sys_id')}^" if last else ""
+            after = f"sys_id>{sys_id_value(self.name, last, 'sys_id')}^" if last else ""
             ids: list[str] = []
             pages = self._query_pages(stream, after + "ORDERBYsys_id", ["sys_id"], False)
             for page in self._unless_absent(stream, pages):
                 ids = [str(field_value(r, "sys_id")) for r in page
                        if isinstance(r, dict) and not key_problem(field_value(r, "sys_id"))]
                 yield from ids
+                # only a real sys_id (32 hex digits) goes back into a query
+                ids = [i for i in ids if SYS_ID.match(i)]
                 if ids:
                     break
                 raise TransientError(f"a census page of {stream} has no sys_id", source=self.name)
@@ -586,7 +589,8 @@ def _last_position(
         if not isinstance(row, dict):
             continue
         stamp, sys_id = field_value(row, cursor), field_value(row, "sys_id")
-        if not isinstance(stamp, str) or key_problem(sys_id):
+        # only a real sys_id (32 hex digits) goes back into the next query
+        if not isinstance(stamp, str) or not isinstance(sys_id, str) or not SYS_ID.match(sys_id):
             continue
         try:
             parse_servicenow_timestamp(stamp)
