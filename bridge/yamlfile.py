@@ -86,7 +86,7 @@ def load_yaml(path: str | Path) -> YamlDocument:
         line = raw.count(b"\n", 0, exc.start) + 1
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         raise ConfigError(f"{file}: not UTF-8", [Issue(
-            file, line, col, "", f"not UTF-8 text: byte 0x{raw[exc.start]:02x} cannot start a character")]) from None
+            file, line, col, "", f"not UTF-8 text: byte 0x{raw[exc.start]:02x}: {exc.reason}")]) from None
     return parse_yaml(text, file)
 
 
@@ -151,6 +151,9 @@ def parse_yaml(text: str, file: str = "<string>") -> YamlDocument:
     return YamlDocument(file, data, positions)
 
 
+_PLAIN_COLLECTIONS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+
+
 def _scalar(node: yaml.Node, path: PathKey, issues: list[Issue], file: str) -> Any:
     """A scalar's value; a tag or value the safe loader cannot build (`!!python/...`, a
     date that does not exist) is an issue at its position."""
@@ -171,6 +174,10 @@ def _construct(
     file: str,
 ) -> Any:
     positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if not isinstance(node, yaml.ScalarNode) and node.tag not in _PLAIN_COLLECTIONS:
+        issues.append(Issue(file, node.start_mark.line + 1, node.start_mark.column + 1, dotted(path),
+                            f"cannot read this value ({node.tag}): only plain mappings and lists"))
+        return None
     if isinstance(node, yaml.MappingNode):
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:

@@ -154,9 +154,10 @@ def template_environment() -> LimitedEnvironment:
 
 
 def render_limited(template: jinja2.Template, context: dict[str, Any],
-                   seconds: float = RENDER_SECONDS) -> str:
+                   seconds: float | None = None) -> str:
     """Render within `seconds` and MAX_OUTPUT_CHARS; TemplateError (TemplateLimitError for
     a budget overrun) otherwise. The output is stripped."""
+    seconds = RENDER_SECONDS if seconds is None else seconds
     token = _budget.set(_Budget(time.monotonic() + seconds, seconds))
     try:
         parts: list[str] = []
@@ -216,7 +217,7 @@ def sample_context() -> dict[str, Any]:
 
 
 def sample_problem(template: jinja2.Template,
-                   seconds: float = RENDER_SECONDS) -> tuple[int | None, str] | None:
+                   seconds: float | None = None) -> tuple[int | None, str] | None:
     """(line, why) when `template` cannot stand as an article: it fails, goes over its
     budget, or renders no text on a sample transition. None when it renders."""
     try:
