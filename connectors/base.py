@@ -394,6 +394,8 @@ class Connector(abc.ABC):
             key = synthetic_key(payload)
         if field and not reason.startswith(f"{field}:"):
             reason = f"{field}: {reason}"
+        if len(reason) > 500:  # a value quoted in a reason may be megabytes long
+            reason = reason[:500] + "..."
         item = Quarantined(source=self.name, stream=stream, reason=reason, key=str(key),
                            payload=storable(payload), field=field)
         if handler is None:
