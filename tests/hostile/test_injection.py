@@ -4,23 +4,31 @@ and an admin's JQL fragment cannot close the parentheses it is put in."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import responses
 from pydantic import ValidationError
+from sqlalchemy import select
 
+from bridge.config import load_config
+from bridge.engine import Engine
 from bridge.errors import SourceError
 from bridge.models import KnowledgeArticle
 from bridge.sandbox import Sandbox
 from bridge.sandbox.jql import Bool, Clause, JqlError, tokenize
 from bridge.sandbox.jql import parse as parse_query
+from bridge.sandbox.testing import sandbox_factory  # noqa: F401 - fixture
+from bridge.store import open_store
+from bridge.store.schema import outbox, transitions
 from connectors.jira import JiraConfig, JiraConnector
 from connectors.jql_build import jql_string
 from connectors.servicenow import ServiceNowConfig, ServiceNowConnector
 from connectors.servicenow_query import query_value
 from tests.connectors.conftest import jira
 from tests.connectors.fakes import FIELDS
+from tests.integration.test_cycle import write_config
 
 HOSTILE_VALUES = [
     'PAYX" OR project = "OPS',
@@ -129,3 +137,36 @@ def test_a_hostile_correlation_never_touches_another_article(sandbox: Sandbox) -
     with pytest.raises(SourceError, match="is not a sys_id"):
         connector.row("kb_knowledge", "x^ORsys_idISNOTEMPTY", ["sys_id"])
     assert sandbox.servicenow_rows("kb_knowledge") == before
+
+
+def test_a_project_number_carrying_a_query_never_overwrites_an_article(
+        sandbox_factory: Callable[..., Sandbox], tmp_path: Path) -> None:  # noqa: F811
+    """The field report, end to end: a pm_project number `...^ORsys_idISNOTEMPTY` made the
+    bridge overwrite an unrelated article. Every number carries it here: the article pushes
+    of the transitions they key are refused and kept, and no existing article changes."""
+    sb = sandbox_factory(seed=5, tickets=120, jira_deployment="cloud")
+    table = sb.servicenow_store.table("pm_project")
+    assert table is not None
+    for i in range(len(table)):
+        sb.servicenow_store.update(table, i, {"number": table.row(i)["number"] + "^ORsys_idISNOTEMPTY"})
+    seeded = {r["sys_id"]: (r["short_description"], r["text"], r["meta"])
+              for r in sb.servicenow_rows("kb_knowledge")}
+    config = load_config(write_config(tmp_path, sb))
+    store = open_store(config.state)
+    try:
+        result = Engine(config, store).run_cycle()
+        with store.engine.connect() as conn:
+            hostile = [t for t in conn.execute(select(transitions.c.id)).scalars()
+                       if t.startswith("snow:")]
+            errors = [row["last_error"] or "" for row in conn.execute(
+                select(outbox).where(outbox.c.status != "delivered")).mappings()]
+    finally:
+        store.close()
+    assert hostile and all(t.endswith("^ORsys_idISNOTEMPTY") for t in hostile)
+    assert result.push_failures >= len(hostile)
+    # its gate status (a work note tagged with the key) and its article: both refused
+    assert sum("refused to query by correlation key" in e for e in errors) == 2 * len(hostile)
+    after = {r["sys_id"]: (r["short_description"], r["text"], r["meta"])
+             for r in sb.servicenow_rows("kb_knowledge")}
+    assert {k: after.get(k) for k in seeded} == seeded  # no article the bridge did not write changed
+    assert not any("ORsys_idISNOTEMPTY" in str(meta) for _, _, meta in after.values())
