@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from bridge.errors import ConfigError, Issue
 from bridge.yamlfile import YamlDocument, did_you_mean, interpolate_env, load_yaml, validate
 from connectors.base import SourceConfig, registry
+from connectors.zones import zone_problem
 
 DEFAULT_STATE = "sqlite:///smo-bridge.db"
 DEFAULT_CONFIG_NAME = "smo-bridge.yaml"
@@ -28,9 +29,9 @@ class ScheduleConfig(BaseModel):
     """When the daemon runs a pull job: an interval, or a cron expression (which wins)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    interval_seconds: int | None = Field(900, ge=10)
+    interval_seconds: int | None = Field(900, ge=10, le=31 * 86400)
     cron: str | None = Field(None, description="five-field crontab, in UTC, e.g. '*/15 7-19 * * 1-5'")
-    misfire_grace_seconds: int = Field(300, ge=1)
+    misfire_grace_seconds: int = Field(300, ge=1, le=86400)
 
     @field_validator("cron")
     @classmethod
@@ -50,7 +51,7 @@ class DaemonConfig(BaseModel):
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     sources: dict[str, ScheduleConfig] = Field(
         default_factory=dict, description="per-source schedules, by source name, overriding `schedule`")
-    push_interval_seconds: int = Field(60, ge=5)
+    push_interval_seconds: int = Field(60, ge=5, le=86400)
     health_port: int | None = Field(None, ge=1, le=65535, description="loopback port for /healthz and /metrics")
     upgrade_store: bool = Field(False, description="upgrade an older state store's schema at "
                                                    "start (else `smo-bridge db upgrade` does)")
@@ -59,19 +60,14 @@ class DaemonConfig(BaseModel):
 class ReportingConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     timezone: str = Field("UTC", description="time zone of workload period boundaries")
-    at_risk_days: int = Field(14, ge=0, description="an unmet gate item due within this many days is at risk")
+    at_risk_days: int = Field(14, ge=0, le=3650, description="an unmet gate item due within this many days is at risk")
     no_go_live_days: int = Field(
-        60, ge=1, description="a transition started this many days ago with no go-live date is at risk")
+        60, ge=1, le=3650, description="a transition started this many days ago with no go-live date is at risk")
 
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
+        zone_problem(value)
         return value
 
 

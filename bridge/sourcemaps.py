@@ -3,16 +3,19 @@ applied to changed raw records inside the caller's transaction."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, String, Table
 
 from bridge.models import Project, RawRecord, Ticket
 from bridge.store import repository as repo
+from bridge.store.schema import projects as projects_table
+from bridge.store.schema import tickets as tickets_table
 from connectors.base import SourceConfig
 from mappings import mapping_for_source
-from mappings.compile import BoundMapping, CompiledMapping
+from mappings.compile import BoundMapping, CompiledMapping, MapOutcome
 
 # cursors rows of the engine's own start with "~": no stream is named so, stream names
 # being table and resource names
@@ -21,6 +24,24 @@ ENGINE_MARK = "~"
 REMAP_MARKS = "~remap"
 # the cursors row whose signature says which definitions the saved lookup entries were built by
 LOOKUPS_MARK = "~lookups"
+
+
+log = logging.getLogger(__name__)
+#: what a mapping may raise on a record it was never meant for (a value of another shape,
+#: a structure too deep to walk): that record is quarantined, the page goes on
+_RECORD_FAILURES = (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError)
+
+
+def _too_long(entity: Project | Ticket) -> tuple[str, str] | None:
+    """(column, reason) when a mapped value exceeds its column in the state store (a
+    PostgreSQL store would refuse the whole page for it)."""
+    table: Table = tickets_table if isinstance(entity, Ticket) else projects_table
+    for column in table.columns:
+        limit = column.type.length if isinstance(column.type, String) else None
+        value = getattr(entity, column.name, None)
+        if limit and isinstance(value, str) and len(value) > limit:
+            return column.name, f"{len(value):,} characters, more than the {limit} stored"
+    return None
 
 
 @dataclass
@@ -98,7 +119,13 @@ class SourceMapping:
         bound = self.bound(conn)
         affected: set[str] = set()
         for record in records:
-            if bound.feed(record):
+            try:
+                fed = bound.feed(record)
+            except _RECORD_FAILURES as exc:  # the record is mapped (and judged) below
+                log.warning("%s/%s %s: not read into lookups: %s: %s", record.source,
+                            record.stream, record.key, type(exc).__name__, exc)
+                continue
+            if fed:
                 affected |= bound.dependent_streams(record.stream)
         self._save_lookup_changes(conn, bound)  # in the page's transaction, like the records
         if affected:
@@ -166,7 +193,17 @@ class SourceMapping:
             if record.deleted:
                 repo.delete_entity(conn, record.source, record.key)
                 continue
-            outcome = bound.map(record)
+            try:
+                outcome = bound.map(record)
+            except _RECORD_FAILURES as exc:
+                log.warning("%s/%s %s: mapping failed: %s: %s", record.source, record.stream,
+                            record.key, type(exc).__name__, exc)
+                outcome = MapOutcome("quarantine", reason=f"mapping failed: {type(exc).__name__}: "
+                                                          f"{str(exc)[:300]}")
+            if outcome.kind != "quarantine" and isinstance(outcome.entity, Project | Ticket):
+                long = _too_long(outcome.entity)
+                if long is not None:
+                    outcome = MapOutcome("quarantine", field=long[0], reason=long[1])
             if outcome.kind == "quarantine":
                 repo.put_quarantine(conn, record.source, record.stream, record.key,
                                     outcome.reason or "mapping failed", outcome.field, record.payload)

@@ -60,31 +60,110 @@ def dotted(path: Iterable[str | int]) -> str:
     return out
 
 
+#: limits on what one admin file may hold: its size, how deep it nests, and how many nodes
+#: it stands for once aliases are expanded (a few hundred bytes of nested aliases can
+#: stand for billions: "billion laughs")
+MAX_BYTES = 8 * 1024 * 1024
+MAX_DEPTH = 64
+MAX_NODES = 200_000
+
+
 def load_yaml(path: str | Path) -> YamlDocument:
-    """Read a YAML file; syntax errors and duplicate keys raise ConfigError with a position."""
+    """Read a YAML file; every problem (unreadable, too large, not UTF-8, syntax, limits,
+    duplicate keys, unreadable values) raises ConfigError with a position."""
     file = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with Path(path).open("rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read: {exc.strerror or exc}") from None
+    if len(raw) > MAX_BYTES:
+        raise ConfigError(f"{file}: larger than {MAX_BYTES // (1024 * 1024)} MiB",
+                          [Issue(file, None, None, "", f"file larger than {MAX_BYTES:,} bytes")])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError(f"{file}: not UTF-8", [Issue(
+            file, line, col, "", f"not UTF-8 text: byte 0x{raw[exc.start]:02x}: {exc.reason}")]) from None
     return parse_yaml(text, file)
+
+
+def _invalid(file: str, line: int | None, col: int | None, message: str) -> ConfigError:
+    return ConfigError(f"{file}: invalid YAML", [Issue(file, line, col, "", message)])
+
+
+def _check_shape(text: str, file: str) -> None:
+    """One pass over the parser's events, before any node is built: nesting deeper than
+    MAX_DEPTH, or more than MAX_NODES nodes once aliases are expanded, is refused at the
+    place it happens. Linear in the text, whatever the aliases stand for."""
+    depth = 0
+    sizes: list[int] = [0]  # nodes inside each open collection
+    anchored: dict[str, int] = {}  # anchor -> nodes it stands for
+    anchors_open: list[str | None] = []
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        mark = event.start_mark
+        where: tuple[int | None, int | None] = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _invalid(file, where[0], where[1], f"nested deeper than {MAX_DEPTH} levels")
+            sizes.append(1)
+            anchors_open.append(event.anchor)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+            size = sizes.pop()
+            anchor = anchors_open.pop()
+            if anchor:
+                anchored[anchor] = size
+            sizes[-1] += size
+        elif isinstance(event, yaml.ScalarEvent | yaml.AliasEvent):
+            size = anchored.get(event.anchor or "", 1) if isinstance(event, yaml.AliasEvent) else 1
+            if isinstance(event, yaml.ScalarEvent) and event.anchor:
+                anchored[event.anchor] = 1
+            sizes[-1] += size
+            if sum(sizes) > MAX_NODES:
+                raise _invalid(file, where[0], where[1], f"stands for more than {MAX_NODES:,} values once its "
+                                             "aliases (*name) are expanded")
 
 
 def parse_yaml(text: str, file: str = "<string>") -> YamlDocument:
     try:
+        _check_shape(text, file)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
-        raise ConfigError(
-            f"{file}: invalid YAML", [Issue(file, line, col, "", f"invalid YAML: {exc.problem}")]
-        ) from None
+        raise _invalid(file, line, col, f"invalid YAML: {exc.problem}") from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow
+        line = text.count("\n", 0, exc.position) + 1
+        col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise _invalid(file, line, col, f"invalid YAML: character {chr(exc.character) if isinstance(exc.character, int) else exc.character!r} is not "
+                                        "allowed") from None
+    except yaml.YAMLError as exc:
+        raise _invalid(file, None, None, f"invalid YAML: {exc}") from None
     positions: dict[PathKey, tuple[int, int]] = {}
     issues: list[Issue] = []
     data = _construct(node, (), positions, issues, file) if node is not None else {}
     if issues:
         raise ConfigError(f"{file}: invalid YAML", issues)
     return YamlDocument(file, data, positions)
+
+
+_PLAIN_COLLECTIONS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+
+
+def _scalar(node: yaml.Node, path: PathKey, issues: list[Issue], file: str) -> Any:
+    """A scalar's value; a tag or value the safe loader cannot build (`!!python/...`, a
+    date that does not exist) is an issue at its position."""
+    try:
+        return yaml.SafeLoader(" ").construct_object(node)
+    except (yaml.YAMLError, ValueError, OverflowError) as exc:
+        problem = getattr(exc, "problem", None) or str(exc)
+        issues.append(Issue(file, node.start_mark.line + 1, node.start_mark.column + 1, dotted(path),
+                            f"cannot read this value ({node.tag}): {problem}"))
+        return None
 
 
 def _construct(
@@ -95,6 +174,10 @@ def _construct(
     file: str,
 ) -> Any:
     positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if not isinstance(node, yaml.ScalarNode) and node.tag not in _PLAIN_COLLECTIONS:
+        issues.append(Issue(file, node.start_mark.line + 1, node.start_mark.column + 1, dotted(path),
+                            f"cannot read this value ({node.tag}): only plain mappings and lists"))
+        return None
     if isinstance(node, yaml.MappingNode):
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
@@ -102,7 +185,11 @@ def _construct(
                 issues.append(Issue(file, key_node.start_mark.line + 1, key_node.start_mark.column + 1,
                                     dotted(path), "YAML merge keys (<<) are not supported"))
                 continue
-            key = str(yaml.SafeLoader(" ").construct_object(key_node))
+            if not isinstance(key_node, yaml.ScalarNode):
+                issues.append(Issue(file, key_node.start_mark.line + 1, key_node.start_mark.column + 1,
+                                    dotted(path), "a key must be a plain value, not a list or mapping"))
+                continue
+            key = str(_scalar(key_node, path, issues, file))
             if key in result:
                 issues.append(Issue(file, key_node.start_mark.line + 1, key_node.start_mark.column + 1,
                                     dotted((*path, key)), "duplicate key"))
@@ -115,7 +202,7 @@ def _construct(
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_construct(item, (*path, i), positions, issues, file) for i, item in enumerate(node.value)]
-    return yaml.SafeLoader(" ").construct_object(node)
+    return _scalar(node, path, issues, file)
 
 
 def interpolate_env(doc: YamlDocument, environ: Mapping[str, str] | None = None) -> list[Issue]:

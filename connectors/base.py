@@ -38,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from bridge.errors import BridgeError, ConfigError, PermissionDenied
 from bridge.models import RawRecord
+from connectors.records import key_problem, kind_of, nesting_problem, storable, synthetic_key
 
 ENTRY_POINT_GROUP = "smo_bridge.connectors"
 DIALECT_GROUP = "smo_bridge.dialects"
@@ -75,18 +76,21 @@ Auth = Annotated[BasicAuth | BearerAuth | OAuth2Auth, Field(discriminator="kind"
 class RetryConfig(BaseModel):
     """The one retry loop (connectors/http.py): exponential backoff with full jitter."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     max_attempts: int = Field(
         5, ge=1, le=20, description="attempts per request, the first included"
     )
-    base_delay: float = Field(1.0, ge=0, description="seconds; doubles on every attempt")
-    max_delay: float = Field(60.0, ge=0, description="cap on one wait, Retry-After included")
+    base_delay: float = Field(1.0, ge=0, le=3600, description="seconds; doubles on every attempt")
+    max_delay: float = Field(
+        60.0, ge=0, le=3600, description="cap on one wait, Retry-After included"
+    )
 
 
 class SourceConfig(BaseModel):
-    """The keys every source has; a connector subclasses this with its own."""
+    """The keys every source has; a connector subclasses this with its own. Numbers are
+    finite (`.inf` and `.nan` are refused) and within range."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     name: str = Field(pattern=r"^[a-z0-9-]+$", description="unique source name")
     kind: str = Field(description="connector kind, e.g. jira or servicenow")
@@ -98,11 +102,11 @@ class SourceConfig(BaseModel):
         description="mapping files for this source; empty means the shipped default",
     )
     max_concurrency: int = Field(4, ge=1, le=64, description="parallel requests to this source")
-    timeout: float = Field(30.0, gt=0, description="read timeout in seconds")
-    connect_timeout: float = Field(10.0, gt=0, description="connect timeout in seconds")
+    timeout: float = Field(30.0, gt=0, le=3600, description="read timeout in seconds")
+    connect_timeout: float = Field(10.0, gt=0, le=600, description="connect timeout in seconds")
     retry: RetryConfig = Field(default_factory=RetryConfig)
     overlap_seconds: int = Field(
-        300, ge=0, description="incremental reads start this long before the engine's signpost"
+        300, ge=0, le=7 * 86400, description="incremental reads start this long before the engine's signpost"
     )
 
     @field_validator("url")
@@ -142,13 +146,16 @@ class StreamSpec:
 
 @dataclass(frozen=True)
 class Quarantined:
-    """A record the connector could not turn into a RawRecord, and why."""
+    """A record the connector could not turn into a RawRecord, and why: always under a key
+    of its own (its key when usable, else `~sha256:...` of its content), `field` naming
+    what was wrong with it, `reason` starting with that field."""
 
     source: str
     stream: str
     reason: str
     key: str | None = None
     payload: dict[str, Any] = field(default_factory=dict)
+    field: str | None = None
 
 
 QuarantineHandler = Callable[[Quarantined], None]
@@ -348,18 +355,51 @@ class Connector(abc.ABC):
     def close(self) -> None:  # noqa: B027 - optional hook, most connectors hold nothing
         """Release sessions and pools."""
 
+    def storable_key(
+        self, handler: QuarantineHandler | None, stream: str, payload: object, key: object,
+        key_field: str, field_steps: int = 1,
+    ) -> str | None:
+        """The record's key when the record can be stored as it is; otherwise the record is
+        quarantined (an unusable `key_field`, a payload nested too deep) and None returned.
+        `field_steps`: how many keys of a path name a field (2 for `fields.description`)."""
+        if not isinstance(payload, dict):
+            self.quarantine(handler, stream, f"the entry is {kind_of(payload)}, not an object",
+                            payload, field="entry")
+            return None
+        problem = key_problem(key)
+        if problem is not None:
+            self.quarantine(handler, stream, problem, payload, field=key_field)
+            return None
+        nested = nesting_problem(payload, field_steps=field_steps)
+        if nested is not None:
+            self.quarantine(handler, stream, nested[1], payload, key=key, field=nested[0])
+            return None
+        assert isinstance(key, str)
+        return key
+
     def quarantine(
         self,
         handler: QuarantineHandler | None,
         stream: str,
         reason: str,
-        payload: dict[str, Any],
-        key: str | None = None,
+        payload: object,
+        key: object = None,
+        field: str | None = None,
     ) -> None:
-        """Route one unparsable record to the engine's handler (or the log)."""
-        item = Quarantined(source=self.name, stream=stream, reason=reason, key=key, payload=payload)
+        """Route one unparsable record to the engine's handler (or the log), under its own
+        key: an unusable key (absent, not text, too long) gives way to a synthetic one from
+        the record's content, so no two bad records share a row. The payload is made
+        storable (a non-object wrapped, a depth bomb pruned)."""
+        if key_problem(key) is not None:
+            key = synthetic_key(payload)
+        if field and not reason.startswith(f"{field}:"):
+            reason = f"{field}: {reason}"
+        if len(reason) > 500:  # a value quoted in a reason may be megabytes long
+            reason = reason[:500] + "..."
+        item = Quarantined(source=self.name, stream=stream, reason=reason, key=str(key),
+                           payload=storable(payload), field=field)
         if handler is None:
-            self.log.warning("%s/%s: quarantined %s: %s", self.name, stream, key or "?", reason)
+            self.log.warning("%s/%s: quarantined %s: %s", self.name, stream, item.key, reason)
         else:
             handler(item)
 

@@ -30,11 +30,12 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Literal
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import requests
 from jira import JIRA, JIRAError
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from bridge.errors import BridgeError, SourceError, TransientError
 from bridge.models import RawRecord
@@ -58,7 +59,10 @@ from connectors.http import (
     mount_policy,
 )
 from connectors.jira_fields import field_catalogue, field_rank, resolve_field
+from connectors.jql_build import AtLeast, Clause, Equals, Grouped, In, jql, jql_problem, segment
+from connectors.records import key_problem, kind_of, synthetic_key
 from connectors.timefmt import account_zone, jql_minute, jql_since, parse_jira_timestamp
+from connectors.zones import zone_problem
 
 #: Stock fields plus the custom fields of docs/data-contract.md, by name: resolved to ids
 #: through the fields stream, so `Go-live date` works whatever id the instance gave it.
@@ -148,6 +152,29 @@ class JiraConfig(SourceConfig):
         "read once they are done, to record who moved them to done (`doneTransition`); "
         "empty: read no changelog",
     )
+
+    @field_validator("projects")
+    @classmethod
+    def _project_keys(cls, keys: list[str]) -> list[str]:
+        for key in keys:
+            if key_problem(key):
+                raise ValueError(f"project key {key!r}: {key_problem(key)}")
+        return keys
+
+    @field_validator("jql")
+    @classmethod
+    def _jql_fragment(cls, text: str | None) -> str | None:
+        problem = jql_problem(text) if text is not None else None
+        if problem:
+            raise ValueError(f"the JQL {problem}: it is ANDed into the bridge's own query")
+        return text
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, name: str | None) -> str | None:
+        if name is not None:
+            zone_problem(name)
+        return name
 
     @model_validator(mode="after")
     def _supported_auth(self) -> JiraConfig:
@@ -264,10 +291,15 @@ class JiraConnector(Connector):
                 self._zone = account_zone(self.cfg.time_zone)
             else:
                 me = self._get("myself")
-                if not me.get("timeZone"):
-                    self.log.warning(
-                        "%s: /myself has no timeZone; reading JQL dates as UTC", self.name
-                    )
+                named = me.get("timeZone")
+                known = isinstance(named, str)
+                try:
+                    zone_problem(str(named))
+                except ValueError:
+                    known = False
+                if not known:
+                    self.log.warning("%s: /myself has no usable timeZone (%r); reading JQL dates "
+                                     "as UTC (set time_zone in the source)", self.name, named)
                 self._zone = account_zone(me.get("timeZone"))
         return self._zone
 
@@ -296,27 +328,32 @@ class JiraConnector(Connector):
     ) -> Iterator[RawRecord]:
         self.stream(stream)  # unknown names are configuration errors
         if stream == "projects":
-            yield from self._read_projects()
+            yield from self._read_projects(on_quarantine)
         elif stream == "fields":
-            for raw in self._get("field"):
-                yield RawRecord(source=self.name, stream="fields", key=str(raw["id"]), payload=raw)
+            for raw in self._get("field") or []:
+                key = raw.get("id") if isinstance(raw, dict) else None
+                checked = self.storable_key(on_quarantine, "fields", raw, key, "id")
+                if checked is not None:
+                    yield RawRecord(source=self.name, stream="fields", key=checked, payload=raw)
         elif stream == "issues":
             yield from self._read_issues(since, on_quarantine)
         else:
             yield from self._read_children(stream, since, on_quarantine)
 
-    def _read_projects(self) -> Iterator[RawRecord]:
+    def _read_projects(self, on_q: QuarantineHandler | None) -> Iterator[RawRecord]:
         wanted = set(self.cfg.projects)
         for raw in self.project_list():
             key = raw.get("key") if isinstance(raw, dict) else None
-            if not key or (wanted and key not in wanted):
+            checked = self.storable_key(on_q, "projects", raw, key, "key")
+            if checked is None or (wanted and key not in wanted):
                 continue
             payload = dict(raw)
-            payload["versions"] = self._get(f"project/{key}/versions")
+            payload["versions"] = self._get(f"project/{segment(checked)}/versions")
             yield RawRecord(source=self.name, stream="projects", key=str(key), payload=payload)
 
-    def project_list(self) -> Iterator[dict[str, Any]]:
-        """Every visible project (only the configured ones when at most 50 are named)."""
+    def project_list(self) -> Iterator[Any]:
+        """Every visible project (only the configured ones when at most 50 are named), as
+        the server sent each entry: the caller quarantines what is not a project object."""
         if not self._is_cloud():
             yield from self._get("project", {"expand": SERVER_PROJECT_EXPAND}) or []
             return
@@ -331,7 +368,7 @@ class JiraConnector(Connector):
         start = 0
         while True:
             page = self._get("project/search", {**params, "startAt": start}) or {}
-            values = [v for v in page.get("values") or [] if isinstance(v, dict)]
+            values = page.get("values") or []
             yield from values
             start += len(values)
             last = page.get("isLast")
@@ -377,12 +414,12 @@ class JiraConnector(Connector):
     def issue_jql(self, since: datetime | None) -> str:
         return self._ordered(self._issue_filters(), self._issue_lower_bound(since))
 
-    def _issue_filters(self) -> list[str]:
-        clauses: list[str] = []
+    def _issue_filters(self) -> list[Clause]:
+        clauses: list[Clause] = []
         if self.cfg.projects:
-            clauses.append("project in ({})".format(", ".join(f'"{p}"' for p in self.cfg.projects)))
+            clauses.append(In("project", tuple(self.cfg.projects)))
         if self.cfg.jql:
-            clauses.append(f"({self.cfg.jql})")
+            clauses.append(Grouped(self.cfg.jql))
         return clauses
 
     def _issue_lower_bound(self, since: datetime | None) -> str:
@@ -392,11 +429,10 @@ class JiraConnector(Connector):
         return jql_since(since, self._account_zone(), overlap)
 
     @staticmethod
-    def _ordered(filters: list[str], lower: str) -> str:
-        clauses = [*filters, f'updated >= "{lower}"']
-        return " AND ".join(clauses) + " ORDER BY updated ASC, key ASC"
+    def _ordered(filters: list[Clause], lower: str) -> str:
+        return jql([*filters, AtLeast("updated", lower)], [("updated", "ASC"), ("key", "ASC")])
 
-    def issues(self, since: datetime | None, fields: list[str]) -> Iterator[dict[str, Any]]:
+    def issues(self, since: datetime | None, fields: list[str]) -> Iterator[Any]:
         """The issues updated since the signpost, in (updated, key) order: Cloud through
         nextPageToken, Server/DC by `_server_issues`."""
         if self._is_cloud():
@@ -404,7 +440,7 @@ class JiraConnector(Connector):
         else:
             yield from self._server_issues(self._issue_lower_bound(since), fields)
 
-    def _server_issues(self, lower: str, fields: list[str]) -> Iterator[dict[str, Any]]:
+    def _server_issues(self, lower: str, fields: list[str]) -> Iterator[Any]:
         """Server/DC pages by `startAt`, which an edit during the read defeats: the edited
         issue moves to the end, everything after it shifts back one place, and the issue
         that slides over the page boundary is never seen. So every page is a fresh query,
@@ -427,19 +463,28 @@ class JiraConnector(Connector):
         wanted = list(fields) if "updated" in fields else [*fields, "updated"]
         filters = self._issue_filters()
         seen: set[tuple[str, str]] = set()  # (key, updated) emitted within minute `lower`
+        strays: set[str] = set()  # entries that are no issue object, passed on once each
         start = 0
         while True:
             page = self._server_page(self._ordered(filters, lower), start, wanted)
-            issues = [i for i in page.get("issues") or [] if isinstance(i, dict)]
+            entries = page.get("issues") or []
+            issues = [i for i in entries if isinstance(i, dict)]
             if start and issues and _mark(issues[0]) not in seen:
                 start = 0  # shifted by more than the overlap: this minute from its start
                 continue
-            for issue in issues:
-                if _mark(issue) not in seen:
-                    yield issue
+            for entry in entries:
+                if not isinstance(entry, dict):
+                    if synthetic_key(entry) not in strays:
+                        strays.add(synthetic_key(entry))
+                        yield entry  # for the caller to quarantine
+                elif _mark(entry) not in seen:
+                    yield entry
             total = page.get("total")
-            if not issues or (isinstance(total, int) and start + len(issues) >= total):
+            if not entries or (isinstance(total, int) and start + len(entries) >= total):
                 return
+            if not issues:  # a page of strays only: step over it
+                start += len(entries)
+                continue
             zone = self._account_zone()
             minute = _minute(issues[-1], zone)
             if minute is not None and minute > lower:  # never backwards (a wrong zone)
@@ -447,7 +492,7 @@ class JiraConnector(Connector):
                 seen = {_mark(i) for i in issues if _minute(i, zone) == minute}
             else:  # the whole page is one minute (or unreadable): offsets inside it
                 seen.update(_mark(i) for i in issues)
-                start += len(issues) - min(_MINUTE_OVERLAP, len(issues) - 1)
+                start += len(entries) - min(_MINUTE_OVERLAP, len(issues) - 1)
 
     def _server_page(self, jql: str, start: int, fields: list[str]) -> dict[str, Any]:
         with self._errors(f"GET /rest/api/{self.cfg.api_version}/search"):
@@ -457,8 +502,9 @@ class JiraConnector(Connector):
         assert isinstance(page, dict)
         return page
 
-    def search(self, jql: str, fields: list[str]) -> Iterator[dict[str, Any]]:
-        """Every issue the JQL matches, page by page, in the server's order."""
+    def search(self, jql: str, fields: list[str]) -> Iterator[Any]:
+        """Every issue the JQL matches, page by page, in the server's order (entries that
+        are no object included: the caller quarantines them)."""
         client = self._client()
         size = self.cfg.page_size
         if self._is_cloud():
@@ -497,11 +543,10 @@ class JiraConnector(Connector):
         through the stream's `identity_field` (the connector keeps no state)."""
         emitted: dict[str, str] = {}  # issue id -> key it was emitted under in this read
         for raw in self.issues(since, self.issue_field_ids()):
-            if self._wants_done_transition(raw):
+            if (isinstance(raw, dict) and not key_problem(raw.get("key"))
+                    and self._wants_done_transition(raw)):
                 raw = self._with_done_transition(raw)
-            record = self._record(
-                "issues", raw, raw.get("key"), (raw.get("fields") or {}).get("updated"), on_q
-            )
+            record = self._issue_record(raw, on_q)
             if record is None:
                 continue
             issue_id = raw.get("id")
@@ -537,7 +582,7 @@ class JiraConnector(Connector):
         current status (author, created, toString), read from `expand=changelog`."""
         changelog = issue.get("changelog")
         if not isinstance(changelog, dict):
-            full = self._get(f"issue/{issue.get('key')}",
+            full = self._get(f"issue/{quote(str(issue.get('key')), safe='')}",
                              {"fields": "status", "expand": "changelog"}, missing_ok=True)
             changelog = full.get("changelog") if isinstance(full, dict) else None
         found = done_transition(issue, changelog)
@@ -563,59 +608,78 @@ class JiraConnector(Connector):
             else ("worklog", "worklogs", "comment", "commentText")
         )
         for issue in self.issues(since, ["updated"]):
-            issue_key, issue_id = issue.get("key"), issue.get("id")
-            if not issue_key:
+            # an unusable issue is quarantined by the issues stream, not once per child stream
+            if not isinstance(issue, dict) or key_problem(issue.get("key")):
                 continue
-            for item in self._paged(f"issue/{issue_key}/{path}", items_key):
+            issue_key, issue_id = issue["key"], issue.get("id")
+            for item in self._paged(f"issue/{segment(issue_key)}/{path}", items_key):
+                if not isinstance(item, dict):
+                    self.quarantine(on_q, stream, f"the entry is {kind_of(item)}, not an object",
+                                    {"issueKey": issue_key, "entry": item}, field="entry")
+                    continue
                 payload = dict(item, issueKey=str(issue_key))
                 if issue_id:
                     payload["issueId"] = str(issue_id)
                 if text_in in item:
                     payload[text_out] = adf_text(item.get(text_in))
+                key = self.storable_key(on_q, stream, payload, item.get("id"), "id")
+                if key is None:
+                    continue
                 try:
                     parse_jira_timestamp(item.get("created"))
                 except ValueError as exc:
-                    key = item.get("id")
-                    self.quarantine(
-                        on_q, stream, f"created: {exc}", payload, key=str(key) if key else None
-                    )
+                    self.quarantine(on_q, stream, str(exc), payload, key=key, field="created")
                     continue
-                record = self._record(stream, payload, item.get("id"), item.get("updated"), on_q)
+                record = self._dated(stream, payload, key, item.get("updated"), on_q)
                 if record is not None:
                     yield record
 
-    def _paged(self, path: str, items_key: str) -> Iterator[dict[str, Any]]:
+    def _paged(self, path: str, items_key: str) -> Iterator[Any]:
         """An offset-paged list (`startAt`, `maxResults`, `total`), until `total` or an
-        empty page."""
+        empty page; every entry as sent (the caller judges those that are no object)."""
         start = 0
         while True:
             page = self._get(path, {"startAt": start, "maxResults": self.cfg.page_size}) or {}
-            items = [i for i in page.get(items_key) or [] if isinstance(i, dict)]
+            items = page.get(items_key) or []
             yield from items
             start += len(items)
             total = page.get("total")
             if not items or not isinstance(total, int) or start >= total:
                 return
 
-    def _record(
+    def _issue_record(self, raw: object, on_q: QuarantineHandler | None) -> RawRecord | None:
+        """An issue as a RawRecord, or None when it was quarantined: no object, no usable
+        key, `fields` no object, an unusable `id`, nested too deep, `updated` unreadable."""
+        key = self.storable_key(on_q, "issues", raw, raw.get("key") if isinstance(raw, dict) else None,
+                                "key", field_steps=2)
+        if key is None:
+            return None
+        assert isinstance(raw, dict)
+        fields = raw.get("fields")
+        if not isinstance(fields, dict):
+            self.quarantine(on_q, "issues", f"is {kind_of(fields)}, not an object", raw, key=key,
+                            field="fields")
+            return None
+        issue_id = raw.get("id")
+        if issue_id not in (None, "") and key_problem(issue_id):
+            self.quarantine(on_q, "issues", str(key_problem(issue_id)), raw, key=key, field="id")
+            return None
+        return self._dated("issues", raw, key, fields.get("updated"), on_q)
+
+    def _dated(
         self,
         stream: str,
         payload: dict[str, Any],
-        key: object,
+        key: str,
         updated: object,
         on_q: QuarantineHandler | None,
     ) -> RawRecord | None:
-        if not key:
-            self.quarantine(on_q, stream, "record has no key", payload)
-            return None
         try:
             when = parse_jira_timestamp(updated)
         except ValueError as exc:
-            self.quarantine(on_q, stream, f"updated: {exc}", payload, key=str(key))
+            self.quarantine(on_q, stream, str(exc), payload, key=key, field="updated")
             return None
-        return RawRecord(
-            source=self.name, stream=stream, key=str(key), updated=when, payload=payload
-        )
+        return RawRecord(source=self.name, stream=stream, key=key, updated=when, payload=payload)
 
     #: what the gate push needs: a property and a comment on the transition's epic
     GATE_PERMISSIONS = ("EDIT_ISSUES", "ADD_COMMENTS")
@@ -655,7 +719,7 @@ class JiraConnector(Connector):
             yield from super().census(stream)
             return
         for raw in self.issues(None, ["updated"]):
-            if raw.get("key"):
+            if isinstance(raw, dict) and not key_problem(raw.get("key")):
                 yield str(raw["key"])
 
     # -- pushing ---------------------------------------------------------------------------
@@ -689,7 +753,7 @@ class JiraConnector(Connector):
         previous = current.get("status") if isinstance(current, dict) else None
         if comment and (current is None or previous != status_payload.get("status")):
             note = self.comment_once(target, comment, correlation_key)
-        path = f"issue/{target}/properties/{self.cfg.gate_property}"
+        path = f"issue/{segment(target)}/properties/{segment(self.cfg.gate_property)}"
         request = f"PUT /rest/api/{self.cfg.api_version}/{path}"
         client = self._client()
         with self._errors(request):
@@ -701,7 +765,7 @@ class JiraConnector(Connector):
 
     def issue_gate_property(self, issue_key: str) -> Any:
         """The gate status stored on an issue, None when it was never written."""
-        path = f"issue/{issue_key}/properties/{self.cfg.gate_property}"
+        path = f"issue/{segment(issue_key)}/properties/{segment(self.cfg.gate_property)}"
         found = self._get(path, missing_ok=True)
         return found.get("value") if isinstance(found, dict) else None
 
@@ -711,9 +775,11 @@ class JiraConnector(Connector):
         return None if target is None else self.issue_gate_property(target)
 
     def _first_epic(self, project_key: str) -> str | None:
-        jql = f'project = "{project_key}" AND issuetype = Epic ORDER BY created ASC, key ASC'
-        for raw in self.search(jql, ["summary"]):
-            return str(raw["key"])
+        query = jql([Equals("project", project_key), Equals("issuetype", "Epic")],
+                    [("created", "ASC"), ("key", "ASC")])
+        for raw in self.search(query, ["summary"]):
+            if isinstance(raw, dict) and not key_problem(raw.get("key")):
+                return str(raw["key"])
         return None
 
     def comment_once(
@@ -721,8 +787,8 @@ class JiraConnector(Connector):
     ) -> Literal["added", "exists"]:
         """Add `text` tagged with the correlation key unless a comment already carries it."""
         tag = f"[smo-bridge:{correlation_key}]"
-        for existing in self._paged(f"issue/{issue_key}/comment", "comments"):
-            if tag in adf_text(existing.get("body")):
+        for existing in self._paged(f"issue/{segment(issue_key)}/comment", "comments"):
+            if isinstance(existing, dict) and tag in adf_text(existing.get("body")):
                 return "exists"
         body: Any = f"{text}\n\n{tag}"
         if self.cfg.api_version == 3:
@@ -734,7 +800,7 @@ class JiraConnector(Connector):
                     for part in (text, tag)
                 ],
             }
-        path = f"issue/{issue_key}/comment"
+        path = f"issue/{segment(issue_key)}/comment"
         client = self._client()
         with self._errors(f"POST /rest/api/{self.cfg.api_version}/{path}"):
             client._session.post(client._get_url(path), data=json.dumps({"body": body}))

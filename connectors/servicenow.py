@@ -20,7 +20,7 @@ import heapq
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -46,10 +46,12 @@ from connectors.base import (
 )
 from connectors.http import HttpPolicy, failure_from_exception, failure_from_response, mount_policy
 from connectors.oauth import PasswordGrant
+from connectors.records import key_problem, kind_of
 from connectors.servicenow_probe import probe
 from connectors.servicenow_push import push_article, push_gate_status
 from connectors.servicenow_query import (
     NAME,
+    SYS_ID,
     field_value,
     lineage,
     markers_in,
@@ -80,6 +82,7 @@ DEFAULT_TABLES = [
 ARTICLE_STREAM = "kb_knowledge"
 _ORDER = "^ORDERBYsys_updated_on^ORDERBYsys_id"
 _NAME_PATTERN = NAME.pattern
+_FIELD_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$"  # a column, or dot-walked
 
 
 class ServiceNowConfig(SourceConfig):
@@ -102,7 +105,10 @@ class ServiceNowConfig(SourceConfig):
     display_value: Literal["all", "false"] = Field(
         "all", description="all: every field as {value, display_value[, link]}; false: values only"
     )
-    fields: dict[str, list[str]] = Field(
+    fields: dict[
+        Annotated[str, Field(pattern=_NAME_PATTERN)],
+        list[Annotated[str, Field(pattern=_FIELD_PATTERN)]],
+    ] = Field(
         default_factory=dict,
         description="sysparm_fields per table; a table not named gets every field",
     )
@@ -224,7 +230,8 @@ class ServiceNowConnector(Connector):
             )
             rows = response.all()
             total = _int_or_none(response.headers.get("X-Total-Count")) if count else None
-        return _Page([r for r in rows if isinstance(r, dict)], total)
+        return _Page([r for r in rows if isinstance(r, dict)], total,
+                     [r for r in rows if not isinstance(r, dict)])
 
     def write(
         self, method: str, table: str, payload: dict[str, Any], sys_id: str | None = None
@@ -392,8 +399,9 @@ class ServiceNowConnector(Connector):
 
     def _query_pages(
         self, table: str, query: str, fields: list[str] | None, display: bool | str
-    ) -> Iterator[list[dict[str, Any]]]:
-        """The non-empty pages of one query, by offset, until the count says it is done.
+    ) -> Iterator[list[Any]]:
+        """The non-empty pages of one query, by offset, until the count says it is done;
+        entries that are no object come last in their page, for `_records` to quarantine.
 
         Without a count (an instance or proxy that drops the header) an empty page ends it."""
         limit, offset = self.cfg.page_size, 0
@@ -401,8 +409,8 @@ class ServiceNowConnector(Connector):
             page = self._page(
                 table, query, fields, offset=offset, display_value=display, count=True
             )
-            if page.rows:
-                yield page.rows
+            if page.rows or page.strays:
+                yield [*page.rows, *page.strays]
             elif page.total is None or page.total <= offset + limit:
                 return
             offset += limit
@@ -410,21 +418,25 @@ class ServiceNowConnector(Connector):
     def _records(
         self,
         stream: str,
-        rows: Iterator[dict[str, Any]],
+        rows: Iterator[Any],
         on_q: QuarantineHandler | None,
     ) -> Iterator[RawRecord]:
+        """Rows as RawRecords; a row that is no object, has no usable sys_id, nests too deep
+        or has no readable sys_updated_on is quarantined (under a key from its content when
+        it has no usable sys_id) and the stream goes on."""
         for row in rows:
-            key = field_value(row, "sys_id")
-            if not key:
-                self.quarantine(on_q, stream, "record has no sys_id", row)
+            key = self.storable_key(
+                on_q, stream, row, field_value(row, "sys_id") if isinstance(row, dict) else None,
+                "sys_id")
+            if key is None:
                 continue
             try:
                 updated = parse_servicenow_timestamp(field_value(row, "sys_updated_on"))
             except ValueError as exc:
-                self.quarantine(on_q, stream, f"sys_updated_on: {exc}", row, key=str(key))
+                self.quarantine(on_q, stream, str(exc), row, key=key, field="sys_updated_on")
                 continue
             yield RawRecord(
-                source=self.name, stream=stream, key=str(key), updated=updated, payload=row
+                source=self.name, stream=stream, key=key, updated=updated, payload=row
             )
 
     def _deletions(
@@ -456,9 +468,13 @@ class ServiceNowConnector(Connector):
             )
 
     def _deleted_records(
-        self, table: str, rows: Iterator[dict[str, Any]], on_q: QuarantineHandler | None
+        self, table: str, rows: Iterator[Any], on_q: QuarantineHandler | None
     ) -> Iterator[RawRecord]:
         for row in rows:
+            if not isinstance(row, dict):
+                self.quarantine(on_q, table, f"a sys_audit_delete entry is {kind_of(row)}, not "
+                                "an object", {"sys_audit_delete": row}, field="sys_audit_delete")
+                continue
             key = row.get("documentkey")
             try:
                 when = parse_servicenow_timestamp(row.get("sys_created_on"))
@@ -471,8 +487,9 @@ class ServiceNowConnector(Connector):
                     key=str(key) if key else None,
                 )
                 continue
-            if not key:
-                self.quarantine(on_q, table, "sys_audit_delete row has no documentkey", row)
+            if key_problem(key):
+                self.quarantine(on_q, table, f"sys_audit_delete.documentkey: {key_problem(key)}",
+                                row, field="sys_audit_delete.documentkey")
                 continue
             payload = {"sys_id": key, "sys_audit_delete": row}
             yield RawRecord(
@@ -496,12 +513,15 @@ class ServiceNowConnector(Connector):
         self.stream(stream)
         last = ""
         while True:
-            after = f"sys_id>{query_value(self.name, last, 'sys_id')}^" if last else ""
+            after = f"sys_id>{sys_id_value(self.name, last, 'sys_id')}^" if last else ""
             ids: list[str] = []
             pages = self._query_pages(stream, after + "ORDERBYsys_id", ["sys_id"], False)
             for page in self._unless_absent(stream, pages):
-                ids = [str(field_value(r, "sys_id")) for r in page if field_value(r, "sys_id")]
+                ids = [str(field_value(r, "sys_id")) for r in page
+                       if isinstance(r, dict) and not key_problem(field_value(r, "sys_id"))]
                 yield from ids
+                # only a real sys_id (32 hex digits) goes back into a query
+                ids = [i for i in ids if SYS_ID.match(i)]
                 if ids:
                     break
                 raise TransientError(f"a census page of {stream} has no sys_id", source=self.name)
@@ -550,6 +570,8 @@ class ServiceNowConnector(Connector):
 class _Page:
     rows: list[dict[str, Any]]
     total: int | None
+    #: entries of `result` that are no object: a stream read quarantines them
+    strays: list[Any] = field(default_factory=list)
 
 
 def _int_or_none(text: object) -> int | None:
@@ -566,8 +588,11 @@ def _last_position(
 ) -> tuple[str, str] | None:
     """(cursor value, sys_id) of the last row that has both, in value form."""
     for row in reversed(page):
+        if not isinstance(row, dict):
+            continue
         stamp, sys_id = field_value(row, cursor), field_value(row, "sys_id")
-        if not stamp or not sys_id:
+        # only a real sys_id (32 hex digits) goes back into the next query
+        if not isinstance(stamp, str) or not isinstance(sys_id, str) or not SYS_ID.match(sys_id):
             continue
         try:
             parse_servicenow_timestamp(stamp)

@@ -2,7 +2,8 @@
 
 ServiceNow documents no escape for `^` in an encoded-query value (doubling it is not
 one), so a value carrying `^` could add conditions of its own (`PRJ1^ORsys_idISNOTEMPTY`).
-Values are refused instead of escaped; newlines too, since a value is one line.
+Values are refused instead of escaped; newlines too, since a value is one line, and a
+value starting `javascript:`, which the instance would run as a script to compute it.
 """
 
 from __future__ import annotations
@@ -44,8 +45,14 @@ def query_value(source: str, value: object, what: str) -> str:
     if any(c in text for c in _UNSAFE):
         raise SourceError(
             source,
-            f"refused to query by {what} {text!r}: it contains '^' or a line break, "
+            f"refused to query by {what} {text[:120]!r}: it contains '^' or a line break, "
             "which ServiceNow would read as further query conditions",
+        )
+    if text.strip().lower().startswith("javascript:"):
+        raise SourceError(
+            source,
+            f"refused to query by {what} {text[:120]!r}: ServiceNow would run a value "
+            "starting with 'javascript:' as a script",
         )
     return text
 

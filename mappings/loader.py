@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from jinja2.sandbox import SandboxedEnvironment
 
 from bridge.errors import ConfigError, Issue
 from bridge.models import Capability
@@ -24,6 +23,7 @@ from mappings.compile import (
 from mappings.gate import GateDef
 from mappings.practices import STANDARD_PRACTICES
 from mappings.schema import Classification, FieldSpec, KnowledgeDef, MappingFile
+from mappings.templates import sample_problem, template_environment
 from mappings.transforms import ValueTable
 
 DEFAULTS_DIR = Path(__file__).parent / "defaults"
@@ -248,10 +248,7 @@ def _single(loaded: list[tuple[YamlDocument, MappingFile]], section: str,
     return found
 
 
-def template_environment() -> SandboxedEnvironment:
-    """Where admins' knowledge templates compile: sandboxed, and escaped (the output is HTML)."""
-    return SandboxedEnvironment(autoescape=True, trim_blocks=True, lstrip_blocks=True,
-                                undefined=jinja2.ChainableUndefined)
+MAX_TEMPLATE_BYTES = 1024 * 1024
 
 
 def knowledge_for(found: tuple[YamlDocument, Any] | None, issues: list[Issue]) -> CompiledKnowledge | None:
@@ -262,18 +259,40 @@ def knowledge_for(found: tuple[YamlDocument, Any] | None, issues: list[Issue]) -
         assert found is not None
         template_path = Path(found[0].file).parent / definition.template
     try:
-        text = template_path.read_text(encoding="utf-8")
+        with template_path.open("rb") as handle:
+            raw = handle.read(MAX_TEMPLATE_BYTES + 1)
     except OSError:
         doc = found[0] if found else None
         message = f"template file {definition.template!r} not found"
         issues.append(doc.issue(("knowledge", "template"), message) if doc else
                       Issue(str(template_path), None, None, "knowledge.template", message))
         return None
+    where = str(template_path)
+    if len(raw) > MAX_TEMPLATE_BYTES:
+        issues.append(Issue(where, None, None, "knowledge.template",
+                            f"template larger than {MAX_TEMPLATE_BYTES:,} bytes"))
+        return None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        issues.append(Issue(where, raw.count(b"\n", 0, exc.start) + 1,
+                            exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1,
+                            "knowledge.template", "template is not UTF-8 text"))
+        return None
     try:
         template = template_environment().from_string(text)
     except jinja2.TemplateSyntaxError as exc:
-        issues.append(Issue(str(template_path), exc.lineno, 1, "knowledge.template",
+        issues.append(Issue(where, exc.lineno, 1, "knowledge.template",
                             f"template syntax error: {exc.message}"))
+        return None
+    except (RecursionError, jinja2.TemplateError) as exc:
+        issues.append(Issue(where, None, None, "knowledge.template",
+                            f"template cannot be compiled: {type(exc).__name__}: {exc}"[:300]))
+        return None
+    problem = sample_problem(template)
+    if problem is not None:
+        line, why = problem
+        issues.append(Issue(where, line, 1 if line else None, "knowledge.template", why))
         return None
     return CompiledKnowledge(template, str(template_path), definition.knowledge_base,
                              definition.category, definition.workflow_state)

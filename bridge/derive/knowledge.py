@@ -10,6 +10,7 @@ from jinja2 import Template, TemplateError
 
 from bridge.errors import ConfigError
 from bridge.models import KnowledgeArticle, ServiceTransition
+from mappings.templates import render_limited
 
 
 def keywords_for(transition: ServiceTransition) -> list[str]:
@@ -36,8 +37,8 @@ def render_article(transition: ServiceTransition, template: Template, *,
                    extra: dict[str, Any] | None = None) -> KnowledgeArticle:
     """Render the article; the template sees `transition`, `service` and `attributes`."""
     try:
-        html = template.render(transition=transition, service=transition.service,
-                               attributes=transition.attributes, **(extra or {})).strip()
+        html = render_limited(template, {"transition": transition, "service": transition.service,
+                                         "attributes": transition.attributes, **(extra or {})})
     except TemplateError as exc:
         raise ConfigError(f"knowledge template failed for {transition.id}: {exc}") from None
     short = f"{transition.service}: service desk guide"

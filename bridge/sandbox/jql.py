@@ -62,7 +62,7 @@ class Query:
 
 _TOKEN = re.compile(
     r"""\s*(?:
-        (?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
+        (?P<string>"(?:[^"\\]|\\[\s\S])*"|'(?:[^'\\]|\\[\s\S])*')
       | (?P<open>["'])
       | (?P<op>!=|>=|<=|!~|=|>|<|~)
       | (?P<lparen>\()
@@ -97,11 +97,31 @@ def tokenize(text: str) -> list[Token]:
             )
         raw = match.group(kind)
         if kind == "string":
-            raw = re.sub(r"\\(.)", r"\1", raw[1:-1])
+            raw = _unescape(raw[1:-1], start + 1)
         tokens.append(Token(kind, raw, start))
         pos = match.end()
     tokens.append(Token("end", "", len(text)))
     return tokens
+
+
+#: the escapes Jira reads inside a quoted string; any other is refused
+_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "'": "'", "\\": "\\", " ": " "}
+_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)", re.DOTALL)
+
+
+def _unescape(body: str, offset: int) -> str:
+    def one(match: re.Match[str]) -> str:
+        seq = match.group(1)
+        if len(seq) == 5:
+            return chr(int(seq[1:], 16))
+        if seq in _ESCAPES:
+            return _ESCAPES[seq]
+        raise JqlError(
+            f"Error in the JQL Query: The escape sequence '\\{seq}' is illegal. "
+            f"{_where(offset + match.start())}"
+        )
+
+    return _ESCAPE.sub(one, body)
 
 
 def _where(pos: int) -> str:

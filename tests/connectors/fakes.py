@@ -276,7 +276,7 @@ class FakeJira:
         if projects:
             keys = {p.strip().strip('"') for p in projects.group(1).split(",")}
             found = [i for i in found if i["key"].split("-")[0] in keys]
-        single = re.search(r'project = "([^"]+)" AND issuetype = Epic', jql)
+        single = re.search(r'project = "([^"]+)" AND issuetype = "?Epic"?', jql)
         if single:
             found = [
                 i

@@ -211,7 +211,7 @@ def test_real_shapes_parse(rsps: responses.RequestsMock) -> None:
     ]
     assert records[1].payload["fields"]["description"] == adf
     assert records[1].payload["fields"]["timespent"] is None
-    assert [q.reason for q in quarantined] == ["record has no key"]
+    assert [q.reason for q in quarantined] == ["key: the record has no key"]
 
 
 def test_server_projects_carry_category_lead_and_versions(rsps: responses.RequestsMock) -> None:

@@ -1,0 +1,102 @@
+"""What makes a record storable, for every connector: a usable key and a payload the
+store's canonical JSON can hold. A record that is neither is quarantined under its own
+identity: its key when that is usable, else a synthetic key from its content."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+MAX_KEY_LENGTH = 255  # the store's key columns
+#: container levels the store's canonical JSON encoder (orjson) accepts in one payload
+MAX_NESTING = 254
+SYNTHETIC_PREFIX = "~sha256:"  # no vendor key starts with "~"
+_CUT = "~cut"  # what stands for containers pruned from a quarantined payload
+
+
+def key_problem(value: object) -> str | None:
+    """Why `value` cannot be a record's key, None when it can: keys are non-empty text of
+    at most MAX_KEY_LENGTH characters without control characters."""
+    if value is None or value == "":
+        return "the record has no key"
+    if not isinstance(value, str):
+        return f"key is {_kind(value)}, not text"
+    if len(value) > MAX_KEY_LENGTH:
+        return f"key is {len(value):,} characters long (at most {MAX_KEY_LENGTH})"
+    if not value.strip() or any(ord(c) < 32 or c == "\x7f" for c in value):
+        return "key is blank or holds control characters"
+    return None
+
+
+def nesting_problem(payload: object, limit: int = MAX_NESTING,
+                    field_steps: int = 1) -> tuple[str, str] | None:
+    """(field, reason) of the first place `payload` nests deeper than `limit` containers,
+    None when it does not; `field` is the first `field_steps` keys of the path there (2 for
+    Jira's `fields.description`). Iterative, so a depth bomb cannot exhaust the stack."""
+    stack: list[tuple[object, int, str]] = [(payload, 1, "")]
+    while stack:
+        value, depth, path = stack.pop()
+        if isinstance(value, dict):
+            children: list[tuple[str, object]] = [(f"{path}.{k}" if path else str(k), v)
+                                                  for k, v in value.items()]
+        elif isinstance(value, list):
+            children = [(f"{path}[{i}]", v) for i, v in enumerate(value)]
+        else:
+            continue
+        if depth > limit:
+            where = ".".join(path.split("[")[0].split(".")[:field_steps])
+            return where or "payload", f"nested deeper than {limit} levels"
+        stack.extend((v, depth + 1, p) for p, v in children if isinstance(v, dict | list))
+    return None
+
+
+def storable(value: object, limit: int = MAX_NESTING) -> dict[str, Any]:
+    """`value` as a payload the store can hold: a non-object is wrapped as `{"entry": ...}`,
+    containers deeper than `limit` are replaced by a marker."""
+    root = value if isinstance(value, dict) else {"entry": value}
+    if nesting_problem(root, limit) is None:
+        return root
+    return _pruned(root, limit - 2)
+
+
+def _pruned(value: dict[str, Any], levels: int) -> dict[str, Any]:
+    # iterative copy: a depth bomb must not exhaust the stack here either
+    out: dict[str, Any] = {}
+    stack: list[tuple[dict[Any, Any] | list[Any], dict[str, Any] | list[Any], int]] = [
+        (value, out, levels)]
+    while stack:
+        src, dst, left = stack.pop()
+        items = list(src.items()) if isinstance(src, dict) else list(enumerate(src))
+        for k, v in items:
+            if isinstance(v, dict | list):
+                if left <= 0:
+                    child: Any = _CUT
+                else:
+                    child = {} if isinstance(v, dict) else []
+                    stack.append((v, child, left - 1))
+            else:
+                child = v
+            if isinstance(dst, dict):
+                dst[str(k)] = child
+            else:
+                dst.append(child)
+    return out
+
+
+def synthetic_key(payload: object) -> str:
+    """A key from the record's content, the same every time it is read: `~sha256:<hex>` of
+    its canonical JSON (pruned first, so any payload has one)."""
+    canonical = json.dumps(storable(payload), sort_keys=True, default=repr, separators=(",", ":"))
+    return SYNTHETIC_PREFIX + hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _kind(value: object) -> str:
+    names = {int: "a number", float: "a number", bool: "true/false", list: "a list", type(None): "null",
+             dict: "an object", str: "text"}
+    return names.get(type(value), f"a {type(value).__name__}")
+
+
+def kind_of(value: object) -> str:
+    """`value`'s JSON kind in words, for reasons ("a list", "text")."""
+    return _kind(value)

@@ -1,0 +1,136 @@
+"""Every record lands or is quarantined under its own key with field and reason; a malformed
+record never stops its page, stream or source; every one is counted in the run's summary,
+in the quarantine table and in `status`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import responses
+
+from bridge.config import load_config
+from bridge.engine import Engine
+from bridge.store import open_store
+from bridge.store import repository as repo
+from bridge.store.status import snapshot
+from connectors.base import Quarantined
+from connectors.records import MAX_KEY_LENGTH, SYNTHETIC_PREFIX
+from tests.connectors.conftest import jira, snow
+from tests.connectors.fakes import FIELDS, jira_issue
+from tests.hostile.malformed import JIRA_BAD, JIRA_GOOD, SN_BAD, SN_GOOD, T0
+from tests.hostile.worlds import JIRA_API, worlds, write_config
+
+ISSUES = [entry for _, entry, _, _ in JIRA_BAD[:10]] + JIRA_GOOD + [e for _, e, _, _ in JIRA_BAD[10:]]
+ROWS = [SN_GOOD[0], *(entry for _, entry, _, _ in SN_BAD), *SN_GOOD[1:]]
+
+
+def _check(held: list[Quarantined], cases: list[tuple[str, Any, str, str | None]]) -> None:
+    assert len(held) == len(cases)
+    keys = [q.key for q in held]
+    assert len(set(keys)) == len(keys), "two bad records share a quarantine row"
+    for q in held:
+        assert q.key and len(q.key) <= MAX_KEY_LENGTH
+        assert q.field and q.reason.startswith(f"{q.field}: ") and len(q.reason) < 1000
+    expected = sorted((field, key) for _, _, field, key in cases)
+    found = sorted((q.field or "", None if q.key.startswith(SYNTHETIC_PREFIX) else q.key)
+                   for q in held if q.key)
+    assert found == expected
+
+
+def test_every_malformed_jira_issue_is_held_under_its_own_key() -> None:
+    with worlds(ISSUES, []):
+        held: list[Quarantined] = []
+        records = list(jira(url="https://jira.example", deployment="cloud")
+                       .read("issues", None, held.append))
+    assert [r.key for r in records] == ["PAY-1", "PAY-2", "PAY-3"]
+    _check(held, JIRA_BAD)
+
+
+def test_every_malformed_servicenow_row_is_held_under_its_own_key() -> None:
+    with worlds([], ROWS):
+        held: list[Quarantined] = []
+        records = list(snow(url="https://snow.example", tables=["incident"], display_value="false",
+                            deletions=False).read("incident", None, held.append))
+    assert [r.key for r in records] == [row["sys_id"] for row in SN_GOOD]
+    _check(held, SN_BAD)
+
+
+def test_the_same_bad_record_keeps_its_key_and_different_ones_never_share() -> None:
+    with worlds(ISSUES + ISSUES, []):  # every entry twice: same content, same key
+        held: list[Quarantined] = []
+        list(jira(url="https://jira.example", deployment="cloud").read("issues", None, held.append))
+    keys = [q.key for q in held]
+    assert len(keys) == 2 * len(JIRA_BAD) and len(set(keys)) == len(JIRA_BAD)
+
+
+def test_a_cycle_lands_the_good_counts_the_bad_and_goes_on(tmp_path: Path) -> None:
+    config = load_config(write_config(tmp_path))
+    store = open_store(config.state)
+    try:
+        for cycle in (1, 2):
+            with worlds(ISSUES, ROWS):
+                result = Engine(config, store).run_cycle(push=False)
+            outcomes = {s.name: s for s in result.sources}
+            for name, bad in (("jira", JIRA_BAD), ("snow", SN_BAD)):
+                outcome = outcomes[name]
+                assert outcome.status == "ok", (cycle, outcome.error)
+                assert outcome.quarantined == len(bad), (name, cycle)
+            assert result.exit_code == 3  # finished, with records held
+            status = {s["name"]: s for s in snapshot(store, [("jira", "jira"), ("snow", "servicenow")])
+                      ["sources"]}
+            assert status["jira"]["quarantined"] == len(JIRA_BAD)
+            assert status["snow"]["quarantined"] == len(SN_BAD)
+            assert status["jira"]["tickets"] == len(JIRA_GOOD)
+            assert status["snow"]["tickets"] == len(SN_GOOD)
+            with store.engine.connect() as conn:
+                rows = repo.quarantined(conn)
+            assert len(rows) == len(JIRA_BAD) + len(SN_BAD)  # a second cycle adds no row
+            assert all(r["key"] != "?" and r["reason"] for r in rows)
+            reasons = {r["reason"].split(":")[0] for r in rows if r["source"] == "jira"}
+            assert reasons == {field for _, _, field, _ in JIRA_BAD}
+    finally:
+        store.close()
+
+
+def test_malformed_projects_fields_and_comments_are_held_too() -> None:
+    good_project = {"key": "PAY", "id": "10000", "name": "Payments"}
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.get(f"{JIRA_API}/field", json=[*FIELDS, {"name": "no id"}, "junk", {"id": ["x"]}])
+        mock.get(f"{JIRA_API}/project/search", json={"isLast": True, "values": [
+            "junk", {"name": "no key"}, {"key": 5, "name": "number key"}, good_project]})
+        mock.get(f"{JIRA_API}/project/PAY/versions", json=[])
+        mock.get(f"{JIRA_API}/search/jql", json={"issues": JIRA_GOOD[:1], "isLast": True})
+        mock.get(f"{JIRA_API}/issue/PAY-1/comment", json={"startAt": 0, "total": 3, "comments": [
+            "junk", {"body": "no id", "created": "2026-11-02T09:00:00.000+0000",
+                     "updated": "2026-11-02T09:00:00.000+0000"},
+            {"id": "11", "body": "fine", "created": "2026-11-02T09:00:00.000+0000",
+             "updated": "2026-11-02T09:00:00.000+0000"}]})
+        connector = jira(url="https://jira.example", deployment="cloud", comments=True)
+        held: list[Quarantined] = []
+        read = {stream: [r.key for r in connector.read(stream, None, held.append)]
+                for stream in ("fields", "projects", "comments")}
+    assert read == {"fields": [f["id"] for f in FIELDS], "projects": ["PAY"], "comments": ["11"]}
+    assert sorted((q.stream, q.field or "") for q in held) == [
+        ("comments", "entry"), ("comments", "id"), ("fields", "entry"), ("fields", "id"),
+        ("fields", "id"), ("projects", "entry"), ("projects", "key"), ("projects", "key")]
+    assert len({(q.stream, q.key) for q in held}) == len(held)
+
+
+def test_a_mapped_value_longer_than_its_column_is_held_not_fatal(tmp_path: Path) -> None:
+    """A team name of 300 characters would make PostgreSQL refuse the whole page: the ticket
+    is quarantined with the field instead, and the page's other tickets land."""
+    long_team = jira_issue("PAY-7", T0, components=[{"name": "T" * 300}])
+    config = load_config(write_config(tmp_path))
+    store = open_store(config.state)
+    try:
+        with worlds([*JIRA_GOOD, long_team], []):
+            result = Engine(config, store).run_cycle("jira", push=False)
+        assert result.sources[0].status == "ok" and result.sources[0].quarantined == 1
+        with store.engine.connect() as conn:
+            rows = repo.quarantined(conn)
+        assert [(r["key"], r["field"], r["reason"]) for r in rows] == [
+            ("PAY-7", "team", "300 characters, more than the 255 stored")]
+        assert snapshot(store)["sources"][0]["tickets"] == len(JIRA_GOOD)
+    finally:
+        store.close()
