@@ -118,9 +118,9 @@ def test_malformed_projects_fields_and_comments_are_held_too() -> None:
 
 
 def test_a_mapped_value_longer_than_its_column_is_held_not_fatal(tmp_path: Path) -> None:
-    """A team name of 300 characters would make PostgreSQL refuse the whole page: the ticket
-    is quarantined with the field instead, and the page's other tickets land."""
-    long_team = jira_issue("PAY-7", T0, components=[{"name": "T" * 300}])
+    """A project key of 300 characters would make PostgreSQL refuse the whole page: the
+    ticket is quarantined with the field instead, and the page's other tickets land."""
+    long_team = jira_issue("PAY-7", T0, project={"key": "P" * 300, "name": "Long"})
     config = load_config(write_config(tmp_path))
     store = open_store(config.state)
     try:
@@ -130,7 +130,7 @@ def test_a_mapped_value_longer_than_its_column_is_held_not_fatal(tmp_path: Path)
         with store.engine.connect() as conn:
             rows = repo.quarantined(conn)
         assert [(r["key"], r["field"], r["reason"]) for r in rows] == [
-            ("PAY-7", "team", "300 characters, more than the 255 stored")]
+            ("PAY-7", "project_key", "300 characters, more than the 255 stored")]
         assert snapshot(store)["sources"][0]["tickets"] == len(JIRA_GOOD)
     finally:
         store.close()
