@@ -276,4 +276,6 @@ def knowledge_for(found: tuple[YamlDocument, Any] | None, issues: list[Issue]) -
                             f"template syntax error: {exc.message}"))
         return None
     return CompiledKnowledge(template, str(template_path), definition.knowledge_base,
-                             definition.category, definition.workflow_state)
+                             definition.category, definition.workflow_state,
+                             {k.casefold(): v for k, v in definition.articles.items()},
+                             definition.author)
