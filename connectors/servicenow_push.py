@@ -226,7 +226,9 @@ def push_article(
     state = field_value(current, "workflow_state") or "draft"
     held = article_digest(field_value(current, "short_description"), field_value(current, "text"))
     edited = _edited_by_person(conn, current, held, article.written)
-    if state != "draft" or edited:
+    # past draft, the bridge may still update what only its own account ever moved there
+    # (an article configured to be created in review or published)
+    if edited or (state != "draft" and not _last_written_by_us(conn, current)):
         # a person's now: never overwritten; what the bridge has to say is a new draft
         if held == article_digest(article.short_description, article.html):
             return PushResult(sys_id, "unchanged")
@@ -287,6 +289,12 @@ def _created_by_us(conn: ServiceNowConnector, row: dict[str, Any]) -> bool:
     user = conn.integration_user
     creator = field_value(row, "sys_created_by")
     return user is None or not creator or str(creator).casefold() == user.casefold()
+
+
+def _last_written_by_us(conn: ServiceNowConnector, row: dict[str, Any]) -> bool:
+    user = conn.integration_user
+    updater = str(field_value(row, "sys_updated_by") or "")
+    return user is not None and updater.casefold() == user.casefold()
 
 
 def _edited_by_person(conn: ServiceNowConnector, row: dict[str, Any], held: str,

@@ -32,6 +32,8 @@ from connectors.articles import ArticleApproval, ArticleRecord, ServiceFacts, ar
 CANCELLED = frozenset({"cancelled", "canceled"})
 #: known errors an article lists at most
 KNOWN_ERRORS = 10
+#: stands for `generated_at` while the content is hashed
+_STAMP = "smo-bridge-generated-at-5f3759df"
 
 
 def keywords_for(transition: ServiceTransition) -> list[str]:
@@ -57,21 +59,25 @@ def render_article(transition: ServiceTransition, template: Template, *,
                    knowledge_base: str | None = None, category: str | None = None,
                    workflow_state: Literal["draft", "review", "published"] = "draft",
                    service_id: str | None = None, author: str | None = None,
-                   extra: dict[str, Any] | None = None) -> KnowledgeArticle:
-    """Render the article; the template sees `transition`, `service` and `attributes`."""
+                   generated_at: str = "", extra: dict[str, Any] | None = None) -> KnowledgeArticle:
+    """Render the article; the template sees `transition`, `service`, `attributes` and
+    `generated_at`. The content hash leaves `generated_at` out: a new day alone is no change."""
     try:
         html = template.render(transition=transition, service=transition.service,
-                               attributes=transition.attributes, **(extra or {})).strip()
+                               attributes=transition.attributes, generated_at=_STAMP,
+                               **(extra or {})).strip()
     except TemplateError as exc:
         raise ConfigError(f"knowledge template failed for {transition.id}: {exc}") from None
+    content = html
+    html = html.replace(_STAMP, generated_at)
     short = f"{transition.service}: service desk guide"
     keywords = keywords_for(transition)
     return KnowledgeArticle(
         transition_id=transition.id, service=transition.service, short_description=short,
         html=html, keywords=keywords, knowledge_base=knowledge_base, category=category,
         workflow_state=workflow_state, service_id=service_id, author=author,
-        content_hash=article_hash(short, html, keywords, knowledge_base, category, workflow_state,
-                                  service_id, author),
+        content_hash=article_hash(short, content, keywords, knowledge_base, category,
+                                  workflow_state, service_id, author),
     )
 
 
@@ -232,8 +238,7 @@ def article_context(transition: ServiceTransition, projects: Sequence[Project],
                     tickets: Iterable[Ticket], service: ServiceFacts | None
                     ) -> tuple[ServiceTransition, dict[str, Any]]:
     """The transition as the template sees it: the CMDB's facts where the projects are
-    silent (a service tracked only in Jira), its known errors, and when its data last
-    changed (`generated_at`: stable while nothing changes, so the article does not churn)."""
+    silent (a service tracked only in Jira) and its known errors."""
     facts = dict(service.attributes) if service else {}
     attributes = {**{k: v for k, v in facts.items() if k not in ("service_manager", "resolver_group")},
                   **{k: v for k, v in transition.attributes.items() if v not in (None, "", [])}}
@@ -250,7 +255,4 @@ def article_context(transition: ServiceTransition, projects: Sequence[Project],
         extra = [a for a in service.aliases if a.casefold() not in seen]
         if extra:
             update["service_aliases"] = [*transition.service_aliases, *extra]
-    changed = [p.updated for p in projects if p.updated is not None]
-    generated_at = max(changed).date().isoformat() if changed else "unknown"
-    return transition.model_copy(update=update), {"projects": list(projects),
-                                                  "generated_at": generated_at}
+    return transition.model_copy(update=update), {"projects": list(projects)}

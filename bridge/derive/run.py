@@ -132,7 +132,7 @@ def derive_all(conn: Connection, config: BridgeConfig, mappings: MappingProvider
             changed, planned = _plan_retire(conn, config, transition.id, "cancelled", result)
         else:
             changed, planned = _plan_article(conn, config, transition, group, tickets, knowledge,
-                                             choice, result)
+                                             choice, result, today)
         result.articles_changed += changed
         result.planned += planned
     for gone in sorted(set(stored) - set(kept) - waiting):  # merged into another transition, or gone
@@ -245,7 +245,8 @@ def _plan_gate_pushes(conn: Connection, config: BridgeConfig, transition: Servic
 
 def _plan_article(conn: Connection, config: BridgeConfig, transition: ServiceTransition,
                   group: Sequence[Project], tickets: Sequence[Ticket], knowledge: CompiledKnowledge,
-                  choice: ArticleChoice, result: DeriveResult) -> tuple[bool, list[dict[str, Any]]]:
+                  choice: ArticleChoice, result: DeriveResult, today: date
+                  ) -> tuple[bool, list[dict[str, Any]]]:
     """Save the article when its content changed (or a person edited what the bridge wrote),
     and plan its push; a service with its own article gets none. (changed, planned)."""
     if choice.adopted is not None or choice.configured is not None:
@@ -260,7 +261,7 @@ def _plan_article(conn: Connection, config: BridgeConfig, transition: ServiceTra
         category=knowledge.category, workflow_state=knowledge.workflow_state,
         service_id=choice.service.remote_id if choice.service else None,
         author=shown.service_manager if knowledge.author == "service_manager" else None,
-        extra=extra)
+        generated_at=today.isoformat(), extra=extra)
     stored = repo.article_payload_of(conn, transition.id)
     previous = KnowledgeArticle.model_validate(stored) if stored else None
     written = written_digest(previous) if previous and not previous.retire else None
