@@ -81,6 +81,9 @@ def service_facts(payload: dict[str, Any]) -> ServiceFacts | None:
         "support_hours": display_text(payload, "u_support_hours"),
         "sla": display_text(payload, "u_sla"),
         "service_manager": _shown(payload, "owned_by"),
+        # its sys_user, so an article's author needs no lookup when the names agree
+        "service_manager_id": str(field_value(payload, "owned_by") or "") if _shown(
+            payload, "owned_by") else "",
         "resolver_group": _shown(payload, "support_group"),
     }
     return ServiceFacts(name=name, remote_id=str(sys_id), aliases=aliases,

@@ -240,7 +240,8 @@ def article_context(transition: ServiceTransition, projects: Sequence[Project],
     """The transition as the template sees it: the CMDB's facts where the projects are
     silent (a service tracked only in Jira) and its known errors."""
     facts = dict(service.attributes) if service else {}
-    attributes = {**{k: v for k, v in facts.items() if k not in ("service_manager", "resolver_group")},
+    people = ("service_manager", "service_manager_id", "resolver_group")
+    attributes = {**{k: v for k, v in facts.items() if k not in people},
                   **{k: v for k, v in transition.attributes.items() if v not in (None, "", [])}}
     errors = known_errors(tickets)
     if errors and not attributes.get("known_errors"):
@@ -256,3 +257,14 @@ def article_context(transition: ServiceTransition, projects: Sequence[Project],
         if extra:
             update["service_aliases"] = [*transition.service_aliases, *extra]
     return transition.model_copy(update=update), {"projects": list(projects)}
+
+
+def author_for(shown: ServiceTransition, service: ServiceFacts | None) -> str | None:
+    """The article's author: the service manager, by the tool's own id for that person when
+    its CMDB names the same manager (no lookup needed), else by name."""
+    name = shown.service_manager
+    if not name or service is None:
+        return name
+    facts = service.attributes
+    same = str(facts.get("service_manager") or "").strip().casefold() == name.strip().casefold()
+    return str(facts["service_manager_id"]) if same and facts.get("service_manager_id") else name

@@ -23,6 +23,7 @@ from bridge.derive.knowledge import (
     ArticleChoice,
     KnowledgeIndex,
     article_context,
+    author_for,
     cancelled,
     choose_article,
     render_article,
@@ -260,7 +261,7 @@ def _plan_article(conn: Connection, config: BridgeConfig, transition: ServiceTra
         shown, knowledge.template, knowledge_base=knowledge.knowledge_base,
         category=knowledge.category, workflow_state=knowledge.workflow_state,
         service_id=choice.service.remote_id if choice.service else None,
-        author=shown.service_manager if knowledge.author == "service_manager" else None,
+        author=author_for(shown, choice.service) if knowledge.author == "service_manager" else None,
         generated_at=today.isoformat(), extra=extra)
     stored = repo.article_payload_of(conn, transition.id)
     previous = KnowledgeArticle.model_validate(stored) if stored else None

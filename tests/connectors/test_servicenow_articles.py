@@ -63,7 +63,8 @@ def test_a_service_row_gives_its_facts_by_display_value() -> None:
         "owned_by": {"value": "u" * 32, "display_value": "Ada Lovelace"},
         "support_group": "g" * 32}))  # values only: a sys_id is no name
     assert found == ServiceFacts("Payments", "s" * 32, (), {
-        "business_impact": "1 - most critical", "service_manager": "Ada Lovelace"})
+        "business_impact": "1 - most critical", "service_manager": "Ada Lovelace",
+        "service_manager_id": "u" * 32})
     assert connector.service_facts(raw("incident", {"sys_id": "x", "name": "y"})) is None
 
 

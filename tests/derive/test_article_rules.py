@@ -9,6 +9,7 @@ from bridge.derive.evidence import ArticleState, article_published
 from bridge.derive.knowledge import (
     KnowledgeIndex,
     article_context,
+    author_for,
     cancelled,
     choose_article,
     known_errors,
@@ -193,3 +194,11 @@ def test_a_transition_is_cancelled_only_when_all_its_projects_are() -> None:
     assert cancelled([_project(attributes={"state": "canceled"})])
     assert not cancelled([_project(phase="Cancelled"), _project(phase="Execution")])
     assert not cancelled([])
+
+
+def test_the_author_is_the_service_manager_by_the_tools_id_when_the_cmdb_agrees() -> None:
+    facts = ServiceFacts("Observability", "svc", attributes={
+        "service_manager": "Ada Lovelace", "service_manager_id": "u" * 32})
+    assert author_for(transition(service_manager="ada lovelace"), facts) == "u" * 32
+    assert author_for(transition(service_manager="Bo Smith"), facts) == "Bo Smith"
+    assert author_for(transition(), None) is None

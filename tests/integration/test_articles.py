@@ -119,6 +119,20 @@ def test_adopted_edited_and_retired_articles(sandbox_factory: SandboxFactory,  #
         else:
             assert states == {dwh_draft["number"]: "pending_retirement"}
         assert theirs(sb) == people  # never anyone else's
+
+        # the Corporate Network project is cancelled: the bridge's draft for it retires
+        net, _ = items["Corporate Network"]
+        [net_draft] = ours(sb, net)
+        source, key = net.split(":", 1)
+        with store.engine.begin() as conn:
+            row = conn.execute(select(projects.c.payload).where(
+                projects.c.source == source, projects.c.key == key)).scalar_one()
+            conn.execute(update(projects).where(projects.c.source == source, projects.c.key == key)
+                         .values(payload={**row, "phase": "Cancelled"}))
+        cycle(config, store, pull=False)
+        assert [r["workflow_state"] for r in ours(sb, net)] == ["retired"]
+        assert ours(sb, net)[0]["number"] == net_draft["number"]
+        assert theirs(sb) == people
     finally:
         store.close()
 
