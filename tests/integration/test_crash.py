@@ -119,15 +119,22 @@ def sync_killed_after(config: Path, cwd: Path, seconds: float) -> int:
 
 
 def run_until_settled(config: Path, store: Store, cwd: Path, max_runs: int = 5) -> None:
-    """Complete runs until one plans no push: pushed articles come back through the pull and
-    can change a gate, so a quiet run is the end, not the first complete one."""
+    """Complete runs until one plans and delivers no push: pushed articles come back through
+    the pull and can change a gate, so a quiet run is the end, not the first complete one
+    (a run that only delivered what a killed run planned wrote records no pull has read)."""
     for _ in range(max_runs):
-        before = outbox_count(store)
+        before = outbox_count(store), delivered_count(store)
         done = sync_once(config, cwd)
         assert done.returncode == 0, done.stderr
-        if outbox_count(store) == before:
+        if (outbox_count(store), delivered_count(store)) == before:
             return
     pytest.fail(f"still planning pushes after {max_runs} complete runs")
+
+
+def delivered_count(store: Store) -> int:
+    with store.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(outbox).where(
+            outbox.c.status == "delivered")).scalar_one())
 
 
 def outbox_count(store: Store) -> int:
