@@ -226,8 +226,13 @@ class KnowledgeArticle(_Model):
     keywords: list[str] = Field(default_factory=list)
     knowledge_base: str | None = None
     category: str | None = None
-    workflow_state: Literal["draft", "published"] = "draft"
+    workflow_state: Literal["draft", "review", "published"] = "draft"
     content_hash: str
+    service_id: str | None = Field(None, description="the service's CMDB id in the knowledge tool")
+    author: str | None = Field(None, description="the person named as author (the service manager)")
+    written: str | None = Field(None, description="digest of what the bridge last wrote: an "
+                                                  "article that differs was edited by a person")
+    retire: bool = Field(False, description="retire what the bridge wrote: the transition ended")
 
 
 class WorkloadCell(_Model):

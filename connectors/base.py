@@ -38,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from bridge.errors import BridgeError, ConfigError, PermissionDenied
 from bridge.models import RawRecord
+from connectors.articles import ArticleApproval, ArticleRecord, ServiceFacts
 from connectors.records import key_problem, kind_of, nesting_problem, storable, synthetic_key
 
 ENTRY_POINT_GROUP = "smo_bridge.connectors"
@@ -256,8 +257,10 @@ class Connector(abc.ABC):
     config_model: ClassVar[type[SourceConfig]] = SourceConfig
     #: the push targets this connector can serve (`push: {gate_status: [...], knowledge: ...}`)
     push_capabilities: ClassVar[frozenset[str]] = frozenset()
-    #: the stream whose pulled records say what became of the articles it received
-    article_stream: ClassVar[str | None] = None
+    #: the streams whose pulled records say what became of articles (and their approvals)
+    article_streams: ClassVar[tuple[str, ...]] = ()
+    #: the stream of the tool's service records (CMDB), read for articles' facts
+    service_stream: ClassVar[str | None] = None
 
     def __init__(self, config: SourceConfig) -> None:
         self.config = config
@@ -338,9 +341,13 @@ class Connector(abc.ABC):
         the tool for the account's permissions override this."""
         return Probe(f"push {target}", "warning", "writability not tested by this connector")
 
-    def article_state(self, record: RawRecord) -> tuple[str, str, str] | None:
-        """(correlation, workflow state, article ref) of a pulled `article_stream` record
-        the bridge wrote; None for any other record (and for connectors without articles)."""
+    def article_state(self, record: RawRecord) -> ArticleRecord | ArticleApproval | None:
+        """A pulled `article_streams` record as an article (anyone's) or a person's approval
+        of one; None for any other record (and for connectors without articles)."""
+        return None
+
+    def service_facts(self, record: RawRecord) -> ServiceFacts | None:
+        """A pulled `service_stream` record as a service; None for any other record."""
         return None
 
     def field_catalogue(self) -> list[FieldInfo] | None:

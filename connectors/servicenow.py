@@ -32,6 +32,7 @@ from pysnow.exceptions import PysnowException
 
 from bridge.errors import PermissionDenied, SourceError, TransientError
 from bridge.models import KnowledgeArticle, RawRecord
+from connectors.articles import ArticleApproval, ArticleRecord, ServiceFacts
 from connectors.base import (
     BasicAuth,
     BearerAuth,
@@ -47,6 +48,7 @@ from connectors.base import (
 from connectors.http import HttpPolicy, failure_from_exception, failure_from_response, mount_policy
 from connectors.oauth import PasswordGrant
 from connectors.records import key_problem, kind_of
+from connectors.servicenow_articles import article_approval, article_record, service_facts
 from connectors.servicenow_probe import probe
 from connectors.servicenow_push import push_article, push_gate_status
 from connectors.servicenow_query import (
@@ -54,7 +56,6 @@ from connectors.servicenow_query import (
     SYS_ID,
     field_value,
     lineage,
-    markers_in,
     query_value,
     sys_id_value,
 )
@@ -80,6 +81,8 @@ DEFAULT_TABLES = [
     "kb_knowledge",
 ]
 ARTICLE_STREAM = "kb_knowledge"
+APPROVAL_STREAM = "sysapproval_approver"
+SERVICE_STREAM = "cmdb_ci_service"
 _ORDER = "^ORDERBYsys_updated_on^ORDERBYsys_id"
 _NAME_PATTERN = NAME.pattern
 _FIELD_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$"  # a column, or dot-walked
@@ -130,7 +133,8 @@ class ServiceNowConnector(Connector):
     kind = "servicenow"
     config_model = ServiceNowConfig
     push_capabilities = frozenset({"gate_status", "knowledge"})
-    article_stream = ARTICLE_STREAM
+    article_streams = (ARTICLE_STREAM, APPROVAL_STREAM)
+    service_stream = SERVICE_STREAM
 
     def __init__(self, config: SourceConfig) -> None:
         super().__init__(config)
@@ -139,6 +143,8 @@ class ServiceNowConnector(Connector):
         self._snow: pysnow.Client | None = None
         self._grant: PasswordGrant | None = None
         self.kb_ids: dict[str, str] = {}
+        #: person's name -> sys_user sys_id (None: not known to the instance)
+        self.user_ids: dict[str, str | None] = {}
         #: (table, column) -> whether the instance has it; None: could not tell
         self.columns: dict[tuple[str, str], bool | None] = {}
         #: default tables this instance does not have (warned once)
@@ -531,22 +537,32 @@ class ServiceNowConnector(Connector):
 
     # -- what the bridge wrote, read back ------------------------------------------------------
 
-    def article_state(self, record: RawRecord) -> tuple[str, str, str] | None:
-        """(correlation, workflow state, article number) of a pulled kb_knowledge record the
-        bridge wrote, None for any other record. The correlation is read from the configured
-        `correlation_field` when the row carries it, else from the marker in `meta`."""
-        if record.stream != ARTICLE_STREAM or record.deleted:
+    @property
+    def integration_user(self) -> str | None:
+        """The login the bridge writes as (ServiceNow records it in sys_created_by and
+        sys_updated_by); None with a bearer token, whose user the bridge cannot name."""
+        auth = self.cfg.auth
+        return getattr(auth, "username", None)
+
+    def article_state(self, record: RawRecord) -> ArticleRecord | ArticleApproval | None:
+        """A pulled kb_knowledge row as an article, anyone's: the bridge's correlation from
+        `correlation_field` or the `meta` marker, the CI it documents (`cmdb_ci`), who
+        created and last changed it; or an approved sysapproval_approver row of an article."""
+        if record.deleted:
             return None
-        payload = record.payload
-        correlation = field_value(payload, self.cfg.correlation_field)
-        if not correlation:
-            found = markers_in(payload.get("meta"))
-            correlation = found[0] if found else None
-        if not correlation:
+        if record.stream == APPROVAL_STREAM:
+            return article_approval(record.payload, record.updated)
+        if record.stream != ARTICLE_STREAM:
             return None
-        state = field_value(payload, "workflow_state") or "draft"
-        number = field_value(payload, "number") or record.key
-        return str(correlation), str(state), str(number)
+        return article_record(record.payload, record.key, record.updated,
+                              self.cfg.correlation_field, self.integration_user)
+
+    def service_facts(self, record: RawRecord) -> ServiceFacts | None:
+        """A pulled cmdb_ci_service row: its sys_id, name, aliases and the facts an
+        article shows (description, business criticality, support hours, SLA)."""
+        if record.stream != SERVICE_STREAM or record.deleted:
+            return None
+        return service_facts(record.payload)
 
     # -- pushing --------------------------------------------------------------------------------
 

@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from bridge.errors import PermissionDenied, SourceError
 from bridge.models import KnowledgeArticle
+from connectors.articles import ENDED_STATES, article_digest
 from connectors.base import PushResult
+from connectors.servicenow_articles import revision_title
 from connectors.servicenow_query import (
     SYS_ID,
     check_correlation,
@@ -194,13 +196,60 @@ def _carries(row: dict[str, Any], corr: str | None, key: str) -> bool:
 def push_article(
     conn: ServiceNowConnector, article: KnowledgeArticle, correlation_key: str
 ) -> PushResult:
-    """Create or update the kb_knowledge article carrying `correlation_key`.
+    """Create, update, revise or retire the kb_knowledge article carrying `correlation_key`.
 
     The key is looked up before any create, so a retried create finds its first attempt
-    and updates it instead of adding a second article."""
+    and updates it instead of adding a second article. Only the bridge's own draft, as the
+    bridge last wrote it, is updated in place; an article a person edited or took on into
+    the knowledge workflow is never touched: the changes become a new draft naming it."""
     key = check_correlation(conn.name, correlation_key)
     tag = marker(key)
     corr = conn.cfg.correlation_field if _correlation_column(conn) else None
+    wanted = _wanted(conn, article, corr, key, tag)
+    # the marker too: an article written before the column was seen carries only that
+    query = f"{corr}={key}^ORmetaLIKE{tag}" if corr else f"metaLIKE{tag}"
+    found = conn.rows(
+        "kb_knowledge",
+        f"{query}^ORDERBYsys_created_on^ORDERBYnumber",
+        ["sys_id", "number", "sys_created_by", "sys_updated_by", *wanted],
+        limit=50,
+        display_value=False,
+    )
+    ours = [r for r in found if _carries(r, corr, key) and _created_by_us(conn, r)]
+    if article.retire:
+        return _retire(conn, ours, corr, key)
+    live = [r for r in ours if field_value(r, "workflow_state") not in ENDED_STATES]
+    if not live:
+        return _create(conn, wanted, corr, key)
+    current = live[-1]  # the newest: a revision draft comes after what it revises
+    sys_id = str(field_value(current, "sys_id"))
+    state = field_value(current, "workflow_state") or "draft"
+    held = article_digest(field_value(current, "short_description"), field_value(current, "text"))
+    edited = _edited_by_person(conn, current, held, article.written)
+    # past draft, the bridge may still update what only its own account ever moved there
+    # (an article configured to be created in review or published)
+    if edited or (state != "draft" and not _last_written_by_us(conn, current)):
+        # a person's now: never overwritten; what the bridge has to say is a new draft
+        if held == article_digest(article.short_description, article.html):
+            return PushResult(sys_id, "unchanged")
+        number = str(field_value(current, "number") or sys_id)
+        conn.log.info("%s: kb_knowledge %s is %s%s: proposing a revision draft", conn.name,
+                      number, state, ", edited by a person" if edited else "")
+        revision = {**wanted, "workflow_state": "draft",
+                    "short_description": revision_title(article.short_description, number)}
+        return _create(conn, revision, corr, key)
+    # the state is set once, at creation: moving it on is the knowledge workflow's part
+    changes = {k: v for k, v in wanted.items()
+               if k != "workflow_state" and field_value(current, k) != v}
+    if not changes:
+        return PushResult(sys_id, "unchanged")
+    conn.write("PATCH", "kb_knowledge", changes, sys_id=sys_id)
+    _verify_article(conn, sys_id, changes, corr, key, f"PATCH /api/now/table/kb_knowledge/{sys_id}")
+    return PushResult(sys_id, "updated")
+
+
+def _wanted(conn: ServiceNowConnector, article: KnowledgeArticle, corr: str | None, key: str,
+            tag: str) -> dict[str, Any]:
     keywords = [k for k in article.keywords if k and k != tag]
     wanted: dict[str, Any] = {
         "short_description": article.short_description,
@@ -217,37 +266,100 @@ def push_article(
             category = _category_id(conn, article.category, wanted["kb_knowledge_base"])
             if category:
                 wanted["kb_category"] = category
-    # the marker too: an article written before the column was seen carries only that
-    query = f"{corr}={key}^ORmetaLIKE{tag}" if corr else f"metaLIKE{tag}"
-    found = conn.rows(
-        "kb_knowledge", f"{query}^ORDERBYsys_created_on", ["sys_id", *wanted], limit=10
-    )
-    ours = [r for r in found if _carries(r, corr, key)]
-    if len(ours) > 1:
-        conn.log.warning(
-            "%s: %d articles carry correlation %s; updating the oldest", conn.name, len(ours), key
-        )
-    if not ours:
-        valid_to = date.today() + timedelta(days=conn.cfg.article_valid_days)
-        wanted = {**wanted, "valid_to": valid_to.isoformat()}
-        created = conn.write("POST", "kb_knowledge", wanted)
-        sys_id = str(field_value(created, "sys_id"))
-        _verify_article(conn, sys_id, wanted, corr, key, "POST /api/now/table/kb_knowledge")
-        return PushResult(sys_id, "created")
-    sys_id = str(field_value(ours[0], "sys_id"))
-    state = field_value(ours[0], "workflow_state")
-    if state and state != "draft":
-        # a person took it into the knowledge workflow: theirs now, never overwritten
-        conn.log.info("%s: kb_knowledge %s is %s: left as it is", conn.name, sys_id, state)
-        return PushResult(sys_id, "unchanged")
-    # the state is set once, at creation: moving it on is the knowledge workflow's part
-    changes = {k: v for k, v in wanted.items()
-               if k != "workflow_state" and field_value(ours[0], k) != v}
-    if not changes:
-        return PushResult(sys_id, "unchanged")
-    conn.write("PATCH", "kb_knowledge", changes, sys_id=sys_id)
-    _verify_article(conn, sys_id, changes, corr, key, f"PATCH /api/now/table/kb_knowledge/{sys_id}")
-    return PushResult(sys_id, "updated")
+    if article.service_id and SYS_ID.match(article.service_id):
+        wanted["cmdb_ci"] = article.service_id
+    author = _user_id(conn, article.author) if article.author else None
+    if author:
+        wanted["author"] = author
+    return wanted
+
+
+def _create(conn: ServiceNowConnector, wanted: dict[str, Any], corr: str | None,
+            key: str) -> PushResult:
+    valid_to = date.today() + timedelta(days=conn.cfg.article_valid_days)
+    wanted = {**wanted, "valid_to": valid_to.isoformat()}
+    created = conn.write("POST", "kb_knowledge", wanted)
+    sys_id = str(field_value(created, "sys_id"))
+    _verify_article(conn, sys_id, wanted, corr, key, "POST /api/now/table/kb_knowledge")
+    return PushResult(sys_id, "created")
+
+
+def _created_by_us(conn: ServiceNowConnector, row: dict[str, Any]) -> bool:
+    """A tagged row is the bridge's when its account created it (when that can be told)."""
+    user = conn.integration_user
+    creator = field_value(row, "sys_created_by")
+    return user is None or not creator or str(creator).casefold() == user.casefold()
+
+
+def _last_written_by_us(conn: ServiceNowConnector, row: dict[str, Any]) -> bool:
+    user = conn.integration_user
+    updater = str(field_value(row, "sys_updated_by") or "")
+    return user is not None and updater.casefold() == user.casefold()
+
+
+def _edited_by_person(conn: ServiceNowConnector, row: dict[str, Any], held: str,
+                      written: str | None) -> bool:
+    """Whether someone other than the bridge changed the article since the bridge wrote it:
+    the last writer is not the bridge's account and the content is not what it wrote."""
+    user = conn.integration_user
+    updater = str(field_value(row, "sys_updated_by") or "")
+    if user is not None and updater.casefold() == user.casefold():
+        return False
+    if written is None:
+        return user is not None and bool(updater)
+    return held != written
+
+
+#: what the bridge moves its own article to when its transition ends (merged or cancelled):
+#: ServiceNow's "pending retirement" is a published article selected for retirement,
+#: pending approval; a draft or review nobody published is simply retired
+_RETIRE = {"draft": "retired", "review": "retired", "scheduled_publish": "retired",
+           "published": "pending_retirement"}
+
+
+def _retire(conn: ServiceNowConnector, ours: list[dict[str, Any]], corr: str | None,
+            key: str) -> PushResult:
+    outcome: PushResult | None = None
+    for row in ours:
+        sys_id = str(field_value(row, "sys_id"))
+        target = _RETIRE.get(str(field_value(row, "workflow_state") or "draft"))
+        if target is None:
+            continue  # already retired, outdated or pending retirement
+        conn.write("PATCH", "kb_knowledge", {"workflow_state": target}, sys_id=sys_id)
+        back = conn.row("kb_knowledge", sys_id, ["workflow_state"], display_value=False)
+        if back is None or field_value(back, "workflow_state") != target:
+            raise SourceError(
+                conn.name,
+                f"kb_knowledge {sys_id} did not move to {target}: grant the integration user "
+                "write access to kb_knowledge.workflow_state",
+                request=f"PATCH /api/now/table/kb_knowledge/{sys_id}",
+            )
+        outcome = PushResult(sys_id, "updated")
+    if outcome is None:
+        first = str(field_value(ours[0], "sys_id")) if ours else key
+        return PushResult(first, "unchanged")
+    return outcome
+
+
+def _user_id(conn: ServiceNowConnector, name: str) -> str | None:
+    """The sys_user of a person named `name`, when the instance knows exactly one."""
+    if SYS_ID.match(name):
+        return name
+    if name in conn.user_ids:
+        return conn.user_ids[name]
+    found: str | None = None
+    try:
+        rows = conn.rows("sys_user", f"name={query_value(conn.name, name, 'user name')}",
+                         ["sys_id", "name"], limit=3, display_value=False)
+        matches = [r for r in rows if field_value(r, "name") == name]
+        if len(matches) == 1:
+            found = str(field_value(matches[0], "sys_id"))
+    except SourceError as exc:
+        if not unreadable(exc):
+            raise
+        conn.side_read_denied("sys_user", "articles are written without an author", exc)
+    conn.user_ids[name] = found
+    return found
 
 
 def _verify_article(

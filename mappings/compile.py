@@ -95,7 +95,10 @@ class CompiledKnowledge:
     template_file: str
     knowledge_base: str | None
     category: str | None
-    workflow_state: Literal["draft", "published"]
+    workflow_state: Literal["draft", "review", "published"]
+    #: service name (case-folded) -> the article adopted for it
+    articles: dict[str, str] = field(default_factory=dict)
+    author: Literal["service_manager", "none"] = "service_manager"
 
     def render(self, **context: Any) -> str:
         """Render with `transition` (ServiceTransition), `projects` (list[Project]) and any extra."""

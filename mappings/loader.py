@@ -295,4 +295,6 @@ def knowledge_for(found: tuple[YamlDocument, Any] | None, issues: list[Issue]) -
         issues.append(Issue(where, line, 1 if line else None, "knowledge.template", why))
         return None
     return CompiledKnowledge(template, str(template_path), definition.knowledge_base,
-                             definition.category, definition.workflow_state)
+                             definition.category, definition.workflow_state,
+                             {k.casefold(): v for k, v in definition.articles.items()},
+                             definition.author)

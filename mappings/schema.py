@@ -268,10 +268,20 @@ class KnowledgeDef(_Strict):
     template: str = Field("default", description="Jinja2 template file, or `default` for the shipped one")
     knowledge_base: str | None = None
     category: str | None = None
-    workflow_state: Literal["draft", "published"] = Field(
+    workflow_state: Literal["draft", "review", "published"] = Field(
         "draft", description="the state a new article is created in; draft: a person reviews "
-                             "and publishes it (what the bridge publishes itself is no gate "
-                             "evidence)")
+                             "and publishes it; review: submitted to the knowledge base's review "
+                             "(approval) step; published: the bridge publishes it, and it is no "
+                             "gate evidence until a person approves it")
+    articles: dict[str, str] = Field(
+        default_factory=dict,
+        description="service name -> the existing article (number, e.g. KB0010042) that is the "
+                    "service's: adopted, never written; without one, a live article whose CI is "
+                    "the service is adopted")
+    author: Literal["service_manager", "none"] = Field(
+        "service_manager", description="who an article names as author: the transition's "
+                                       "service manager when the instance knows the person; "
+                                       "none: the instance's default (the integration user)")
 
 
 class Expect(_Strict):

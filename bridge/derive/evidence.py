@@ -42,11 +42,19 @@ from mappings.paths import compile_object_getter, parse_path
 
 @dataclass(frozen=True)
 class ArticleState:
-    """What is known of the transition's knowledge article in the target knowledge base."""
+    """What is known of the transition's knowledge article in the target knowledge base.
+
+    `adopted`: a person's article the service already had; `person`: who published or
+    approved it, when the tool says; `self_published`: published by the bridge's own
+    account and approved by nobody (no evidence); `approved`: `person` approved it."""
 
     ref: str
     workflow_state: str
     at: datetime | None = None
+    adopted: bool = False
+    person: str | None = None
+    self_published: bool = False
+    approved: bool = False
 
 
 @dataclass
@@ -191,12 +199,7 @@ def _check(rule: Any, ctx: EvidenceContext, approver: str | None, key: str) -> F
                                     "are quarantined and may be open (smo-bridge quarantine list)")
         return Found(True, [Evidence(kind="ticket", ref="-", detail="no open tickets match")])
     if isinstance(rule, ArticlePublished):
-        article = ctx.article
-        if article and article.workflow_state == "published":
-            return Found(True, [Evidence(kind="article", ref=article.ref,
-                                         detail=f"{article.ref} published", at=article.at)])
-        state = f"article {article.ref} is {article.workflow_state}" if article else "no article yet"
-        return Found(False, [], f"knowledge article not published ({state})")
+        return article_published(ctx.article)
     if isinstance(rule, MilestonesScheduled):
         return _milestones(rule, ctx.transition)
     if isinstance(rule, AllOfEvidence):
@@ -210,6 +213,29 @@ def _check(rule: Any, ctx: EvidenceContext, approver: str | None, key: str) -> F
             return met[0]
         return Found(False, [], " or ".join(p.missing for p in parts if p.missing) or None)
     raise TypeError(f"unknown evidence rule {type(rule).__name__}")
+
+
+def article_published(article: ArticleState | None) -> Found:
+    """Met by a published article that a person published or approved, read from the tool:
+    never by one the bridge's own account published with nobody's approval."""
+    if article is None:
+        return Found(False, [], "knowledge article not published (no article yet)")
+    if article.workflow_state != "published":
+        return Found(False, [], f"knowledge article not published (article {article.ref} is "
+                                f"{article.workflow_state})")
+    if article.self_published:
+        return Found(False, [], f"article {article.ref} was published by smo-bridge itself: a "
+                                "person must approve it before it counts")
+    who = f" by {article.person}" if article.person else ""
+    if article.approved:
+        detail = f"{article.ref} published, approved{who}"
+    elif article.adopted:
+        detail = f"{article.ref} published{who} (the service's existing article)"
+    else:
+        detail = f"{article.ref} published{who}"
+    return Found(True, [Evidence(kind="article", ref=article.ref, detail=detail, at=article.at)],
+                 approved_by=article.person if article.approved else None,
+                 approved_at=article.at if article.approved else None)
 
 
 def _ticket_evidence(ticket: Ticket, detail: str) -> Evidence:

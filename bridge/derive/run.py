@@ -17,13 +17,22 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection
 
 from bridge.config import BridgeConfig
-from bridge.derive.evidence import ArticleState, EvidenceContext, evaluate_items
+from bridge.derive.evidence import EvidenceContext, evaluate_items
 from bridge.derive.gates import acceptance, evaluate, undated_for, went_live
-from bridge.derive.knowledge import render_article
+from bridge.derive.knowledge import (
+    ArticleChoice,
+    KnowledgeIndex,
+    article_context,
+    author_for,
+    cancelled,
+    choose_article,
+    render_article,
+    written_digest,
+)
 from bridge.derive.linking import link_projects, merge_transition
 from bridge.derive.workloads import refresh_cells
 from bridge.faults import crash_point
-from bridge.models import Project, ServiceTransition
+from bridge.models import KnowledgeArticle, Project, ServiceTransition, Ticket
 from bridge.store import repository as repo
 from connectors.base import connector_for
 from mappings.compile import CompiledKnowledge
@@ -47,6 +56,8 @@ class DeriveResult:
     transitions: int = 0
     transitions_changed: int = 0
     articles_changed: int = 0
+    #: what the article planning did this run: written, revised, adopted, retired
+    articles: dict[str, int] = field(default_factory=dict)
     workload_cells: int = 0
     planned: list[dict[str, Any]] = field(default_factory=list)
 
@@ -65,12 +76,14 @@ def derive_all(conn: Connection, config: BridgeConfig, mappings: MappingProvider
     stored = repo.stored_transitions(conn)
     derived_from = repo.transition_inputs(conn)
     definitions: dict[int, str] = {}
-    articles = _published_articles(conn, config)
+    index = _knowledge_index(conn, config)
     held = _quarantined_tickets(conn, config, mappings)
     kept: list[str] = []
+    waiting: set[str] = set()
     for group in link_projects(repo.all_projects(conn), stored):
         primary_source = sources.get(group[0].ref.source)
         if primary_source is None:
+            waiting.add(merge_transition(group).id)  # not ended: its articles stay
             continue  # a source no longer configured: its projects wait for a migration
         compiled = mappings.mapping(primary_source).compiled
         # one policy for the product (or the source's explicit override), else its mapping
@@ -79,11 +92,13 @@ def derive_all(conn: Connection, config: BridgeConfig, mappings: MappingProvider
         knowledge = policy.knowledge if policy else compiled.knowledge
         transition = merge_transition(group)
         keys = {p.key for p in group} | {k for p in group for k in p.link_keys}
-        article_state = articles.get(article_correlation(transition.id))
+        choice = choose_article(transition, article_correlation(transition.id), index,
+                                knowledge.articles)
+        article_state = choice.state()
         if id(gate_def) not in definitions:  # once per definition, not once per transition
             definitions[id(gate_def)] = _definitions_digest(config, gate_def, knowledge)
         unreadable = sum(held.get(s, 0) for s in {p.ref.source for p in group})
-        inputs = _inputs_digest(conn, group, keys, article_state, today,
+        inputs = _inputs_digest(conn, group, keys, choice.fingerprint(), today,
                                 f"{definitions[id(gate_def)]}:{unreadable}")
         if transition.id in stored and derived_from.get(transition.id) == inputs:
             kept.append(transition.id)  # nothing it depends on changed: neither will its gate
@@ -117,7 +132,15 @@ def derive_all(conn: Connection, config: BridgeConfig, mappings: MappingProvider
         crash_point("derive")
         if old_status != gate.status.value or moved:
             result.planned += _plan_gate_pushes(conn, config, transition, group, old_status)
-        changed, planned = _plan_article(conn, config, transition, group, knowledge)
+        if cancelled(group):
+            changed, planned = _plan_retire(conn, config, transition.id, "cancelled", result)
+        else:
+            changed, planned = _plan_article(conn, config, transition, group, tickets, knowledge,
+                                             choice, result, today)
+        result.articles_changed += changed
+        result.planned += planned
+    for gone in sorted(set(stored) - set(kept) - waiting):  # merged into another transition, or gone
+        changed, planned = _plan_retire(conn, config, gone, "ended", result)
         result.articles_changed += changed
         result.planned += planned
     repo.remove_transitions(conn, kept)
@@ -164,14 +187,14 @@ def _quarantined_tickets(conn: Connection, config: BridgeConfig,
 
 
 def _inputs_digest(conn: Connection, group: Sequence[Project], keys: set[str],
-                   article: ArticleState | None, today: date, definitions: str) -> str:
+                   article: list[Any], today: date, definitions: str) -> str:
     """Everything a transition's gate and article follow from, as one digest: its projects,
     its tickets (count and last change), the article's state, the day, and the definitions."""
     count, last_change = repo.ticket_activity(conn, keys)
     return repo.content_hash({
         "projects": [p.model_dump(mode="json") for p in group],
         "tickets": [count, last_change],
-        "article": [article.ref, article.workflow_state, str(article.at)] if article else None,
+        "article": article,
         "today": today.isoformat(),
         "definitions": definitions,
     })
@@ -183,7 +206,8 @@ def _definitions_digest(config: BridgeConfig, gate: GateDef, knowledge: Compiled
         "at_risk_days": config.reporting.at_risk_days,
         "gate": gate.model_dump(mode="json"),
         "knowledge": [knowledge.template_file, _template_text(knowledge.template_file),
-                      knowledge.knowledge_base, knowledge.category, knowledge.workflow_state],
+                      knowledge.knowledge_base, knowledge.category, knowledge.workflow_state,
+                      sorted(knowledge.articles.items()), knowledge.author],
         "push": config.push.model_dump(mode="json") if config.push else None,
     })
 
@@ -224,20 +248,41 @@ def _plan_gate_pushes(conn: Connection, config: BridgeConfig, transition: Servic
 
 
 def _plan_article(conn: Connection, config: BridgeConfig, transition: ServiceTransition,
-                  group: Sequence[Project], knowledge: CompiledKnowledge
+                  group: Sequence[Project], tickets: Sequence[Ticket], knowledge: CompiledKnowledge,
+                  choice: ArticleChoice, result: DeriveResult, today: date
                   ) -> tuple[bool, list[dict[str, Any]]]:
-    """Save the article when its content changed, and plan its push; (changed, planned)."""
-    article = render_article(transition, knowledge.template, knowledge_base=knowledge.knowledge_base,
-                             category=knowledge.category, workflow_state=knowledge.workflow_state,
-                             extra={"projects": list(group)})
-    if repo.article_hash_of(conn, transition.id) == article.content_hash:
+    """Save the article when its content changed (or a person edited what the bridge wrote),
+    and plan its push; a service with its own article gets none. (changed, planned)."""
+    if choice.adopted is not None or choice.configured is not None:
+        ref = choice.adopted.ref if choice.adopted else choice.configured
+        _count(result, "adopted")
+        if not choice.live and repo.article_payload_of(conn, transition.id) is None:
+            return False, []
+        return _plan_retire(conn, config, transition.id, f"adopted {ref}", result)
+    shown, extra = article_context(transition, group, tickets, choice.service)
+    article = render_article(
+        shown, knowledge.template, knowledge_base=knowledge.knowledge_base,
+        category=knowledge.category, workflow_state=knowledge.workflow_state,
+        service_id=choice.service.remote_id if choice.service else None,
+        author=author_for(shown, choice.service) if knowledge.author == "service_manager" else None,
+        generated_at=today.isoformat(), extra=extra)
+    stored = repo.article_payload_of(conn, transition.id)
+    previous = KnowledgeArticle.model_validate(stored) if stored else None
+    written = written_digest(previous) if previous and not previous.retire else None
+    edited = choice.edited(written)
+    if previous and previous.content_hash == article.content_hash and edited is None:
         return False, []
+    article = article.model_copy(update={"written": written})
     payload = article.model_dump(mode="json")
     repo.save_article(conn, transition.id, article.content_hash, payload)
+    _count(result, "revised" if edited or (choice.current and choice.current.workflow_state != "draft")
+           else "written")
     if config.push is None or config.push.knowledge is None:
         return True, []
     target = config.push.knowledge
     key = f"article:{target}:{transition.id}:{article.content_hash[:16]}"
+    if edited is not None:  # once per edit: the person's version is what is now compared
+        key += f":{edited.ref}:{edited.content[:8]}"
     outbox_payload = {"article": payload, "correlation": article_correlation(transition.id)}
     if not repo.enqueue(conn, key, target, "article", outbox_payload):
         return True, []
@@ -245,21 +290,50 @@ def _plan_article(conn: Connection, config: BridgeConfig, transition: ServiceTra
              "summary": article.short_description}]
 
 
-def _published_articles(conn: Connection, config: BridgeConfig) -> dict[str, ArticleState]:
-    """Articles as the knowledge base holds them, by correlation: the target's connector
-    reads its own pulled records (`Connector.article_stream`, `article_state`)."""
+def _plan_retire(conn: Connection, config: BridgeConfig, transition_id: str, why: str,
+                 result: DeriveResult) -> tuple[bool, list[dict[str, Any]]]:
+    """Retire what the bridge wrote for a transition that ended (merged, cancelled) or whose
+    service has its own article: the connector retires only records the bridge created."""
+    stored = repo.article_payload_of(conn, transition_id)
+    if stored is None or stored.get("retire"):
+        return False, []
+    article = KnowledgeArticle.model_validate({**stored, "retire": True})
+    repo.save_article(conn, transition_id, f"retire:{article.content_hash[:57]}",
+                      article.model_dump(mode="json"))
+    _count(result, "retired")
     if config.push is None or config.push.knowledge is None:
-        return {}
-    source = next((s for s in config.sources if s.name == config.push.knowledge), None)
-    if source is None:
-        return {}
-    connector = connector_for(source)
-    if connector.article_stream is None:
-        return {}
-    found: dict[str, ArticleState] = {}
-    for raw in repo.iter_raw(conn, source.name, [connector.article_stream]):
-        state = connector.article_state(raw)
-        if state is not None:
-            correlation, workflow_state, ref = state
-            found[correlation] = ArticleState(ref=ref, workflow_state=workflow_state, at=raw.updated)
-    return found
+        return True, []
+    target = config.push.knowledge
+    key = f"article-retire:{target}:{transition_id}:{article.content_hash[:16]}"
+    payload = {"article": article.model_dump(mode="json"),
+               "correlation": article_correlation(transition_id)}
+    if not repo.enqueue(conn, key, target, "article", payload):
+        return True, []
+    return True, [{"operation": "article", "target": target, "transition": transition_id,
+                   "key": key, "summary": f"retire the article of {transition_id} ({why})"}]
+
+
+def _count(result: DeriveResult, what: str) -> None:
+    result.articles[what] = result.articles.get(what, 0) + 1
+
+
+def _knowledge_index(conn: Connection, config: BridgeConfig) -> KnowledgeIndex:
+    """Articles (anyone's) and their approvals as the knowledge target holds them, and the
+    services every source's CMDB describes, from the pulled records: each connector reads
+    its own (`Connector.article_streams`, `article_state`, `service_stream`, `service_facts`)."""
+    index = KnowledgeIndex()
+    target = config.push.knowledge if config.push else None
+    for source in config.sources:
+        connector = connector_for(source)
+        if connector.service_stream:
+            for raw in repo.iter_raw(conn, source.name, [connector.service_stream]):
+                facts = connector.service_facts(raw)
+                if facts is not None:
+                    index.add(facts)
+        if source.name != target or not connector.article_streams:
+            continue
+        for raw in repo.iter_raw(conn, source.name, list(connector.article_streams)):
+            found = connector.article_state(raw)
+            if found is not None:
+                index.add(found)
+    return index

@@ -248,11 +248,11 @@ class ServiceNowStore:
             self._journal(table, table.row(i), clean)
             return i
 
-    def update(self, table: Table, i: int, values: dict[str, Any]) -> None:
+    def update(self, table: Table, i: int, values: dict[str, Any], user: str = "sandbox") -> None:
         with self.lock:
             self._renderers.clear()
             clean = _strings(values)
-            row = table.update(i, clean)
+            row = table.update(i, clean, user)
             self._journal(table, row, clean)
 
     def delete(self, table: Table, i: int) -> None:

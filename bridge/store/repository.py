@@ -379,6 +379,13 @@ def article_hash_of(conn: Connection, transition_id: str) -> str | None:
         knowledge_articles.c.transition_id == transition_id)).scalar_one_or_none()
 
 
+def article_payload_of(conn: Connection, transition_id: str) -> dict[str, Any] | None:
+    """The article last planned for a transition: what the bridge wrote, or is writing."""
+    found = conn.execute(select(knowledge_articles.c.payload).where(
+        knowledge_articles.c.transition_id == transition_id)).scalar_one_or_none()
+    return dict(found) if found else None
+
+
 def save_article(conn: Connection, transition_id: str, digest: str, payload: dict[str, Any]) -> None:
     _put(conn, knowledge_articles, {"transition_id": transition_id},
          {"content_hash": digest, "payload": payload, "updated_at": utcnow()})

@@ -180,7 +180,7 @@ def test_servicenow_pushes_are_readable_back(sandbox: Any) -> None:
     stored = [
         r
         for r in reader.read("kb_knowledge")
-        if (reader.article_state(r) or ("",))[0] == "tr:article"
+        if getattr(reader.article_state(r), "correlation", None) == "tr:article"
     ]
     assert [r.key for r in stored] == [created.remote_id]
     # a stock instance has no gate column: the status lives in a tagged work note

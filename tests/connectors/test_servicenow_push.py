@@ -11,6 +11,7 @@ import responses
 
 from bridge.errors import SourceError
 from bridge.models import KnowledgeArticle, RawRecord
+from connectors.articles import ArticleRecord
 from tests.connectors.conftest import snow
 from tests.connectors.snow_instance import Instance
 
@@ -132,7 +133,8 @@ def test_stock_article_is_tagged_in_meta_and_found_again(stock: Instance) -> Non
         for m, t, p in stock.requests
         if m == "GET" and t == "kb_knowledge" and "metaLIKE" in p.get("sysparm_query", "")
     ]
-    assert lookups[0] == "metaLIKE[smo-bridge:smo-bridge:snow:PRJ0010001]^ORDERBYsys_created_on"
+    assert lookups[0] == ("metaLIKE[smo-bridge:smo-bridge:snow:PRJ0010001]"
+                          "^ORDERBYsys_created_on^ORDERBYnumber")
 
 
 def test_an_article_the_bridge_did_not_write_is_never_updated(stock: Instance) -> None:
@@ -195,14 +197,15 @@ def test_article_state_reads_the_column_or_the_marker() -> None:
             "meta": {"value": "pay, [smo-bridge:smo-bridge:snow:P1]"},
         },
     )
-    assert connector.article_state(by_marker) == ("smo-bridge:snow:P1", "published", "KB0010001")
+    assert _triple(connector.article_state(by_marker)) == (
+        "smo-bridge:snow:P1", "published", "KB0010001")
     by_column = RawRecord(
         source="snow",
         stream="kb_knowledge",
         key="b",
         payload={"u_smo_correlation": "smo-bridge:snow:P2", "meta": "", "workflow_state": ""},
     )
-    assert connector.article_state(by_column) == ("smo-bridge:snow:P2", "draft", "b")
+    assert _triple(connector.article_state(by_column)) == ("smo-bridge:snow:P2", "draft", "b")
     other = snow(correlation_field="u_other")
     renamed = RawRecord(
         source="snow",
@@ -210,9 +213,15 @@ def test_article_state_reads_the_column_or_the_marker() -> None:
         key="c",
         payload={"u_other": "smo-bridge:snow:P3", "u_smo_correlation": "stale"},
     )
-    assert other.article_state(renamed) == ("smo-bridge:snow:P3", "draft", "c")
+    assert _triple(other.article_state(renamed)) == ("smo-bridge:snow:P3", "draft", "c")
     theirs = RawRecord(source="snow", stream="kb_knowledge", key="d", payload={"meta": "vpn"})
-    assert connector.article_state(theirs) is None
+    found = connector.article_state(theirs)
+    assert isinstance(found, ArticleRecord) and found.correlation is None  # a person's article
+
+
+def _triple(found: object) -> tuple[str | None, str, str]:
+    assert isinstance(found, ArticleRecord)
+    return found.correlation, found.workflow_state, found.ref
 
 
 @pytest.mark.parametrize("bad", ["PRJ0010002^ORsys_idISNOTEMPTY", "x\nsys_idISNOTEMPTY"])
@@ -260,12 +269,20 @@ def test_an_article_a_person_took_on_is_left_as_it_is(stock: Instance) -> None:
     assert connector.push_article(article("<p>v2</p>", workflow_state="published"), key).outcome \
         == "updated"
     assert (row["text"], row["workflow_state"]) == ("<p>v2</p>", "draft")
-    # the knowledge manager publishes and edits it: the bridge writes nothing any more
+    # the knowledge manager publishes and edits it: it is never written again; the
+    # bridge's changes become a new draft naming it
     row.update(workflow_state="published", text="<p>edited by the desk</p>")
     patches = sum(1 for m, t, _ in stock.requests if m == "PATCH" and t == "kb_knowledge")
-    assert connector.push_article(article("<p>v3</p>"), key).outcome == "unchanged"
-    assert row["text"] == "<p>edited by the desk</p>"
+    assert connector.push_article(article("<p>v3</p>"), key).outcome == "created"
+    assert row["text"] == "<p>edited by the desk</p>" and row["workflow_state"] == "published"
     assert sum(1 for m, t, _ in stock.requests if m == "PATCH" and t == "kb_knowledge") == patches
+    revision = stock.rows["kb_knowledge"][-1]
+    assert revision["workflow_state"] == "draft" and revision["text"] == "<p>v3</p>"
+    assert revision["short_description"].endswith(f"(revision of {row.get('number') or row['sys_id']})")
+    assert key in revision["meta"]
+    # the revision is the bridge's draft now: the next change updates it, nothing else
+    assert connector.push_article(article("<p>v4</p>"), key).outcome == "updated"
+    assert len(stock.rows["kb_knowledge"]) == 2 and revision["text"] == "<p>v4</p>"
 
 
 def test_a_new_article_is_valid_for_a_year_so_the_desk_can_find_it(stock: Instance) -> None:
