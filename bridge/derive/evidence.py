@@ -199,7 +199,7 @@ def _check(rule: Any, ctx: EvidenceContext, approver: str | None, key: str) -> F
                                     "are quarantined and may be open (smo-bridge quarantine list)")
         return Found(True, [Evidence(kind="ticket", ref="-", detail="no open tickets match")])
     if isinstance(rule, ArticlePublished):
-        return article_published(ctx.article)
+        return article_published(ctx.article, approver if _is_person(approver, ctx) else None)
     if isinstance(rule, MilestonesScheduled):
         return _milestones(rule, ctx.transition)
     if isinstance(rule, AllOfEvidence):
@@ -215,9 +215,17 @@ def _check(rule: Any, ctx: EvidenceContext, approver: str | None, key: str) -> F
     raise TypeError(f"unknown evidence rule {type(rule).__name__}")
 
 
-def article_published(article: ArticleState | None) -> Found:
+def _is_person(name: str | None, ctx: EvidenceContext) -> bool:
+    """Whether an item's approver is one of the transition's people (its service manager or
+    a project manager) rather than a team, whose members the tools do not tell us."""
+    people = [ctx.transition.service_manager, *(p.project_manager for p in ctx.projects)]
+    return bool(name) and any(p and same_person(str(name), p) for p in people)
+
+
+def article_published(article: ArticleState | None, approver: str | None = None) -> Found:
     """Met by a published article that a person published or approved, read from the tool:
-    never by one the bridge's own account published with nobody's approval."""
+    never by one the bridge's own account published with nobody's approval. With a person
+    as the item's `approver`, only that person's recorded approval counts."""
     if article is None:
         return Found(False, [], "knowledge article not published (no article yet)")
     if article.workflow_state != "published":
@@ -226,6 +234,13 @@ def article_published(article: ArticleState | None) -> Found:
     if article.self_published:
         return Found(False, [], f"article {article.ref} was published by smo-bridge itself: a "
                                 "person must approve it before it counts")
+    if approver and not (article.approved and article.person
+                         and same_person(article.person, approver)):
+        given = (f"approved by {article.person}" if article.approved
+                 else f"published by {article.person or 'a person'}")
+        return Found(False, [Evidence(kind="article", ref=article.ref, detail=given,
+                                      at=article.at)],
+                     f"article {article.ref} {given}; awaits approval by {approver}")
     who = f" by {article.person}" if article.person else ""
     if article.approved:
         detail = f"{article.ref} published, approved{who}"

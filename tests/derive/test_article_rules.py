@@ -202,3 +202,27 @@ def test_the_author_is_the_service_manager_by_the_tools_id_when_the_cmdb_agrees(
     assert author_for(transition(service_manager="ada lovelace"), facts) == "u" * 32
     assert author_for(transition(service_manager="Bo Smith"), facts) == "Bo Smith"
     assert author_for(transition(), None) is None
+
+
+def test_a_person_appointed_to_approve_the_article_must_be_the_one_who_approved() -> None:
+    published = ArticleState(ref="KB7", workflow_state="published", person="jane.doe")
+    assert article_published(published).met  # a team approver: any person's publish counts
+    waiting = article_published(published, approver="Dana Desk")
+    assert not waiting.met and waiting.missing == (
+        "article KB7 published by jane.doe; awaits approval by Dana Desk")
+    other = ArticleState(ref="KB7", workflow_state="published", person="Ana Ruiz", approved=True)
+    assert not article_published(other, approver="Dana Desk").met
+    right = ArticleState(ref="KB7", workflow_state="published", person="Dana Desk", approved=True)
+    found = article_published(right, approver="Dana Desk")
+    assert found.met and found.approved_by == "Dana Desk"
+
+
+def test_only_the_transitions_people_are_held_to_their_own_approval() -> None:
+    from bridge.derive.evidence import EvidenceContext, _is_person
+
+    transition = ServiceTransition(id="jira:PAY", service="Payments", service_manager="Dana Desk")
+    project = Project(ref=SourceRef(source="jira", stream="projects", key="PAY"), key="PAY",
+                      name="Payments", project_manager="Piet Plan")
+    ctx = EvidenceContext(transition, [project], [], None)
+    assert _is_person("Dana Desk", ctx) and _is_person("piet plan", ctx)
+    assert not _is_person("Service Desk", ctx) and not _is_person(None, ctx)
