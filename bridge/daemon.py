@@ -1,9 +1,12 @@
 """`smo-bridge run`: scheduled cycles until SIGTERM/SIGINT, with reload, health and metrics.
 
 APScheduler 3 runs a pull job per source and a push job, one instance each, coalescing
-missed runs. A stop request lets the current page commit, then exits. Configuration and
-mapping files are polled; a valid new version replaces the old one, an invalid one is
-refused with a log line and the last good one stays in force.
+missed runs. A stop request lets the current page commit, then exits. The configuration,
+its mapping files and policy files are compiled once into a `MappingSet`; every job uses
+the set in force. On SIGHUP, or when a watched file changed and has stayed unchanged for a
+poll, the whole set is loaded and checked again and swapped in only when all of it is
+valid; otherwise it is refused with a log line per problem (FILE:LINE:COL) and the last
+good set stays in force.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from sqlalchemy import func, select
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
-from bridge.config import BridgeConfig, load_config
+from bridge.config import OWN_MAPPING, BridgeConfig, load_config
 from bridge.derive.workloads import DIMENSIONS, WINDOW_DAYS, current, load_ticket_columns
 from bridge.engine import Engine
 from bridge.errors import BridgeError, ConfigError
@@ -35,6 +38,8 @@ from bridge.outbox import deliver_due
 from bridge.sourcemaps import compiled_for
 from bridge.store import Store, open_store
 from bridge.store.schema import outbox
+from mappings.compile import CompiledMapping
+from mappings.policy import Policy, load_policy
 
 log = logging.getLogger("bridge.daemon")
 RELOAD_POLL_SECONDS = 5
@@ -54,6 +59,15 @@ class Metrics:
                                   registry=self.registry)
         self.outbox = Gauge("smo_bridge_outbox_pushes", "Pushes in the outbox", ["status"],
                             registry=self.registry)
+        self.reloads = Counter("smo_bridge_config_reloads_total",
+                               "Configuration reloads, by outcome (applied or refused)",
+                               ["outcome"], registry=self.registry)
+        for outcome in ("applied", "refused"):
+            self.reloads.labels(outcome)
+        self.config_ok = Gauge("smo_bridge_config_last_reload_ok",
+                               "1 when the last configuration change was applied, 0 when refused",
+                               registry=self.registry)
+        self.config_ok.set(1)
         # one workload definition (bridge.derive.workloads), as `status` shows it
         cell = ["capability", "practice", "team"]
         self.workload_open = Gauge("smo_bridge_workload_open_tickets", "Open tickets now",
@@ -92,9 +106,30 @@ def _trigger(config: BridgeConfig, source: str) -> BaseTrigger:
     return IntervalTrigger(seconds=interval, timezone=UTC, jitter=max(1, interval // 10))
 
 
+class MappingSet:
+    """A configuration with every mapping and policy file it names, compiled and checked
+    together: the unit the daemon runs with and replaces as a whole."""
+
+    def __init__(self, config: BridgeConfig) -> None:
+        self.config = config
+        self.compiled: dict[str, CompiledMapping] = {s.name: compiled_for(s) for s in config.sources}
+        roles = {r for c in self.compiled.values() for r in c.roles}
+        paths = {config.policy, *config.policy_overrides.values()} - {None, OWN_MAPPING}
+        self.policies: dict[str, Policy] = {
+            p: load_policy(p, roles) for p in sorted(x for x in paths if x is not None)}
+
+
+def load_mapping_set(path: Path) -> MappingSet:
+    """Load the configuration at `path` and everything it names; ConfigError with every
+    problem found otherwise."""
+    return MappingSet(load_config(path))
+
+
 def _watched_files(config: BridgeConfig) -> dict[Path, float]:
     paths = [config.path] if config.path else []
     paths += [Path(m) for s in config.sources for m in s.mappings]
+    paths += [Path(p) for p in {config.policy, *config.policy_overrides.values()}
+              if p is not None and p != OWN_MAPPING]
     return {p: _mtime(p) for p in paths if p is not None}
 
 
@@ -106,7 +141,9 @@ def _mtime(path: Path) -> float:
 
 
 class Daemon:
-    def __init__(self, config: BridgeConfig, health_port: int | None = None) -> None:
+    def __init__(self, config: BridgeConfig, health_port: int | None = None,
+                 mapping_set: MappingSet | None = None) -> None:
+        self.set = mapping_set or MappingSet(config)
         self.config = config
         self.health_port = health_port if health_port is not None else config.daemon.health_port
         self.stopping = threading.Event()
@@ -114,6 +151,8 @@ class Daemon:
         self.store: Store | None = None
         self.scheduler: BackgroundScheduler | None = None
         self._watched = _watched_files(config)
+        self._pending: dict[Path, float] | None = None  # changed files, waiting to settle
+        self._reload_requested = threading.Event()
         self._http: BaseWSGIServer | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -131,12 +170,16 @@ class Daemon:
                                id="reload", name="reload configuration")
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._on_signal)
+        signal.signal(signal.SIGHUP, self._on_reload_signal)
         if self.health_port:
             self._start_http(self.health_port)
         self.scheduler.start()
         log.info("daemon started: %d source(s)", len(self.config.sources))
         while not self.stopping.is_set():
             self.stopping.wait(0.5)
+            if self._reload_requested.is_set():
+                self._reload_requested.clear()
+                self.reload(reason="SIGHUP")
         log.info("stopping: finishing the current unit of work")
         self.scheduler.shutdown(wait=True)
         if self._http is not None:
@@ -147,6 +190,9 @@ class Daemon:
 
     def _on_signal(self, signum: int, _frame: Any) -> None:
         self.stopping.set()
+
+    def _on_reload_signal(self, signum: int, _frame: Any) -> None:
+        self._reload_requested.set()  # the main loop reloads: a handler does no real work
 
     def _schedule_jobs(self) -> None:
         assert self.scheduler is not None
@@ -175,7 +221,8 @@ class Daemon:
         except ConfigError:
             return  # removed by a reload
         started = time.monotonic()
-        engine = Engine(config, self.store, should_stop=self.stopping.is_set)
+        engine = Engine(config, self.store, should_stop=self.stopping.is_set,
+                        compiled=self.set.compiled, policies=self.set.policies)
         try:
             result = engine.run_cycle(source_name, push=False)
         except BridgeError as exc:
@@ -225,29 +272,46 @@ class Daemon:
     # -- reload ----------------------------------------------------------------------------
 
     def reload_if_changed(self) -> bool:
+        """The file watch: reload once changed files have stayed unchanged for a poll, so a
+        file still being written is not read half-saved."""
         current = {p: _mtime(p) for p in self._watched}
         if current == self._watched:
+            self._pending = None
             return False
+        if self._pending != current:
+            self._pending = current  # changed since the last poll: wait for it to settle
+            return False
+        self._pending = None
         self._watched = current
+        return self.reload(reason="files changed")
+
+    def reload(self, reason: str) -> bool:
+        """Load and check the whole set again; swap it in only when all of it is valid."""
         path = self.config.path
         if path is None:
             return False
         try:
-            new = load_config(path)
-            for source in new.sources:
-                compiled_for(source)  # a bad mapping is refused before anything changes
+            new = load_mapping_set(path)
         except ConfigError as exc:
-            lines = "; ".join(exc.lines())
-            log.error("refused the changed configuration, keeping the last good one: %s", lines)
+            self.metrics.reloads.labels("refused").inc()
+            self.metrics.config_ok.set(0)
+            log.error("refused the changed configuration (%s), keeping the last good one: %s",
+                      reason, "; ".join(exc.lines()))
             return False
-        if new.state != self.config.state:
+        if new.config.state != self.config.state:
+            self.metrics.reloads.labels("refused").inc()
+            self.metrics.config_ok.set(0)
             log.error("refused the changed configuration: `state` cannot change while running")
             return False
-        redact.add(new.secrets())
-        self.config = new
-        self._watched = _watched_files(new)
-        self._schedule_jobs()
-        log.info("configuration reloaded: %d source(s)", len(new.sources))
+        redact.add(new.config.secrets())
+        self.set = new
+        self.config = new.config
+        self._watched = _watched_files(new.config)
+        if self.scheduler is not None:
+            self._schedule_jobs()
+        self.metrics.reloads.labels("applied").inc()
+        self.metrics.config_ok.set(1)
+        log.info("configuration reloaded (%s): %d source(s)", reason, len(new.config.sources))
         return True
 
     # -- health and metrics ----------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,6 +28,7 @@ from bridge.store import Store
 from bridge.store import repository as repo
 from bridge.store.locks import job_lock, waiting_lock
 from connectors.base import Connector, Quarantined, SourceConfig, StreamSpec, connector_for
+from mappings.compile import CompiledMapping
 from mappings.policy import Policy, load_policy
 
 log = logging.getLogger("bridge.engine")
@@ -88,14 +89,19 @@ class Engine:
 
     def __init__(self, config: BridgeConfig, store: Store, *, dry_run: bool = False,
                  progress: ProgressHook | None = None,
-                 should_stop: Callable[[], bool] | None = None) -> None:
+                 should_stop: Callable[[], bool] | None = None,
+                 compiled: Mapping[str, CompiledMapping] | None = None,
+                 policies: Mapping[str, Policy] | None = None) -> None:
+        """`compiled` / `policies`: mappings (by source) and policy files (by path) a caller
+        compiled already (the daemon's set in force); otherwise they are read from disk."""
         self.config = config
+        self._compiled = dict(compiled or {})
         self.should_stop = should_stop or (lambda: False)
         self.store = store
         self.dry_run = dry_run
         self.progress = progress
         self._mappings: dict[str, SourceMapping] = {}
-        self._policies: dict[str, Policy] = {}
+        self._policies: dict[str, Policy] = dict(policies or {})
         self._dry_conn: Connection | None = None
 
     # -- units of work ---------------------------------------------------------------------
@@ -112,7 +118,9 @@ class Engine:
 
     def mapping(self, source: SourceConfig) -> SourceMapping:
         if source.name not in self._mappings:
-            self._mappings[source.name] = load_source_mapping(source)
+            compiled = self._compiled.get(source.name)
+            self._mappings[source.name] = (SourceMapping(source, compiled) if compiled is not None
+                                           else load_source_mapping(source))
         return self._mappings[source.name]
 
     def policy(self, source: str) -> Policy | None:
