@@ -52,7 +52,13 @@ class DaemonConfig(BaseModel):
     sources: dict[str, ScheduleConfig] = Field(
         default_factory=dict, description="per-source schedules, by source name, overriding `schedule`")
     push_interval_seconds: int = Field(60, ge=5, le=86400)
-    health_port: int | None = Field(None, ge=1, le=65535, description="loopback port for /healthz and /metrics")
+    health_port: int | None = Field(None, ge=1, le=65535,
+                                    description="port for /healthz, /readyz and /metrics")
+    health_host: str = Field("127.0.0.1", min_length=1,
+                             description="address they listen on (loopback unless set)")
+    stale_after_cycles: int = Field(
+        3, ge=1, le=100, description="/readyz fails for a source whose last successful pull is "
+                                     "older than this many of its intervals")
     upgrade_store: bool = Field(False, description="upgrade an older state store's schema at "
                                                    "start (else `smo-bridge db upgrade` does)")
 

@@ -11,10 +11,12 @@ good set stays in force.
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import threading
 import time
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,12 +25,22 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import func, select
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+from bridge import __version__
 from bridge.config import OWN_MAPPING, BridgeConfig, load_config
 from bridge.derive.workloads import DIMENSIONS, WINDOW_DAYS, current, load_ticket_columns
 from bridge.engine import Engine
@@ -37,7 +49,7 @@ from bridge.logs import redact
 from bridge.outbox import deliver_due
 from bridge.sourcemaps import compiled_for
 from bridge.store import Store, open_store
-from bridge.store.schema import outbox
+from bridge.store.schema import outbox, runs, transitions
 from mappings.compile import CompiledMapping
 from mappings.policy import Policy, load_policy
 
@@ -45,15 +57,34 @@ log = logging.getLogger("bridge.daemon")
 RELOAD_POLL_SECONDS = 5
 
 
+#: a cycle may take seconds or, on a first pull of a large instance, most of an hour
+CYCLE_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, float("inf"))
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        Info("smo_bridge_build", "The running smo-bridge", registry=self.registry).info(
+            {"version": __version__})
         self.records = Counter("smo_bridge_records_pulled_total", "Records pulled", ["source"],
                                registry=self.registry)
+        self.quarantined = Counter("smo_bridge_records_quarantined_total",
+                                   "Records a pull quarantined", ["source"], registry=self.registry)
         self.cycle = Histogram("smo_bridge_cycle_seconds", "Duration of a source's cycle", ["source"],
-                               registry=self.registry)
-        self.failures = Counter("smo_bridge_failures_total", "Failed cycles and pushes", ["source"],
+                               buckets=CYCLE_BUCKETS, registry=self.registry)
+        self.failures = Counter("smo_bridge_failures_total", "Failed pull cycles", ["source"],
                                 registry=self.registry)
+        self.pushes = Counter("smo_bridge_pushes_total", "Push attempts, by outcome",
+                              ["outcome"], registry=self.registry)
+        for outcome in ("delivered", "retrying", "failed"):
+            self.pushes.labels(outcome)
+        self.push_seconds = Histogram("smo_bridge_push_round_seconds",
+                                      "Duration of a push round", buckets=CYCLE_BUCKETS,
+                                      registry=self.registry)
+        self.gates = Gauge("smo_bridge_transitions", "Service transitions by gate status",
+                           ["status"], registry=self.registry)
         self.last_success = Gauge("smo_bridge_last_success_timestamp_seconds",
                                   "Unix time of the last successful cycle", ["source"],
                                   registry=self.registry)
@@ -68,6 +99,7 @@ class Metrics:
                                "1 when the last configuration change was applied, 0 when refused",
                                registry=self.registry)
         self.config_ok.set(1)
+
         # one workload definition (bridge.derive.workloads), as `status` shows it
         cell = ["capability", "practice", "team"]
         self.workload_open = Gauge("smo_bridge_workload_open_tickets", "Open tickets now",
@@ -81,6 +113,12 @@ class Metrics:
         self.workload_age = Gauge("smo_bridge_workload_open_median_age_days",
                                   "Median age of the open tickets, in days", cell,
                                   registry=self.registry)
+
+    def add_sources(self, names: Iterable[str]) -> None:
+        """Counters start at 0 for every configured source, so rates work from the start."""
+        for name in names:
+            for metric in (self.records, self.quarantined, self.failures):
+                metric.labels(name)
 
     def set_workloads(self, rows: list[dict[str, Any]]) -> None:
         """Replace the workload gauges with these `current` rows (a vanished cell drops out)."""
@@ -125,6 +163,27 @@ def load_mapping_set(path: Path) -> MappingSet:
     return MappingSet(load_config(path))
 
 
+def _interval_seconds(config: BridgeConfig, source: str) -> int:
+    """A source's pull interval; for a cron schedule, the gap between its next two runs."""
+    schedule = config.schedule_for(source)
+    if not schedule.cron:
+        return schedule.interval_seconds or 900
+    trigger = CronTrigger.from_crontab(schedule.cron, timezone=UTC)
+    now = datetime.now(UTC)
+    first = trigger.get_next_fire_time(None, now)
+    second = trigger.get_next_fire_time(first, first) if first else None
+    if first is None or second is None:
+        return 86400
+    return max(60, int((second - first).total_seconds()))
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No access log line per scrape: a healthy daemon logs its own work only."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
 def _watched_files(config: BridgeConfig) -> dict[Path, float]:
     paths = [config.path] if config.path else []
     paths += [Path(m) for s in config.sources for m in s.mappings]
@@ -154,6 +213,9 @@ class Daemon:
         self._pending: dict[Path, float] | None = None  # changed files, waiting to settle
         self._reload_requested = threading.Event()
         self._http: BaseWSGIServer | None = None
+        # per source: the last successful pull (seeded from the store) and the last error
+        self.last_success: dict[str, datetime] = {}
+        self.last_error: dict[str, str] = {}
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -162,6 +224,8 @@ class Daemon:
         # others wait; an older schema is upgraded only when the operator allowed it
         self.store = open_store(self.config.state,
                                 create_only=not self.config.daemon.upgrade_store)
+        self.metrics.add_sources(s.name for s in self.config.sources)
+        self._seed_last_success()
         grace = self.config.daemon.schedule.misfire_grace_seconds
         self.scheduler = BackgroundScheduler(timezone=UTC, job_defaults={
             "coalesce": True, "max_instances": 1, "misfire_grace_time": grace})
@@ -172,7 +236,7 @@ class Daemon:
             signal.signal(sig, self._on_signal)
         signal.signal(signal.SIGHUP, self._on_reload_signal)
         if self.health_port:
-            self._start_http(self.health_port)
+            self._start_http(self.config.daemon.health_host, self.health_port)
         self.scheduler.start()
         log.info("daemon started: %d source(s)", len(self.config.sources))
         while not self.stopping.is_set():
@@ -227,10 +291,12 @@ class Daemon:
             result = engine.run_cycle(source_name, push=False)
         except BridgeError as exc:
             self.metrics.failures.labels(source_name).inc()
+            self.last_error[source_name] = str(exc)
             log.error("cycle for %s failed: %s", source_name, exc)
             return
-        except Exception:
+        except Exception as exc:
             self.metrics.failures.labels(source_name).inc()
+            self.last_error[source_name] = f"unexpected {type(exc).__name__}"
             log.exception("cycle for %s failed unexpectedly", source_name)
             return
         for outcome in result.sources:
@@ -239,9 +305,13 @@ class Daemon:
                          "planned", outcome.name, outcome.status, outcome.pulled, outcome.inserted,
                          outcome.updated, result.transitions, len(result.planned))
             self.metrics.records.labels(outcome.name).inc(outcome.pulled)
+            self.metrics.quarantined.labels(outcome.name).inc(outcome.quarantined)
             if outcome.status == "ok":
+                self.last_success[outcome.name] = datetime.now(UTC)
+                self.last_error.pop(outcome.name, None)
                 self.metrics.last_success.labels(outcome.name).set(time.time())
             elif outcome.status == "failed":
+                self.last_error[outcome.name] = outcome.error or "failed"
                 self.metrics.failures.labels(outcome.name).inc()
         self.metrics.cycle.labels(source_name).observe(time.monotonic() - started)
         self._refresh_gauges()
@@ -249,12 +319,15 @@ class Daemon:
     def push_job(self) -> None:
         if self.stopping.is_set() or self.store is None:
             return
+        started = time.monotonic()
         result = deliver_due(self.store, self.config, should_stop=self.stopping.is_set)
         if result.skipped:
             log.info("push: skipped, another smo-bridge process is delivering")
-        if result.failed:
-            for _ in range(result.failed):
-                self.metrics.failures.labels("push").inc()
+            return
+        self.metrics.push_seconds.observe(time.monotonic() - started)
+        self.metrics.pushes.labels("delivered").inc(result.delivered)
+        self.metrics.pushes.labels("retrying").inc(result.retrying)
+        self.metrics.pushes.labels("failed").inc(result.failed)
         self._refresh_gauges(workloads=False)  # a push changes no ticket
 
     def _refresh_gauges(self, workloads: bool = True) -> None:
@@ -265,9 +338,54 @@ class Daemon:
                 count = conn.execute(select(func.count()).select_from(outbox)
                                      .where(outbox.c.status == status)).scalar_one()
                 self.metrics.outbox.labels(status).set(count)
+            self.metrics.gates.clear()
+            for status, count in conn.execute(select(transitions.c.gate_status, func.count())
+                                              .group_by(transitions.c.gate_status)):
+                self.metrics.gates.labels(status).set(count)
             columns = load_ticket_columns(conn) if workloads else None
         if columns is not None:
             self.metrics.set_workloads(current(columns, DIMENSIONS, datetime.now(UTC)))
+
+    def _seed_last_success(self) -> None:
+        """Last successes survive a restart: read from the runs the store recorded."""
+        assert self.store is not None
+        with self.store.engine.connect() as conn:
+            for source, finished in conn.execute(
+                    select(runs.c.source, func.max(runs.c.finished_at))
+                    .where(runs.c.status == "ok", runs.c.source.is_not(None))
+                    .group_by(runs.c.source)):
+                if finished is None:
+                    continue
+                at = finished if finished.tzinfo else finished.replace(tzinfo=UTC)
+                self.last_success[source] = at
+                self.metrics.last_success.labels(source).set(at.timestamp())
+
+    def readiness(self, now: datetime | None = None) -> tuple[bool, dict[str, Any]]:
+        """Ready when the store answers and every source pulled successfully within its
+        allowed staleness (`daemon.stale_after_cycles` of its intervals)."""
+        now = now or datetime.now(UTC)
+        body: dict[str, Any] = {"store": "ok", "sources": {}}
+        ready = True
+        try:
+            assert self.store is not None
+            with self.store.engine.connect() as conn:
+                conn.execute(select(1))
+        except Exception as exc:
+            body["store"] = f"unavailable: {type(exc).__name__}"
+            ready = False
+        for source in self.config.sources:
+            allowed = self.config.daemon.stale_after_cycles * _interval_seconds(self.config,
+                                                                               source.name)
+            last = self.last_success.get(source.name)
+            age = (now - last).total_seconds() if last else None
+            fresh = age is not None and age <= allowed
+            ready = ready and fresh
+            body["sources"][source.name] = {
+                "ready": fresh, "last_success": last.isoformat() if last else None,
+                "age_seconds": round(age) if age is not None else None,
+                "allowed_seconds": allowed, "last_error": self.last_error.get(source.name)}
+        body["ready"] = ready
+        return ready, body
 
     # -- reload ----------------------------------------------------------------------------
 
@@ -316,20 +434,24 @@ class Daemon:
 
     # -- health and metrics ----------------------------------------------------------------
 
-    def _start_http(self, port: int) -> None:
+    def _start_http(self, host: str, port: int) -> None:
         def app(environ: Any, start_response: Any) -> Any:
             request = Request(environ)
             if request.path == "/healthz":
                 healthy = self.scheduler is not None and self.scheduler.running
                 response = Response("ok\n" if healthy else "stopping\n", status=200 if healthy else 503,
                                     mimetype="text/plain")
+            elif request.path == "/readyz":
+                ready, body = self.readiness()
+                response = Response(json.dumps(body, indent=2) + "\n", status=200 if ready else 503,
+                                    mimetype="application/json")
             elif request.path == "/metrics":
                 response = Response(generate_latest(self.metrics.registry), mimetype=CONTENT_TYPE_LATEST)
             else:
                 response = Response("not found\n", status=404, mimetype="text/plain")
             return response(environ, start_response)
 
-        # loopback only: metrics are not for the network at large
-        self._http = make_server("127.0.0.1", port, app, threaded=True)
+        # loopback unless configured: metrics are not for the network at large
+        self._http = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
         threading.Thread(target=self._http.serve_forever, name="health", daemon=True).start()
-        log.info("health and metrics on http://127.0.0.1:%d/healthz and /metrics", port)
+        log.info("health and metrics on http://%s:%d/healthz, /readyz and /metrics", host, port)
