@@ -205,6 +205,11 @@ def redact_url(url: str) -> str:
     return f"{parts.path}?{urlencode(query)}"
 
 
+def pause(seconds: float) -> None:
+    """The wait between two attempts (a test that counts waits replaces it)."""
+    time.sleep(seconds)
+
+
 class HttpPolicy:
     """One source's timeouts, retry budget and concurrency limit."""
 
@@ -315,7 +320,7 @@ class PolicyAdapter(HTTPAdapter):
                 policy.log.warning(
                     "%s: %s, retry %d in %.2fs", where, type(exc).__name__, attempt, backoff
                 )
-                time.sleep(backoff)
+                pause(backoff)
                 continue
             elapsed = time.monotonic() - started
             target = _redirect_target(request, response)
@@ -343,7 +348,7 @@ class PolicyAdapter(HTTPAdapter):
                 "%s -> %d %s, retry %d in %.2fs", where, response.status_code, label, attempt, delay
             )
             response.close()
-            time.sleep(delay)
+            pause(delay)
 
 
 def _malformed_json(response: requests.Response, method: str) -> bool:
