@@ -108,7 +108,7 @@ def test_a_storm_completes_every_source_exactly_once_and_publishes_only_complete
     assert results[-1].exit_code == 0 and results[-1].pending == 0, (
         f"no quiet cycle within {MAX_CYCLES}: "
         f"{[(s.name, s.status, s.error) for s in results[-1].sources]}")
-    assert all(i > 50 for i in injected), injected  # the storm did blow
+    assert all(i >= 20 for i in injected), injected  # the storm did blow
     # bounded backoff: no wait above the cap, and each retry waited
     assert waits and max(waits) <= MAX_DELAY
 
