@@ -18,7 +18,7 @@ from bridge.config import BridgeConfig, load_config
 from bridge.engine import Engine
 from bridge.sandbox import Sandbox
 from bridge.store import Store, open_store
-from bridge.store.schema import outbox, runs, tickets, transitions
+from bridge.store.schema import outbox, raw_records, runs, tickets, transitions
 from connectors import http
 from tests.integration.test_cycle import write_config
 
@@ -87,6 +87,14 @@ def test_a_pull_failed_halfway_publishes_nothing_it_touches(
     fast_forward_pushes(store)  # the article pushes that failed with snow back off for minutes
     second = Engine(config, store).run_cycle()
     assert all(s.status == "ok" for s in second.sources) and not second.held
+    # resumed from the last committed page, not read again from the start
+    snow_first = outcomes["snow"]
+    snow_second = next(s for s in second.sources if s.name == "snow")
+    with store.engine.connect() as conn:
+        snow_records = len(conn.execute(select(raw_records.c.key).where(
+            raw_records.c.source == "snow")).all())
+    assert snow_first.inserted + snow_second.inserted == snow_records
+    assert snow_second.pulled < snow_records - snow_first.inserted // 2
     assert second.exit_code == 0, (second.pending, [(s.name, s.error) for s in second.sources])
     with store.engine.connect() as conn:
         assert pullstate.get(conn, "snow").complete
