@@ -21,6 +21,7 @@ _AUTH_PATTERNS = [
 ]
 #: secrets received at run time (OAuth tokens) kept for redaction: the newest ones
 RECEIVED_KEPT = 64
+RECEIVED_MIN_LENGTH = 12
 # attributes every LogRecord has; anything else was passed through `extra=`
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
@@ -39,7 +40,7 @@ class Redactor:
     def received(self, secret: str) -> None:
         """A secret a server handed us (an access token): redacted like configured ones;
         only the newest `RECEIVED_KEPT` are kept, as tokens are replaced every few minutes."""
-        if not secret or len(secret) < 3:
+        if len(secret) < RECEIVED_MIN_LENGTH:  # real tokens are long; short ones are words
             return
         with self._lock:
             self._received.pop(secret, None)

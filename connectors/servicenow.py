@@ -594,8 +594,9 @@ class _Page:
     strays: list[Any] = field(default_factory=list)
 
 
-def _page_keys(page: list[dict[str, Any]]) -> list[object]:
-    return [field_value(row, "sys_id") for row in page]
+def _page_keys(page: list[Any]) -> list[object]:
+    """A page's sys_ids for the no-progress guard (entries that are no object as text)."""
+    return [field_value(row, "sys_id") if isinstance(row, dict) else repr(row)[:80] for row in page]
 
 
 def _int_or_none(text: object) -> int | None:
