@@ -104,7 +104,8 @@ def derive_all(conn: Connection, config: BridgeConfig, mappings: MappingProvider
         knowledge = policy.knowledge if policy else compiled.knowledge
         transition = merge_transition(group)
         keys = {p.key for p in group} | {k for p in group for k in p.link_keys}
-        touched = _sources_of(conn, group, keys, stored.get(transition.id)) if partial or stale else set()
+        touched = (_sources_of(conn, config, group, keys, stored.get(transition.id))
+                   if partial or stale else set())
         if touched & partial:
             waiting.add(transition.id)  # as last derived: no new gate version, no push
             if transition.id in stored:
@@ -245,11 +246,13 @@ def _template_text(path: str) -> str:
         return path  # a built-in template: its name stands for it
 
 
-def _sources_of(conn: Connection, group: Sequence[Project], keys: set[str],
+def _sources_of(conn: Connection, config: BridgeConfig, group: Sequence[Project], keys: set[str],
                 stored: tuple[str, dict[str, Any]] | None) -> set[str]:
-    """Every source a transition's state comes from: its projects', its tickets' and those
-    of the projects it was last derived from."""
+    """Every source a transition's state comes from: its projects', its tickets', those of
+    the projects it was last derived from, and the knowledge base its article is read from."""
     found = {p.ref.source for p in group} | pullstate.ticket_sources(conn, keys)
+    if config.push is not None and config.push.knowledge:
+        found.add(config.push.knowledge)
     if stored is not None:
         found |= {ref.get("source") for ref in stored[1].get("projects", []) if ref.get("source")}
     return found
