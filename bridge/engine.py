@@ -17,12 +17,14 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from bridge import pullstate
 from bridge.config import OWN_MAPPING, BridgeConfig
 from bridge.derive.run import derive_all
 from bridge.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, BridgeError, PermissionDenied
 from bridge.faults import crash_point
+from bridge.logs import redact
 from bridge.models import RawRecord
-from bridge.outbox import deliver_due
+from bridge.outbox import deliver_due, pending_pushes
 from bridge.sourcemaps import SourceMapping, load_source_mapping
 from bridge.store import Store
 from bridge.store import repository as repo
@@ -56,6 +58,7 @@ class SourceOutcome:
     quarantined: int = 0
     error: str | None = None
     warnings: list[str] = field(default_factory=list)  # streams the account may not read
+    wrote: bool = False  # this pull changed stored records: its picture is partial until it ends
 
     def counts(self) -> dict[str, int]:
         return {k: getattr(self, k) for k in ("pulled", "inserted", "updated", "unchanged", "deleted",
@@ -70,15 +73,19 @@ class CycleResult:
     articles_changed: int = 0
     workload_cells: int = 0
     planned: list[dict[str, Any]] = field(default_factory=list)
+    #: transitions kept as last derived, and why: a source they depend on is mid-pull
+    held: dict[str, str] = field(default_factory=dict)
     delivered: int = 0
-    push_failures: int = 0
+    retrying: int = 0  # pushes that failed this cycle and wait for their next attempt
+    push_failures: int = 0  # pushes parked as failed this cycle
+    pending: int = 0  # pushes still waiting after this cycle's delivery (retrying included)
     dry_run: bool = False
 
     @property
     def exit_code(self) -> int:
         if self.sources and all(s.status == "failed" for s in self.sources):
             return EXIT_FAILED
-        if (any(s.status == "failed" for s in self.sources) or self.push_failures
+        if (any(s.status == "failed" for s in self.sources) or self.push_failures or self.pending
                 or any(s.quarantined for s in self.sources)):
             return EXIT_PARTIAL
         return EXIT_OK
@@ -155,6 +162,9 @@ class Engine:
         if push and not self.dry_run and self.config.push is not None:
             delivered = deliver_due(self.store, self.config)
             result.delivered, result.push_failures = delivered.delivered, delivered.failed
+            result.retrying = delivered.retrying
+            with self.store.engine.connect() as conn:
+                result.pending = pending_pushes(conn, self.config)
         return result
 
     def _should_derive(self, only: str | None, result: CycleResult) -> bool:
@@ -183,6 +193,7 @@ class Engine:
         result.articles_changed = derived.articles_changed
         result.workload_cells = derived.workload_cells
         result.planned = derived.planned
+        result.held = derived.held
 
     def _another_pull_running(self, only: str) -> bool:
         # a probe by taking the lock: a pull starting in that instant skips one round
@@ -244,7 +255,14 @@ class Engine:
             finally:
                 connector.close()
             self._settle(source, outcome)
+            if outcome.error:
+                outcome.error = redact(outcome.error)  # a server may echo a token in its error
             with self.unit() as conn:
+                now = datetime.now(UTC)
+                if outcome.status == "ok":
+                    pullstate.mark_complete(conn, source.name, now)
+                elif not outcome.wrote:
+                    pullstate.mark_failed_unchanged(conn, source.name, now)
                 repo.finish_run(conn, run_id, outcome.status, outcome.counts(), outcome.error)
         return outcome
 
@@ -310,13 +328,17 @@ class Engine:
         for bad in rejected:
             repo.put_quarantine(conn, bad.source, bad.stream, bad.key or "?", bad.reason, None, bad.payload)
             outcome.quarantined += 1
-        if not page:
-            return
-        written = repo.store_raw(conn, page, identity_field=identity_field)
-        outcome.inserted += written.inserted
-        outcome.updated += written.updated
-        outcome.unchanged += written.unchanged
-        outcome.deleted += written.deleted
-        mapped = mapping.apply(conn, written.changed)
-        outcome.mapped += mapped.mapped
-        outcome.quarantined += mapped.quarantined
+        changed = bool(rejected)
+        if page:
+            written = repo.store_raw(conn, page, identity_field=identity_field)
+            changed = changed or bool(written.inserted or written.updated or written.deleted)
+            outcome.inserted += written.inserted
+            outcome.updated += written.updated
+            outcome.unchanged += written.unchanged
+            outcome.deleted += written.deleted
+            mapped = mapping.apply(conn, written.changed)
+            outcome.mapped += mapped.mapped
+            outcome.quarantined += mapped.quarantined
+        if changed and not outcome.wrote:
+            pullstate.mark_writing(conn, outcome.name)  # in this page's transaction
+            outcome.wrote = True

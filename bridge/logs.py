@@ -6,6 +6,7 @@ import json
 import logging
 import re
 import sys
+import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -16,7 +17,11 @@ _AUTH_PATTERNS = [
     (re.compile(r"(?i)((?:password|passwd|token|secret|api_key|client_secret)['\"]?\s*[:=]\s*['\"]?)"
                 r"[^\s'\",&}]+"), r"\1***"),
     (re.compile(r"(://[^/\s:@]+:)[^@/\s]+@"), r"\1***@"),
+    (re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/=-]{8,}"), r"\1***"),
 ]
+#: secrets received at run time (OAuth tokens) kept for redaction: the newest ones
+RECEIVED_KEPT = 64
+RECEIVED_MIN_LENGTH = 12
 # attributes every LogRecord has; anything else was passed through `extra=`
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
@@ -26,13 +31,28 @@ class Redactor:
 
     def __init__(self) -> None:
         self._secrets: set[str] = set()
+        self._received: dict[str, None] = {}  # insertion-ordered: the oldest go first
+        self._lock = threading.Lock()
 
     def add(self, secrets: Iterable[str]) -> None:
         self._secrets.update(s for s in secrets if s and len(s) >= 3)
 
+    def received(self, secret: str) -> None:
+        """A secret a server handed us (an access token): redacted like configured ones;
+        only the newest `RECEIVED_KEPT` are kept, as tokens are replaced every few minutes."""
+        if len(secret) < RECEIVED_MIN_LENGTH:  # real tokens are long; short ones are words
+            return
+        with self._lock:
+            self._received.pop(secret, None)
+            self._received[secret] = None
+            while len(self._received) > RECEIVED_KEPT:
+                del self._received[next(iter(self._received))]
+
     def values(self, text: str) -> str:
         """Only the known secret values: for messages whose wording we control."""
-        for secret in sorted(self._secrets, key=len, reverse=True):
+        with self._lock:
+            known = self._secrets | set(self._received)
+        for secret in sorted(known, key=len, reverse=True):
             if secret in text:
                 text = text.replace(secret, REDACTED)
         return text
@@ -84,6 +104,8 @@ def configure(verbosity: int = 0, fmt: str = "text", stream: TextIO | None = Non
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    # Python warnings (urllib3's among them) become log events, not raw stderr lines
+    logging.captureWarnings(True)
     # the libraries below are chatty at INFO and may echo request details
     for noisy in ("urllib3", "requests_oauthlib", "alembic.runtime.migration"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy import and_, delete, insert, select, update
 
 from bridge.config import BridgeConfig
+from bridge.derive.run import REPUBLISH
 from bridge.engine import CycleResult, Engine
 from bridge.errors import ConfigError, TransientError
 from bridge.sourcemaps import ENGINE_MARK, load_source_mapping
@@ -85,14 +86,13 @@ def republish(config: BridgeConfig, store: Store, transition: str | None = None)
         if transition:
             forget_articles = forget_articles.where(knowledge_articles.c.transition_id == transition)
         conn.execute(forget_articles)
-        # a status that cannot match forces a new gate version, hence new push keys
-        for tid, payload in conn.execute(select(transitions.c.id, transitions.c.payload)).all():
-            if transition and tid != transition:
-                continue
-            payload = dict(payload)
-            payload["gate"] = {**payload.get("gate", {}), "status": "republish"}
-            conn.execute(update(transitions).where(transitions.c.id == tid).values(
-                payload=payload, content_hash="", inputs_hash=None))
+        # a mark beside the payload (never in it: an interrupted republish must leave only
+        # contract values) makes the next derivation bump each gate version, hence new push
+        # keys; the mark survives a crash, so the next cycle finishes the republish
+        forget = update(transitions).values(content_hash="", inputs_hash=REPUBLISH)
+        if transition:
+            forget = forget.where(transitions.c.id == transition)
+        conn.execute(forget)
     return _derive_only(Engine(config, store))
 
 

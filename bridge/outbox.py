@@ -12,13 +12,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Connection, func, select
+
 from bridge.config import BridgeConfig
 from bridge.errors import BridgeError, TransientError
 from bridge.faults import crash_point
+from bridge.logs import redact
 from bridge.models import KnowledgeArticle
 from bridge.store import Store
 from bridge.store import repository as repo
 from bridge.store.locks import job_lock
+from bridge.store.schema import outbox
 from connectors.base import Connector, PushResult, connector_for
 
 log = logging.getLogger("bridge.outbox")
@@ -34,6 +38,19 @@ class DeliveryResult:
     retrying: int = 0
     failed: int = 0
     skipped: bool = False
+
+
+def pending_pushes(conn: Connection, config: BridgeConfig) -> int:
+    """Pushes still waiting for delivery to a configured target (due now or backing off)."""
+    if config.push is None:
+        return 0
+    targets = set(config.push.gate_status)
+    if config.push.knowledge:
+        targets.add(config.push.knowledge)
+    if not targets:
+        return 0
+    return int(conn.execute(select(func.count()).select_from(outbox).where(
+        outbox.c.status == "pending", outbox.c.target.in_(sorted(targets)))).scalar_one())
 
 
 def backoff(attempts: int) -> float:
@@ -97,6 +114,7 @@ def _deliver_one(store: Store, config: BridgeConfig, connectors: dict[str, Conne
 
 def _record_failure(store: Store, push: dict[str, Any], error: str, retry_in: float | None,
                     result: DeliveryResult) -> None:
+    error = redact(error)  # a server may echo a token in its error
     with store.engine.begin() as conn:
         repo.mark_attempt_failed(conn, push["id"], error, retry_in=retry_in)
     if retry_in is None:

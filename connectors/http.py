@@ -16,17 +16,19 @@ import logging
 import random
 import threading
 import time
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
 import orjson
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import InsecureRequestWarning
 
 from bridge.errors import BridgeError, PermissionDenied, SourceError, TransientError
 from connectors.base import SourceConfig
@@ -61,7 +63,9 @@ STATUS_TABLE: Mapping[int, Verdict] = {
     403: Verdict(Action.FAIL, FailureKind.CONFIGURATION),
     404: Verdict(Action.FAIL, FailureKind.CONFIGURATION),
     429: Verdict(Action.RATE_LIMITED, FailureKind.TRANSIENT),
-    500: Verdict(Action.FAIL, FailureKind.TRANSIENT),  # usually deterministic: not worth a loop
+    # Atlassian lists 5xx (overload, downtime) among what to retry with backoff; a 500 a
+    # storm causes passes on the next attempt, a deterministic one costs a few bounded waits
+    500: Verdict(Action.RETRY, FailureKind.TRANSIENT),
     502: Verdict(Action.RETRY, FailureKind.TRANSIENT),
     503: Verdict(Action.RETRY, FailureKind.TRANSIENT),
     504: Verdict(Action.RETRY, FailureKind.TRANSIENT),
@@ -69,6 +73,19 @@ STATUS_TABLE: Mapping[int, Verdict] = {
 MALFORMED_BODY = Verdict(Action.RETRY, FailureKind.TRANSIENT)  # a 2xx whose JSON does not parse
 CONNECT_FAILED = Verdict(Action.RETRY, FailureKind.CONFIGURATION)  # refused, DNS: host unreachable
 CONNECTION_LOST = Verdict(Action.RETRY, FailureKind.TRANSIENT)  # timeouts, resets
+TLS_FAILED = Verdict(Action.FAIL, FailureKind.CONFIGURATION)  # a certificate never fixes itself
+REDIRECT_REFUSED = Verdict(Action.FAIL, FailureKind.CONFIGURATION)
+
+
+class CrossHostRedirect(requests.RequestException):
+    """The server redirected to another host: its rows are not this source's, and the
+    credentials must not follow them."""
+
+    def __init__(self, origin: str, target: str, request: requests.PreparedRequest) -> None:
+        self.origin, self.target = origin, target
+        super().__init__(
+            f"redirected from {origin} to another host, {target}", request=request
+        )
 
 #: A retried POST/PATCH may apply twice (PATCH appends work notes): retry those only when
 #: the server surely did nothing.
@@ -89,6 +106,10 @@ def verdict_for_status(status: int) -> Verdict:
 
 
 def verdict_for_exception(exc: BaseException) -> Verdict:
+    if isinstance(exc, CrossHostRedirect):
+        return REDIRECT_REFUSED
+    if isinstance(exc, requests.exceptions.SSLError):
+        return TLS_FAILED
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return CONNECTION_LOST
     if isinstance(exc, requests.ConnectionError) and _never_connected(exc):
@@ -184,6 +205,11 @@ def redact_url(url: str) -> str:
     return f"{parts.path}?{urlencode(query)}"
 
 
+def pause(seconds: float) -> None:
+    """The wait between two attempts (a test that counts waits replaces it)."""
+    time.sleep(seconds)
+
+
 class HttpPolicy:
     """One source's timeouts, retry budget and concurrency limit."""
 
@@ -194,7 +220,10 @@ class HttpPolicy:
         self.verify = config.verify_tls
         self.max_concurrency = config.max_concurrency
         self.log = logging.getLogger(f"connectors.{kind}")
+        self.host = (urlsplit(config.url).hostname or "").lower()
         self._slots = threading.BoundedSemaphore(config.max_concurrency)
+        if not self.verify:
+            _unverified_tls(self.source, self.log)
 
     @contextmanager
     def slot(self) -> Iterator[None]:
@@ -215,6 +244,33 @@ class HttpPolicy:
         if hint > self.retry.max_delay:
             return None
         return hint
+
+
+_warned_unverified: set[str] = set()
+_warned_lock = threading.Lock()
+
+
+def _unverified_tls(source: str, log: logging.Logger) -> None:
+    """One log line per source and process instead of urllib3's raw warning per request
+    (two lines of stderr each, which break JSON logs)."""
+    warnings.filterwarnings("ignore", category=InsecureRequestWarning)
+    with _warned_lock:
+        if source in _warned_unverified:
+            return
+        _warned_unverified.add(source)
+    log.warning(
+        "%s: TLS certificates are not verified (verify_tls: false); "
+        "anyone on the path can read and change this source's traffic",
+        source,
+    )
+
+
+def _redirect_target(request: requests.PreparedRequest, response: requests.Response) -> str | None:
+    """The host a redirect points to, when it is one."""
+    if not response.is_redirect:
+        return None
+    location = urljoin(request.url or "", response.headers.get("Location", ""))
+    return (urlsplit(location).hostname or "").lower()
 
 
 class PolicyAdapter(HTTPAdapter):
@@ -264,9 +320,18 @@ class PolicyAdapter(HTTPAdapter):
                 policy.log.warning(
                     "%s: %s, retry %d in %.2fs", where, type(exc).__name__, attempt, backoff
                 )
-                time.sleep(backoff)
+                pause(backoff)
                 continue
             elapsed = time.monotonic() - started
+            target = _redirect_target(request, response)
+            if target is not None and target != policy.host:
+                # refused before the session follows it: another host's rows are not this
+                # source's, and the credentials must not travel there
+                response.close()
+                policy.log.warning(
+                    "%s -> %d: redirect to %s refused", where, response.status_code, target
+                )
+                raise CrossHostRedirect(policy.host, target, request)
             verdict = verdict_for_status(response.status_code)
             if verdict.action is Action.OK and not stream and _malformed_json(response, method):
                 verdict = MALFORMED_BODY
@@ -283,7 +348,7 @@ class PolicyAdapter(HTTPAdapter):
                 "%s -> %d %s, retry %d in %.2fs", where, response.status_code, label, attempt, delay
             )
             response.close()
-            time.sleep(delay)
+            pause(delay)
 
 
 def _malformed_json(response: requests.Response, method: str) -> bool:
@@ -346,6 +411,17 @@ def failure_from_response(
     return SourceError(source, f"unexpected response ({status}){detail}", request=request)
 
 
+def _tls_reason(exc: BaseException) -> str:
+    """The certificate problem in OpenSSL's words, e.g. `self-signed certificate`."""
+    text = str(exc)
+    marker = "certificate verify failed:"
+    if marker in text:
+        return text.split(marker, 1)[1].split("(_ssl", 1)[0].strip(" )'\"") or "not trusted"
+    if "hostname" in text.lower() and "match" in text.lower():
+        return "the certificate does not name this host"
+    return "the server's certificate is not trusted"
+
+
 def failure_from_exception(
     source: str, exc: BaseException, request: str | None = None
 ) -> BridgeError:
@@ -354,6 +430,20 @@ def failure_from_exception(
         request = describe(getattr(req, "method", None), getattr(req, "url", None))
     where = f" ({request})" if request else ""
     verdict = verdict_for_exception(exc)
+    if isinstance(exc, CrossHostRedirect):
+        return SourceError(
+            source,
+            f"the server at {exc.origin} redirected to another host, {exc.target}: not followed; "
+            "check the source's url",
+            request=request,
+        )
+    if verdict is TLS_FAILED:
+        return SourceError(
+            source,
+            f"TLS certificate verification failed: {_tls_reason(exc)}; install the CA that "
+            "signed the server's certificate (verify_tls: false only for a test instance)",
+            request=request,
+        )
     if verdict is CONNECT_FAILED:
         return SourceError(
             source, "cannot reach the host: check the URL and the network", request=request

@@ -60,6 +60,7 @@ from connectors.http import (
 )
 from connectors.jira_fields import field_catalogue, field_rank, resolve_field
 from connectors.jql_build import AtLeast, Clause, Equals, Grouped, In, jql, jql_problem, segment
+from connectors.paging import NoProgressGuard
 from connectors.records import key_problem, kind_of, synthetic_key
 from connectors.timefmt import account_zone, jql_minute, jql_since, parse_jira_timestamp
 from connectors.zones import zone_problem
@@ -113,6 +114,13 @@ def _mark(issue: Mapping[str, Any]) -> tuple[str, str]:
     fields = issue.get("fields")
     updated = fields.get("updated") if isinstance(fields, dict) else None
     return (str(issue.get("key")), str(updated))
+
+
+def _keys(entries: object, field: str = "key") -> list[object]:
+    """The keys of a page's entries, for the no-progress guard (odd entries included)."""
+    if not isinstance(entries, list):
+        return []
+    return [i.get(field) if isinstance(i, dict) else repr(i)[:80] for i in entries]
 
 
 def _minute(issue: Mapping[str, Any], zone: ZoneInfo) -> str | None:
@@ -366,9 +374,11 @@ class JiraConnector(Connector):
         if 0 < len(self.cfg.projects) <= _KEYS_FILTER_MAX:
             params["keys"] = sorted(set(self.cfg.projects))
         start = 0
+        guard = NoProgressGuard(self.name, f"GET /rest/api/{self.cfg.api_version}/project/search")
         while True:
             page = self._get("project/search", {**params, "startAt": start}) or {}
             values = page.get("values") or []
+            guard.page(_keys(values))
             yield from values
             start += len(values)
             last = page.get("isLast")
@@ -465,10 +475,12 @@ class JiraConnector(Connector):
         seen: set[tuple[str, str]] = set()  # (key, updated) emitted within minute `lower`
         strays: set[str] = set()  # entries that are no issue object, passed on once each
         start = 0
+        guard = NoProgressGuard(self.name, f"GET /rest/api/{self.cfg.api_version}/search")
         while True:
             page = self._server_page(self._ordered(filters, lower), start, wanted)
             entries = page.get("issues") or []
             issues = [i for i in entries if isinstance(i, dict)]
+            guard.page((_mark(i) for i in issues), query=lower)
             if start and issues and _mark(issues[0]) not in seen:
                 start = 0  # shifted by more than the overlap: this minute from its start
                 continue
@@ -507,6 +519,7 @@ class JiraConnector(Connector):
         are no object included: the caller quarantines them)."""
         client = self._client()
         size = self.cfg.page_size
+        guard = NoProgressGuard(self.name, f"GET /rest/api/{self.cfg.api_version}/search")
         if self._is_cloud():
             token: str | None = None
             while True:
@@ -519,14 +532,16 @@ class JiraConnector(Connector):
                         json_result=True,
                     )
                 assert isinstance(page, dict)
-                yield from page.get("issues") or []
                 token = page.get("nextPageToken")
+                guard.page(_keys(page.get("issues")), token)
+                yield from page.get("issues") or []
                 if page.get("isLast", token is None) or not token or not page.get("issues"):
                     return
         start = 0
         while True:
             page = self._server_page(jql, start, list(fields))
             issues = page.get("issues") or []
+            guard.page(_keys(issues))
             yield from issues
             start += len(issues)
             total = page.get("total")
@@ -638,9 +653,11 @@ class JiraConnector(Connector):
         """An offset-paged list (`startAt`, `maxResults`, `total`), until `total` or an
         empty page; every entry as sent (the caller judges those that are no object)."""
         start = 0
+        guard = NoProgressGuard(self.name, f"GET /rest/api/{self.cfg.api_version}/{path}")
         while True:
             page = self._get(path, {"startAt": start, "maxResults": self.cfg.page_size}) or {}
             items = page.get(items_key) or []
+            guard.page(_keys(items, "id"))
             yield from items
             start += len(items)
             total = page.get("total")

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import requests
 
 from bridge.errors import SourceError, TransientError
+from bridge.logs import redact
 from connectors.base import OAuth2Auth
 from connectors.http import failure_from_exception, failure_from_response
 
@@ -93,4 +94,10 @@ class PasswordGrant:
             raise TransientError(
                 f"no access token in the response ({self.request})", source=self.source
             )
+        # a token is a secret like the password: a server that echoes it (in an error, a
+        # URL) must not put it in a log line, an error message or the runs table
+        redact.received(token)
+        refresh = body.get("refresh_token") if isinstance(body, dict) else None
+        if isinstance(refresh, str):
+            redact.received(refresh)
         return token, lifespan

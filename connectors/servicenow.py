@@ -47,6 +47,7 @@ from connectors.base import (
 )
 from connectors.http import HttpPolicy, failure_from_exception, failure_from_response, mount_policy
 from connectors.oauth import PasswordGrant
+from connectors.paging import NoProgressGuard
 from connectors.records import key_problem, kind_of
 from connectors.servicenow_articles import article_approval, article_record, service_facts
 from connectors.servicenow_probe import probe
@@ -376,9 +377,11 @@ class ServiceNowConnector(Connector):
         query = (
             prefix + (f"{cursor}>={format_servicenow_timestamp(start)}" if start else "") + order
         )
+        guard = NoProgressGuard(self.name, f"GET /api/now/table/{table}")
         while True:
             last: tuple[str, str] | None = None
             for page in self._query_pages(table, query.lstrip("^"), fields, display):
+                guard.page(_page_keys(page))
                 yield from page
                 last = _last_position(page, cursor)
                 if last is not None:
@@ -393,6 +396,7 @@ class ServiceNowConnector(Connector):
                     f"^sys_id>{query_value(self.name, sys_id, 'sys_id')}^ORDERBYsys_id"
                 )
                 for page in self._query_pages(table, rest, fields, display):
+                    guard.page(_page_keys(page))
                     yield from page
                     position = _last_position(page, cursor, same_second=stamp)
                     if position is not None:
@@ -588,6 +592,11 @@ class _Page:
     total: int | None
     #: entries of `result` that are no object: a stream read quarantines them
     strays: list[Any] = field(default_factory=list)
+
+
+def _page_keys(page: list[Any]) -> list[object]:
+    """A page's sys_ids for the no-progress guard (entries that are no object as text)."""
+    return [field_value(row, "sys_id") if isinstance(row, dict) else repr(row)[:80] for row in page]
 
 
 def _int_or_none(text: object) -> int | None:

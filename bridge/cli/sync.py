@@ -77,11 +77,21 @@ def print_summary(result: CycleResult, console: Console) -> None:
             console.print(f"[yellow]{s.name}[/yellow]: {warning}")
     console.print(f"transitions: {result.transitions} ({result.transitions_changed} changed), "
                   f"articles changed: {result.articles_changed}, workload cells: {result.workload_cells}")
+    if result.held:
+        console.print(f"[yellow]{len(result.held)} transition(s) kept as last derived, nothing "
+                      f"pushed for them[/yellow]: {_held_reasons(result.held)}")
     verb = "would push" if result.dry_run else "planned"
     for p in result.planned:
         console.print(f"  {verb} {p['operation']} → {p['target']}: {p['summary']}")
     if not result.dry_run:
-        console.print(f"pushes delivered: {result.delivered}, failed: {result.push_failures}")
+        # pending counts every push still queued after this cycle, the retrying ones included
+        console.print(f"pushes delivered: {result.delivered}, failed: {result.push_failures}, "
+                      f"retrying: {result.retrying}, pending: {result.pending}")
+
+
+def _held_reasons(held: dict[str, str]) -> str:
+    reasons = sorted(set(held.values()))
+    return "; ".join(reasons)
 
 
 @click.group("outbox")

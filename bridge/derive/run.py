@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
+from bridge import pullstate
 from bridge.config import BridgeConfig
 from bridge.derive.evidence import EvidenceContext, evaluate_items
 from bridge.derive.gates import acceptance, evaluate, undated_for, went_live
@@ -60,6 +61,13 @@ class DeriveResult:
     articles: dict[str, int] = field(default_factory=dict)
     workload_cells: int = 0
     planned: list[dict[str, Any]] = field(default_factory=list)
+    #: transition id -> why it kept its last derived state (a source mid-pull)
+    held: dict[str, str] = field(default_factory=dict)
+
+
+#: the inputs digest `migrate republish` leaves on a transition: derive it again with a new
+#: gate version (new push keys), whatever its status; nothing outside the contract is stored
+REPUBLISH = "republish"
 
 
 def article_correlation(transition_id: str) -> str:
@@ -80,6 +88,10 @@ def derive_all(conn: Connection, config: BridgeConfig, mappings: MappingProvider
     held = _quarantined_tickets(conn, config, mappings)
     kept: list[str] = []
     waiting: set[str] = set()
+    # only complete pictures are derived from: a source mid-pull holds back its transitions
+    states = {n: st for n, st in pullstate.all_states(conn).items() if n in sources}
+    partial = {n for n, st in states.items() if not st.complete}
+    stale = {n: st.completed_at for n, st in states.items() if st.complete and st.failed_at}
     for group in link_projects(repo.all_projects(conn), stored):
         primary_source = sources.get(group[0].ref.source)
         if primary_source is None:
@@ -92,6 +104,16 @@ def derive_all(conn: Connection, config: BridgeConfig, mappings: MappingProvider
         knowledge = policy.knowledge if policy else compiled.knowledge
         transition = merge_transition(group)
         keys = {p.key for p in group} | {k for p in group for k in p.link_keys}
+        touched = (_sources_of(conn, config, group, keys, stored.get(transition.id))
+                   if partial or stale else set())
+        if touched & partial:
+            waiting.add(transition.id)  # as last derived: no new gate version, no push
+            if transition.id in stored:
+                kept.append(transition.id)
+                result.transitions += 1
+            sources_waited = ", ".join(sorted(touched & partial))
+            result.held[transition.id] = f"waiting for a complete pull of {sources_waited}"
+            continue
         choice = choose_article(transition, article_correlation(transition.id), index,
                                 knowledge.articles)
         article_state = choice.state()
@@ -122,7 +144,8 @@ def derive_all(conn: Connection, config: BridgeConfig, mappings: MappingProvider
         # the pushed detail follows every item, not only the status
         moved = previous is None or _item_states(previous[1]["gate"]) != _item_states(
             gate.model_dump(mode="json"))
-        if old_status != gate.status.value or moved:
+        republish = derived_from.get(transition.id) == REPUBLISH
+        if old_status != gate.status.value or moved or republish:
             version += 1
         transition = transition.model_copy(update={"gate_version": version})
         kept.append(transition.id)
@@ -130,8 +153,9 @@ def derive_all(conn: Connection, config: BridgeConfig, mappings: MappingProvider
         if repo.save_transition(conn, transition, now, inputs):
             result.transitions_changed += 1
         crash_point("derive")
-        if old_status != gate.status.value or moved:
-            result.planned += _plan_gate_pushes(conn, config, transition, group, old_status)
+        if old_status != gate.status.value or moved or republish:
+            as_of = {n: stale[n] for n in sorted(touched) if n in stale}
+            result.planned += _plan_gate_pushes(conn, config, transition, group, old_status, as_of)
         if cancelled(group):
             changed, planned = _plan_retire(conn, config, transition.id, "cancelled", result)
         else:
@@ -139,6 +163,9 @@ def derive_all(conn: Connection, config: BridgeConfig, mappings: MappingProvider
                                              choice, result, today)
         result.articles_changed += changed
         result.planned += planned
+    if partial:  # a transition a half-pulled source no longer shows is not gone yet
+        kept += [tid for tid, (_, payload) in stored.items()
+                 if any(ref.get("source") in partial for ref in payload.get("projects", []))]
     for gone in sorted(set(stored) - set(kept) - waiting):  # merged into another transition, or gone
         changed, planned = _plan_retire(conn, config, gone, "ended", result)
         result.articles_changed += changed
@@ -219,13 +246,26 @@ def _template_text(path: str) -> str:
         return path  # a built-in template: its name stands for it
 
 
+def _sources_of(conn: Connection, config: BridgeConfig, group: Sequence[Project], keys: set[str],
+                stored: tuple[str, dict[str, Any]] | None) -> set[str]:
+    """Every source a transition's state comes from: its projects', its tickets', those of
+    the projects it was last derived from, and the knowledge base its article is read from."""
+    found = {p.ref.source for p in group} | pullstate.ticket_sources(conn, keys)
+    if config.push is not None and config.push.knowledge:
+        found.add(config.push.knowledge)
+    if stored is not None:
+        found |= {ref.get("source") for ref in stored[1].get("projects", []) if ref.get("source")}
+    return found
+
+
 def _plan_gate_pushes(conn: Connection, config: BridgeConfig, transition: ServiceTransition,
-                      group: Sequence[Project], old_status: str | None) -> list[dict[str, Any]]:
+                      group: Sequence[Project], old_status: str | None,
+                      as_of: dict[str, str | None] | None = None) -> list[dict[str, Any]]:
     if config.push is None:
         return []
     planned = []
     gate = transition.gate
-    payload_status = {
+    payload_status: dict[str, Any] = {
         "transition": transition.id, "service": transition.service, "status": gate.status.value,
         "reason": gate.reason,
         "go_live": transition.go_live.isoformat() if transition.go_live else None,
@@ -234,6 +274,11 @@ def _plan_gate_pushes(conn: Connection, config: BridgeConfig, transition: Servic
         "version": transition.gate_version,
     }
     comment = gate_comment(transition, old_status)
+    if as_of:  # a source whose latest pull failed counts with its last complete pull
+        payload_status["as_of"] = as_of
+        comment += "\n" + "; ".join(
+            f"{name}: as of its last complete pull{f' ({at})' if at else ''}, the latest failed"
+            for name, at in as_of.items())
     for target in config.push.gate_status:
         project = next((p for p in group if p.ref.source == target), None)
         if project is None:

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 ERROR_STATUSES = (500, 502, 503, 504)
+#: how a storm's faulted requests split: 5xx answers, dropped connections, truncated bodies
+STORM_MIX = {"error_rate": 0.5, "drop_rate": 0.25, "malformed_rate": 0.25}
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,15 @@ class Faults:
                 edit_rate,
             )
             self._restart()
+
+    def storm(self, share: float = 0.3, seed: int = 0, **settings: Any) -> None:
+        """A fault storm: about `share` of authenticated requests fail, half with a 5xx,
+        a quarter with a dropped connection, a quarter with a truncated 200 body; other
+        settings (rate_limit, latency_ms, edit_rate, ...) as `configure` takes them."""
+        if not 0.0 <= share <= 1.0:
+            raise ValueError(f"storm share must be between 0 and 1, not {share}")
+        rates = {name: share * part for name, part in STORM_MIX.items()}
+        self.configure(seed=seed, **{**rates, **settings})
 
     def reset(self) -> None:
         """No faults any more; counters cleared."""

@@ -50,7 +50,7 @@ def session(max_attempts: int = 4, max_delay: float = 0.05) -> requests.Session:
         (404, Action.FAIL, FailureKind.CONFIGURATION),
         (409, Action.FAIL, FailureKind.BUG),
         (429, Action.RATE_LIMITED, FailureKind.TRANSIENT),
-        (500, Action.FAIL, FailureKind.TRANSIENT),
+        (500, Action.RETRY, FailureKind.TRANSIENT),
         (502, Action.RETRY, FailureKind.TRANSIENT),
         (503, Action.RETRY, FailureKind.TRANSIENT),
         (504, Action.RETRY, FailureKind.TRANSIENT),
@@ -107,7 +107,7 @@ def test_retry_after_beyond_the_cap_is_not_waited_for(rsps: responses.RequestsMo
     assert isinstance(error, TransientError) and error.retry_after == 3600.0
 
 
-@pytest.mark.parametrize("status", [502, 503, 504])
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
 def test_5xx_then_success(rsps: responses.RequestsMock, status: int) -> None:
     rsps.get(URL, status=status, body="<html>bad gateway</html>", content_type="text/html")
     rsps.get(URL, json={"ok": True})
@@ -123,7 +123,7 @@ def test_retries_are_capped(rsps: responses.RequestsMock) -> None:
     assert isinstance(error, TransientError) and "GET /rest/thing" in str(error)
 
 
-@pytest.mark.parametrize("status", [400, 401, 403, 404, 500])
+@pytest.mark.parametrize("status", [400, 401, 403, 404])
 def test_no_retry_on(rsps: responses.RequestsMock, status: int) -> None:
     rsps.get(URL, status=status, json={"errorMessages": ["no"]})
     assert session().get(URL).status_code == status
