@@ -326,7 +326,8 @@ class Engine:
     def _store_page(self, conn: Connection, page: list[RawRecord], rejected: list[Quarantined],
                     mapping: SourceMapping, outcome: SourceOutcome, identity_field: str | None) -> None:
         for bad in rejected:
-            repo.put_quarantine(conn, bad.source, bad.stream, bad.key or "?", bad.reason, None, bad.payload)
+            repo.put_quarantine(conn, bad.source, bad.stream, bad.key or "?", bad.reason, bad.field,
+                                bad.payload)
             outcome.quarantined += 1
         changed = bool(rejected)
         if page:
