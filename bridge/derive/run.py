@@ -7,6 +7,8 @@ recomputed from ticket columns (seconds for a million tickets).
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -70,8 +72,20 @@ class DeriveResult:
 REPUBLISH = "republish"
 
 
+_SAFE_ID = re.compile(r"[A-Za-z0-9_.:@-]+")
+
+
+def tag_id(transition_id: str) -> str:
+    """The transition id as it appears in correlation keys and note tags: itself, or when a
+    project key carries characters a tool's query could read as syntax (a ServiceNow number
+    with `^`), a digest of it, so its pushes can still be looked up safely."""
+    if _SAFE_ID.fullmatch(transition_id):
+        return transition_id
+    return "~" + hashlib.sha256(transition_id.encode()).hexdigest()[:24]
+
+
 def article_correlation(transition_id: str) -> str:
-    return f"smo-bridge:{transition_id}"
+    return f"smo-bridge:{tag_id(transition_id)}"
 
 
 def derive_all(conn: Connection, config: BridgeConfig, mappings: MappingProvider,
@@ -283,7 +297,7 @@ def _plan_gate_pushes(conn: Connection, config: BridgeConfig, transition: Servic
         project = next((p for p in group if p.ref.source == target), None)
         if project is None:
             continue  # this source holds no project of the transition
-        key = f"gate:{target}:{transition.id}:v{transition.gate_version}"
+        key = f"gate:{target}:{tag_id(transition.id)}:v{transition.gate_version}"
         payload = {"remote": project.ref.key, "project_key": project.key, "status": payload_status,
                    "comment": comment}
         if repo.enqueue(conn, key, target, "gate_status", payload):
