@@ -522,11 +522,13 @@ class ServiceNowConnector(Connector):
         """Every sys_id of the table, keyset-paged on sys_id alone (cheap: one column)."""
         self.stream(stream)
         last = ""
+        guard = NoProgressGuard(self.name, f"GET /api/now/table/{stream} (census)")
         while True:
             after = f"sys_id>{sys_id_value(self.name, last, 'sys_id')}^" if last else ""
             ids: list[str] = []
             pages = self._query_pages(stream, after + "ORDERBYsys_id", ["sys_id"], False)
             for page in self._unless_absent(stream, pages):
+                guard.page(_page_keys(page), query=after)
                 ids = [str(field_value(r, "sys_id")) for r in page
                        if isinstance(r, dict) and not key_problem(field_value(r, "sys_id"))]
                 yield from ids
@@ -537,6 +539,10 @@ class ServiceNowConnector(Connector):
                 raise TransientError(f"a census page of {stream} has no sys_id", source=self.name)
             if not ids:
                 return
+            if last and ids[-1] <= last:  # the server ignored `sys_id>`: the census would loop
+                raise SourceError(self.name, f"the census of {stream} made no progress past "
+                                  f"sys_id {last}: the server ignores the query filter",
+                                  request=f"GET /api/now/table/{stream}")
             last = ids[-1]
 
     # -- what the bridge wrote, read back ------------------------------------------------------

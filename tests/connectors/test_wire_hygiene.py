@@ -157,6 +157,17 @@ def test_servicenow_stops_when_the_query_filter_is_ignored(rsps: responses.Reque
     assert len(rsps.calls) == 2
 
 
+def test_servicenow_census_stops_when_the_query_filter_is_ignored(
+        rsps: responses.RequestsMock) -> None:
+    rows = [{"sys_id": sys_id(n)} for n in (1, 2)]
+    for _ in range(2):  # `sys_id>` ignored: the first page again
+        rsps.get(f"{TABLE}/incident", json={"result": rows})
+    with pytest.raises(SourceError) as caught:
+        list(snow(tables=["incident"], page_size=2, deletions=False).census("incident"))
+    assert "made no progress" in str(caught.value) and "/api/now/table/incident" in str(caught.value)
+    assert len(rsps.calls) == 2
+
+
 # -- secrets -------------------------------------------------------------------------------------
 
 
