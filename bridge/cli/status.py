@@ -9,7 +9,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from bridge import pullstate
 from bridge.cli.context import load_cli_config, open_cli_store
+from bridge.store import Store
 from bridge.store.status import snapshot
 
 
@@ -23,13 +25,26 @@ def command(ctx: click.Context, fmt: str) -> None:
     store = open_cli_store(config, read_only=True)
     try:
         configured = [(s.name, s.kind) for s in config.sources] if config else []
-        data = snapshot(store, configured)
+        data = with_pull_states(snapshot(store, configured), store)
     finally:
         store.close()
     if fmt == "json":
         click.echo(json.dumps(data, indent=2))
         return
     render_tables(data, Console())
+
+
+def with_pull_states(data: dict[str, Any], store: Store) -> dict[str, Any]:
+    """Each source with whether its last pull completed: after one that stored pages and
+    stopped, the transitions it touches wait for a complete pull (bridge.pullstate)."""
+    with store.engine.connect() as conn:
+        pulls = pullstate.all_states(conn)
+    for source in data["sources"]:
+        state = pulls.get(source["name"])
+        source["pull"] = {"complete": state.complete if state else True,
+                          "completed_at": state.completed_at if state else None,
+                          "failed_at": state.failed_at if state else None}
+    return data
 
 
 STATUS_STYLE = {"live_unready": "bold red", "passed": "green", "ready_for_review": "cyan", "in_progress": "blue",
@@ -56,12 +71,16 @@ def transitions_table(transitions: list[dict[str, Any]], title: str) -> Table:
 
 def render_tables(data: dict[str, Any], console: Console) -> None:
     sources = Table(title="Sources")
-    for col in ("name", "kind", "last success", "records", "projects", "tickets", "quarantined"):
+    for col in ("name", "kind", "last success", "pull", "records", "projects", "tickets",
+                "quarantined"):
         sources.add_column(col)
     for s in data["sources"]:
         held = f"[yellow]{s['quarantined']}[/]" if s["quarantined"] else "0"
-        sources.add_row(s["name"], s["kind"], s["last_success"] or "never", str(s["records"]),
-                        str(s["projects"]), str(s["tickets"]), held)
+        pull = s.get("pull") or {}
+        state = ("[yellow]partial: its transitions wait[/]" if not pull.get("complete", True)
+                 else "[red]last failed[/]" if pull.get("failed_at") else "complete")
+        sources.add_row(s["name"], s["kind"], s["last_success"] or "never", state,
+                        str(s["records"]), str(s["projects"]), str(s["tickets"]), held)
     console.print(sources)
     console.print(transitions_table(data["transitions"], "Service transitions"))
     workloads = Table(title=f"Capability workloads (last {data['workloads'][0]['window_days']} days)"

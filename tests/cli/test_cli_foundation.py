@@ -77,7 +77,9 @@ def test_status_json_on_a_new_store(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["sources"] == [{"name": "jira", "kind": "jira", "last_success": None,
-                                "records": 0, "projects": 0, "tickets": 0, "quarantined": 0}]
+                                "records": 0, "projects": 0, "tickets": 0, "quarantined": 0,
+                                "pull": {"complete": True, "completed_at": None,
+                                         "failed_at": None}}]
     assert data["transitions"] == [] and data["workloads"] == []
     assert data["outbox"] == {"pending": 0, "failed": 0, "delivered": 0}
 

@@ -14,11 +14,13 @@ import pytest
 from sqlalchemy import select, update
 
 from bridge import migrate, pullstate
+from bridge.cli.status import with_pull_states
 from bridge.config import BridgeConfig, load_config
 from bridge.engine import Engine
 from bridge.sandbox import Sandbox
 from bridge.store import Store, open_store
 from bridge.store.schema import outbox, raw_records, runs, tickets, transitions
+from bridge.store.status import snapshot
 from connectors import http
 from tests.integration.test_cycle import write_config
 
@@ -77,6 +79,9 @@ def test_a_pull_failed_halfway_publishes_nothing_it_touches(
         assert not pullstate.get(conn, "snow").complete
         assert pullstate.get(conn, "jira").complete
         derived = set(conn.execute(select(transitions.c.id)).scalars())
+    shown = {s["name"]: s["pull"]["complete"] for s in with_pull_states(
+        snapshot(store, [("jira", "jira"), ("snow", "servicenow")]), store)["sources"]}
+    assert shown == {"jira": True, "snow": False}  # `status` says which picture is partial
     # held back: not derived, nothing planned for them; what only jira touches goes on
     assert first.held and all("snow" in why for why in first.held.values())
     assert not set(first.held) & derived
