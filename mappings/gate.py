@@ -209,7 +209,8 @@ class GateItemDef(_Strict):
     deliverable: str | None = None
     responsible: str | None = Field(None, description="responsible role")
     approver: Approver | None = None
-    due: str | None = Field(None, description="offset from the anchor: -14d, -2w, 0d, +30d")
+    due: str | None = Field(None, description="offset from the anchor: -14d, -2w, 0d, +30d",
+                            json_schema_extra={"pattern": r"^\s*[+-]?\d+[dw]\s*$"})
     anchor: str = Field("go_live", description="go_live, or a milestone kind")
     enabled: bool = Field(True, description="false: defined but not yet part of the gate")
     evidence: Evidence

@@ -21,6 +21,7 @@ from bridge.cli import (
     report,
     run,
     sandbox,
+    schema_cmd,
     status,
     sync,
 )
@@ -60,6 +61,7 @@ cli.add_command(explain.command)
 cli.add_command(migrate.group)
 cli.add_command(quarantine.group)
 cli.add_command(db.group)
+cli.add_command(schema_cmd.command)
 
 
 def main(argv: list[str] | None = None) -> int:
