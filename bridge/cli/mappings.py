@@ -230,6 +230,9 @@ def _from_store(ctx: click.Context, source_name: str, compiled: CompiledMapping,
     try:
         with store.engine.begin() as conn:
             found = repository.get_raw(conn, source_name, key, stream)
+            if found is None:  # the key people use (an INC number) rather than the stable one
+                stable = repository.key_for_display_key(conn, source_name, key)
+                found = repository.get_raw(conn, source_name, stable, stream) if stable else None
             if found is None:
                 where = f"{source_name}/{stream}/{key}" if stream else f"{source_name}/{key}"
                 raise ConfigError(f"no raw record {where} in the state store "

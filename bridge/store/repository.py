@@ -185,6 +185,16 @@ def get_raw(conn: Connection, source: str, key: str, stream: str | None = None) 
                      payload=row["payload"], deleted=row["deleted"])
 
 
+def key_for_display_key(conn: Connection, source: str, display_key: str) -> str | None:
+    """The stable key of the ticket people call `display_key` (a ServiceNow number); None
+    when no stored ticket has it. Numbers are not unique: the newest ticket wins."""
+    found = conn.execute(
+        select(tickets.c.key).where(tickets.c.source == source,
+                                    tickets.c.payload["display_key"].as_string() == display_key)
+        .order_by(tickets.c.opened.desc()).limit(1)).scalar()
+    return str(found) if found is not None else None
+
+
 def max_raw_id(conn: Connection, source: str) -> int:
     found = conn.execute(select(func.max(raw_records.c.id)).where(raw_records.c.source == source)).scalar()
     return int(found or 0)
