@@ -162,9 +162,14 @@ class Evidence(_Model):
 
 
 class Waiver(_Model):
+    """An item waived for a transition: who asked, why, until when, who approved it."""
+
     by: str
     reason: str
     at: UTCDateTime | None = None
+    until: date | None = Field(None, description="the last day it counts; none: open-ended")
+    approved_by: str | None = None
+    ref: str | None = Field(None, description="the record it was read from (a ticket)")
 
 
 class GateItem(_Model):

@@ -155,7 +155,7 @@ class JiraConfig(SourceConfig):
     time_zone: str | None = Field(None, description="the account's zone; default: /myself timeZone")
     api_version: Literal[2, 3] = Field(2, description="REST API version (3: ADF rich text, Cloud)")
     done_transition_labels: list[str] = Field(
-        default_factory=lambda: ["gate:"],
+        default_factory=lambda: ["gate:", "waiver:"],
         description="label prefixes of the issues (the gate's deliverables) whose changelog is "
         "read once they are done, to record who moved them to done (`doneTransition`); "
         "empty: read no changelog",

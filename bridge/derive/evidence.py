@@ -2,7 +2,8 @@
 
 Each item becomes a `GateItem`: met with the evidence found (which ticket, field or
 article, and when), waived (who and why), or unmet with what is still missing.
-Waivers come from a project attribute `waivers`: a list of {item, by, reason[, at]}.
+Waivers are data read from the tools (a project's `waivers` attribute, or tickets labelled
+`waiver:<item>`): who asked, why, until when, approved by whom; see `_waivers`.
 """
 
 from __future__ import annotations
@@ -71,8 +72,9 @@ class Found:
 class EvidenceContext:
     def __init__(self, transition: ServiceTransition, projects: Sequence[Project],
                  tickets: Sequence[Ticket], article: ArticleState | None,
-                 quarantined_tickets: int = 0) -> None:
+                 quarantined_tickets: int = 0, today: date | None = None) -> None:
         self.transition = transition
+        self.today = today
         self.projects = projects
         self.tickets = tickets
         self.article = article
@@ -92,14 +94,14 @@ def delivered_on(evidence: list[Evidence]) -> date | None:
 
 
 def evaluate_items(gate: GateDef, ctx: EvidenceContext) -> list[GateItem]:
-    waivers = _waivers(ctx.projects)
+    waivers = _waivers(ctx)
     items: list[GateItem] = []
     for item_def in gate.enabled_items:
         approver = _approver_name(item_def, ctx)
         due = _due(item_def, ctx.transition)
         base = {"key": item_def.key, "title": item_def.title, "deliverable": item_def.deliverable,
                 "responsible_role": item_def.responsible, "approver": approver, "due": due}
-        waiver = waivers.get(item_def.key)
+        waiver, refused = _valid_waiver(waivers.get(item_def.key, []), approver, ctx)
         # an item whose approver names nobody here needs an approval no one can give
         needed = approver if approver or item_def.approver is None else ""
         found = _check(item_def.evidence, ctx, needed, item_def.key)
@@ -116,8 +118,9 @@ def evaluate_items(gate: GateDef, ctx: EvidenceContext) -> list[GateItem]:
             items.append(GateItem(**base, status=ItemStatus.WAIVED, waiver=waiver,
                                   evidence=found.evidence, missing=found.missing))
         else:
+            missing = "; ".join(m for m in (found.missing, refused) if m) or None
             items.append(GateItem(**base, status=ItemStatus.UNMET, evidence=found.evidence,
-                                  missing=found.missing))
+                                  missing=missing))
     return items
 
 
@@ -152,14 +155,59 @@ def role_name(role: str, ctx: EvidenceContext) -> str | None:
     return next((c.name for c in t.contacts if c.role == role), None)
 
 
-def _waivers(projects: Sequence[Project]) -> dict[str, Waiver]:
-    found: dict[str, Waiver] = {}
-    for project in projects:
+WAIVER_LABEL = "waiver:"
+
+
+def _waivers(ctx: EvidenceContext) -> dict[str, list[Waiver]]:
+    """Waivers by item: a project's `waivers` attribute (a list of {item, by, reason, until,
+    approved_by, at}), and tickets labelled `waiver:<item>` — who asked (`attributes.
+    requested_by`), why (the summary), until when (`attributes.until`), approved by whom
+    (`attributes.approved_by`, only once the ticket is done)."""
+    found: dict[str, list[Waiver]] = {}
+    for project in ctx.projects:
         for raw in project.attributes.get("waivers") or []:
             if isinstance(raw, dict) and raw.get("item") and raw.get("by") and raw.get("reason"):
-                found.setdefault(str(raw["item"]), Waiver(by=str(raw["by"]), reason=str(raw["reason"]),
-                                                          at=raw.get("at")))
+                found.setdefault(str(raw["item"]), []).append(Waiver(
+                    by=str(raw["by"]), reason=str(raw["reason"]), at=raw.get("at"),
+                    until=_day(raw.get("until")), approved_by=raw.get("approved_by") or None))
+    for ticket in ctx.tickets:
+        for label in ticket.labels:
+            if not label.startswith(WAIVER_LABEL) or not ticket.summary:
+                continue
+            approved = ticket.attributes.get("approved_by") if ticket.status_category == "done" else None
+            found.setdefault(label[len(WAIVER_LABEL):], []).append(Waiver(
+                by=str(ticket.attributes.get("requested_by") or "unknown"), reason=ticket.summary,
+                at=ticket.resolved or ticket.updated, until=_day(ticket.attributes.get("until")),
+                approved_by=str(approved) if approved else None, ref=ticket.label))
     return found
+
+
+def _day(value: object) -> date | None:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def _valid_waiver(waivers: Sequence[Waiver], approver: str | None,
+                  ctx: EvidenceContext) -> tuple[Waiver | None, str | None]:
+    """The first waiver that counts, else why none does: a waiver counts once approved (by
+    the item's approver when that is one of the transition's people) and until its day."""
+    why: str | None = None
+    for waiver in waivers:
+        name = f"waiver by {waiver.by}" + (f" ({waiver.ref})" if waiver.ref else "")
+        if not waiver.approved_by:
+            why = f"{name} is not approved"
+        elif approver and _is_person(approver, ctx) and not same_person(waiver.approved_by,
+                                                                        approver):
+            why = f"{name} was approved by {waiver.approved_by}, not by {approver}"
+        elif waiver.until and ctx.today and waiver.until < ctx.today:
+            why = f"{name} expired on {waiver.until}"
+        else:
+            return waiver, None
+    return None, why
 
 
 def _get(obj: Any, path: str) -> Any:
@@ -215,11 +263,18 @@ def _check(rule: Any, ctx: EvidenceContext, approver: str | None, key: str) -> F
     raise TypeError(f"unknown evidence rule {type(rule).__name__}")
 
 
+#: contact roles that name a team, not a person
+TEAM_ROLES = frozenset({"service_desk", "resolver_group"})
+
+
 def _is_person(name: str | None, ctx: EvidenceContext) -> bool:
-    """Whether an item's approver is one of the transition's people (its service manager or
-    a project manager) rather than a team, whose members the tools do not tell us."""
-    people = [ctx.transition.service_manager, *(p.project_manager for p in ctx.projects)]
-    return bool(name) and any(p and same_person(str(name), p) for p in people)
+    """Whether an item's approver is a person rather than a team (the resolver group, a
+    receiving team, a team contact), whose members the tools do not tell us."""
+    if not name:
+        return False
+    teams = [ctx.transition.resolver_group, *ctx.transition.receivers,
+             *(c.name for c in ctx.transition.contacts if c.role in TEAM_ROLES)]
+    return not any(t and same_person(str(name), t) for t in teams)
 
 
 def article_published(article: ArticleState | None, approver: str | None = None) -> Found:

@@ -143,7 +143,7 @@ def derive_all(conn: Connection, config: BridgeConfig, mappings: MappingProvider
             continue
         tickets = repo.tickets_for(conn, keys)
         items = evaluate_items(gate_def, EvidenceContext(transition, group, tickets, article_state,
-                                                         unreadable))
+                                                         unreadable, today=today))
         accepted = acceptance(group, transition, items, gate_def.acceptance)
         gate = evaluate(items, today, config.reporting.at_risk_days, accepted, transition.service_manager,
                         went_live(transition, today), gate_def.acceptance,

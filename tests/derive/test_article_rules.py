@@ -217,12 +217,14 @@ def test_a_person_appointed_to_approve_the_article_must_be_the_one_who_approved(
     assert found.met and found.approved_by == "Dana Desk"
 
 
-def test_only_the_transitions_people_are_held_to_their_own_approval() -> None:
+def test_people_not_teams_are_held_to_their_own_approval() -> None:
     from bridge.derive.evidence import EvidenceContext, _is_person
 
-    transition = ServiceTransition(id="jira:PAY", service="Payments", service_manager="Dana Desk")
+    transition = ServiceTransition(id="jira:PAY", service="Payments", service_manager="Dana Desk",
+                                   receivers=["Service Desk"], resolver_group="Network Ops")
     project = Project(ref=SourceRef(source="jira", stream="projects", key="PAY"), key="PAY",
                       name="Payments", project_manager="Piet Plan")
     ctx = EvidenceContext(transition, [project], [], None)
     assert _is_person("Dana Desk", ctx) and _is_person("piet plan", ctx)
-    assert not _is_person("Service Desk", ctx) and not _is_person(None, ctx)
+    assert not _is_person("Service Desk", ctx) and not _is_person("network ops", ctx)
+    assert not _is_person(None, ctx)

@@ -99,16 +99,64 @@ def test_missing_evidence_says_what_is_missing() -> None:
     assert items["no_critical_defects"].missing == "1 open ticket(s): PAY-9"
 
 
-def test_a_waiver_needs_who_and_why() -> None:
+def test_a_waiver_needs_who_why_and_an_approval() -> None:
     projects, _, _ = full_evidence()
     projects = [projects[0].model_copy(update={"attributes": {"waivers": [
-        {"item": "kb_article", "by": "Alice Service", "reason": "internal tool, no service desk"},
+        {"item": "kb_article", "by": "Alice Service", "reason": "internal tool, no service desk",
+         "approved_by": "Hana Head", "until": "2027-06-30"},
         {"item": "runbook", "by": "Alice Service"},  # no reason: not a waiver
+        {"item": "runbook", "by": "Alice Service", "reason": "vendor runs it"},  # unapproved
     ]}})]
     items = items_for(projects, [], None)
     assert items["kb_article"].status is ItemStatus.WAIVED
-    assert items["kb_article"].waiver is not None and items["kb_article"].waiver.by == "Alice Service"
+    waiver = items["kb_article"].waiver
+    assert waiver is not None and (waiver.by, waiver.approved_by) == ("Alice Service", "Hana Head")
+    assert waiver.until == date(2027, 6, 30)
     assert items["runbook"].status is ItemStatus.UNMET
+    assert "waiver by Alice Service is not approved" in (items["runbook"].missing or "")
+
+
+def _items_on(day: date, projects: list[Project], tickets: list[Ticket]) -> dict[str, Any]:
+    transition = merge_transition(projects)
+    items = evaluate_items(GATE, EvidenceContext(transition, projects, tickets, None, today=day))
+    return {i.key: i for i in items}
+
+
+def test_an_expired_waiver_stops_counting() -> None:
+    projects, _, _ = full_evidence()
+    projects = [projects[0].model_copy(update={"attributes": {"waivers": [
+        {"item": "kb_article", "by": "Alice Service", "reason": "pilot only",
+         "approved_by": "Hana Head", "until": "2026-11-15"}]}})]
+    assert _items_on(date(2026, 11, 15), projects, [])["kb_article"].status is ItemStatus.WAIVED
+    expired = _items_on(date(2026, 11, 16), projects, [])["kb_article"]
+    assert expired.status is ItemStatus.UNMET
+    assert expired.missing is not None and expired.missing.endswith(
+        "waiver by Alice Service expired on 2026-11-15")
+
+
+def test_a_waiver_ticket_counts_once_done_and_approved_by_the_items_approver() -> None:
+    projects, _, _ = full_evidence()
+    asked = ticket("PAY-30", labels=["waiver:service_manager"], done=False,
+                   requested_by="Piet Plan", until="2027-01-31")
+    asked = asked.model_copy(update={"summary": "Interim: the platform lead covers acceptance"})
+    items = _items_on(date(2026, 11, 20), [projects[0].model_copy(
+        update={"service_manager": None})], [asked])
+    assert items["service_manager"].status is ItemStatus.UNMET
+    # approved, but the item's approver (the service manager, a person here) must approve it
+    projects = [projects[0]]
+    wrong = asked.model_copy(update={"status_category": "done",
+                                     "attributes": {**asked.attributes, "approved_by": "Eve Dev"}})
+    gate_item = _items_on(date(2026, 11, 20), projects, [wrong])["service_manager"]
+    assert gate_item.status is ItemStatus.MET  # the field is set: the waiver is not needed
+    runbook_waiver = wrong.model_copy(update={"labels": ["waiver:runbook"]})
+    runbook = _items_on(date(2026, 11, 20), projects, [runbook_waiver])["runbook"]
+    assert runbook.status is ItemStatus.UNMET
+    assert "approved by Eve Dev, not by Rangi Horomona" in (runbook.missing or "")
+    right = runbook_waiver.model_copy(update={"attributes": {**runbook_waiver.attributes,
+                                                             "approved_by": "Rangi Horomona"}})
+    waived = _items_on(date(2026, 11, 20), projects, [right])["runbook"]
+    assert waived.status is ItemStatus.WAIVED and waived.waiver is not None
+    assert (waived.waiver.by, waived.waiver.ref) == ("Piet Plan", "PAY-30")
 
 
 @pytest.mark.parametrize(("today", "scenario", "expected"), [
