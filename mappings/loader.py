@@ -80,12 +80,24 @@ def load_mapping(paths: Sequence[str | Path], kind: str | None = None) -> Compil
         issues.extend(_without_tags(i) for i in found)
         if model is not None:
             loaded.append((doc, model))
+        elif isinstance(meta, dict) and isinstance(meta.get("kind"), str):
+            # the file's other errors must not hide a misspelt kind (compiling names it else)
+            unknown = _unknown_kind(doc, meta["kind"])
+            if unknown is not None:
+                issues.append(unknown)
     if not loaded:
-        raise ConfigError(_summary(issues), issues)
+        raise ConfigError(_summary(issues), _in_order(issues, paths))
     compiled = _compile(loaded, kind, issues)
     if issues or compiled is None:
-        raise ConfigError(_summary(issues), issues)
+        raise ConfigError(_summary(issues), _in_order(issues, paths))
     return compiled
+
+
+def _in_order(issues: list[Issue], paths: Sequence[str | Path]) -> list[Issue]:
+    """Each file's issues together, files in the order given, each file's by position."""
+    order = {str(p): i for i, p in enumerate(paths)}
+    return sorted(issues, key=lambda i: (order.get(i.file, len(order)), i.file, i.line or 0,
+                                         i.column or 0))
 
 
 def validate_files(paths: Sequence[str | Path], kind: str | None = None) -> list[Issue]:
@@ -117,16 +129,24 @@ def _origin(doc: YamlDocument, path: PathKey) -> str:
     return f"{doc.file}:{line}" if line else doc.file
 
 
+def _unknown_kind(doc: YamlDocument, kind: str) -> Issue | None:
+    if kind in dialects():
+        return None
+    known = known_kinds()
+    hint = did_you_mean(kind, known)
+    return doc.issue(("meta", "kind"), f"unknown kind {kind!r}" + (
+        f"; did you mean {hint!r}?" if hint else f" (known: {', '.join(known)})"))
+
+
 def _compile(loaded: list[tuple[YamlDocument, MappingFile]], kind: str | None,
              issues: list[Issue]) -> CompiledMapping | None:
     first_doc, first = loaded[0]
     source_kind = kind or first.meta.kind
     dialect: MappingDialect | None = dialects().get(source_kind)
     if dialect is None:
-        known = known_kinds()
-        hint = did_you_mean(source_kind, known)
-        issues.append(first_doc.issue(("meta", "kind"), f"unknown kind {source_kind!r}" + (
-            f"; did you mean {hint!r}?" if hint else f" (known: {', '.join(known)})")))
+        unknown = _unknown_kind(first_doc, source_kind)
+        if unknown is not None:
+            issues.append(unknown)
         return None
     symbols = Symbols(dialect)
     custom_fields: dict[str, str] = {}

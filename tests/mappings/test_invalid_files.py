@@ -145,3 +145,24 @@ def test_every_error_of_every_file_is_reported(tmp_path: Path, monkeypatch: pyte
         "a.yaml:8:7: tickets[0].fields.statu: unknown key 'statu'; did you mean 'status'?",
         "b.yaml:1:8: meta.kind: kind 'servicenow' does not match the source's kind 'jira'",
     ]
+
+
+def test_one_run_shows_every_error_of_every_file(tmp_path: Path) -> None:
+    """A misspelt kind no longer hides a file's other errors, nor one file another's."""
+    from mappings.loader import default_path, validate_files
+
+    first = tmp_path / "a.yaml"
+    first.write_text(default_path("jira").read_text().replace("  kind: jira", "  kind: jria", 1)
+                     .replace("evidence: {kind: deliverable}", "evidence: {kind: deliverble}"))
+    second = tmp_path / "b.yaml"
+    second.write_text(default_path("servicenow").read_text()
+                      .replace("matches: '^gate:'", "matches: '[gate'")
+                      .replace("due: -14d", "due: 14days"))
+    found = validate_files([first, second]) + validate_files([second])
+    messages = [f"{Path(i.file).name}:{i.line}: {i.message}" for i in found]
+    assert any("a.yaml:5: unknown kind 'jria'; did you mean 'jira'?" == m for m in messages)
+    assert any("unknown evidence kind 'deliverble'" in m for m in messages if m.startswith("a.yaml"))
+    assert any("invalid regular expression" in m for m in messages if m.startswith("b.yaml"))
+    assert any("is not an offset" in m for m in messages if m.startswith("b.yaml"))
+    first_file = [m for m in messages[:len(messages) // 2 + 1] if m.startswith("a.yaml")]
+    assert first_file and first_file[0].startswith("a.yaml:5:")  # in file order, by position
