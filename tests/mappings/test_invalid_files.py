@@ -160,7 +160,7 @@ def test_one_run_shows_every_error_of_every_file(tmp_path: Path) -> None:
                       .replace("due: -14d", "due: 14days"))
     found = validate_files([first, second]) + validate_files([second])
     messages = [f"{Path(i.file).name}:{i.line}: {i.message}" for i in found]
-    assert any("a.yaml:5: unknown kind 'jria'; did you mean 'jira'?" == m for m in messages)
+    assert any(m == "a.yaml:5: unknown kind 'jria'; did you mean 'jira'?" for m in messages)
     assert any("unknown evidence kind 'deliverble'" in m for m in messages if m.startswith("a.yaml"))
     assert any("invalid regular expression" in m for m in messages if m.startswith("b.yaml"))
     assert any("is not an offset" in m for m in messages if m.startswith("b.yaml"))
