@@ -20,6 +20,7 @@ from mappings.compile import (
     CompiledMapping,
     Located,
 )
+from mappings.extends import resolve_extends
 from mappings.gate import GateDef
 from mappings.practices import STANDARD_PRACTICES
 from mappings.schema import Classification, FieldSpec, KnowledgeDef, MappingFile
@@ -65,7 +66,7 @@ def load_mapping(paths: Sequence[str | Path], kind: str | None = None) -> Compil
     loaded: list[tuple[YamlDocument, MappingFile]] = []
     for path in paths:
         try:
-            doc = load_yaml(path)
+            doc = resolve_extends(load_yaml(path), default_path)
         except ConfigError as exc:
             issues.extend(exc.issues or [Issue(str(path), None, None, "", str(exc))])
             continue

@@ -322,6 +322,9 @@ class MappingFile(_Strict):
     """One mapping file. A source may use several: lists are concatenated in file order,
     named entries (tables, lookups, practices) must not repeat, single settings appear once."""
 
+    extends: str | None = Field(None, description="`default` (the shipped mapping of this kind) "
+                                                  "or a mapping file beside this one: state only "
+                                                  "what differs (docs/mappings.md)")
     meta: Meta
     tables: dict[str, TableDef] = Field(default_factory=dict)
     lookups: dict[str, LookupDef] = Field(default_factory=dict)

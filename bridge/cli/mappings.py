@@ -266,3 +266,56 @@ def suggest(ctx: click.Context, source_name: str, output: Path | None) -> None:
         raise click.UsageError(f"{output} exists; choose another path (nothing was overwritten)")
     output.write_text(drafted.text, encoding="utf-8")
     click.echo(f"wrote {output}; check it with `smo-bridge mappings test {output}`", err=True)
+
+
+@group.command("show")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--merged", is_flag=True, help="with everything it extends merged in")
+def show(file: Path, merged: bool) -> None:
+    """Print a mapping file; with --merged, as the bridge reads it after `extends:`."""
+    import yaml
+
+    from bridge.yamlfile import load_yaml
+    from mappings.extends import resolve_extends
+    from mappings.loader import default_path
+
+    doc = load_yaml(file)
+    if merged:
+        doc = resolve_extends(doc, default_path)
+    click.echo(yaml.safe_dump(doc.data, sort_keys=False, allow_unicode=True), nl=False)
+
+
+STARTER = """\
+# Mapping for source {name!r}: only what differs from the shipped {kind} default.
+# See docs/mappings.md ("extends"); check with `smo-bridge mappings validate`, see the
+# result with `smo-bridge mappings show --merged {file}`.
+extends: default
+meta: {{kind: {kind}, version: 1}}
+# classification:
+#   practices: {{vendor_management: tactical}}        # added to the standard catalogue
+#   rules:                                            # tried before the default's rules
+#     - {{name: vendor work, when: {{path: labels, contains: vendor}}, practice: vendor_management}}
+#   teams:
+#     values: {{Vendors: Supplier Desk}}              # resolver group -> specialist team
+# gate:
+#   items:
+#     - {{key: hypercare, enabled: false}}            # switch a default item off
+"""
+
+
+@group.command("init")
+@click.option("--source", "source_name", required=True, help="the configured source")
+@click.pass_context
+def init(ctx: click.Context, source_name: str) -> None:
+    """Write a starting mapping file for SOURCE next to the configuration (extending the
+    shipped default); it is not used until the source lists it under `mappings:`."""
+    config = _load_config(ctx)
+    if config is None or config.path is None:
+        raise click.UsageError("init needs a configuration naming the source")
+    source = config.source(source_name)
+    path = Path(config.path).parent / f"{source.name}.mapping.yaml"
+    if path.exists():
+        raise click.UsageError(f"{path} exists; nothing was overwritten")
+    path.write_text(STARTER.format(name=source.name, kind=source.kind, file=path.name),
+                    encoding="utf-8")
+    click.echo(f"wrote {path}; add it to the source: `mappings: [{path.name}]`")
