@@ -95,5 +95,5 @@ def test_schema_is_json_with_the_sections(runner: CliRunner) -> None:
     result = runner.invoke(group, ["schema"])
     assert result.exit_code == 0
     schema = json.loads(result.output)
-    assert set(schema["properties"]) == {"meta", "tables", "lookups", "projects", "tickets",
+    assert set(schema["properties"]) == {"extends", "meta", "tables", "lookups", "projects", "tickets",
                                          "classification", "gate", "knowledge", "examples"}
