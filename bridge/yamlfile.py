@@ -268,10 +268,53 @@ def _to_issue(model: type[BaseModel], data: Any, doc: YamlDocument, prefix: Path
     if kind == "missing":
         return doc.issue(full[:-1] if data_path else full, f"missing required key {str(data_path[-1])!r}"
                          if data_path else "value is required")
-    message = err["msg"]
+    message = _plain(kind, err, _value_at(data, data_path))
     if message.startswith("Value error, "):
         message = message[len("Value error, "):]
     return doc.issue(full, message)
+
+
+def _value_at(data: Any, path: PathKey) -> Any:
+    for step in path:
+        try:
+            data = data[step]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+_TYPE_WORDS = {"list_type": "a list", "dict_type": "a mapping (key: value lines)",
+               "string_type": "text", "int_type": "a whole number", "int_parsing": "a whole number",
+               "float_type": "a number", "float_parsing": "a number", "bool_type": "true or false",
+               "bool_parsing": "true or false"}
+
+
+def _plain(kind: str, err: Any, value: Any) -> str:
+    """pydantic's message in the project's words, with the fix where one is obvious."""
+    shown = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
+    if kind == "list_type":
+        fix = f"; write [{value}]" if isinstance(value, (str, int, float)) else ""
+        return f"expected a list, got {shown}{fix}"
+    if kind in _TYPE_WORDS:
+        return f"expected {_TYPE_WORDS[kind]}, got {shown}"
+    if kind in ("literal_error", "enum"):
+        expected = err.get("ctx", {}).get("expected", "")
+        choices = [c.strip().strip("'") for c in str(expected).replace(" or ", ",").split(",")
+                   if c.strip()]
+        hint = did_you_mean(str(value), choices) if isinstance(value, str) else None
+        return (f"{shown} is not one of {', '.join(repr(c) for c in choices)}"
+                + (f"; did you mean {hint!r}?" if hint else ""))
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        ctx = err.get("ctx", {})
+        tag = ctx.get("tag", value)
+        choices = [c.strip().strip("'") for c in str(ctx.get("expected_tags", "")).split(",")
+                   if c.strip()]
+        hint = did_you_mean(str(tag), choices)
+        if kind == "union_tag_not_found":
+            return f"missing {ctx.get('discriminator', 'kind')!r}: one of {', '.join(choices)}"
+        return (f"unknown kind {tag!r}" + (f"; did you mean {hint!r}?" if hint else
+                                           f" (one of {', '.join(choices)})"))
+    return str(err["msg"])
 
 
 def _data_path(data: Any, loc: Iterable[Any]) -> PathKey:

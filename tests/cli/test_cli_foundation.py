@@ -34,8 +34,7 @@ sources:
     assert lines == [
         "smo-bridge.yaml:5:40: sources[0].auth.password: environment variable MISSING_TOKEN is not set",
         "smo-bridge.yaml:6:5: sources[0].verfy_tls: unknown key 'verfy_tls'; did you mean 'verify_tls'?",
-        "smo-bridge.yaml:7:5: sources[0].page_size: Input should be a valid integer, "
-        "unable to parse string as an integer",
+        "smo-bridge.yaml:7:5: sources[0].page_size: expected a whole number, got 'lots'",
     ]
     assert "Traceback" not in result.stderr
 

@@ -64,8 +64,7 @@ sources:
     assert problems(path) == [
         f"{path}:5:40: sources[0].auth.password: environment variable NOPE_TOKEN is not set",
         f"{path}:6:5: sources[0].verfy_tls: unknown key 'verfy_tls'; did you mean 'verify_tls'?",
-        f"{path}:7:5: sources[0].page_size: Input should be a valid integer, "
-        "unable to parse string as an integer",
+        f"{path}:7:5: sources[0].page_size: expected a whole number, got 'lots'",
     ]
 
 
@@ -80,9 +79,9 @@ sources:
     ("sources:\n  - {name: a, kind: jira, url: https://x, auth: {kind: basic, username: u}}\n",
      "2:43: sources[0].auth: missing required key 'password'"),
     ("sources:\n  - {name: a, kind: jira, url: https://x, auth: {kind: digest, username: u}}\n",
-     "2:43: sources[0].auth: Input tag 'digest' found using 'kind' does not match any of the expected tags: 'basic', 'bearer', 'oauth2'"),
+     "2:43: sources[0].auth: unknown kind 'digest' (one of basic, bearer, oauth2)"),
     ("push:\n  knowledge: snow\n", "2:3: push.knowledge: no source named 'snow'"),
-    ("sources: {}\n", "1:1: sources: Input should be a valid list"),
+    ("sources: {}\n", "1:1: sources: expected a list, got dict"),
     ("a: [1\n", "invalid YAML"),
     ("state: x\nstate: y\n", "2:1: state: duplicate key"),
     ("reporting: {timezone: Mars/Olympus}\n", "1:13: reporting.timezone: unknown time zone 'Mars/Olympus'"),
