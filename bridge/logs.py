@@ -82,11 +82,12 @@ _CHATTY = ("apscheduler", "werkzeug")
 
 def exception_summary(exc: BaseException) -> str:
     """One line naming an exception without its payload: our own errors are worded to be
-    shown; a database error shows the driver's first line ("database is locked"), never the
-    statement or its detail lines; anything else only its type, as its message may quote a
-    record ("invalid literal for int(): 'ann@example.com'")."""
+    shown, and so are the system's ("Address already in use"); a database error shows the
+    driver's first line ("database is locked"), never the statement or its detail lines;
+    anything else only its type, as its message may quote a record ("invalid literal for
+    int(): 'ann@example.com'")."""
     name = type(exc).__name__
-    if isinstance(exc, BridgeError):
+    if isinstance(exc, BridgeError | OSError):
         text = str(exc)
     else:
         orig = getattr(exc, "orig", None)  # SQLAlchemy's DBAPIError wraps the driver's error

@@ -22,8 +22,8 @@ from sqlalchemy import insert
 
 from bridge.config import load_config
 from bridge.daemon import Daemon
-from bridge.errors import ConfigError, Issue
-from bridge.logs import VALUES_ONLY, configure, redact
+from bridge.errors import ConfigError, Issue, SourceError
+from bridge.logs import VALUES_ONLY, configure, exception_summary, redact
 from bridge.sandbox import Sandbox
 from bridge.sandbox.testing import sandbox_factory  # noqa: F401 - fixture
 from bridge.store import open_store
@@ -199,6 +199,18 @@ def test_a_store_error_at_default_verbosity_carries_no_record_values(
     assert len(out.splitlines()) == 1, out
     assert "IntegrityError: (sqlite3.IntegrityError) NOT NULL constraint failed" in out
     assert PERSON not in out and "INSERT" not in out and "Traceback" not in out
+
+
+@pytest.mark.parametrize(("error", "summary"), [
+    (ValueError(f"invalid literal for int() with base 10: '{PERSON}'"), "ValueError"),
+    (KeyError(PERSON), "KeyError"),
+    (SourceError("jira", "HTTP 401: check the credentials"),
+     "SourceError: source 'jira': HTTP 401: check the credentials"),
+    (OSError(98, "Address already in use"), "OSError: [Errno 98] Address already in use"),
+])
+def test_an_exception_is_summarised_without_what_it_quotes(error: BaseException,
+                                                          summary: str) -> None:
+    assert exception_summary(error) == summary
 
 
 # -- errors: one line, in the chosen format ------------------------------------------------
