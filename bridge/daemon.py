@@ -292,18 +292,16 @@ class Daemon:
         except BridgeError as exc:
             self.metrics.failures.labels(source_name).inc()
             self.last_error[source_name] = str(exc)
-            log.error("cycle for %s failed: %s", source_name, exc)
+            log.error("cycle for %s failed: %s", source_name, exc, extra={"source": source_name})
             return
         except Exception as exc:
             self.metrics.failures.labels(source_name).inc()
             self.last_error[source_name] = f"unexpected {type(exc).__name__}"
-            log.exception("cycle for %s failed unexpectedly", source_name)
+            # one line at default verbosity (the exception's type), the traceback with -v
+            log.exception("cycle for %s failed unexpectedly", source_name,
+                          extra={"source": source_name})
             return
-        for outcome in result.sources:
-            if outcome.status != "skipped":
-                log.info("%s: %s, pulled %d (%d new, %d changed); %d transition(s), %d push(es) "
-                         "planned", outcome.name, outcome.status, outcome.pulled, outcome.inserted,
-                         outcome.updated, result.transitions, len(result.planned))
+        for outcome in result.sources:  # the engine logged the cycle's line
             self.metrics.records.labels(outcome.name).inc(outcome.pulled)
             self.metrics.quarantined.labels(outcome.name).inc(outcome.quarantined)
             if outcome.status == "ok":
@@ -324,7 +322,13 @@ class Daemon:
         if result.skipped:
             log.info("push: skipped, another smo-bridge process is delivering")
             return
-        self.metrics.push_seconds.observe(time.monotonic() - started)
+        seconds = time.monotonic() - started
+        self.metrics.push_seconds.observe(seconds)
+        if result.delivered or result.retrying or result.failed:  # an idle round says nothing
+            log.info("push: %d delivered, %d retrying, %d failed in %.1f s", result.delivered,
+                     result.retrying, result.failed, seconds,
+                     extra={"delivered": result.delivered, "retrying": result.retrying,
+                            "failed": result.failed, "push_seconds": round(seconds, 3)})
         self.metrics.pushes.labels("delivered").inc(result.delivered)
         self.metrics.pushes.labels("retrying").inc(result.retrying)
         self.metrics.pushes.labels("failed").inc(result.failed)

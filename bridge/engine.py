@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -59,6 +60,8 @@ class SourceOutcome:
     error: str | None = None
     warnings: list[str] = field(default_factory=list)  # streams the account may not read
     wrote: bool = False  # this pull changed stored records: its picture is partial until it ends
+    run_id: int | None = None  # its row in `runs`
+    seconds: float = 0.0
 
     def counts(self) -> dict[str, int]:
         return {k: getattr(self, k) for k in ("pulled", "inserted", "updated", "unchanged", "deleted",
@@ -80,6 +83,8 @@ class CycleResult:
     push_failures: int = 0  # pushes parked as failed this cycle
     pending: int = 0  # pushes still waiting after this cycle's delivery (retrying included)
     dry_run: bool = False
+    derived: bool = False
+    derive_seconds: float = 0.0
 
     @property
     def exit_code(self) -> int:
@@ -150,22 +155,57 @@ class Engine:
         if not pull:
             sources = []
         result = CycleResult(dry_run=self.dry_run)
+        started = time.monotonic()
         with self._dry_run_scope():
             for source in sources:
                 if self.should_stop():
                     break
+                pull_started = time.monotonic()
                 result.sources.append(self.pull_source(source))
+                result.sources[-1].seconds = time.monotonic() - pull_started
             if self.should_stop():
+                self._log_cycle(result, started, pushed=False)
                 return result  # derivation runs next cycle; nothing half-written
             if self._should_derive(only, result):
+                derive_started = time.monotonic()
                 self._derive(result)
-        if push and not self.dry_run and self.config.push is not None:
+                result.derive_seconds = time.monotonic() - derive_started
+        pushed = push and not self.dry_run and self.config.push is not None
+        if pushed:
             delivered = deliver_due(self.store, self.config)
             result.delivered, result.push_failures = delivered.delivered, delivered.failed
             result.retrying = delivered.retrying
             with self.store.engine.connect() as conn:
                 result.pending = pending_pushes(conn, self.config)
+        self._log_cycle(result, started, pushed=pushed)
         return result
+
+    def _log_cycle(self, result: CycleResult, started: float, *, pushed: bool) -> None:
+        """The operator's line per source and cycle: readable text, and in JSON mode fields
+        to query (`run_id` is the source's row in `runs`). A skipped source was logged as
+        such, and the process holding it reports its pull."""
+        cycle_fields: dict[str, Any] = {
+            "derived": result.derived, "transitions": result.transitions,
+            "transitions_changed": result.transitions_changed,
+            "pushes_planned": len(result.planned),
+            "derive_seconds": round(result.derive_seconds, 3),
+            "cycle_seconds": round(time.monotonic() - started, 3), "dry_run": result.dry_run}
+        derived = (f"{result.transitions} transition(s) ({result.transitions_changed} changed), "
+                   f"{len(result.planned)} push(es) planned" if result.derived
+                   else "no derivation this cycle")
+        if pushed:
+            cycle_fields.update(delivered=result.delivered, retrying=result.retrying,
+                                push_failures=result.push_failures, pending=result.pending)
+            derived += (f"; {result.delivered} delivered, {result.retrying} retrying, "
+                        f"{result.push_failures} failed")
+        for s in result.sources:
+            if s.status == "skipped":
+                continue
+            log.info("%s: pulled %d (%d new, %d changed, %d deleted; %d mapped, %d quarantined) "
+                     "in %.1f s, %s; %s [run %s]", s.name, s.pulled, s.inserted, s.updated,
+                     s.deleted, s.mapped, s.quarantined, s.seconds, s.status, derived, s.run_id,
+                     extra={"source": s.name, "run_id": s.run_id, "status": s.status,
+                            **s.counts(), "pull_seconds": round(s.seconds, 3), **cycle_fields})
 
     def _should_derive(self, only: str | None, result: CycleResult) -> bool:
         if only is None or not result.sources:
@@ -194,6 +234,7 @@ class Engine:
         result.workload_cells = derived.workload_cells
         result.planned = derived.planned
         result.held = derived.held
+        result.derived = True
 
     def _another_pull_running(self, only: str) -> bool:
         # a probe by taking the lock: a pull starting in that instant skips one round
@@ -229,6 +270,7 @@ class Engine:
             with self.unit() as conn:
                 repo.abandon_runs(conn, "sync", source.name)
                 run_id = repo.start_run(conn, "sync", source.name)
+            outcome.run_id = run_id
             connector = connector_for(source)
             try:
                 mapping = self.mapping(source)

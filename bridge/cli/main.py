@@ -28,7 +28,7 @@ from bridge.cli import (
 from bridge.cli.context import CliState
 from bridge.config import find_config_path
 from bridge.errors import EXIT_FAILED, EXIT_INVALID, BridgeError, ConfigError
-from bridge.logs import configure, redact
+from bridge.logs import VALUES_ONLY, configure, exception_summary, redact
 
 log = logging.getLogger("bridge.cli")
 
@@ -43,7 +43,8 @@ log = logging.getLogger("bridge.cli")
 @click.pass_context
 def cli(ctx: click.Context, config_path: Path | None, verbose: int, log_format: str) -> None:
     """smo-bridge: Jira and ServiceNow into service transitions and capability workloads."""
-    configure(verbose, log_format)
+    # the daemon says what it does at default verbosity; other commands print their results
+    configure(verbose, log_format, report_work=ctx.invoked_subcommand == "run")
     ctx.obj = CliState(find_config_path(config_path), config_path is not None, verbose, log_format)
 
 
@@ -64,35 +65,73 @@ cli.add_command(db.group)
 cli.add_command(schema_cmd.command)
 
 
+def _global_options(args: list[str]) -> tuple[int, str]:
+    """-v count and --log-format, read before click parses anything: an error in parsing
+    itself is then already reported in the chosen format."""
+    verbose, fmt = 0, "text"
+    for i, arg in enumerate(args):
+        if arg == "--verbose":
+            verbose += 1
+        elif arg.startswith("-v") and set(arg[1:]) == {"v"}:
+            verbose += len(arg) - 1
+        elif arg == "--log-format" and i + 1 < len(args):
+            fmt = args[i + 1]
+        elif arg.startswith("--log-format="):
+            fmt = arg.split("=", 1)[1]
+    return verbose, "json" if fmt == "json" else "text"
+
+
+class _ErrorReport:
+    """Errors as one line each: `error: ...` on stderr, or an error event in JSON mode."""
+
+    def __init__(self, fmt: str) -> None:
+        self.json = fmt == "json"
+
+    def __call__(self, message: str, *, wording_ours: bool = False,
+                 exc: BaseException | None = None, **fields: object) -> None:
+        if self.json:
+            extra: dict[str, object] = {**fields, VALUES_ONLY: wording_ours}
+            log.error("%s", message, exc_info=exc, extra=extra)
+            return
+        if exc is not None:
+            log.error("%s", message, exc_info=exc)  # the traceback, shown with -v only
+        text = f"error: {message}" if not fields else message
+        click.echo(redact.values(text) if wording_ours else redact(text), err=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; errors become one line on stderr (a traceback only with -v)."""
     args = sys.argv[1:] if argv is None else argv
-    verbose = any(a in ("-v", "--verbose") or (a.startswith("-v") and set(a[1:]) == {"v"})
-                  for a in args)
+    verbose, fmt = _global_options(args)
+    configure(verbose, fmt)
+    error = _ErrorReport(fmt)
     try:
         result = cli.main(args=args, prog_name="smo-bridge", standalone_mode=False)
     except click.exceptions.Abort:
-        click.echo("aborted", err=True)
+        error("aborted")
         return 130
     except click.ClickException as exc:
-        exc.show()
+        if error.json:
+            error(exc.format_message(), wording_ours=True)
+        else:
+            exc.show()  # with the usage line, for a person at a terminal
         return EXIT_INVALID if isinstance(exc, click.UsageError) else exc.exit_code
     except ConfigError as exc:
-        for line in exc.lines():
-            click.echo(redact.values(f"error: {line}" if not exc.issues else line), err=True)
+        if not exc.issues:
+            error(str(exc), wording_ours=True)
+        for issue in exc.issues:
+            error(str(issue), wording_ours=True, file=issue.file, line=issue.line,
+                  column=issue.column, field=issue.path)
         return exc.exit_code
     except BridgeError as exc:
-        if verbose:
-            log.exception("failed")
-        click.echo(redact(f"error: {exc}"), err=True)
+        error(str(exc), exc=exc if verbose else None)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
-        if verbose:
-            log.exception("unexpected error")
-        click.echo(redact(f"error: internal error ({type(exc).__name__}: {exc}); "
-                          "run with -v for the traceback and report it"), err=True)
+        # the exception's own text may quote a record: its type, and the traceback with -v
+        error(f"internal error ({exception_summary(exc)}); run with -v for the traceback "
+              "and report it", exc=exc if verbose else None)
         return EXIT_FAILED
     return result if isinstance(result, int) else 0
 
