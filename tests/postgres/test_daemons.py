@@ -9,6 +9,7 @@ and one comment / work note per gate status change.
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -43,6 +44,7 @@ daemon:
 """
 RUN_FOR_SECONDS = 30.0  # three pull cycles and several push rounds
 MAX_RUN_SECONDS = 150.0
+COMPLETE_SNOW_PULL = re.compile(r"snow: pulled \d+ .* s, ok;")  # the engine's cycle line
 STOP_WITHIN_SECONDS = 10.0
 TICKETS = 600
 LATENCY_MS = 100
@@ -97,7 +99,7 @@ def test_two_daemons_share_one_postgresql_store_and_do_nothing_twice(
                 time.sleep(0.5)
                 if time.monotonic() - started < RUN_FOR_SECONDS:
                     continue
-                pulls = sum(log.read_text().count("snow: pulled") for log in logs)
+                pulls = sum(len(COMPLETE_SNOW_PULL.findall(log.read_text())) for log in logs)
                 if pulls_after_push is None:
                     if _all_pushes_delivered(state):
                         pulls_after_push = pulls
