@@ -23,7 +23,7 @@ from bridge.config import OWN_MAPPING, BridgeConfig
 from bridge.derive.run import derive_all
 from bridge.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, BridgeError, PermissionDenied
 from bridge.faults import crash_point
-from bridge.logs import redact
+from bridge.logs import exception_summary, redact
 from bridge.models import RawRecord
 from bridge.outbox import deliver_due, pending_pushes
 from bridge.sourcemaps import SourceMapping, load_source_mapping
@@ -292,7 +292,8 @@ class Engine:
                 log.error("%s: %s", source.name, exc)
             except Exception as exc:  # a bug in one source must not stop the others
                 outcome.status = "failed"
-                outcome.error = f"internal error: {type(exc).__name__}: {exc}"
+                # stored and shown: the exception's name, never a message that may quote a record
+                outcome.error = f"internal error: {exception_summary(exc)} (the log has details)"
                 log.exception("%s: unexpected failure", source.name)
             finally:
                 connector.close()

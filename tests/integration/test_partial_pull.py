@@ -198,3 +198,22 @@ def test_a_token_echoed_in_an_error_is_not_stored_in_the_runs_table(
     with store.engine.connect() as conn:
         errors = [e for e in conn.execute(select(runs.c.error)).scalars() if e]
     assert errors and not any(token in e for e in errors)
+
+
+def test_an_unexpected_failure_is_stored_without_the_record_it_quotes(
+        world: tuple[Sandbox, BridgeConfig, Store]) -> None:
+    """A bug's message may quote a record: the runs table, the summary and /readyz get the
+    exception's name only."""
+    _, config, store = world
+
+    def bug(name: str, pulled: int) -> None:
+        if name == "snow":
+            raise ValueError("invalid literal for int(): 'ann.smith@example.com'")
+
+    result = Engine(config, store, progress=bug).run_cycle("snow", push=False)
+    [outcome] = result.sources
+    assert outcome.status == "failed"
+    assert outcome.error == "internal error: ValueError (the log has details)"
+    with store.engine.connect() as conn:
+        stored = [str(e) for e in conn.execute(select(runs.c.error)).scalars()]
+    assert stored and not any("example.com" in e for e in stored)
