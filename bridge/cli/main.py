@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 from pathlib import Path
@@ -9,31 +10,59 @@ from pathlib import Path
 import click
 
 from bridge import __version__
-from bridge.cli import (
-    check,
-    config_cmd,
-    db,
-    demo,
-    explain,
-    mappings,
-    migrate,
-    quarantine,
-    report,
-    run,
-    sandbox,
-    schema_cmd,
-    status,
-    sync,
-)
-from bridge.cli.context import CliState
-from bridge.config import find_config_path
 from bridge.errors import EXIT_FAILED, EXIT_INVALID, BridgeError, ConfigError
 from bridge.logs import VALUES_ONLY, configure, exception_summary, redact
+
+#: command -> (module in bridge.cli, attribute, one-line help): a command's module (and the
+#: vendor clients, the store, numpy it needs) is imported only when that command runs
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "check": ("check", "command", "Try each source as configured: reachable, authenticated, "
+                                  "readable, writable."),
+    "config": ("config_cmd", "group", "Check the deployment configuration."),
+    "db": ("db", "group", "The state store's schema: status and upgrade."),
+    "demo": ("demo", "command", "Start the sandbox, run one full cycle on SQLite, and "
+                                "summarise."),
+    "explain": ("explain", "command", "Explain a transition's gate, item by item."),
+    "mappings": ("mappings", "group", "Check, test and preview mapping files."),
+    "migrate": ("migrate", "group", "One-off bulk work: backfill, remap, republish, reconcile, "
+                                    "copy-state."),
+    "outbox": ("sync", "outbox_group", "The push queue: pending, delivered or parked pushes."),
+    "quarantine": ("quarantine", "group", "Records a mapping rejected, with the field and the "
+                                          "reason."),
+    "report": ("report", "group", "Reports computed from the state store."),
+    "run": ("run", "command", "Run scheduled cycles until SIGTERM or SIGINT (the daemon)."),
+    "sandbox": ("sandbox", "command", "Serve emulated Jira and ServiceNow APIs on loopback."),
+    "schema": ("schema_cmd", "command", "Write JSON Schemas of the configuration and mapping "
+                                        "files."),
+    "status": ("status", "command", "Show sources, transitions, workloads and the outbox."),
+    "sync": ("sync", "command", "Pull, map, derive, store and push: one full cycle."),
+}
+
+
+class LazyGroup(click.Group):
+    """Lists commands from COMMANDS and imports one only when it is invoked."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.commands or name not in COMMANDS:
+            return self.commands.get(name)
+        module, attr, _ = COMMANDS[name]
+        command: click.Command = getattr(importlib.import_module(f"bridge.cli.{module}"), attr)
+        self.commands[name] = command
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][2]) for name in sorted(COMMANDS)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
 
 log = logging.getLogger("bridge.cli")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="smo-bridge")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
               help="configuration file (default: $SMO_BRIDGE_CONFIG, else ./smo-bridge.yaml)")
@@ -45,24 +74,10 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: int, log_format: 
     """smo-bridge: Jira and ServiceNow into service transitions and capability workloads."""
     # the daemon says what it does at default verbosity; other commands print their results
     configure(verbose, log_format, report_work=ctx.invoked_subcommand == "run")
+    from bridge.cli.context import CliState  # here: `--help` and `--version` need neither
+    from bridge.config import find_config_path
+
     ctx.obj = CliState(find_config_path(config_path), config_path is not None, verbose, log_format)
-
-
-cli.add_command(config_cmd.group)
-cli.add_command(check.command)
-cli.add_command(status.command)
-cli.add_command(demo.command)
-cli.add_command(report.group)
-cli.add_command(sync.command)
-cli.add_command(sync.outbox_group)
-cli.add_command(run.command)
-cli.add_command(sandbox.command)
-cli.add_command(mappings.group)
-cli.add_command(explain.command)
-cli.add_command(migrate.group)
-cli.add_command(quarantine.group)
-cli.add_command(db.group)
-cli.add_command(schema_cmd.command)
 
 
 def _global_options(args: list[str]) -> tuple[int, str]:
