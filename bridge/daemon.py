@@ -46,6 +46,7 @@ from bridge.derive.workloads import DIMENSIONS, WINDOW_DAYS, current, load_ticke
 from bridge.engine import Engine
 from bridge.errors import BridgeError, ConfigError
 from bridge.logs import redact
+from bridge.notify import Notifier
 from bridge.outbox import deliver_due
 from bridge.sourcemaps import compiled_for
 from bridge.store import Store, open_store
@@ -207,6 +208,7 @@ class Daemon:
         self.health_port = health_port if health_port is not None else config.daemon.health_port
         self.stopping = threading.Event()
         self.metrics = Metrics()
+        self.notifier = Notifier()
         self.store: Store | None = None
         self.scheduler: BackgroundScheduler | None = None
         self._watched = _watched_files(config)
@@ -239,11 +241,17 @@ class Daemon:
             self._start_http(self.config.daemon.health_host, self.health_port)
         self.scheduler.start()
         log.info("daemon started: %d source(s)", len(self.config.sources))
+        self.notifier.ready(f"running {len(self.config.sources)} source(s)")
+        tick = min(0.5, self.notifier.watchdog_interval or 0.5)
         while not self.stopping.is_set():
-            self.stopping.wait(0.5)
+            # the watchdog hears from this loop only while the scheduler runs
+            if self.scheduler.running:
+                self.notifier.ping_watchdog()
+            self.stopping.wait(tick)
             if self._reload_requested.is_set():
                 self._reload_requested.clear()
                 self.reload(reason="SIGHUP")
+        self.notifier.stopping()
         log.info("stopping: finishing the current unit of work")
         self.scheduler.shutdown(wait=True)
         if self._http is not None:
@@ -409,6 +417,13 @@ class Daemon:
 
     def reload(self, reason: str) -> bool:
         """Load and check the whole set again; swap it in only when all of it is valid."""
+        self.notifier.reloading()
+        try:
+            return self._reload(reason)
+        finally:
+            self.notifier.ready(f"running {len(self.config.sources)} source(s)")
+
+    def _reload(self, reason: str) -> bool:
         path = self.config.path
         if path is None:
             return False
