@@ -8,8 +8,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
 UNIT = Path(__file__).resolve().parents[2] / "config" / "smo-bridge.service"
 
 
@@ -50,8 +48,9 @@ def test_unit_runs_the_daemon_as_a_notify_service_with_a_watchdog() -> None:
     assert service["SystemCallFilter"][0] == "@system-service"
 
 
-@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
 def test_systemd_rates_the_unit_3_or_lower() -> None:
+    # .ci/run installs systemd where it is missing: this measurement never silently skips
+    assert shutil.which("systemd-analyze"), "systemd-analyze is needed (Debian package systemd)"
     done = subprocess.run(["systemd-analyze", "security", "--offline=yes", "--no-pager", str(UNIT)],
                           capture_output=True, text=True, timeout=60)
     found = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", done.stdout)
