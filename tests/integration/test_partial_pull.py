@@ -42,10 +42,10 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[San
             store.close()
 
 
-def fail_once_tickets_stored(sb: Sandbox, store: Store) -> Callable[[str, int], None]:
+def fail_once_tickets_stored(sb: Sandbox, store: Store) -> Callable[[str, int, int | None], None]:
     """A progress hook: once a page of ServiceNow tickets is stored, the instance fails
     every request (projects and some tickets stored, the rest of the pull failed)."""
-    def hook(name: str, pulled: int) -> None:
+    def hook(name: str, pulled: int, total: int | None) -> None:
         if name != "snow":
             return
         with store.engine.connect() as conn:
