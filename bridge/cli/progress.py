@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.progress import (
     BarColumn,
     Progress,
+    ProgressColumn,
     SpinnerColumn,
     Task,
     TaskID,
@@ -27,9 +28,17 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.text import Text
 
 log = logging.getLogger("bridge.progress")
 LOG_EVERY = 30.0  # seconds between log lines for one task when no terminal is watching
+
+
+class RateColumn(ProgressColumn):
+    """Rich's own rate (as TaskProgressColumn shows it without a total), with a total too."""
+
+    def render(self, task: Task) -> Text:
+        return TaskProgressColumn.render_speed(task.finished_speed or task.speed)
 
 
 class Reporter:
@@ -47,7 +56,7 @@ class Reporter:
         self.progress = Progress(
             SpinnerColumn(), TextColumn("{task.description}"), BarColumn(bar_width=20),
             TextColumn("{task.completed:,}{task.fields[of]} {task.fields[unit]}"),
-            TaskProgressColumn(show_speed=True), TimeElapsedColumn(), TimeRemainingColumn(),
+            TaskProgressColumn(), RateColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
             console=console, transient=True, disable=not self.live, get_time=clock)
         self._tasks: dict[str, TaskID] = {}
         self._logged: dict[str, float] = {}

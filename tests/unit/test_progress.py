@@ -37,6 +37,7 @@ def test_on_a_terminal_it_draws_records_and_rate() -> None:
     assert "pulling jira" in drawn and "1,500 records" in drawn
     assert "250.0 it/s" in drawn  # 1,000 more records over 4 s, estimated by rich
     assert "400/800 records" in drawn and "50%" in drawn  # a total: share done and time left
+    assert "200.0 it/s" in drawn.splitlines()[-1]  # and the rate beside them
     assert drawn.rstrip().endswith("0:00:02")  # time left: 400 records at 200/s
 
 
