@@ -39,7 +39,8 @@ log = logging.getLogger("bridge.engine")
 PAGE = 500
 SIGNPOST_LAG = timedelta(seconds=60)
 DERIVE_LOCK_WAIT = 600.0  # derivation takes seconds; a wait this long means something is stuck
-ProgressHook = Callable[[str, int], None]
+#: (source, records so far, records expected when the source said so)
+ProgressHook = Callable[[str, int, int | None], None]
 
 
 class Interrupted(Exception):
@@ -101,6 +102,7 @@ class Engine:
 
     def __init__(self, config: BridgeConfig, store: Store, *, dry_run: bool = False,
                  progress: ProgressHook | None = None,
+                 push_progress: Callable[[int, int], None] | None = None,
                  should_stop: Callable[[], bool] | None = None,
                  compiled: Mapping[str, CompiledMapping] | None = None,
                  policies: Mapping[str, Policy] | None = None) -> None:
@@ -112,6 +114,7 @@ class Engine:
         self.store = store
         self.dry_run = dry_run
         self.progress = progress
+        self.push_progress = push_progress  # (pushes done, pushes due)
         self._mappings: dict[str, SourceMapping] = {}
         self._policies: dict[str, Policy] = dict(policies or {})
         self._dry_conn: Connection | None = None
@@ -172,7 +175,7 @@ class Engine:
                 result.derive_seconds = time.monotonic() - derive_started
         pushed = push and not self.dry_run and self.config.push is not None
         if pushed:
-            delivered = deliver_due(self.store, self.config)
+            delivered = deliver_due(self.store, self.config, progress=self.push_progress)
             result.delivered, result.push_failures = delivered.delivered, delivered.failed
             result.retrying = delivered.retrying
             with self.store.engine.connect() as conn:
@@ -351,6 +354,14 @@ class Engine:
             page = []
             rejected.clear()
 
+        connector.read_total = None
+        before = outcome.pulled
+
+        def report() -> None:
+            if self.progress:
+                expected = connector.read_total
+                self.progress(source, outcome.pulled, None if expected is None else before + expected)
+
         for record in connector.read(stream, since, rejected.append):
             page.append(record)
             outcome.pulled += 1
@@ -358,13 +369,11 @@ class Engine:
                 newest = record.updated
             if len(page) >= PAGE:
                 flush(final=False)
-                if self.progress:
-                    self.progress(source, outcome.pulled)
+                report()
                 if self.should_stop():
                     raise Interrupted
         flush(final=True)
-        if self.progress:
-            self.progress(source, outcome.pulled)
+        report()
 
     def _store_page(self, conn: Connection, page: list[RawRecord], rejected: list[Quarantined],
                     mapping: SourceMapping, outcome: SourceOutcome, identity_field: str | None) -> None:

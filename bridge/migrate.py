@@ -3,25 +3,25 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, delete, func, insert, select, update
 
 from bridge.config import BridgeConfig
 from bridge.derive.run import REPUBLISH
-from bridge.engine import CycleResult, Engine
+from bridge.engine import CycleResult, Engine, ProgressHook
 from bridge.errors import ConfigError, TransientError
 from bridge.sourcemaps import ENGINE_MARK, load_source_mapping
 from bridge.store import Store, open_store
 from bridge.store import repository as repo
 from bridge.store.locks import job_lock
 from bridge.store.schema import cursors, knowledge_articles, metadata, raw_records, transitions
-from connectors.base import connector_for
+from connectors.base import Connector, connector_for
 
 log = logging.getLogger("bridge.migrate")
 COPY_BATCH = 2000
+CENSUS_REPORT = 1000  # keys between progress reports of a census
 
 
 def backfill(config: BridgeConfig, store: Store, source: str, since: datetime | None,
@@ -42,9 +42,11 @@ def backfill(config: BridgeConfig, store: Store, source: str, since: datetime | 
 
 
 def remap(config: BridgeConfig, store: Store, source: str | None = None,
-          progress: Callable[[str, int], None] | None = None) -> CycleResult:
-    """Map every stored raw record again with the current mapping files, then derive."""
-    engine = Engine(config, store, progress=progress)
+          progress: ProgressHook | None = None, engine: Engine | None = None) -> CycleResult:
+    """Map every stored raw record again with the current mapping files, then derive.
+
+    `progress` hears `re-mapping SOURCE` before and after each source (one transaction)."""
+    engine = engine or Engine(config, store)
     names = [source] if source else [s.name for s in config.sources]
     for name in names:
         src = config.source(name)
@@ -52,11 +54,16 @@ def remap(config: BridgeConfig, store: Store, source: str | None = None,
             if not held:
                 raise TransientError(f"source {name!r} is being synced by another process; try again later")
             mapping = load_source_mapping(src)
+            with store.engine.connect() as conn:
+                stored = int(conn.execute(select(func.count()).select_from(raw_records).where(
+                    raw_records.c.source == name, raw_records.c.deleted.is_(False))).scalar_one())
+            if progress:
+                progress(f"re-mapping {name}", 0, stored)
             with store.engine.begin() as conn:
                 counts = mapping.remap_all(conn)
             log.info("%s: re-mapped %d record(s), %d quarantined", name, counts.mapped, counts.quarantined)
             if progress:
-                progress(name, counts.mapped)
+                progress(f"re-mapping {name}", counts.mapped + counts.quarantined, stored)
     return _derive_only(engine)
 
 
@@ -79,7 +86,8 @@ def _derive_only(engine: Engine) -> CycleResult:
     return engine.run_cycle(push=True, pull=False)
 
 
-def republish(config: BridgeConfig, store: Store, transition: str | None = None) -> CycleResult:
+def republish(config: BridgeConfig, store: Store, transition: str | None = None,
+              engine: Engine | None = None) -> CycleResult:
     """Plan every article and gate status again (connectors write only what differs)."""
     with store.engine.begin() as conn:
         forget_articles = delete(knowledge_articles)
@@ -93,7 +101,7 @@ def republish(config: BridgeConfig, store: Store, transition: str | None = None)
         if transition:
             forget = forget.where(transitions.c.id == transition)
         conn.execute(forget)
-    return _derive_only(Engine(config, store))
+    return _derive_only(engine or Engine(config, store))
 
 
 @dataclass
@@ -103,17 +111,20 @@ class ReconcileResult:
     deleted: int
 
 
-def reconcile(config: BridgeConfig, store: Store, source: str) -> list[ReconcileResult]:
+def reconcile(config: BridgeConfig, store: Store, source: str,
+              progress: ProgressHook | None = None) -> list[ReconcileResult]:
     """Mark records the source no longer has as deleted, from a complete key census per stream.
 
     A census that fails changes nothing: a failed or partial read never reads as deletions.
+    `progress` hears `census SOURCE/STREAM` every CENSUS_REPORT keys, with the total when
+    the source gave one.
     """
     src = config.source(source)
     connector = connector_for(src)
     results: list[ReconcileResult] = []
     try:
         for spec in connector.streams():
-            present = set(connector.census(spec.name))  # raises before anything is written
+            present = _census(connector, spec.name, progress)  # raises before anything is written
             with store.engine.begin() as conn:
                 stored = set(conn.execute(select(raw_records.c.key).where(
                     raw_records.c.source == source, raw_records.c.stream == spec.name,
@@ -133,8 +144,23 @@ def reconcile(config: BridgeConfig, store: Store, source: str) -> list[Reconcile
     return results
 
 
-def copy_state(store: Store, target_url: str) -> dict[str, int]:
-    """Copy every table into a new (empty) store at `target_url`, e.g. SQLite to PostgreSQL."""
+def _census(connector: Connector, stream: str, progress: ProgressHook | None) -> set[str]:
+    label = f"census {connector.name}/{stream}"
+    connector.read_total = None
+    present: set[str] = set()
+    for key in connector.census(stream):
+        present.add(key)
+        if progress and len(present) % CENSUS_REPORT == 0:
+            progress(label, len(present), connector.read_total)
+    if progress:
+        progress(label, len(present), connector.read_total)
+    return present
+
+
+def copy_state(store: Store, target_url: str, progress: ProgressHook | None = None) -> dict[str, int]:
+    """Copy every table into a new (empty) store at `target_url`, e.g. SQLite to PostgreSQL.
+
+    `progress` hears `copying TABLE` after each batch, with the table's row count."""
     target = open_store(target_url)
     copied: dict[str, int] = {}
     try:
@@ -146,10 +172,15 @@ def copy_state(store: Store, target_url: str) -> dict[str, int]:
         with store.engine.connect() as source_conn, target.engine.begin() as target_conn:
             for table in metadata.sorted_tables:
                 count = 0
+                rows_in = int(source_conn.execute(select(func.count()).select_from(table)).scalar_one())
+                if progress and rows_in:
+                    progress(f"copying {table.name}", 0, rows_in)
                 result = source_conn.execution_options(yield_per=COPY_BATCH).execute(select(table))
                 for rows in result.mappings().partitions(COPY_BATCH):
                     target_conn.execute(insert(table), [dict(r) for r in rows])
                     count += len(rows)
+                    if progress:
+                        progress(f"copying {table.name}", count, rows_in)
                 copied[table.name] = count
         _fix_sequences(target)
     finally:

@@ -58,7 +58,8 @@ def backoff(attempts: int) -> float:
 
 
 def deliver_due(store: Store, config: BridgeConfig, limit: int = 500,
-                should_stop: Callable[[], bool] | None = None) -> DeliveryResult:
+                should_stop: Callable[[], bool] | None = None,
+                progress: Callable[[int, int], None] | None = None) -> DeliveryResult:
     """Deliver every due push once; failures back off, then park as failed. A stop request
     is honoured between pushes: the rest stay pending for the next round."""
     result = DeliveryResult()
@@ -70,13 +71,15 @@ def deliver_due(store: Store, config: BridgeConfig, limit: int = 500,
             due = repo.due_pushes(conn, limit=limit)
         connectors: dict[str, Connector] = {}
         try:
-            for push in due:
+            for done, push in enumerate(due, 1):
                 if should_stop is not None and should_stop():
                     break
                 with store.engine.connect() as conn:
                     if repo.older_pending(conn, push):
                         continue  # goes after the older version's retry, never before it
                 _deliver_one(store, config, connectors, push, result)
+                if progress is not None:
+                    progress(done, len(due))
         finally:
             for connector in connectors.values():
                 connector.close()

@@ -261,6 +261,9 @@ class Connector(abc.ABC):
     article_streams: ClassVar[tuple[str, ...]] = ()
     #: the stream of the tool's service records (CMDB), read for articles' facts
     service_stream: ClassVar[str | None] = None
+    #: how many records the read (or census) under way will yield, when the tool said so
+    #: on its first page (a count header); None otherwise. Only progress displays use it.
+    read_total: int | None = None
 
     def __init__(self, config: SourceConfig) -> None:
         self.config = config

@@ -478,6 +478,8 @@ class JiraConnector(Connector):
         guard = NoProgressGuard(self.name, f"GET /rest/api/{self.cfg.api_version}/search")
         while True:
             page = self._server_page(self._ordered(filters, lower), start, wanted)
+            if self.read_total is None and isinstance(page.get("total"), int):
+                self.read_total = page["total"]  # the first query's count covers the read
             entries = page.get("issues") or []
             issues = [i for i in entries if isinstance(i, dict)]
             guard.page((_mark(i) for i in issues), query=lower)

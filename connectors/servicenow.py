@@ -419,6 +419,8 @@ class ServiceNowConnector(Connector):
             page = self._page(
                 table, query, fields, offset=offset, display_value=display, count=True
             )
+            if self.read_total is None:  # the first count of a read is its whole
+                self.read_total = page.total
             if page.rows or page.strays:
                 yield [*page.rows, *page.strays]
             elif page.total is None or page.total <= offset + limit:

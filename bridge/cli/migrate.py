@@ -9,9 +9,10 @@ from rich.console import Console
 
 from bridge import migrate as ops
 from bridge.cli.context import load_cli_config, open_cli_store
+from bridge.cli.progress import Reporter, cycle_hooks
 from bridge.cli.sync import print_summary
 from bridge.config import BridgeConfig
-from bridge.engine import CycleResult
+from bridge.engine import CycleResult, Engine
 from bridge.store import Store
 from bridge.store.database import redacted_url
 
@@ -41,7 +42,9 @@ def backfill(ctx: click.Context, source: str, since: datetime | None) -> None:
     """Pull a source again; unchanged records are recognised and skipped."""
     config, store = _open(ctx)
     try:
-        result = ops.backfill(config, store, source, since.replace(tzinfo=UTC) if since else None)
+        with Reporter(Console(stderr=True)) as report:
+            result = ops.backfill(config, store, source, since.replace(tzinfo=UTC) if since else None,
+                                  engine=Engine(config, store, **cycle_hooks(report)))
     finally:
         store.close()
     _finish(ctx, result)
@@ -54,7 +57,9 @@ def remap(ctx: click.Context, source: str | None) -> None:
     """Map every stored record again with the current mapping files, then derive."""
     config, store = _open(ctx)
     try:
-        result = ops.remap(config, store, source)
+        with Reporter(Console(stderr=True)) as report:
+            result = ops.remap(config, store, source, progress=report,
+                               engine=Engine(config, store, **cycle_hooks(report)))
     finally:
         store.close()
     _finish(ctx, result)
@@ -67,7 +72,9 @@ def republish(ctx: click.Context, transition: str | None) -> None:
     """Push every knowledge article and gate status again (only differences are written)."""
     config, store = _open(ctx)
     try:
-        result = ops.republish(config, store, transition)
+        with Reporter(Console(stderr=True)) as report:
+            result = ops.republish(config, store, transition,
+                                   engine=Engine(config, store, **cycle_hooks(report)))
     finally:
         store.close()
     _finish(ctx, result)
@@ -80,7 +87,8 @@ def reconcile(ctx: click.Context, source: str) -> None:
     """Mark records deleted at the source, from a complete census of its keys."""
     config, store = _open(ctx)
     try:
-        results = ops.reconcile(config, store, source)
+        with Reporter(Console(stderr=True)) as report:
+            results = ops.reconcile(config, store, source, progress=report)
     finally:
         store.close()
     for r in results:
@@ -95,7 +103,8 @@ def copy_state(ctx: click.Context, target: str) -> None:
     config = load_cli_config(ctx, required=False, secrets=False)
     store = open_cli_store(config, read_only=True)
     try:
-        copied = ops.copy_state(store, target)
+        with Reporter(Console(stderr=True)) as report:
+            copied = ops.copy_state(store, target, progress=report)
     finally:
         store.close()
     total = sum(copied.values())

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import sys
-from contextlib import nullcontext
 
 import click
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from bridge.cli.context import load_cli_config, open_cli_store
+from bridge.cli.progress import Reporter, cycle_hooks
 from bridge.config import BridgeConfig
 from bridge.engine import CycleResult, Engine
 from bridge.store import Store
@@ -44,20 +43,9 @@ def command(ctx: click.Context, once: bool, source: str | None, dry_run: bool, n
 
 def run_with_progress(config: BridgeConfig, store: Store, console: Console,
                       *, only: str | None = None, dry_run: bool = False, push: bool = True) -> CycleResult:
-    """A cycle with a live record count per source when a person is watching."""
-    show = console.is_terminal
-    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"),
-                        TextColumn("{task.completed:,} records"), TimeElapsedColumn(),
-                        console=console, transient=True, disable=not show)
-    tasks: dict[str, TaskID] = {}
-
-    def tick(source: str, pulled: int) -> None:
-        if source not in tasks:
-            tasks[source] = progress.add_task(f"pulling {source}", total=None)
-        progress.update(tasks[source], completed=pulled)
-
-    with progress if show else nullcontext():
-        engine = Engine(config, store, dry_run=dry_run, progress=tick)
+    """A cycle with each source's count and rate: live on a terminal, logged otherwise."""
+    with Reporter(console) as report:
+        engine = Engine(config, store, dry_run=dry_run, **cycle_hooks(report))
         return engine.run_cycle(only, push=push)
 
 

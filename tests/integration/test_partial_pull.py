@@ -42,10 +42,10 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[San
             store.close()
 
 
-def fail_once_tickets_stored(sb: Sandbox, store: Store) -> Callable[[str, int], None]:
+def fail_once_tickets_stored(sb: Sandbox, store: Store) -> Callable[[str, int, int | None], None]:
     """A progress hook: once a page of ServiceNow tickets is stored, the instance fails
     every request (projects and some tickets stored, the rest of the pull failed)."""
-    def hook(name: str, pulled: int) -> None:
+    def hook(name: str, pulled: int, total: int | None) -> None:
         if name != "snow":
             return
         with store.engine.connect() as conn:
@@ -206,7 +206,7 @@ def test_an_unexpected_failure_is_stored_without_the_record_it_quotes(
     exception's name only."""
     _, config, store = world
 
-    def bug(name: str, pulled: int) -> None:
+    def bug(name: str, pulled: int, total: int | None = None) -> None:
         if name == "snow":
             raise ValueError("invalid literal for int(): 'ann.smith@example.com'")
 
