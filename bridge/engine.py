@@ -103,6 +103,7 @@ class Engine:
     def __init__(self, config: BridgeConfig, store: Store, *, dry_run: bool = False,
                  progress: ProgressHook | None = None,
                  push_progress: Callable[[int, int], None] | None = None,
+                 derive_progress: Callable[[int, int], None] | None = None,
                  should_stop: Callable[[], bool] | None = None,
                  compiled: Mapping[str, CompiledMapping] | None = None,
                  policies: Mapping[str, Policy] | None = None) -> None:
@@ -115,6 +116,7 @@ class Engine:
         self.dry_run = dry_run
         self.progress = progress
         self.push_progress = push_progress  # (pushes done, pushes due)
+        self.derive_progress = derive_progress  # (transitions derived, transitions in all)
         self._mappings: dict[str, SourceMapping] = {}
         self._policies: dict[str, Policy] = dict(policies or {})
         self._dry_conn: Connection | None = None
@@ -229,7 +231,8 @@ class Engine:
             if not held:
                 return  # stopping: the next cycle derives
             with self.unit() as conn:
-                derived = derive_all(conn, self.config, self, now=datetime.now(UTC))
+                derived = derive_all(conn, self.config, self, now=datetime.now(UTC),
+                                     progress=self.derive_progress)
         crash_point("derived")
         result.transitions = derived.transitions
         result.transitions_changed = derived.transitions_changed

@@ -125,12 +125,15 @@ class Reporter:
 
 
 def cycle_hooks(report: Reporter) -> dict[str, Any]:
-    """The Engine's hooks (`Engine(..., **cycle_hooks(report))`): each source's pull and the
-    pushes delivered."""
+    """The Engine's hooks (`Engine(..., **cycle_hooks(report))`): each source's pull, the
+    transitions derived and the pushes delivered."""
     def pulled(source: str, done: int, total: int | None) -> None:
         report(f"pulling {source}", done, total)
 
     def pushed(done: int, total: int) -> None:
         report("pushing", done, total, unit="pushes")
 
-    return {"progress": pulled, "push_progress": pushed}
+    def derived(done: int, total: int) -> None:
+        report("deriving", done, total, unit="transitions")
+
+    return {"progress": pulled, "push_progress": pushed, "derive_progress": derived}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -89,7 +89,8 @@ def article_correlation(transition_id: str) -> str:
 
 
 def derive_all(conn: Connection, config: BridgeConfig, mappings: MappingProvider,
-               now: datetime | None = None) -> DeriveResult:
+               now: datetime | None = None,
+               progress: Callable[[int, int], None] | None = None) -> DeriveResult:
     now = now or datetime.now(UTC)
     zone = ZoneInfo(config.reporting.timezone)
     today = now.astimezone(zone).date()
@@ -106,7 +107,10 @@ def derive_all(conn: Connection, config: BridgeConfig, mappings: MappingProvider
     states = {n: st for n, st in pullstate.all_states(conn).items() if n in sources}
     partial = {n for n, st in states.items() if not st.complete}
     stale = {n: st.completed_at for n, st in states.items() if st.complete and st.failed_at}
-    for group in link_projects(repo.all_projects(conn), stored):
+    groups = list(link_projects(repo.all_projects(conn), stored))
+    for done, group in enumerate(groups):
+        if progress is not None:
+            progress(done, len(groups))  # (transitions derived, transitions in all)
         primary_source = sources.get(group[0].ref.source)
         if primary_source is None:
             waiting.add(merge_transition(group).id)  # not ended: its articles stay
@@ -177,6 +181,8 @@ def derive_all(conn: Connection, config: BridgeConfig, mappings: MappingProvider
                                              choice, result, today)
         result.articles_changed += changed
         result.planned += planned
+    if progress is not None:
+        progress(len(groups), len(groups))
     if partial:  # a transition a half-pulled source no longer shows is not gone yet
         kept += [tid for tid, (_, payload) in stored.items()
                  if any(ref.get("source") in partial for ref in payload.get("projects", []))]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -40,6 +41,8 @@ def test_sync_and_every_migrate_verb_log_progress_without_a_terminal(
     lines = progress_lines(done.stderr)
     assert counted(lines, "pulling jira") > 0 and counted(lines, "pulling snow") > 0
     assert counted(lines, "pushing") > 0
+    derived = json.loads(cli(config, "status", "--format", "json").stdout)["transitions"]
+    assert counted(lines, "deriving") == len(derived) > 0
     assert all("\x1b[" not in line for line in done.stderr.splitlines())  # no live display drawn
 
     done = cli(config, "migrate", "backfill", "--source", "snow")
