@@ -86,6 +86,10 @@ class Metrics:
                                       registry=self.registry)
         self.gates = Gauge("smo_bridge_transitions", "Service transitions by gate status",
                            ["status"], registry=self.registry)
+        self.allowed_staleness = Gauge(
+            "smo_bridge_source_allowed_staleness_seconds",
+            "How old a source's last successful pull may be before /readyz fails",
+            ["source"], registry=self.registry)
         self.last_success = Gauge("smo_bridge_last_success_timestamp_seconds",
                                   "Unix time of the last successful cycle", ["source"],
                                   registry=self.registry)
@@ -120,6 +124,13 @@ class Metrics:
         for name in names:
             for metric in (self.records, self.quarantined, self.failures):
                 metric.labels(name)
+
+    def set_staleness(self, config: BridgeConfig) -> None:
+        """Each source's allowed staleness, as /readyz judges it (alerts compare with it)."""
+        self.allowed_staleness.clear()
+        for source in config.sources:
+            self.allowed_staleness.labels(source.name).set(
+                config.daemon.stale_after_cycles * _interval_seconds(config, source.name))
 
     def set_workloads(self, rows: list[dict[str, Any]]) -> None:
         """Replace the workload gauges with these `current` rows (a vanished cell drops out)."""
@@ -227,6 +238,7 @@ class Daemon:
         self.store = open_store(self.config.state,
                                 create_only=not self.config.daemon.upgrade_store)
         self.metrics.add_sources(s.name for s in self.config.sources)
+        self.metrics.set_staleness(self.config)
         self._seed_last_success()
         grace = self.config.daemon.schedule.misfire_grace_seconds
         self.scheduler = BackgroundScheduler(timezone=UTC, job_defaults={
@@ -446,6 +458,8 @@ class Daemon:
         self._watched = _watched_files(new.config)
         if self.scheduler is not None:
             self._schedule_jobs()
+        self.metrics.add_sources(s.name for s in new.config.sources)
+        self.metrics.set_staleness(new.config)
         self.metrics.reloads.labels("applied").inc()
         self.metrics.config_ok.set(1)
         log.info("configuration reloaded (%s): %d source(s)", reason, len(new.config.sources))

@@ -21,6 +21,7 @@ def _daemon(config: Path) -> Daemon:
     daemon = Daemon(load_config(config), health_port=0)
     daemon.store = open_store(daemon.config.state)
     daemon.metrics.add_sources(s.name for s in daemon.config.sources)
+    daemon.metrics.set_staleness(daemon.config)
     daemon._seed_last_success()
     return daemon
 
@@ -54,6 +55,9 @@ def test_readiness_follows_each_source_and_survives_a_restart(
         assert registry.get_sample_value("smo_bridge_build_info", {"version": __import__(
             "bridge").__version__}) == 1
         assert registry.get_sample_value("process_resident_memory_bytes") is not None
+        # what the stale-source alert compares with: three intervals of the default 900 s
+        assert registry.get_sample_value("smo_bridge_source_allowed_staleness_seconds",
+                                         {"source": "jira"}) == 3 * 900
         # stale once three intervals (the default 900 s) pass without a success
         late = daemon.last_success["jira"] + timedelta(seconds=3 * 900 + 1)
         assert daemon.readiness(now=late)[1]["sources"]["jira"]["ready"] is False
