@@ -131,15 +131,21 @@ def _merge(base: YamlDocument, top: YamlDocument) -> MergedDocument:
     return MergedDocument(top.file, merged, origins)
 
 
+def _inherit(base: YamlDocument, at: PathKey, old: dict[str, Any],
+             origins: dict[PathKey, tuple[YamlDocument, PathKey]]) -> dict[str, Any]:
+    """A copy of the base's section at `at`, each entry remembered as the base's."""
+    origins[at] = (base, at)
+    for name in old:
+        origins[(*at, name)] = (base, (*at, name))
+    return dict(old)
+
+
 def _by_name(base: YamlDocument, top: YamlDocument, section: str, old: dict[str, Any],
              new: dict[str, Any], origins: dict[PathKey, tuple[YamlDocument, PathKey]],
              prefix: PathKey = ()) -> dict[str, Any]:
     """Entries by key, the top file's replacing the base's."""
     at = (*prefix, section)
-    out = dict(old)
-    origins[at] = (base, at)
-    for name in old:
-        origins[(*at, name)] = (base, (*at, name))
+    out = _inherit(base, at, old, origins)
     for name, value in new.items():
         out[name] = value
         origins[(*at, name)] = (top, (*at, name))
@@ -179,10 +185,7 @@ def _classification(base: YamlDocument, top: YamlDocument, old: dict[str, Any],
     from mappings.practices import CATALOGUE
 
     at: PathKey = ("classification",)
-    out = dict(old)
-    origins[at] = (base, at)
-    for name in old:
-        origins[(*at, name)] = (base, (*at, name))
+    out = _inherit(base, at, old, origins)
     for name, value in new.items():
         current = out.get(name)
         if name == "practices" and isinstance(value, dict):
@@ -209,10 +212,7 @@ def _classification(base: YamlDocument, top: YamlDocument, old: dict[str, Any],
 def _gate(base: YamlDocument, top: YamlDocument, old: dict[str, Any], new: dict[str, Any],
           origins: dict[PathKey, tuple[YamlDocument, PathKey]]) -> dict[str, Any]:
     at: PathKey = ("gate",)
-    out = dict(old)
-    origins[at] = (base, at)
-    for name in old:
-        origins[(*at, name)] = (base, (*at, name))
+    out = _inherit(base, at, old, origins)
     for name, value in new.items():
         current = out.get(name)
         if name == "items" and isinstance(value, list) and isinstance(current, list):
