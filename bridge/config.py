@@ -117,6 +117,11 @@ class BridgeConfig(BaseModel):
     policy_overrides: dict[str, str] = Field(default_factory=dict)  # source -> file or "mapping"
     path: Path | None = None
 
+    def policy_files(self) -> list[str]:
+        """Every policy file the configuration names (the file and its overrides), once."""
+        named = {self.policy, *self.policy_overrides.values()}
+        return sorted(p for p in named if p is not None and p != OWN_MAPPING)
+
     def schedule_for(self, name: str) -> ScheduleConfig:
         """The source's own schedule, else the daemon's."""
         return self.daemon.sources.get(name, self.daemon.schedule)

@@ -41,7 +41,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from bridge import __version__
-from bridge.config import OWN_MAPPING, BridgeConfig, load_config
+from bridge.config import BridgeConfig, load_config
 from bridge.derive.workloads import DIMENSIONS, WINDOW_DAYS, current, load_ticket_columns
 from bridge.engine import Engine
 from bridge.errors import BridgeError, ConfigError
@@ -164,9 +164,7 @@ class MappingSet:
         self.config = config
         self.compiled: dict[str, CompiledMapping] = {s.name: compiled_for(s) for s in config.sources}
         roles = {r for c in self.compiled.values() for r in c.roles}
-        paths = {config.policy, *config.policy_overrides.values()} - {None, OWN_MAPPING}
-        self.policies: dict[str, Policy] = {
-            p: load_policy(p, roles) for p in sorted(x for x in paths if x is not None)}
+        self.policies: dict[str, Policy] = {p: load_policy(p, roles) for p in config.policy_files()}
 
 
 def load_mapping_set(path: Path) -> MappingSet:
@@ -199,8 +197,7 @@ class _QuietHandler(WSGIRequestHandler):
 def _watched_files(config: BridgeConfig) -> dict[Path, float]:
     paths = [config.path] if config.path else []
     paths += [Path(m) for s in config.sources for m in s.mappings]
-    paths += [Path(p) for p in {config.policy, *config.policy_overrides.values()}
-              if p is not None and p != OWN_MAPPING]
+    paths += [Path(p) for p in config.policy_files()]
     return {p: _mtime(p) for p in paths if p is not None}
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from bridge.cli.context import load_cli_config
-from bridge.config import OWN_MAPPING
 from bridge.errors import ConfigError
 from bridge.sourcemaps import compiled_for
 from mappings.loader import validate_files
@@ -27,10 +26,9 @@ def validate(ctx: click.Context) -> None:
     for source in config.sources:
         if source.mappings:  # the shipped defaults are checked by their own tests
             issues += validate_files(source.mappings, source.kind)
-    policies = {config.policy, *config.policy_overrides.values()} - {None, OWN_MAPPING}
-    if policies and not issues:
+    if config.policy_files() and not issues:
         roles = {r for s in config.sources for r in compiled_for(s).roles}
-        for policy in sorted(p for p in policies if p is not None):
+        for policy in config.policy_files():
             try:
                 load_policy(policy, roles)
             except ConfigError as exc:
