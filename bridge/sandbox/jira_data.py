@@ -200,6 +200,10 @@ class JiraData:
                 )
             return project
         key, name, category, type_key, types, _ = spec
+        lead = rng.randrange(len(self.org.people))
+        desk = self.org.members(GROUPS.index("Service Desk"))
+        if type_key == "service_desk" and desk:
+            lead = desk[0]  # one organisation: the desk's lead is the Service Desk group's manager
         return Project(
             index,
             pid,
@@ -207,7 +211,7 @@ class JiraData:
             name,
             category,
             type_key,
-            rng.randrange(len(self.org.people)),
+            lead,
             f"{name}: day-to-day work.",
             tuple(t for t, _ in types),
         )
