@@ -19,6 +19,7 @@ from bridge.derive.workloads import DIMENSIONS
 from bridge.models import GateItem, ItemStatus, ServiceTransition
 from bridge.store.schema import (
     outbox,
+    projects,
     quarantine,
     raw_records,
     runs,
@@ -218,7 +219,7 @@ class Detail:
     transition: ServiceTransition
     cells: dict[str, Cell]
     evidence: dict[str, list[str]]  # item key -> lines, as `explain` words them
-    projects: list[tuple[str, str | None]]  # (source:key, link)
+    projects: list[tuple[str, str | None, str | None]]  # (source:key, name, link)
     history: list[Version]
     updated_at: datetime | None
     today: date
@@ -232,11 +233,26 @@ def transition_detail(conn: Connection, transition_id: str, today: date,
         return None
     t = ServiceTransition.model_validate(row.payload)
     links = links_for(conn, bases or {}, _refs(t))
-    projects = [(f"{p.source}:{p.key}", links.url(f"{p.source}:{p.key}", p.stream))
-                for p in t.projects]
+    names = _project_names(conn, t)
+    linked = []
+    for p in t.projects:
+        key, name = names.get((p.source, p.key), (p.key, ""))
+        linked.append((f"{p.source}:{key}", name or None, links.url(f"{p.source}:{p.key}", p.stream)))
     return Detail(t, {i.key: _cell(i, today, links) for i in t.gate.items},
-                  {i.key: evidence_lines(i) for i in t.gate.items}, projects,
+                  {i.key: evidence_lines(i) for i in t.gate.items}, linked,
                   gate_history(conn, t, row.updated_at), row.updated_at, today)
+
+
+def _project_names(conn: Connection, t: ServiceTransition) -> dict[tuple[str, str], tuple[str, str]]:
+    """(source, record key) -> (project key, name) of the transition's projects."""
+    found: dict[tuple[str, str], tuple[str, str]] = {}
+    record_key = projects.c.payload["ref"]["key"].as_string()
+    for source in {p.source for p in t.projects}:
+        keys = [p.key for p in t.projects if p.source == source]
+        rows = conn.execute(select(record_key, projects.c.key, projects.c.payload["name"].as_string())
+                            .where(projects.c.source == source, record_key.in_(keys)))
+        found.update({(source, ref): (key, name or "") for ref, key, name in rows})
+    return found
 
 
 def gate_history(conn: Connection, t: ServiceTransition, updated_at: datetime | None) -> list[Version]:
@@ -311,7 +327,7 @@ def workload_series(conn: Connection, by: str, kind: str, last: int | None = Non
             periods.append(r[0])
     index = {p: i for i, p in enumerate(periods)}
     groups = sorted({str(r[2]) for r in rows}, key=str.casefold)
-    out = {m: {g: [0.0 if m != "age" else None] * len(periods) for g in groups} for m in MEASURES}
+    out = {m: {g: [0 if m != "age" else None] * len(periods) for g in groups} for m in MEASURES}
     for period, _start, group, opened, closed, backlog, age_weighted, aged_backlog in rows:
         i, g = index[period], str(group)
         out["opened"][g][i] = int(opened or 0)
