@@ -327,7 +327,8 @@ def workload_series(conn: Connection, by: str, kind: str, last: int | None = Non
             periods.append(r[0])
     index = {p: i for i, p in enumerate(periods)}
     groups = sorted({str(r[2]) for r in rows}, key=str.casefold)
-    out = {m: {g: [0 if m != "age" else None] * len(periods) for g in groups} for m in MEASURES}
+    out: dict[str, dict[str, list[float | None]]] = {
+        m: {g: [0 if m != "age" else None] * len(periods) for g in groups} for m in MEASURES}
     for period, _start, group, opened, closed, backlog, age_weighted, aged_backlog in rows:
         i, g = index[period], str(group)
         out["opened"][g][i] = int(opened or 0)
