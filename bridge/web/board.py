@@ -23,9 +23,10 @@ from bridge.store.schema import transitions
 from bridge.web import data
 
 #: no remote source of anything: scripts, styles and images come from the board itself
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "connect-src 'none'; font-src 'self'; form-action 'self'; base-uri 'none'; "
-       "frame-ancestors 'none'")
+PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "connect-src 'none'; font-src 'self'; form-action 'self'; base-uri 'none'")
+#: served pages also refuse to be framed (a <meta> policy cannot say that: pages carry PAGE_CSP)
+CSP = f"{PAGE_CSP}; frame-ancestors 'none'"
 #: the bundled files, with their media types (nothing else is ever served from disk)
 STATIC = {"board.css": "text/css", "board.js": "text/javascript",
           "chart.umd.min.js": "text/javascript", "chart.js-LICENSE.md": "text/plain"}
@@ -78,7 +79,7 @@ class Board:
         env.filters["label"] = _label
         env.filters["when"] = _when
         env.globals.update(transition_page=transition_page, workloads_page=workloads_page,
-                           csp=CSP, marks=MARKS, root="")
+                           csp=PAGE_CSP, marks=MARKS, root="")
         self.env = env
 
     def today(self) -> date:
