@@ -46,33 +46,26 @@ class BasicAuth:
         return bool(sep) and user_ok and password_ok
 
 
-def board_app(board: Board, auth: BasicAuth | None = None, prefix: str = "") -> Any:
-    """A WSGI app serving the board's pages under `prefix` (e.g. `/board`) and its bundled
-    files under `static/`; GET and HEAD only."""
+def board_app(board: Board, auth: BasicAuth | None = None) -> Any:
+    """A WSGI app serving the board's pages and its bundled files under `static/`; GET and
+    HEAD only. Pages link relatively: a proxy may mount it under any path."""
 
     def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
-        response = _answer(board, auth, prefix, request)
+        response = _answer(board, auth, request)
         response.headers.update(HEADERS)
         return response(environ, start_response)
 
     return app
 
 
-def _answer(board: Board, auth: BasicAuth | None, prefix: str, request: Request) -> Response:
+def _answer(board: Board, auth: BasicAuth | None, request: Request) -> Response:
     if auth is not None and not auth.admits(request.headers.get("Authorization")):
         return Response("authentication required\n", status=401, mimetype="text/plain",
                         headers={"WWW-Authenticate": 'Basic realm="SMO board", charset="UTF-8"'})
     if request.method not in ("GET", "HEAD"):
         return Response("read-only\n", status=405, mimetype="text/plain", headers={"Allow": "GET, HEAD"})
-    path = request.path
-    if prefix:
-        if path == prefix:
-            return Response(status=308, headers={"Location": f"{prefix}/"})
-        if not path.startswith(f"{prefix}/"):
-            return Response("not found\n", status=404, mimetype="text/plain")
-        path = path[len(prefix):]
-    name = path.lstrip("/")
+    name = request.path.lstrip("/")
     if name.startswith("static/"):
         file = name.removeprefix("static/")
         if file not in STATIC:

@@ -18,8 +18,9 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 from werkzeug.test import Client
 
-from bridge.cli.serve import board_for
+from bridge.cli.serve import auth_from_env, board_for
 from bridge.derive.workloads import compute, load_ticket_columns
+from bridge.errors import ConfigError
 from bridge.models import ServiceTransition
 from bridge.store import Store
 from bridge.store.schema import outbox, runs, transitions
@@ -225,6 +226,17 @@ def test_basic_auth_admits_only_the_configured_user(synced: Synced, store: Store
     assert "s3cret-board" not in caplog.text
 
 
+def test_serve_needs_both_user_and_password_or_neither(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SMO_BRIDGE_WEB_USER", raising=False)
+    monkeypatch.delenv("SMO_BRIDGE_WEB_PASSWORD", raising=False)
+    assert auth_from_env() is None
+    monkeypatch.setenv("SMO_BRIDGE_WEB_USER", "smo")
+    with pytest.raises(ConfigError, match="SMO_BRIDGE_WEB_PASSWORD"):
+        auth_from_env()
+    monkeypatch.setenv("SMO_BRIDGE_WEB_PASSWORD", "pw")
+    assert auth_from_env() == BasicAuth("smo", "pw")
+
+
 def test_the_export_opens_from_a_folder_with_every_link_inside_it(
         synced: Synced, tmp_path: Path) -> None:
     out = tmp_path / "board"
@@ -239,8 +251,8 @@ def test_the_export_opens_from_a_folder_with_every_link_inside_it(
     for page in pages:
         html = page.read_text()
         for target in re.findall(r'(?:href|src|action)="([^"#?]+)', html):
-            if target.startswith(("http://127.0.0.1", "http://localhost")):
-                continue  # evidence links, to the tools (here the sandbox)
+            if target.startswith(("http://127.0.0.1", "data:")):
+                continue  # evidence links, to the tools (here the sandbox); the empty icon
             assert "://" not in target and not target.startswith("/"), (page.name, target)
             assert (out / target).exists(), (page.name, target)
 
