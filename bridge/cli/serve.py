@@ -55,6 +55,10 @@ def command(ctx: click.Context, host: str, port: int) -> None:
         server = make_board_server(board_app(board_for(config, store), auth), host, port)
         click.echo(f"board on http://{host}:{server.port}/"
                    + (" (basic auth)" if auth else ""), err=True)
+        if auth is None and host not in ("127.0.0.1", "localhost", "::1"):
+            log.warning("the board is served beyond loopback without authentication: set %s and "
+                        "%s, or put an authenticating reverse proxy in front (docs/board.md)",
+                        USER_ENV, PASSWORD_ENV)
         try:
             server.serve_forever()
         except KeyboardInterrupt:
