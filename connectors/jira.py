@@ -196,6 +196,13 @@ class JiraConnector(Connector):
     config_model = JiraConfig
     push_capabilities = frozenset({"gate_status"})
 
+    @classmethod
+    def browse_url(cls, base_url: str, stream: str, key: str) -> str | None:
+        # /browse/ opens an issue by key, and a project by its key
+        if stream not in ("projects", "issues") or key.startswith("~"):
+            return None
+        return f"{base_url}/browse/{quote(key, safe='')}"
+
     def __init__(self, config: SourceConfig) -> None:
         super().__init__(config)
         assert isinstance(config, JiraConfig)
