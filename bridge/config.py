@@ -78,6 +78,10 @@ class WebConfig(BaseModel):
     port: int = Field(8080, ge=1, le=65535)
     auth: WebAuthConfig | None = Field(None, description="basic auth; else none (loopback or "
                                                          "a reverse proxy that authenticates)")
+    public_url: str | None = Field(None, pattern=r"^https?://\S+$",
+                                   description="the board's address as people reach it (e.g. "
+                                               "behind a reverse proxy); pushed gate lines link "
+                                               "to the transition's page there")
 
 
 class ReportingConfig(BaseModel):

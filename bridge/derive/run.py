@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection
 
 from bridge import pullstate
+from bridge.boardlinks import transition_url
 from bridge.config import BridgeConfig
 from bridge.derive.evidence import EvidenceContext, evaluate_items
 from bridge.derive.gates import acceptance, evaluate, undated_for, went_live
@@ -277,6 +278,7 @@ def _definitions_digest(config: BridgeConfig, gate: GateDef, knowledge: Compiled
                       knowledge.knowledge_base, knowledge.category, knowledge.workflow_state,
                       sorted(knowledge.articles.items()), knowledge.author],
         "push": config.push.model_dump(mode="json") if config.push else None,
+        "board": config.web.public_url,  # pushed gate lines link there
     })
 
 
@@ -313,7 +315,7 @@ def _plan_gate_pushes(conn: Connection, config: BridgeConfig, transition: Servic
         "items": [{"key": i.key, "status": i.status.value, "due": i.due.isoformat() if i.due else None}
                   for i in gate.items],
         "version": transition.gate_version,
-        "summary": gate_line(transition),
+        "summary": gate_line(transition, transition_url(config.web.public_url, transition.id)),
     }
     comment = gate_comment(transition, old_status)
     if as_of:  # a source whose latest pull failed counts with its last complete pull

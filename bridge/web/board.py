@@ -6,7 +6,6 @@ HTML works behind a reverse proxy under any path, and from a folder opened as fi
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from sqlalchemy import select
 
+from bridge.boardlinks import transition_page
 from bridge.derive.workloads import DIMENSIONS
 from bridge.store import Store
 from bridge.store.schema import transitions
@@ -35,12 +35,6 @@ MARKS = {"met": "✓", "waived": "≈", "unmet": "○", "late": "!"}
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _TRANSITION_PAGE = re.compile(r"transition-([A-Za-z0-9._-]+)\.html")
 _WORKLOADS_PAGE = re.compile(r"workloads-([a-z]+)-([a-z]+)\.html")
-
-
-def transition_page(transition_id: str) -> str:
-    """The page name of a transition: readable, and distinct for ids that read alike."""
-    digest = hashlib.sha256(transition_id.encode()).hexdigest()[:8]
-    return f"transition-{_UNSAFE.sub('_', transition_id)[:60]}-{digest}.html"
 
 
 def workloads_page(by: str, kind: str) -> str:
