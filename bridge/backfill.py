@@ -84,7 +84,8 @@ def _window(since: datetime | None, until: datetime | None) -> dict[str, str | N
 
 def backfill(config: BridgeConfig, store: Store, source: str, since: datetime | None = None,
              until: datetime | None = None, *, push: bool = True,
-             engine_options: dict[str, Any] | None = None) -> Backfilled:
+             engine_options: dict[str, Any] | None = None,
+             notice: Callable[[str], None] | None = None) -> Backfilled:
     """Pull `source` again over [since, until] (everything without them); records already
     stored unchanged are recognised and skipped. Resumes an unfinished backfill of the same
     window; `push=False` plans pushes without delivering them."""
@@ -95,6 +96,10 @@ def backfill(config: BridgeConfig, store: Store, source: str, since: datetime | 
     window = _window(since, until)
     spec_names = [s.name for s in connector_for(config.source(source)).streams() if s.incremental]
     plan = _begin(store, source, window, since, spec_names)
+    if plan.resumed and notice is not None:
+        notice(f"resuming the backfill of {source} started {plan.started_at}: "
+               f"{', '.join(plan.done) or 'no stream'} finished and not fetched again; the rest "
+               "continues from its last stored page")
     engine = _BackfillEngine(config, store, plan=plan, until=until, **(engine_options or {}))
     result = engine.run_cycle(source, push=push)
     done = Backfilled(source, since, until, result, resumed=plan.resumed, started_at=plan.started_at,

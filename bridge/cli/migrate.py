@@ -104,7 +104,8 @@ def backfill(ctx: click.Context, source: str, since: datetime | None, until: dat
     try:
         with Reporter(Console(stderr=True)) as report, _stop_on_interrupt() as asked:
             done = ops.backfill(config, store, source, _utc(since), _utc(until), push=not no_push,
-                                engine_options={**cycle_hooks(report), "should_stop": lambda: bool(asked)})
+                                engine_options={**cycle_hooks(report), "should_stop": lambda: bool(asked)},
+                                notice=lambda line: click.echo(line, err=True))
     finally:
         store.close()
     if fmt == "json":
