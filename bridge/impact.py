@@ -188,7 +188,7 @@ def _sections(impact: Impact) -> list[tuple[str, list[str], list[list[str]]]]:
         out.append(("Tickets appearing or disappearing", ["change", "tickets", "examples"],
                     [[c, str(len(refs)), _examples(refs)] for c, refs in
                      (("mapped now", impact.tickets_added), ("no longer mapped", impact.tickets_removed)) if refs]))
-    for title, rows_in, reason in (("Records that would be quarantined", impact.quarantined, "reason"),
+    for title, rows_in, reason in (("Records quarantined", impact.quarantined, "reason"),
                                    ("Records released from quarantine", impact.released, "was")):
         grouped = _reasons(rows_in, reason)
         if grouped:

@@ -12,11 +12,12 @@ from bridge.cli.context import load_cli_config, open_cli_store
 from bridge.cli.progress import Reporter
 from bridge.config import BridgeConfig
 from bridge.errors import ConfigError
+from bridge.yamlfile import load_yaml
 
 
-def _source_for(config: BridgeConfig, old: str | None, given: str | None) -> str:
+def _source_for(config: BridgeConfig, old: str | None, new: str, given: str | None) -> str:
     """The source the files are for: --source, else the one whose mapping list names OLD,
-    else the only source."""
+    else the only source of the kind NEW declares (`meta.kind`)."""
     if given is not None:
         config.source(given)
         return given
@@ -25,8 +26,12 @@ def _source_for(config: BridgeConfig, old: str | None, given: str | None) -> str
                  if any(Path(m).resolve() == Path(old).resolve() for m in s.mappings)]
         if len(named) == 1:
             return named[0]
-    if len(config.sources) == 1:
-        return config.sources[0].name
+    data = load_yaml(new).data
+    meta = data.get("meta") if isinstance(data, dict) else None
+    kind = meta.get("kind") if isinstance(meta, dict) else None
+    of_kind = [s.name for s in config.sources if kind is None or s.kind == kind]
+    if len(of_kind) == 1:
+        return of_kind[0]
     raise ConfigError("mappings diff: name the source the files are for with --source "
                       f"({', '.join(s.name for s in config.sources)})")
 
@@ -46,7 +51,7 @@ def command(ctx: click.Context, files: tuple[str, ...], source: str | None, fmt:
     old, new = (files[0], files[1]) if len(files) == 2 else (None, files[0])
     config = load_cli_config(ctx, secrets=False)
     assert config is not None
-    name = _source_for(config, old, source)
+    name = _source_for(config, old, new, source)
     from bridge import migrate as ops  # the engine's imports: only when the command runs
 
     store = open_cli_store(config, dry_run=True)
