@@ -343,10 +343,9 @@ def reconcile(config: BridgeConfig, store: Store, source: str,
         with store.engine.connect() as conn:
             outcome.cause = _likely_cause(conn, source, over, gone)
         if not force and not dry_run:
-            worst = max(over, key=lambda r: r.share)
+            shares = ", ".join(f"{r.deleted} of {r.stored} {r.stream} record(s) ({r.share:.0%})" for r in over)
             raise ConfigError(
-                f"reconcile {source}: {worst.deleted} of {worst.stored} {worst.stream} record(s) "
-                f"({worst.share:.0%}) would be marked deleted, more than --max-share "
+                f"reconcile {source}: {shares} would be marked deleted, more than --max-share "
                 f"{max_share:.0%}; {outcome.cause}. Check with --dry-run, then use --force if "
                 "the records really are gone")
     if dry_run:
@@ -375,13 +374,14 @@ def _likely_cause(conn: Connection, source: str, over: list[ReconcileResult],
         return (f"the census found no record at all in {', '.join(empty)}: the account has probably "
                 "lost read permission there, or the configuration no longer selects it")
     keys = [k for r in over for k in gone[r.stream]]
-    projects: Counter[str] = Counter()
+    missing: Counter[str] = Counter()
     for start in range(0, len(keys), 500):
-        projects.update(p for p in conn.execute(select(tickets.c.project_key).where(
+        missing.update(p for p in conn.execute(select(tickets.c.project_key).where(
             tickets.c.source == source, tickets.c.key.in_(keys[start:start + 500]))).scalars() if p)
-    kept = set(conn.execute(select(tickets.c.project_key).where(
-        tickets.c.source == source, tickets.c.key.not_in(keys[:5000]))).scalars()) if projects else set()
-    whole = sorted(p for p in projects if p not in kept)
+    held = dict(conn.execute(select(tickets.c.project_key, func.count()).where(
+        tickets.c.source == source, tickets.c.project_key.in_(list(missing))).group_by(
+        tickets.c.project_key)).all()) if missing else {}
+    whole = sorted(p for p in missing if held.get(p, 0) <= missing[p])
     if whole:
         shown = ", ".join(whole[:5]) + (", ..." if len(whole) > 5 else "")
         return (f"every record of {len(whole)} project(s) ({shown}) is missing: the source's scope "
