@@ -378,7 +378,7 @@ def _likely_cause(conn: Connection, source: str, over: list[ReconcileResult],
     for start in range(0, len(keys), 500):
         missing.update(p for p in conn.execute(select(tickets.c.project_key).where(
             tickets.c.source == source, tickets.c.key.in_(keys[start:start + 500]))).scalars() if p)
-    held = dict(conn.execute(select(tickets.c.project_key, func.count()).where(
+    held: dict[str, int] = dict(conn.execute(select(tickets.c.project_key, func.count()).where(
         tickets.c.source == source, tickets.c.project_key.in_(list(missing))).group_by(
         tickets.c.project_key)).all()) if missing else {}
     whole = sorted(p for p in missing if held.get(p, 0) <= missing[p])
