@@ -113,14 +113,16 @@ def _derive_in(conn: Connection, config: BridgeConfig, engine: Engine, result: C
     result.derive_seconds = time.monotonic() - started
 
 
-def _deliver(config: BridgeConfig, store: Store, engine: Engine, result: CycleResult) -> None:
+def _deliver(config: BridgeConfig, store: Store, engine: Engine, result: CycleResult) -> list[dict[str, Any]]:
+    """Deliver what is due; the counts into `result`; returns what each delivered push did."""
     if config.push is None:
-        return
+        return []
     delivered = deliver_due(store, config, progress=engine.push_progress)
     result.delivered, result.push_failures = delivered.delivered, delivered.failed
     result.retrying = delivered.retrying
     with store.engine.connect() as conn:
         result.pending = pending_pushes(conn, config)
+    return delivered.outcomes
 
 
 def diff_mappings(config: BridgeConfig, store: Store, source: str, old: list[str] | None,
@@ -204,12 +206,12 @@ def republish(config: BridgeConfig, store: Store, transition: str | None = None,
                 tx.commit()
     if dry_run:
         return result
-    with _push_actions() as actions:
-        derived = _derive_only(engine) if push else engine.run_cycle(push=False, pull=False)
+    derived = _derive_only(engine, False)
     for name in ("transitions", "transitions_changed", "articles_changed", "workload_cells", "planned",
-                 "held", "derived", "derive_seconds", "delivered", "push_failures", "retrying", "pending"):
+                 "held", "derived", "derive_seconds"):
         setattr(result, name, getattr(derived, name))
-    result.actions = actions
+    if push:
+        result.actions = _deliver(config, store, engine, result)
     return result
 
 
@@ -247,32 +249,6 @@ def _forget_published(conn: Connection, config: BridgeConfig, transition: str | 
     if transition:
         forget = forget.where(transitions.c.id == transition)
     conn.execute(forget)
-
-
-class _PushLog(logging.Handler):
-    """Hears the outbox's line per delivered push: what the target's connector did."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.actions: list[dict[str, Any]] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.msg == "pushed %s to %s: %s" and isinstance(record.args, tuple):
-            operation, target, outcome = record.args
-            self.actions.append({"operation": operation, "target": target, "outcome": outcome,
-                                 "push": getattr(record, "push", None),
-                                 "remote_id": getattr(record, "remote_id", None)})
-
-
-@contextlib.contextmanager
-def _push_actions() -> Iterator[list[dict[str, Any]]]:
-    handler = _PushLog()
-    logger = logging.getLogger("bridge.outbox")
-    logger.addHandler(handler)
-    try:
-        yield handler.actions
-    finally:
-        logger.removeHandler(handler)
 
 
 @dataclass
