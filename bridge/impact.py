@@ -40,14 +40,13 @@ def snapshot(conn: Connection, sources: Iterable[str] | None = None) -> Snapshot
     only = set(sources) if sources is not None else None
     shot = Snapshot()
     query = select(tickets.c.source, tickets.c.key, tickets.c.practice, tickets.c.capability,
-                   tickets.c.team, tickets.c.payload)
-    for row in conn.execute(query):
-        if only is not None and row.source not in only:
-            continue
+                   tickets.c.team, tickets.c.payload["display_key"].as_string().label("label"))
+    if only is not None:
+        query = query.where(tickets.c.source.in_(sorted(only)))
+    for row in conn.execution_options(yield_per=5000).execute(query):
         shot.tickets[(row.source, row.key)] = (row.practice, row.capability, row.team)
-        label = (row.payload or {}).get("display_key") if isinstance(row.payload, dict) else None
-        if label:
-            shot.labels[(row.source, row.key)] = str(label)
+        if row.label:
+            shot.labels[(row.source, row.key)] = str(row.label)
     for q in conn.execute(select(quarantine.c.source, quarantine.c.stream, quarantine.c.key,
                                  quarantine.c.field, quarantine.c.reason)):
         if only is None or q.source in only:
