@@ -26,6 +26,7 @@ from bridge.faults import crash_point
 from bridge.logs import exception_summary, redact
 from bridge.models import RawRecord
 from bridge.outbox import deliver_due, pending_pushes
+from bridge.readahead import Page, ReadAhead
 from bridge.sourcemaps import SourceMapping, load_source_mapping
 from bridge.store import Store
 from bridge.store import repository as repo
@@ -37,6 +38,8 @@ from mappings.policy import Policy, load_policy
 log = logging.getLogger("bridge.engine")
 
 PAGE = 500
+#: pages read while the one before is stored (bounded: memory stays flat); 0 reads in turn
+READ_AHEAD = 2
 SIGNPOST_LAG = timedelta(seconds=60)
 DERIVE_LOCK_WAIT = 600.0  # derivation takes seconds; a wait this long means something is stuck
 #: (source, records so far, records expected when the source said so)
@@ -339,44 +342,43 @@ class Engine:
         with self.unit() as conn:
             cursor = repo.get_cursor(conn, source, stream) if incremental else None
         since = datetime.fromisoformat(cursor["last_value"]) if cursor else None
-        rejected: list[Quarantined] = []
-        page: list[RawRecord] = []
         newest: datetime | None = since
 
-        def flush(final: bool) -> None:
-            nonlocal page
+        def flush(page: Page) -> None:
             advance = None
-            if incremental and newest is not None and (is_sorted or final):
+            if incremental and newest is not None and (is_sorted or page.last):
                 advance = min(newest, signpost)
             with self.unit() as conn:
-                self._store_page(conn, page, rejected, mapping, outcome, spec.identity_field)
+                self._store_page(conn, page.records, page.rejected, mapping, outcome,
+                                 spec.identity_field)
                 if advance is not None and (cursor is None or advance.isoformat() != cursor.get("last_value")):
                     repo.set_cursor(conn, source, stream, {"last_value": advance.isoformat(),
                                                            "signpost": signpost.isoformat()})
             crash_point("page")
-            page = []
-            rejected.clear()
 
         connector.read_total = None
         before = outcome.pulled
 
-        def report() -> None:
+        def report(page: Page) -> None:
             if self.progress:
-                expected = connector.read_total
+                expected = page.read_total
                 self.progress(source, outcome.pulled, None if expected is None else before + expected)
 
-        for record in connector.read(stream, since, rejected.append):
-            page.append(record)
-            outcome.pulled += 1
-            if record.updated is not None and (newest is None or record.updated > newest):
-                newest = record.updated
-            if len(page) >= PAGE:
-                flush(final=False)
-                report()
-                if self.should_stop():
+        # the next pages are fetched while this one is mapped and stored; a page's cursor
+        # still commits with it, so nothing read ahead counts until it is stored
+        reader = ReadAhead(lambda rejected: connector.read(stream, since, rejected), size=PAGE,
+                           ahead=READ_AHEAD, total=lambda: connector.read_total,
+                           name=f"read {source}/{stream}")
+        with reader:
+            for page in reader:
+                outcome.pulled += len(page.records)
+                for record in page.records:
+                    if record.updated is not None and (newest is None or record.updated > newest):
+                        newest = record.updated
+                flush(page)
+                report(page)
+                if not page.last and self.should_stop():
                     raise Interrupted
-        flush(final=True)
-        report()
 
     def _store_page(self, conn: Connection, page: list[RawRecord], rejected: list[Quarantined],
                     mapping: SourceMapping, outcome: SourceOutcome, identity_field: str | None) -> None:
