@@ -188,6 +188,7 @@ class SourceMapping:
     def _map(self, conn: Connection, bound: BoundMapping, records: Iterable[RawRecord],
              counts: ApplyCounts) -> None:
         tickets: list[Ticket] = []
+        projects: list[Project] = []
         released: dict[str, list[str]] = {}
         for record in records:
             if record.deleted:
@@ -214,12 +215,13 @@ class SourceMapping:
                 tickets.append(outcome.entity)
                 counts.mapped += 1
             elif isinstance(outcome.entity, Project):
-                repo.upsert_project(conn, outcome.entity)
+                projects.append(outcome.entity)
                 counts.mapped += 1
             if len(tickets) >= 1000:
                 repo.upsert_tickets(conn, tickets)
                 tickets = []
         if tickets:
             repo.upsert_tickets(conn, tickets)
+        repo.upsert_projects(conn, projects)
         for stream, keys in released.items():
             repo.release_quarantine(conn, self.source.name, stream, keys)

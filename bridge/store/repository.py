@@ -14,7 +14,23 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Table, and_, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Connection,
+    String,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.sql.expression import Executable
 
 from bridge.models import Project, RawRecord, ServiceTransition, Ticket
 from bridge.store.schema import (
@@ -57,6 +73,9 @@ def store_raw(conn: Connection, records: Sequence[RawRecord], now: datetime | No
               identity_field: str | None = None) -> RawWriteResult:
     """Upsert records by (source, stream, key); unchanged content is skipped by hash.
 
+    Per page: one SELECT of the stored digests, one insert-or-update statement for what is
+    new or changed, one UPDATE for what the source deleted.
+
     With `identity_field` (a payload field that survives a key change, e.g. a Jira issue's
     id), a record arriving under a new key retires the stored record it used to be.
     """
@@ -68,57 +87,120 @@ def store_raw(conn: Connection, records: Sequence[RawRecord], now: datetime | No
     latest: dict[tuple[str, str, str], RawRecord] = {}
     for record in records:
         latest[(record.source, record.stream, record.key)] = record
-    existing: dict[tuple[str, str, str], tuple[int, str, bool]] = {}
-    by_stream: dict[tuple[str, str], list[str]] = {}
-    for src, stream, key in latest:
-        by_stream.setdefault((src, stream), []).append(key)
-    # equality on (source, stream) and IN on key: the unique index serves it on every backend
-    for (src, stream), stream_keys in by_stream.items():
-        for chunk_start in range(0, len(stream_keys), 500):
-            rows = conn.execute(
-                select(raw_records.c.key, raw_records.c.id, raw_records.c.content_hash,
-                       raw_records.c.deleted)
-                .where(raw_records.c.source == src, raw_records.c.stream == stream,
-                       raw_records.c.key.in_(stream_keys[chunk_start:chunk_start + 500])))
-            for key, row_id, digest, deleted in rows:
-                existing[(src, stream, key)] = (row_id, digest, deleted)
+    existing = _stored_digests(conn, latest)
+    rows: list[dict[str, Any]] = []
     new_rows: list[dict[str, Any]] = []
+    gone: list[int] = []
     for ident, record in latest.items():
-        digest = content_hash(record.payload)
         known = existing.get(ident)
-        if known is None:
-            if record.deleted:
-                continue
-            new_rows.append({"source": record.source, "stream": record.stream, "key": record.key,
-                             "updated": record.updated, "payload": record.payload,
-                             "content_hash": digest, "deleted": False, "first_seen": now,
-                             "last_seen": now, "identity": _identity(record, identity_field)})
-            result.inserted += 1
-            result.changed.append(record)
-            continue
-        row_id, old_digest, was_deleted = known
         if record.deleted:
-            if not was_deleted:
-                conn.execute(update(raw_records).where(raw_records.c.id == row_id)
-                             .values(deleted=True, last_seen=now))
+            if known is not None and not known[2]:
+                gone.append(known[0])
                 result.deleted += 1
                 result.changed.append(record)
             continue
-        if old_digest == digest and not was_deleted:
+        digest = content_hash(record.payload)
+        if known is not None and known[1] == digest and not known[2]:
             result.unchanged += 1
             continue
-        conn.execute(update(raw_records).where(raw_records.c.id == row_id).values(
-            updated=record.updated, payload=record.payload, content_hash=digest, deleted=False,
-            last_seen=now, identity=_identity(record, identity_field)))
-        result.updated += 1
+        row = {"source": record.source, "stream": record.stream, "key": record.key,
+               "updated": record.updated, "payload": record.payload, "content_hash": digest,
+               "deleted": False, "first_seen": now, "last_seen": now,
+               "identity": _identity(record, identity_field)}
+        rows.append(row)
+        if known is None:
+            new_rows.append(row)
+            result.inserted += 1
+        else:
+            result.updated += 1
         result.changed.append(record)
-    if new_rows:
-        conn.execute(insert(raw_records), new_rows)
-        if identity_field:
-            retired = _retire_old_keys(conn, new_rows, now)
-            result.changed += retired
-            result.deleted += len(retired)
+    for start in range(0, len(gone), 500):
+        conn.execute(update(raw_records).where(raw_records.c.id.in_(gone[start:start + 500]))
+                     .values(deleted=True, last_seen=now))
+    if rows:
+        # first_seen stays as it was on a record seen before
+        upsert(conn, raw_records, ("source", "stream", "key"), rows, keep=("first_seen",))
+    if new_rows and identity_field:
+        retired = _retire_old_keys(conn, new_rows, now)
+        result.changed += retired
+        result.deleted += len(retired)
     return result
+
+
+def _insert_or_update(dialect: str, table: Table, keys: Sequence[str], changing: Sequence[str],
+                      ) -> Executable:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE SET changing = the new values."""
+    if dialect == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
+        lite = sqlite.insert(table)
+        return lite.on_conflict_do_update(
+            index_elements=[table.c[k] for k in keys],
+            set_={c: lite.excluded[c] for c in changing}) if changing else lite.on_conflict_do_nothing()
+    from sqlalchemy.dialects import postgresql
+
+    pg = postgresql.insert(table)
+    return pg.on_conflict_do_update(
+        index_elements=[table.c[k] for k in keys],
+        set_={c: pg.excluded[c] for c in changing}) if changing else pg.on_conflict_do_nothing()
+
+
+def lookup_by(conn: Connection, columns: Sequence[ColumnElement[Any]], table: Table,
+              equal: dict[str, Any], column: str, values: Sequence[str],
+              *where: ColumnElement[bool]) -> list[Any]:
+    """`columns` of the rows of `table` whose `column` is one of `values` and whose `equal`
+    columns have those values, 500 values a statement.
+
+    On PostgreSQL, one index probe per value (a lateral subquery the planner cannot
+    flatten): a table not yet analysed (a first load) otherwise has `column IN (...)`
+    planned as a filter on a scan of every row sharing the `equal` values, per page."""
+    found: list[Any] = []
+    conditions = [*(table.c[k] == v for k, v in equal.items()), *where]
+    for start in range(0, len(values), 500):
+        chunk = list(values[start:start + 500])
+        if conn.dialect.name != "postgresql":
+            found += conn.execute(select(*columns).where(*conditions, table.c[column].in_(chunk)))
+            continue
+        wanted = func.unnest(bindparam("values", chunk, type_=ARRAY(String()))).table_valued(
+            "value").render_derived(name="wanted")
+        probe = (select(*columns).where(*conditions, table.c[column] == wanted.c.value)
+                 .offset(0).lateral("found"))  # OFFSET keeps it a subquery: one probe per value
+        found += conn.execute(select(*probe.c).select_from(wanted).join(probe, true()))
+    return found
+
+
+def _stored_digests(conn: Connection, wanted: Iterable[tuple[str, str, str]],
+                    ) -> dict[tuple[str, str, str], tuple[int, str, bool]]:
+    """(source, stream, key) -> (id, content hash, deleted) of the stored ones among `wanted`."""
+    by_stream: dict[tuple[str, str], list[str]] = {}
+    for src, stream, key in wanted:
+        by_stream.setdefault((src, stream), []).append(key)
+    found: dict[tuple[str, str, str], tuple[int, str, bool]] = {}
+    columns = (raw_records.c.key, raw_records.c.id, raw_records.c.content_hash, raw_records.c.deleted)
+    for (src, stream), stream_keys in by_stream.items():
+        for key, row_id, digest, deleted in lookup_by(
+                conn, columns, raw_records, {"source": src, "stream": stream}, "key", stream_keys):
+            found[(src, stream, key)] = (row_id, digest, deleted)
+    return found
+
+
+def upsert(conn: Connection, table: Table, keys: Sequence[str], rows: Sequence[dict[str, Any]],
+           keep: Sequence[str] = ()) -> None:
+    """Insert `rows`, or update the row with the same `keys` values (every column given but
+    `keep`): one statement for all of them on SQLite and PostgreSQL, one per row elsewhere."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    changing = [c for c in columns if c not in keys and c not in keep]
+    dialect = conn.dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        statement = _insert_or_update(dialect, table, keys, changing)
+        for start in range(0, len(rows), 1000):
+            conn.execute(statement, list(rows[start:start + 1000]))
+        return
+    for row in rows:
+        _put(conn, table, {k: row[k] for k in keys}, {c: row[c] for c in changing},
+             {c: row[c] for c in keep if c in row})
 
 
 def _identity(record: RawRecord, field_name: str | None) -> str | None:
@@ -136,20 +218,18 @@ def _retire_old_keys(conn: Connection, new_rows: list[dict[str, Any]], now: date
         if row["identity"] is not None:
             by_stream.setdefault((row["source"], row["stream"]), {})[row["identity"]] = row["key"]
     for (source, stream), current in by_stream.items():
-        identities = list(current)
-        for start in range(0, len(identities), 500):
-            old = conn.execute(select(raw_records.c.id, raw_records.c.key, raw_records.c.identity,
-                                      raw_records.c.payload).where(
-                raw_records.c.source == source, raw_records.c.stream == stream,
-                raw_records.c.identity.in_(identities[start:start + 500]),
-                raw_records.c.deleted.is_(False))).all()
-            moved = [(old_id, key, payload) for old_id, key, identity, payload in old
-                     if key != current[identity]]
-            if moved:
-                conn.execute(update(raw_records).where(raw_records.c.id.in_([m[0] for m in moved]))
-                             .values(deleted=True, last_seen=now))
-            retired += [RawRecord(source=source, stream=stream, key=key, payload=payload, deleted=True)
-                        for _, key, payload in moved]
+        live = lookup_by(conn, (raw_records.c.id, raw_records.c.key, raw_records.c.identity),
+                         raw_records, {"source": source, "stream": stream}, "identity",
+                         list(current), raw_records.c.deleted.is_(False))
+        moved = [row_id for row_id, key, identity in live if key != current[identity]]
+        if not moved:
+            continue  # the usual case: the live rows found are those just inserted
+        old = conn.execute(select(raw_records.c.key, raw_records.c.payload)
+                           .where(raw_records.c.id.in_(moved))).all()
+        conn.execute(update(raw_records).where(raw_records.c.id.in_(moved))
+                     .values(deleted=True, last_seen=now))
+        retired += [RawRecord(source=source, stream=stream, key=key, payload=payload, deleted=True)
+                    for key, payload in old]
     return retired
 
 
@@ -159,11 +239,12 @@ def get_cursor(conn: Connection, source: str, stream: str) -> dict[str, Any] | N
     return dict(value) if value is not None else None
 
 
-def _put(conn: Connection, table: Table, keys: dict[str, Any], values: dict[str, Any]) -> None:
-    """Update the row with these key values, or insert it: the same on SQLite and PostgreSQL."""
+def _put(conn: Connection, table: Table, keys: dict[str, Any], values: dict[str, Any],
+         on_insert: dict[str, Any] | None = None) -> None:
+    """Update the row with these key values, or insert it (with `on_insert` too)."""
     done = conn.execute(update(table).where(*(table.c[k] == v for k, v in keys.items())).values(**values))
     if done.rowcount == 0:
-        conn.execute(insert(table).values(**keys, **values))
+        conn.execute(insert(table).values(**keys, **values, **(on_insert or {})))
 
 
 def set_cursor(conn: Connection, source: str, stream: str, value: dict[str, Any]) -> None:
@@ -266,57 +347,64 @@ def replace_lookup_entries(conn: Connection, source: str, rows: Iterable[tuple[s
 
 def upsert_project(conn: Connection, project: Project, now: datetime | None = None) -> bool:
     """Store a canonical project; False when nothing changed."""
-    payload = project.model_dump(mode="json")
-    digest = content_hash(payload)
-    where = and_(projects.c.source == project.ref.source, projects.c.key == project.key)
-    old = conn.execute(select(projects.c.content_hash).where(where)).scalar_one_or_none()
-    if old == digest:
-        return False
-    _put(conn, projects, {"source": project.ref.source, "key": project.key},
-         {"service": project.service, "payload": payload, "content_hash": digest,
-          "updated_at": now or utcnow()})
-    return True
+    return upsert_projects(conn, [project], now) == 1
+
+
+def upsert_projects(conn: Connection, batch: Sequence[Project], now: datetime | None = None) -> int:
+    """Store canonical projects; returns how many were new or changed. One SELECT of the
+    stored digests, one insert-or-update statement for what changed."""
+    now = now or utcnow()
+    latest = {(p.ref.source, p.key): p for p in batch}  # a repeated key: the last one wins
+    known = _entity_digests(conn, projects, latest)
+    changed: list[dict[str, Any]] = []
+    for project in latest.values():
+        payload = project.model_dump(mode="json")
+        digest = content_hash(payload)
+        if known.get((project.ref.source, project.key)) != digest:
+            changed.append({"source": project.ref.source, "key": project.key,
+                            "service": project.service, "payload": payload,
+                            "content_hash": digest, "updated_at": now})
+    upsert(conn, projects, ("source", "key"), changed)
+    return len(changed)
+
+
+def _entity_digests(conn: Connection, table: Table, wanted: Iterable[tuple[str, str]],
+                    ) -> dict[tuple[str, str], str]:
+    """(source, key) -> content hash of the stored projects or tickets among `wanted`."""
+    by_source: dict[str, list[str]] = {}
+    for src, key in wanted:
+        by_source.setdefault(src, []).append(key)
+    known: dict[tuple[str, str], str] = {}
+    for src, source_keys in by_source.items():
+        for key, digest in lookup_by(conn, (table.c.key, table.c.content_hash), table,
+                                     {"source": src}, "key", source_keys):
+            known[(src, key)] = digest
+    return known
 
 
 def upsert_tickets(conn: Connection, batch: Sequence[Ticket], now: datetime | None = None) -> int:
-    """Store canonical tickets; returns how many were new or changed."""
+    """Store canonical tickets; returns how many were new or changed. One SELECT of the
+    stored digests, one insert-or-update statement for what changed."""
     now = now or utcnow()
-    changed = 0
     latest = {(t.ref.source, t.key): t for t in batch}  # a repeated key: the last one wins
-    known: dict[tuple[str, str], str] = {}
-    by_source: dict[str, list[str]] = {}
-    for src, key in latest:
-        by_source.setdefault(src, []).append(key)
-    for src, source_keys in by_source.items():
-        for start in range(0, len(source_keys), 500):
-            rows = conn.execute(select(tickets.c.key, tickets.c.content_hash).where(
-                tickets.c.source == src, tickets.c.key.in_(source_keys[start:start + 500])))
-            known.update({(src, key): digest for key, digest in rows})
-    new_rows: list[dict[str, Any]] = []
+    known = _entity_digests(conn, tickets, latest)
+    changed: list[dict[str, Any]] = []
     for ticket in latest.values():
         payload = ticket.model_dump(mode="json")
         digest = content_hash(payload)
-        ident = (ticket.ref.source, ticket.key)
-        old = known.get(ident)
-        if old == digest:
+        if known.get((ticket.ref.source, ticket.key)) == digest:
             continue
-        values = {
+        changed.append({
+            "source": ticket.ref.source, "key": ticket.key,
             "practice": ticket.practice, "capability": ticket.capability.value if ticket.capability else None,
             "team": ticket.team, "status_category": ticket.status_category, "priority": ticket.priority,
             "project_key": ticket.project_key, "transition_key": ticket.transition_key,
             "opened": ticket.opened, "resolved": ticket.resolved, "effort_hours": ticket.effort_hours,
             "sla_breached": ticket.sla_breached, "payload": payload, "content_hash": digest,
             "updated_at": now,
-        }
-        if old is None:
-            new_rows.append({"source": ticket.ref.source, "key": ticket.key, **values})
-        else:
-            conn.execute(update(tickets).where(tickets.c.source == ident[0], tickets.c.key == ident[1])
-                         .values(**values))
-        changed += 1
-    if new_rows:
-        conn.execute(insert(tickets), new_rows)
-    return changed
+        })
+    upsert(conn, tickets, ("source", "key"), changed)
+    return len(changed)
 
 
 def delete_entity(conn: Connection, source: str, key: str) -> None:

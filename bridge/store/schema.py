@@ -71,7 +71,9 @@ raw_records = Table(
     # what survives a key change (a Jira issue moved to another project keeps its id)
     Column("identity", String(255)),
     UniqueConstraint("source", "stream", "key"),
-    Index(None, "source", "stream", "identity"),
+    # led by the identity: a lookup by key must find only the unique index (a PostgreSQL
+    # table not yet analysed would otherwise scan a whole stream through this one)
+    Index(None, "identity", "source", "stream"),
 )
 
 # lookups that mappings build from reference records, saved so a cycle need not re-read them
