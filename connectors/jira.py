@@ -29,12 +29,11 @@ import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import requests
-from jira import JIRA, JIRAError
 from pydantic import Field, field_validator, model_validator
 
 from bridge.errors import BridgeError, SourceError, TransientError
@@ -64,6 +63,9 @@ from connectors.paging import NoProgressGuard
 from connectors.records import key_problem, kind_of, synthetic_key
 from connectors.timefmt import account_zone, jql_minute, jql_since, parse_jira_timestamp
 from connectors.zones import zone_problem
+
+if TYPE_CHECKING:  # the client library is imported when a client is built, not to validate a config
+    from jira import JIRA
 
 #: Stock fields plus the custom fields of docs/data-contract.md, by name: resolved to ids
 #: through the fields stream, so `Go-live date` works whatever id the instance gave it.
@@ -237,6 +239,8 @@ class JiraConnector(Connector):
 
     def _client(self) -> JIRA:
         if self._jira is None:
+            from jira import JIRA
+
             cfg = self.cfg
             auth: dict[str, Any] = {}
             if isinstance(cfg.auth, BasicAuth):
@@ -263,6 +267,8 @@ class JiraConnector(Connector):
     @contextmanager
     def _errors(self, request: str) -> Iterator[None]:
         """Library exceptions -> SourceError / TransientError naming the request."""
+        from jira import JIRAError
+
         try:
             yield
         except JIRAError as exc:
@@ -280,6 +286,8 @@ class JiraConnector(Connector):
         self, path: str, params: dict[str, Any] | None = None, *, missing_ok: bool = False
     ) -> Any:
         """GET a JSON document; with `missing_ok`, a 404 is None instead of an error."""
+        from jira import JIRAError
+
         client = self._client()
         with self._errors(f"GET /rest/api/{self.cfg.api_version}/{path}"):
             try:

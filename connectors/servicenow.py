@@ -22,13 +22,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import quote, urlsplit
 
-import pysnow
 import requests
 from pydantic import Field
-from pysnow.exceptions import PysnowException
 
 from bridge.errors import PermissionDenied, SourceError, TransientError
 from bridge.models import KnowledgeArticle, RawRecord
@@ -61,6 +59,9 @@ from connectors.servicenow_query import (
     sys_id_value,
 )
 from connectors.timefmt import format_servicenow_timestamp, parse_servicenow_timestamp
+
+if TYPE_CHECKING:  # pysnow is imported when a client is built, not to validate a config
+    import pysnow
 
 __all__ = ["DEFAULT_TABLES", "ServiceNowConfig", "ServiceNowConnector", "field_value"]
 
@@ -170,6 +171,8 @@ class ServiceNowConnector(Connector):
 
     def _client(self) -> pysnow.Client:
         if self._snow is None:
+            import pysnow
+
             cfg = self.cfg
             parts = urlsplit(cfg.url)
             host, use_ssl = parts.netloc + parts.path, parts.scheme == "https"
@@ -190,6 +193,8 @@ class ServiceNowConnector(Connector):
 
     @contextmanager
     def _errors(self, request: str) -> Iterator[None]:
+        from pysnow.exceptions import PysnowException
+
         try:
             yield
         except requests.HTTPError as exc:

@@ -6,9 +6,6 @@ import click
 
 from bridge.cli.context import load_cli_config
 from bridge.errors import ConfigError
-from bridge.sourcemaps import compiled_for
-from mappings.loader import validate_files
-from mappings.policy import load_policy
 
 
 @click.group("config")
@@ -25,8 +22,13 @@ def validate(ctx: click.Context) -> None:
     issues = []
     for source in config.sources:
         if source.mappings:  # the shipped defaults are checked by their own tests
+            from mappings.loader import validate_files  # here: most configurations name none
+
             issues += validate_files(source.mappings, source.kind)
     if config.policy_files() and not issues:
+        from bridge.sourcemaps import compiled_for
+        from mappings.policy import load_policy
+
         roles = {r for s in config.sources for r in compiled_for(s).roles}
         for policy in config.policy_files():
             try:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from bridge.config import DEFAULT_STATE, BridgeConfig, load_config
 from bridge.logs import redact
-from bridge.store import Store, open_store
-from bridge.store.database import open_existing_store, redacted_url, store_exists
+
+if TYPE_CHECKING:  # the store (SQLAlchemy) is imported by the commands that open one
+    from bridge.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,8 @@ def open_cli_store(config: BridgeConfig | None, *, read_only: bool = False,
     change nothing; writing ones create a new store but never upgrade an existing one (that
     is `smo-bridge db upgrade`); a dry run with no store yet runs against an empty one in
     memory, so it writes nothing anywhere."""
+    from bridge.store.database import open_existing_store, open_store, redacted_url, store_exists
+
     url = config.state if config else DEFAULT_STATE
     if read_only:
         return open_existing_store(url)

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.table import Table
 
-from bridge import pullstate
 from bridge.cli.context import load_cli_config, open_cli_store
-from bridge.store import Store
-from bridge.store.status import snapshot
+
+if TYPE_CHECKING:  # imported where used: `status --help` and `--format json` need no rich
+    from rich.console import Console
+    from rich.table import Table
+
+    from bridge.store import Store
 
 
 @click.command("status")
@@ -21,6 +22,8 @@ from bridge.store.status import snapshot
 @click.pass_context
 def command(ctx: click.Context, fmt: str) -> None:
     """Show sources, transitions, workloads and the push outbox from the state store."""
+    from bridge.store.status import snapshot
+
     config = load_cli_config(ctx, required=False, secrets=False)
     store = open_cli_store(config, read_only=True)
     try:
@@ -31,12 +34,16 @@ def command(ctx: click.Context, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(data, indent=2))
         return
+    from rich.console import Console
+
     render_tables(data, Console())
 
 
 def with_pull_states(data: dict[str, Any], store: Store) -> dict[str, Any]:
     """Each source with whether its last pull completed: after one that stored pages and
     stopped, the transitions it touches wait for a complete pull (bridge.pullstate)."""
+    from bridge import pullstate
+
     with store.engine.connect() as conn:
         pulls = pullstate.all_states(conn)
     for source in data["sources"]:
@@ -53,6 +60,8 @@ STATUS_STYLE = {"live_unready": "bold red", "passed": "green", "ready_for_review
 
 def transitions_table(transitions: list[dict[str, Any]], title: str) -> Table:
     """The contract's transitions as a table: service, project, go-live, gate, items met."""
+    from rich.table import Table
+
     table = Table(title=title)
     table.add_column("service")
     # ids and statuses are never cut short; the service name wraps instead
@@ -70,6 +79,8 @@ def transitions_table(transitions: list[dict[str, Any]], title: str) -> Table:
 
 
 def render_tables(data: dict[str, Any], console: Console) -> None:
+    from rich.table import Table
+
     sources = Table(title="Sources")
     for col in ("name", "kind", "last success", "pull", "records", "projects", "tickets",
                 "quarantined"):

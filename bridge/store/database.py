@@ -4,31 +4,33 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from bridge.errors import BridgeError, ConfigError, TransientError
+from bridge.store import revision
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 def _alembic_config() -> Config:
+    from alembic.config import Config  # upgrades only: reading commands never import Alembic
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     return cfg
 
 
 def head_revision() -> str | None:
-    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    return revision.head()
 
 
 class Store:
@@ -43,7 +45,7 @@ class Store:
 
     def current_revision(self) -> str | None:
         with self.engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            return revision.stored(conn)
 
     def upgrade(self) -> None:
         """Bring the schema to the newest revision, in place; a no-op when current.
@@ -51,6 +53,8 @@ class Store:
         Under the `schema` lock: processes started together on an empty database would
         otherwise all create the tables, and all but one fail.
         """
+        from alembic import command
+
         from bridge.store.locks import SCHEMA_LOCK_WAIT, waiting_lock  # locks build on Store
 
         cfg = _alembic_config()
@@ -200,7 +204,7 @@ def _unavailable(url: str, exc: OperationalError) -> TransientError:
 
 def _not_current(url: str, current: str) -> ConfigError:
     head = head_revision()
-    known = {s.revision for s in ScriptDirectory.from_config(_alembic_config()).walk_revisions()}
+    known = set(revision.revisions())
     if current not in known:
         return ConfigError(f"state store {redacted_url(url)} has schema {current}, written by a "
                            f"newer smo-bridge (this one knows up to {head}): upgrade smo-bridge")

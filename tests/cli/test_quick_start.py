@@ -1,0 +1,78 @@
+"""Quick commands import only what they use: `status` and `config validate` start without
+Alembic, the vendor clients, numpy or rich (each costs a tenth of a second or so), and
+read the schema revision without Alembic. Checked by the modules a fresh process holds,
+never by timing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bridge.store import open_store, revision
+from tests.helpers import clean_env
+
+HEAVY = ("alembic", "jira", "pysnow", "numpy", "rich")
+
+
+def loaded_after(code: str, cwd: Path) -> set[str]:
+    """The heavy top-level packages a fresh interpreter holds after running `code`."""
+    probe = (f"import sys\n{code}\nimport json\n"
+             f"print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & {set(HEAVY)!r})))")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=cwd, env=clean_env(),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+@pytest.fixture
+def deployment(tmp_path: Path) -> Path:
+    config = tmp_path / "smo-bridge.yaml"
+    config.write_text(
+        f"state: sqlite:///{tmp_path / 'state.db'}\nsources:\n"
+        "  - {name: jira, kind: jira, url: 'http://127.0.0.1:9', "
+        "auth: {kind: basic, username: u, password: '${JIRA_TOKEN}'}}\n"
+        "  - {name: snow, kind: servicenow, url: 'http://127.0.0.1:9', "
+        "auth: {kind: basic, username: u, password: p}}\n")
+    open_store(f"sqlite:///{tmp_path / 'state.db'}").close()
+    return config
+
+
+def test_what_status_and_config_validate_import_holds_nothing_heavy(deployment: Path) -> None:
+    code = ("import bridge.cli.main, bridge.cli.context, bridge.cli.status, bridge.cli.config_cmd\n"
+            "from bridge.config import load_config\n"
+            f"config = load_config({str(deployment)!r}, secrets=False)\n"
+            "from bridge.cli.context import open_cli_store\n"
+            "open_cli_store(config, read_only=True).close()\n")
+    assert loaded_after(code, deployment.parent) == set()
+
+
+def test_status_in_json_needs_numpy_alone_and_config_validate_nothing_heavy(
+        deployment: Path) -> None:
+    run = "from bridge.cli.main import main\ntry:\n    main({args!r})\nexcept SystemExit:\n    pass\n"
+    status = run.format(args=["--config", str(deployment), "status", "--format", "json"])
+    # the workload figures are computed with numpy: status imports it to compute, not to start
+    assert loaded_after(status, deployment.parent) == {"numpy"}
+    validate = run.format(args=["--config", str(deployment), "config", "validate"])
+    assert loaded_after(validate, deployment.parent) == set()
+
+
+def test_the_revisions_read_without_alembic_are_alembics(store_url: str) -> None:
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from bridge.store.database import _alembic_config
+
+    assert revision.head() == ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    assert set(revision.revisions()) == {
+        s.revision for s in ScriptDirectory.from_config(_alembic_config()).walk_revisions()}
+    store = open_store(store_url)
+    try:
+        with store.engine.connect() as conn:
+            assert revision.stored(conn) == MigrationContext.configure(conn).get_current_revision()
+            assert revision.stored(conn) == revision.head()
+    finally:
+        store.close()
