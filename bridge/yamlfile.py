@@ -133,9 +133,8 @@ def parse_yaml(text: str, file: str = "<string>") -> YamlDocument:
         _check_shape(text, file)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
-        raise _invalid(file, line, col, f"invalid YAML: {exc.problem}") from None
+        line, col, message = syntax_in_words(exc, text)
+        raise _invalid(file, line, col, f"invalid YAML: {message}") from None
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow
         line = text.count("\n", 0, exc.position) + 1
         col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
@@ -149,6 +148,109 @@ def parse_yaml(text: str, file: str = "<string>") -> YamlDocument:
     if issues:
         raise ConfigError(f"{file}: invalid YAML", issues)
     return YamlDocument(file, data, positions)
+
+
+def _at(mark: Any) -> str:
+    return f"{mark.line + 1}:{mark.column + 1}"
+
+
+def syntax_in_words(exc: yaml.MarkedYAMLError, text: str) -> tuple[int | None, int | None, str]:
+    """A YAML parser error as (line, column, message) in plain words: what is wrong and how
+    to fix it, at the place to look (the parser's own words only as a last resort)."""
+    problem, context = str(exc.problem or ""), str(exc.context or "")
+    mark, opened = exc.problem_mark, exc.context_mark
+    if mark is None:
+        return None, None, problem
+    lines = text.splitlines()
+    here = lines[mark.line] if mark.line < len(lines) else ""
+    before = here[:mark.column]
+
+    def at(where: Any, message: str) -> tuple[int, int, str]:
+        return where.line + 1, where.column + 1, message
+
+    if "'\\t'" in problem:
+        if not before.strip(" -"):
+            return at(mark, "a tab is not allowed for indentation: indent with spaces")
+        return at(mark, "a tab is not allowed here: use spaces")
+    if problem == "found unexpected end of stream" and "quoted scalar" in context and opened:
+        return at(opened, f"the quote opened at {_at(opened)} is never closed")
+    if problem.startswith("found unknown escape character") and opened:
+        return at(mark, "a backslash in double quotes starts an escape such as \\n: "
+                        "write the value in single quotes (regular expressions especially)")
+    if problem == "could not find expected ':'" and opened:
+        return at(opened, "a ':' is missing after the key")
+    if problem == "mapping values are not allowed here":
+        return _misplaced_colon(lines, mark)
+    if "expected ',' or '}'" in problem or "expected ',' or ']'" in problem:
+        bracket = "{" if "}" in problem else "["
+        if opened and (mark.line > opened.line or "<stream end>" in problem):
+            return at(opened, f"the '{bracket}' opened at {_at(opened)} is never closed")
+        closing = "}" if bracket == "{" else "]"
+        return at(mark, f"a ',' is missing between the values inside '{bracket} {closing}'")
+    if problem.startswith("expected <block end>") or problem.startswith("did not find expected"):
+        if "'<scalar>'" in problem and before.rstrip()[-1:] in ("'", '"') \
+                and before.strip()[:1] not in ("'", '"'):
+            return at(mark, "text after the closing quote: put the whole value in quotes")
+        if "found ':'" in problem:
+            return at(mark, "a key is missing before the ':'")
+        if "'}'" in problem or "']'" in problem:
+            return at(mark, f"a '{problem[-2]}' that closes nothing")
+        return at(mark, "indentation does not match the lines above")
+    if problem.startswith("found undefined alias"):
+        name = problem.split("'")[1] if "'" in problem else ""
+        return at(mark, f"*{name} refers to no anchor &{name} above: put the value in quotes "
+                        "if the '*' is meant as text")
+    if problem.startswith("found character") and "cannot start any token" in problem:
+        char = problem.split("'")[1] if "'" in problem else "?"
+        return at(mark, f"a value cannot start with '{char}': put it in quotes")
+    if "while scanning an alias" in context or "while scanning an anchor" in context:
+        return at(opened or mark, f"a value cannot start with '{'*' if 'alias' in context else '&'}'"
+                                  ": put it in quotes")
+    if problem.startswith("expected the node content") and "<stream end>" in problem:
+        last = max(text.rfind("{"), text.rfind("["))
+        if last >= 0:
+            line = text.count("\n", 0, last)
+            column = last - (text.rfind("\n", 0, last) + 1)
+            return (line + 1, column + 1,
+                    f"the '{text[last]}' opened at {line + 1}:{column + 1} is never closed")
+    if problem.startswith("expected the node content"):
+        char = problem.rsplit("'", 2)[-2] if problem.count("'") >= 2 else "?"
+        return at(mark, f"a value cannot start with '{char}': put it in quotes")
+    if "block scalar" in context:
+        return at(mark, "after '|' or '>' only a comment may follow on the same line")
+    if "duplicate anchor" in context:
+        return at(mark, "this anchor (&name) is already defined above")
+    return at(mark, problem)
+
+
+def _indent(line: str) -> int:
+    """Where a line's content starts, list dashes counted as indentation."""
+    stripped = line.lstrip(" ")
+    column = len(line) - len(stripped)
+    while stripped.startswith("- "):
+        rest = stripped[2:].lstrip(" ")
+        column += len(stripped) - len(rest)
+        stripped = rest
+    return column
+
+
+def _misplaced_colon(lines: list[str], mark: Any) -> tuple[int, int, str]:
+    """'mapping values are not allowed here': a ': ' inside a value, a line indented
+    deeper than its neighbour, or a key above that lacks its ':'."""
+    here = lines[mark.line] if mark.line < len(lines) else ""
+    key_colon = re.search(r":(\s|$)", here[:mark.column])
+    if key_colon and here[:key_colon.start()].strip():
+        return (mark.line + 1, mark.column + 1,
+                "a ': ' inside a value: put the value in quotes")
+    above = next((i for i in range(mark.line - 1, -1, -1)
+                  if lines[i].strip() and not lines[i].lstrip().startswith("#")), None)
+    if above is not None:
+        previous = lines[above]
+        if ":" not in previous.split("#")[0]:
+            return (above + 1, _indent(previous) + 1, "a ':' is missing after the key")
+        if _indent(here) > _indent(previous):
+            return (mark.line + 1, _indent(here) + 1, "indentation does not match the lines above")
+    return (mark.line + 1, mark.column + 1, "a ': ' inside a value: put the value in quotes")
 
 
 _PLAIN_COLLECTIONS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")

@@ -92,7 +92,7 @@ CASES: list[tuple[str, str, list[str]]] = [
     ("a list as a key", BASE + "? [a, b]\n: 1\n",
      ["c.yaml:6:3: (root): a key must be a plain value, not a list or mapping"]),
     ("YAML syntax", BASE + "  - {\n",
-     ["c.yaml:7:1: (root): invalid YAML: expected the node content, but found '<stream end>'"]),
+     ["c.yaml:6:5: (root): invalid YAML: the '{' opened at 6:5 is never closed"]),
 ]
 
 

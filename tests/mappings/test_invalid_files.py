@@ -109,7 +109,7 @@ CASES: list[tuple[str, str, str]] = [
     ("unknown lookup", BASE + "      team: {path: key, transforms: [{lookup: epics, path: x}]}\n",
      "m.yaml:7:39: tickets[0].fields.team.transforms[0].lookup: unknown lookup 'epics'"),
     ("YAML syntax", "meta: {kind: jira\n",
-     "m.yaml:2:1: (root): invalid YAML: expected ',' or '}', but got '<stream end>'"),
+     "m.yaml:1:7: (root): invalid YAML: the '{' opened at 1:7 is never closed"),
     ("not a mapping", "- a\n- b\n",
      "m.yaml:1:1: (root): a mapping file must be a YAML mapping with a 'meta' section"),
     ("ServiceNow table typo", "meta: {kind: servicenow}\ntickets:\n  - stream: incidnet\n"
