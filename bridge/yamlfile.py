@@ -6,6 +6,7 @@ Every problem becomes an `Issue` located as FILE:LINE:COL with its dotted path, 
 
 from __future__ import annotations
 
+import copy
 import difflib
 import os
 import re
@@ -353,6 +354,104 @@ def validate(
         return None
 
 
+#: rounds of pruning before `salvage` gives up (each climbs one level where a removal
+#: leaves its parent invalid)
+SALVAGE_ROUNDS = 12
+
+
+class PrunedDocument(YamlDocument):
+    """A document with its invalid parts removed, so the checks that need a valid model can
+    still run over the rest; positions and paths are still those of the original."""
+
+    def __init__(self, original: YamlDocument, data: Any, kept: dict[PathKey, list[int]]) -> None:
+        super().__init__(original.file, data, {})
+        self.original = original
+        self.kept = kept  # original path of a pruned list -> original indices still in it
+
+    def original_path(self, path: Iterable[str | int]) -> PathKey:
+        out: list[str | int] = []
+        for step in path:
+            kept = self.kept.get(tuple(out))
+            if isinstance(step, int) and kept is not None and 0 <= step < len(kept):
+                step = kept[step]
+            out.append(step)
+        return tuple(out)
+
+    def position(self, path: Iterable[str | int]) -> tuple[int | None, int | None]:
+        return self.original.position(self.original_path(path))
+
+    def issue(self, path: Iterable[str | int], message: str) -> Issue:
+        return self.original.issue(self.original_path(path), message)
+
+
+def salvage(model: type[M], doc: YamlDocument, issues: list[Issue]) -> tuple[M | None, YamlDocument]:
+    """Validate `doc` against `model`, every error into `issues`; when invalid, the model of
+    what is left once each invalid part is removed (a bad key, else the smallest entry that
+    holds it), so the later checks still see the rest of the file. (None, doc) when nothing
+    is left to check."""
+    model_found = validate(model, doc.data, doc, issues=issues)
+    if model_found is not None:
+        return model_found, doc
+    data = copy.deepcopy(doc.data)
+    pruned = PrunedDocument(doc, data, {})
+    for _ in range(SALVAGE_ROUNDS):
+        try:
+            return model.model_validate(data), pruned
+        except ValidationError as exc:
+            doomed = set()
+            for err in exc.errors(include_input=False):
+                path = _data_path(data, err["loc"])
+                if err["type"] == "missing" or _value_at(data, path, _ABSENT) is _ABSENT:
+                    path = path[:-1]
+                if not path:
+                    return None, doc
+                if not _mend(data, path, err):
+                    doomed.add(path)
+            # deepest first, and later list entries before earlier ones: no removal moves
+            # what another still has to find
+            for path in sorted(doomed, key=_removal_order):
+                _remove(pruned, data, path)
+    return None, doc
+
+
+_ABSENT = object()
+_HINT = re.compile(r"did you mean '([^']+)'\?")
+
+
+def _mend(data: Any, path: PathKey, err: Any) -> bool:
+    """Put the did-you-mean in place of a misspelt value (an enum, a kind), so what it
+    governs is still checked; True when mended."""
+    value = _value_at(data, path, _ABSENT)
+    hint = _HINT.search(_plain(err["type"], err, value) if err["type"] != "value_error"
+                        else str(err["msg"]))
+    if hint is None or err["type"] == "extra_forbidden":
+        return False
+    parent = _value_at(data, path[:-1], _ABSENT)
+    if isinstance(value, str) and isinstance(parent, dict | list):
+        parent[path[-1]] = hint.group(1)
+        return True
+    if isinstance(value, dict) and isinstance(value.get("kind"), str):
+        value["kind"] = hint.group(1)
+        return True
+    return False
+
+
+def _removal_order(path: PathKey) -> tuple[int, tuple[tuple[int, int, str], ...]]:
+    return -len(path), tuple((0, -s, "") if isinstance(s, int) else (1, 0, s) for s in path)
+
+
+def _remove(pruned: PrunedDocument, data: Any, path: PathKey) -> None:
+    parent = _value_at(data, path[:-1], _ABSENT)
+    step = path[-1]
+    if isinstance(parent, dict):
+        parent.pop(step, None)
+    elif isinstance(parent, list) and isinstance(step, int) and 0 <= step < len(parent):
+        where = pruned.original_path(path[:-1])
+        kept = pruned.kept.setdefault(where, list(range(len(parent))))
+        del parent[step]
+        del kept[step]
+
+
 def _to_issue(model: type[BaseModel], data: Any, doc: YamlDocument, prefix: PathKey, err: Any) -> Issue:
     data_path = _data_path(data, err["loc"])
     full = (*prefix, *data_path)
@@ -376,12 +475,12 @@ def _to_issue(model: type[BaseModel], data: Any, doc: YamlDocument, prefix: Path
     return doc.issue(full, message)
 
 
-def _value_at(data: Any, path: PathKey) -> Any:
+def _value_at(data: Any, path: PathKey, absent: Any = None) -> Any:
     for step in path:
         try:
             data = data[step]
         except (KeyError, IndexError, TypeError):
-            return None
+            return absent
     return data
 
 

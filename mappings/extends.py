@@ -52,12 +52,10 @@ class MergedDocument(YamlDocument):
         return doc.position(at)
 
     def issue(self, path: Iterable[str | int], message: str) -> Issue:
-        path = tuple(path)
-        doc, at = self._source(path)
-        line, col = doc.position(at)
-        from bridge.yamlfile import dotted
-
-        return Issue(doc.file, line, col, dotted(path), message)
+        """At the file and position the node came from, by its path in that file (what
+        the admin sees there, not its place in the merged list)."""
+        doc, at = self._source(tuple(path))
+        return doc.issue(at, message)
 
 
 def resolve_extends(doc: YamlDocument, default_for: Any, depth: int = 0,

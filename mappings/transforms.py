@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     BaseModel,
@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from bridge.yamlfile import did_you_mean
+from connectors.zones import zone_problem
 from mappings.parsing import map_key, parse_bool, parse_date, parse_datetime, parse_hours
 from mappings.paths import FieldPath, Getter, compile_getter, parse_path
 
@@ -163,10 +164,8 @@ class DateTransform(_Strict):
 def _zone_of(name: str) -> tzinfo:
     if name.upper() == "UTC":
         return UTC
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r}") from None
+    zone_problem(name)  # an unknown name: the closest IANA names
+    return ZoneInfo(name)
 
 
 _TAGGED: dict[str, type[_Strict]] = {
