@@ -427,7 +427,10 @@ def _mend(data: Any, path: PathKey, err: Any) -> bool:
     if hint is None or err["type"] == "extra_forbidden":
         return False
     parent = _value_at(data, path[:-1], _ABSENT)
-    if isinstance(value, str) and isinstance(parent, dict | list):
+    if isinstance(value, str) and isinstance(parent, dict):
+        parent[path[-1]] = hint.group(1)
+        return True
+    if isinstance(value, str) and isinstance(parent, list) and isinstance(path[-1], int):
         parent[path[-1]] = hint.group(1)
         return True
     if isinstance(value, dict) and isinstance(value.get("kind"), str):
