@@ -77,14 +77,47 @@ def _fail_lines(lines: list[str]) -> None:
         click.echo(line, err=True)
 
 
+def every_issue_at_once(ctx: click.Context) -> None:
+    """`config validate`: raise ConfigError with every issue of the configuration and of
+    every file it names (mapping and policy files), all found in one run; else say it is
+    valid."""
+    from bridge.cli.context import cli_state, load_cli_config
+    from mappings.validation import validate_configuration
+
+    issues = validate_configuration(cli_state(ctx).config_path)
+    if issues:
+        files = len({i.file for i in issues})
+        raise ConfigError(f"{len(issues)} problem(s) in {files} file(s)", issues)
+    config = load_cli_config(ctx)
+    assert config is not None
+    names = ", ".join(f"{s.name} ({s.kind})" for s in config.sources) or "no sources"
+    click.echo(f"{config.path}: valid: {names}")
+
+
+def _configured(ctx: click.Context) -> bool:
+    from bridge.cli.context import cli_state
+
+    state = cli_state(ctx)
+    return state.config_explicit or state.config_path.exists()
+
+
 @group.command("validate")
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_context
 def validate(ctx: click.Context, files: tuple[Path, ...]) -> None:
-    """Check mapping files: every error as FILE:LINE:COL: path: message (exit 2 if any)."""
+    """Check mapping files: every error as FILE:LINE:COL: path: message (exit 2 if any).
+    Without FILE: the configuration and every file it names, in one run."""
+    configured = not files and _configured(ctx)
+    if configured:
+        from bridge.cli.context import cli_state
+        from mappings.validation import validate_configuration
+
+        issues = validate_configuration(cli_state(ctx).config_path)
+        if issues:
+            raise ConfigError(f"{len(issues)} problem(s)", issues)
     failed = False
     for target in _targets(ctx, files):
-        issues = validate_files(target.paths, target.kind)
+        issues = [] if configured else validate_files(target.paths, target.kind)
         if issues:
             failed = True
             _fail_lines([str(i) for i in issues])
