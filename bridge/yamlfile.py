@@ -518,7 +518,36 @@ def _plain(kind: str, err: Any, value: Any) -> str:
             return f"missing {ctx.get('discriminator', 'kind')!r}: one of {', '.join(choices)}"
         return (f"unknown kind {tag!r}" + (f"; did you mean {hint!r}?" if hint else
                                            f" (one of {', '.join(choices)})"))
+    ctx = err.get("ctx") or {}
+    bounds = {"greater_than_equal": ("at least", "ge"), "less_than_equal": ("at most", "le"),
+              "greater_than": ("more than", "gt"), "less_than": ("less than", "lt")}
+    if kind in bounds:
+        words, key = bounds[kind]
+        return f"{shown} is out of range: it must be {words} {_number(ctx.get(key))}"
+    if kind == "string_pattern_mismatch":
+        pattern = str(ctx.get("pattern", ""))
+        return f"{shown} is not {PATTERN_WORDS.get(pattern, f'of the form {pattern!r}')}"
+    if kind in ("too_short", "string_too_short"):
+        least = ctx.get("min_length", 1)
+        unit = "character" if kind == "string_too_short" else "entry"
+        return f"needs at least {least} {unit}{'' if least == 1 else 's'}"
+    if kind in ("model_type", "model_attributes_type"):
+        return f"expected a mapping (key: value lines), got {shown}"
+    if kind == "finite_number":
+        return f"{shown} is not a finite number"
     return str(err["msg"])
+
+
+#: the patterns of names and keys, in words
+PATTERN_WORDS = {
+    "^[a-z0-9-]+$": "a valid name: lowercase letters, digits and '-'",
+    "^[a-z][a-z0-9_]*$": "a valid key: snake_case, lowercase letters, digits and '_' "
+                         "after a first letter",
+}
+
+
+def _number(value: Any) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
 def _data_path(data: Any, loc: Iterable[Any]) -> PathKey:

@@ -73,7 +73,7 @@ sources:
     ("sources:\n  - {name: a, kind: jirra, url: https://x, auth: {kind: basic, username: u, password: p}}\n",
      "2:15: sources[0].kind: unknown source kind 'jirra'; did you mean 'jira'?"),
     ("sources:\n  - {name: Bad_Name, kind: jira, url: https://x, auth: {kind: basic, username: u, password: p}}\n",
-     "2:6: sources[0].name: String should match pattern '^[a-z0-9-]+$'"),
+     "2:6: sources[0].name: 'Bad_Name' is not a valid name: lowercase letters, digits and '-'"),
     ("sources:\n  - {name: a, kind: jira, url: ftp://x, auth: {kind: basic, username: u, password: p}}\n",
      "2:27: sources[0].url: must start with http:// or https://"),
     ("sources:\n  - {name: a, kind: jira, url: https://x, auth: {kind: basic, username: u}}\n",
