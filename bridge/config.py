@@ -10,7 +10,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bridge.errors import ConfigError, Issue
-from bridge.yamlfile import YamlDocument, did_you_mean, interpolate_env, load_yaml, validate
+from bridge.yamlfile import (
+    YamlDocument,
+    did_you_mean,
+    interpolate_env,
+    load_yaml,
+    salvage,
+    validate,
+)
 from connectors.base import SourceConfig, registry
 from connectors.zones import zone_problem
 
@@ -189,7 +196,7 @@ def config_from_document(doc: YamlDocument, base_dir: Path, path: Path | None = 
         doc.data = {}
     if not isinstance(doc.data, dict):
         raise ConfigError(f"{doc.file}: invalid", [doc.issue((), "the configuration must be a mapping")])
-    shape = validate(_ConfigShape, doc.data, doc, issues=issues)
+    shape, _ = salvage(_ConfigShape, doc, issues)  # an invalid part hides no other check
     sources: list[SourceConfig] = []
     raw_sources = doc.data.get("sources") if isinstance(doc.data.get("sources"), list) else []
     kinds = registry()
@@ -211,6 +218,8 @@ def config_from_document(doc: YamlDocument, base_dir: Path, path: Path | None = 
                 message = f"unknown source kind {kind!r}"
                 message += f"; did you mean {hint!r}?" if hint else f" (known: {', '.join(sorted(kinds))})"
                 issues.append(doc.issue((*where, "kind"), message))
+                if hint is not None:  # its other errors still show in this run
+                    validate(kinds[hint].config_model, {**raw, "kind": hint}, doc, where, issues)
             continue
         source = validate(model.config_model, raw, doc, prefix=where, issues=issues)
         if source is None:

@@ -185,6 +185,11 @@ def syntax_in_words(exc: yaml.MarkedYAMLError, text: str) -> tuple[int | None, i
     if "expected ',' or '}'" in problem or "expected ',' or ']'" in problem:
         bracket = "{" if "}" in problem else "["
         if opened and (mark.line > opened.line or "<stream end>" in problem):
+            quote = _unclosed_quote(lines[opened.line] if opened.line < len(lines) else "",
+                                    opened.column)
+            if quote is not None:
+                return (opened.line + 1, quote + 1,
+                        f"the quote opened at {opened.line + 1}:{quote + 1} is never closed")
             return at(opened, f"the '{bracket}' opened at {_at(opened)} is never closed")
         closing = "}" if bracket == "{" else "]"
         return at(mark, f"a ',' is missing between the values inside '{bracket} {closing}'")
@@ -222,6 +227,28 @@ def syntax_in_words(exc: yaml.MarkedYAMLError, text: str) -> tuple[int | None, i
     if "duplicate anchor" in context:
         return at(mark, "this anchor (&name) is already defined above")
     return at(mark, problem)
+
+
+def _unclosed_quote(line: str, start: int) -> int | None:
+    """The column of a quote opened on `line` (from `start`) and still open at its end."""
+    opened: int | None = None
+    quote = ""
+    i = start
+    while i < len(line):
+        char = line[i]
+        if opened is None and char in "'\"":
+            opened, quote = i, char
+        elif opened is not None and char == "\\" and quote == '"':
+            i += 1
+        elif opened is not None and char == quote:
+            if quote == "'" and line[i + 1:i + 2] == "'":
+                i += 1  # '' is a quote inside single quotes
+            else:
+                opened = None
+        elif opened is None and char == "#" and line[i - 1:i] in (" ", ""):
+            break
+        i += 1
+    return opened
 
 
 def _indent(line: str) -> int:
@@ -347,7 +374,9 @@ def validate(
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        found = [_to_issue(model, data, doc, prefix, err) for err in exc.errors(include_input=False)]
+        errors = exc.errors(include_input=False)
+        found = [_to_issue(model, data, doc, prefix, err) for err in errors
+                 if not _misspelt_instead(model, data, err)]
         if issues is None:
             raise ConfigError(f"{doc.file}: invalid", found) from None
         issues.extend(found)
@@ -476,6 +505,21 @@ def _to_issue(model: type[BaseModel], data: Any, doc: YamlDocument, prefix: Path
     if message.startswith("Value error, "):
         message = message[len("Value error, "):]
     return doc.issue(full, message)
+
+
+def _misspelt_instead(model: type[BaseModel], data: Any, err: Any) -> bool:
+    """A required key reported missing where the same mapping holds a misspelling of it:
+    the unknown key's did-you-mean says it all, once."""
+    if err["type"] != "missing":
+        return False
+    path = _data_path(data, err["loc"])
+    if not path:
+        return False
+    parent = _value_at(data, path[:-1])
+    if not isinstance(parent, dict):
+        return False
+    allowed = allowed_keys(model, data, path[:-1])
+    return any(did_you_mean(str(key), allowed) == path[-1] for key in parent if key not in allowed)
 
 
 def _value_at(data: Any, path: PathKey, absent: Any = None) -> Any:

@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from bridge.errors import ConfigError, Issue
-from bridge.yamlfile import PathKey, YamlDocument, load_yaml
+from bridge.yamlfile import PathKey, YamlDocument, did_you_mean, load_yaml
+from connectors.base import dialects
 
 MAX_DEPTH = 5
 DEFAULT = "default"
@@ -81,13 +82,19 @@ def resolve_extends(doc: YamlDocument, default_for: Any, depth: int = 0,
         try:
             path = Path(default_for(kind))
         except (ConfigError, KeyError, ValueError):
-            raise ConfigError(doc.file, [doc.issue(("meta", "kind"), f"no shipped default for "
-                                                   f"kind {kind!r}")]) from None
+            # a misspelt kind: extend the kind it most likely means, so the file's other
+            # errors still show (the loader names the misspelling)
+            close = did_you_mean(kind, sorted(dialects()))
+            if close is None:
+                raise ConfigError(doc.file, [doc.issue(("meta", "kind"), f"no shipped default "
+                                                       f"for kind {kind!r}")]) from None
+            path = Path(default_for(close))
     else:
         path = Path(doc.file).parent / target
         if not path.exists():
+            hint = "; did you mean 'default'?" if did_you_mean(target, [DEFAULT]) else ""
             raise ConfigError(doc.file, [doc.issue(("extends",), f"no mapping file {target!r} "
-                                                   "beside this one")])
+                                                   f"beside this one{hint}")])
     if str(path.resolve()) in seen:
         raise ConfigError(doc.file, [doc.issue(("extends",), f"{target!r} extends this file "
                                                "again (a circle)")])

@@ -215,6 +215,11 @@ class GateItemDef(_Strict):
     enabled: bool = Field(True, description="false: defined but not yet part of the gate")
     evidence: Evidence
 
+    @field_validator("due", mode="before")
+    @classmethod
+    def _number_as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
     @field_validator("due")
     @classmethod
     def _offset(cls, value: str | None) -> str | None:

@@ -125,6 +125,13 @@ class Declared:
     gate_keys: set[str] = field(default_factory=set)
 
     def add(self, data: dict[str, Any]) -> None:
+        known = set(MappingFile.model_fields)
+        self._add(data)
+        # a misspelt section still defines what it holds
+        self._add({did_you_mean(str(k), known) or str(k): v for k, v in data.items()
+                   if k not in known})
+
+    def _add(self, data: dict[str, Any]) -> None:
         def named(value: Any) -> list[str]:
             return [str(k) for k in value] if isinstance(value, dict) else []
 

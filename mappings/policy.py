@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bridge.errors import ConfigError, Issue
-from bridge.yamlfile import load_yaml, salvage
+from bridge.yamlfile import did_you_mean, load_yaml, salvage
 from connectors.base import MappingDialect
 from mappings.checks import TRANSITION_ROLES, Checker, Symbols
 from mappings.compile import CompiledKnowledge
@@ -51,6 +51,13 @@ def load_policy(path: str | Path, roles: Iterable[str] = ()) -> Policy:
         symbols = Symbols(POLICY_DIALECT)
         symbols.roles = {*TRANSITION_ROLES, *roles}
         Checker(checked, symbols, issues).check_gate(model.gate)
+        accepting = model.gate.acceptance
+        keys = [item.key for item in model.gate.items]
+        if "acceptance" in model.gate.model_fields_set and accepting is not None \
+                and accepting not in keys:
+            hint = did_you_mean(accepting, keys)
+            issues.append(checked.issue(("gate", "acceptance"), f"no gate item {accepting!r}"
+                                        + (f"; did you mean {hint!r}?" if hint else "")))
     knowledge = knowledge_for((checked, model.knowledge) if model and model.knowledge else None,
                               issues) if model else None
     if issues or model is None or knowledge is None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from bridge.config import OWN_MAPPING, load_config
 from bridge.errors import ConfigError, Issue
-from bridge.yamlfile import load_yaml
+from bridge.yamlfile import did_you_mean, load_yaml
 from mappings.loader import check_mapping, default_mapping, known_kinds
 from mappings.policy import load_policy
 
@@ -63,7 +63,10 @@ def validate_configuration(path: str | Path) -> list[Issue]:
 def named_files(path: Path) -> NamedFiles:
     """The mapping and policy files an invalid configuration names, read as written (only
     files that exist: a missing one is already reported)."""
-    data = load_yaml(path).data
+    try:
+        data = load_yaml(path).data
+    except ConfigError:
+        return NamedFiles([], [])
     base = path.parent
     if not isinstance(data, dict):
         return NamedFiles([], [])
@@ -74,10 +77,14 @@ def named_files(path: Path) -> NamedFiles:
     sources = []
     listed = data.get("sources")
     for raw in listed if isinstance(listed, list) else []:
-        if not isinstance(raw, dict) or raw.get("kind") not in known_kinds():
+        kind = raw.get("kind") if isinstance(raw, dict) else None
+        if not isinstance(raw, dict) or not isinstance(kind, str):
+            continue
+        kind = kind if kind in known_kinds() else did_you_mean(kind, known_kinds())
+        if kind is None:
             continue
         mappings = raw.get("mappings")
-        sources.append((str(raw.get("name")), str(raw["kind"]),
+        sources.append((str(raw.get("name")), kind,
                         existing(mappings if isinstance(mappings, list) else [])))
     policy = data.get("policy")
     names: list[Any] = []
