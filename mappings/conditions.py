@@ -316,3 +316,34 @@ def _comparison(op: str, operand: Any) -> Callable[[Any], bool]:
             return bool(left < operand)
         return bool(left <= operand)
     return compare
+
+
+def trace_condition(cond: Any, getter_for: GetterFactory, ctx: TransformContext | None,
+                    record: Any) -> tuple[bool, str]:
+    """Evaluate `cond` on `record` as `compile_condition` does, and say why it held or not:
+    the test that decided, with the value it saw (for `mappings preview`; slow)."""
+    ctx = ctx or TransformContext()
+    if isinstance(cond, AllOf | AnyOf):
+        parts = cond.all if isinstance(cond, AllOf) else cond.any
+        results = [trace_condition(c, getter_for, ctx, record) for c in parts]
+        if isinstance(cond, AllOf):
+            failed = [why for ok, why in results if not ok]
+            return (not failed, failed[0] if failed else "; ".join(why for _, why in results))
+        held = [why for ok, why in results if ok]
+        return (bool(held), held[0] if held else "none held: " + "; ".join(w for _, w in results))
+    if isinstance(cond, NotOf):
+        ok, why = trace_condition(cond.not_, getter_for, ctx, record)
+        return not ok, f"not({why})"
+    assert isinstance(cond, Check)
+    ok = compile_condition(cond, getter_for, ctx)(record)
+    getter = getter_for(cond.field_path(ctx.field_head))
+    try:
+        seen: Any = getter(record)
+        if cond.transforms:
+            read = compile_chain(list(cond.transforms), ctx, getter)
+            seen = read(record) if read is not None else seen
+    except (ValueError, TypeError) as exc:  # TransformError included
+        seen = f"<{exc}>"
+    shown = repr(seen)
+    shown = shown if len(shown) <= 80 else shown[:77] + "..."
+    return ok, f"{cond.describe()} {'held' if ok else 'failed'}: saw {shown}"

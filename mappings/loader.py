@@ -190,8 +190,9 @@ def _summary(issues: list[Issue]) -> str:
 
 
 def _origin(doc: YamlDocument, path: PathKey) -> str:
-    line, _ = doc.position(path)
-    return f"{doc.file}:{line}" if line else doc.file
+    """FILE:LINE where a definition was written (the base's file for an inherited one)."""
+    where = doc.issue(path, "")
+    return f"{where.file}:{where.line}" if where.line else where.file
 
 
 def _unknown_kind(doc: YamlDocument, kind: str) -> Issue | None:

@@ -22,6 +22,7 @@ from mappings import (
     validate_files,
 )
 from mappings.examples import record_key
+from mappings.feeds import gate_items_fed
 from mappings.loader import known_kinds
 from mappings.schema import MappingFile
 
@@ -211,6 +212,10 @@ def preview(ctx: click.Context, source_name: str | None, kind: str | None,
         click.echo(f"  {line}")
     if outcome.kind in ("skip", "quarantine"):
         click.echo(f"  {outcome.summary()}")
+    fed = gate_items_fed(compiled.gate, outcome.entity)
+    click.echo("gate items it feeds:" + ("" if fed else " none"))
+    for line in fed:
+        click.echo(f"  {line}")
 
 
 def _indent(text: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -97,3 +98,38 @@ def test_schema_is_json_with_the_sections(runner: CliRunner) -> None:
     schema = json.loads(result.output)
     assert set(schema["properties"]) == {"extends", "meta", "tables", "lookups", "projects", "tickets",
                                          "classification", "gate", "knowledge", "examples"}
+
+
+def test_preview_shows_each_rule_tried_with_the_value_it_saw_and_the_items_fed(
+        runner: CliRunner) -> None:
+    issue = {"id": "1", "key": "PAY-7", "fields": {
+        "summary": "Runbook", "issuetype": {"name": "Task"}, "labels": ["gate:runbook"],
+        "project": {"key": "PAY", "projectTypeKey": "software"},
+        "status": {"name": "Done", "statusCategory": {"key": "done"}},
+        "created": "2026-03-05T14:02:11.000+0000"}}
+    Path("issue.json").write_text(json.dumps(issue), encoding="utf-8")
+    result = runner.invoke(group, ["preview", "--kind", "jira", "--stream", "issues",
+                                   "--file", "issue.json"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert any(re.fullmatch(r"  not classified by classification\.rules\[0\] \(incidents\) "
+                            r".*jira\.yaml:\d+: type equals 'Incident' failed: saw 'Task'", line)
+               for line in lines)
+    assert lines[lines.index("gate items it feeds:") + 1:] == [
+        "  runbook (Runbook delivered): deliverable: labelled gate:runbook, done"]
+    Path("m.yaml").write_text(
+        "meta: {kind: jira}\ntickets:\n"
+        "  - name: ops only\n    stream: issues\n"
+        "    when: {path: fields.project.key, in: [OPS, NET]}\n"
+        "    fields: {key: key, opened: fields.created}\n"
+        "  - name: the rest\n    stream: issues\n"
+        "    fields: {key: key, opened: fields.created}\n", encoding="utf-8")
+    result = runner.invoke(group, ["preview", "--kind", "jira", "--mapping", "m.yaml",
+                                   "--stream", "issues", "--file", "issue.json"])
+    assert result.exit_code == 0, result.output
+    why = result.output.split("why:\n")[1].splitlines()
+    assert why[:2] == [
+        "  not selected by ticket rule m.yaml:3: fields.project.key in ['OPS', 'NET'] failed: "
+        "saw 'PAY'",
+        "  selected by ticket rule m.yaml:7: no `when`: every record of the stream"]
+    assert result.output.endswith("gate items it feeds: none\n")
