@@ -49,7 +49,7 @@ def validate_configuration(path: str | Path) -> list[Issue]:
             checked = check_mapping(paths, kind)
             issues.extend(checked.issues)
             roles |= checked.roles
-        elif kind in known_kinds():
+        elif named.policies and kind in known_kinds():  # roles a policy may name
             roles |= default_mapping(kind).roles
     for policy in named.policies:
         try:
