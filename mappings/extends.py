@@ -19,6 +19,8 @@ problem is still reported at its own file and line:
 
 from __future__ import annotations
 
+import copy
+import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -98,11 +100,31 @@ def resolve_extends(doc: YamlDocument, default_for: Any, depth: int = 0,
     if str(path.resolve()) in seen:
         raise ConfigError(doc.file, [doc.issue(("extends",), f"{target!r} extends this file "
                                                "again (a circle)")])
-    base = resolve_extends(load_yaml(path), default_for, depth + 1,
+    base = resolve_extends(_load_base(path), default_for, depth + 1,
                            (*seen, str(Path(doc.file).resolve())))
     if not isinstance(base.data, dict):
         raise ConfigError(doc.file, [doc.issue(("extends",), f"{target!r} is not a mapping file")])
     return _merge(base, doc)
+
+
+_BASES: dict[tuple[str, str], YamlDocument] = {}
+
+
+def _load_base(path: Path) -> YamlDocument:
+    """A base file, parsed once per content (the shipped defaults are extended by every
+    source and on every reload); each caller gets its own copy of the data."""
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return load_yaml(path)  # reports it
+    key = (str(path), hashlib.sha256(raw).hexdigest())
+    doc = _BASES.get(key)
+    if doc is None:
+        doc = load_yaml(path)
+        if len(_BASES) >= 16:
+            _BASES.clear()
+        _BASES[key] = doc
+    return YamlDocument(doc.file, copy.deepcopy(doc.data), doc.positions)
 
 
 def _merge(base: YamlDocument, top: YamlDocument) -> MergedDocument:
