@@ -49,7 +49,8 @@ class ScheduleConfig(BaseModel):
             try:
                 CronTrigger.from_crontab(value)
             except ValueError as exc:
-                raise ValueError(f"not a crontab expression: {exc}") from None
+                why = str(exc)
+                raise ValueError(f"not a crontab expression: {why[:1].lower()}{why[1:]}") from None
         return value
 
 

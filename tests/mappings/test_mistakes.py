@@ -165,7 +165,7 @@ MISTAKES: list[Mistake] = [
     M("yes/no value", "smo-bridge.yaml", "verify_tls: true", "verify_tls: maybe",
       "smo-bridge.yaml:9:5: sources[0].verify_tls: expected true or false, got 'maybe'"),
     M("crontab", "smo-bridge.yaml", "cron: '*/15 7-19 * * 1-5'", "cron: '*/15 7-19 * *'",
-      'smo-bridge.yaml:21:37: daemon.schedule.cron: not a crontab expression: Wrong number of fields; got 4, expected 5'),
+      'smo-bridge.yaml:21:37: daemon.schedule.cron: not a crontab expression: wrong number of fields; got 4, expected 5'),
     M("unset environment variable", "smo-bridge.yaml", "${SMO_TEST_TOKEN}", "${SMO_TEST_TOKN}",
       'smo-bridge.yaml:6:52: sources[0].auth.password: environment variable SMO_TEST_TOKN is not set'),
     M("source name", "smo-bridge.yaml", "name: jira", "name: Jira_Cloud",
