@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from bridge.errors import ConfigError, Issue
 from bridge.yamlfile import (
@@ -71,6 +71,27 @@ class DaemonConfig(BaseModel):
                                                    "start (else `smo-bridge db upgrade` does)")
 
 
+class WebAuthConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    username: str = Field(min_length=1)
+    password: SecretStr = Field(min_length=1, description='from the environment: "${NAME}"')
+
+
+class WebConfig(BaseModel):
+    """The read-only board the daemon serves (docs/board.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    enabled: bool = False
+    host: str = Field("127.0.0.1", min_length=1, description="address (loopback unless set)")
+    port: int = Field(8080, ge=1, le=65535)
+    auth: WebAuthConfig | None = Field(None, description="basic auth; else none (loopback or "
+                                                         "a reverse proxy that authenticates)")
+    public_url: str | None = Field(None, pattern=r"^https?://\S+$",
+                                   description="the board's address as people reach it (e.g. "
+                                               "behind a reverse proxy); pushed gate lines link "
+                                               "to the transition's page there")
+
+
 class ReportingConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     timezone: str = Field("UTC", description="time zone of workload period boundaries")
@@ -108,6 +129,7 @@ class _ConfigShape(BaseModel):
     sources: list[dict[str, Any]] = Field(default_factory=list)
     push: PushConfig | None = None
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
+    web: WebConfig = Field(default_factory=WebConfig)
     reporting: ReportingConfig = Field(default_factory=ReportingConfig)
     policy: str | PolicySection | None = Field(
         None, description="the SMO's gate and article policy file, for every transition "
@@ -120,6 +142,7 @@ class BridgeConfig(BaseModel):
     sources: list[SourceConfig] = Field(default_factory=list)
     push: PushConfig | None = None
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
+    web: WebConfig = Field(default_factory=WebConfig)
     reporting: ReportingConfig = Field(default_factory=ReportingConfig)
     policy: str | None = None  # resolved beside the configuration file
     policy_overrides: dict[str, str] = Field(default_factory=dict)  # source -> file or "mapping"
@@ -151,6 +174,8 @@ class BridgeConfig(BaseModel):
                     secret = value.get_secret_value()
                     if secret:
                         found.append(secret)
+        if self.web.auth is not None and self.web.auth.password.get_secret_value():
+            found.append(self.web.auth.password.get_secret_value())
         return found
 
 
@@ -260,7 +285,7 @@ def config_from_document(doc: YamlDocument, base_dir: Path, path: Path | None = 
         raise ConfigError(f"{doc.file}: {len(issues)} problem(s)", issues)
     assert shape is not None
     return BridgeConfig(
-        state=shape.state, sources=sources, push=shape.push, daemon=shape.daemon,
+        state=shape.state, sources=sources, push=shape.push, daemon=shape.daemon, web=shape.web,
         reporting=shape.reporting, policy=policy, policy_overrides=overrides, path=path,
     )
 

@@ -223,6 +223,7 @@ class Daemon:
         self._pending: dict[Path, float] | None = None  # changed files, waiting to settle
         self._reload_requested = threading.Event()
         self._http: BaseWSGIServer | None = None
+        self._board: BaseWSGIServer | None = None
         # per source: the last successful pull (seeded from the store) and the last error
         self.last_success: dict[str, datetime] = {}
         self.last_error: dict[str, str] = {}
@@ -248,6 +249,8 @@ class Daemon:
         signal.signal(signal.SIGHUP, self._on_reload_signal)
         if self.health_port:
             self._start_http(self.config.daemon.health_host, self.health_port)
+        if self.config.web.enabled:
+            self._start_board()
         self.scheduler.start()
         log.info("daemon started: %d source(s)", len(self.config.sources))
         self.notifier.ready(f"running {len(self.config.sources)} source(s)")
@@ -263,8 +266,9 @@ class Daemon:
         self.notifier.stopping()
         log.info("stopping: finishing the current unit of work")
         self.scheduler.shutdown(wait=True)
-        if self._http is not None:
-            self._http.shutdown()
+        for server in (self._http, self._board):
+            if server is not None:
+                server.shutdown()
         self.store.close()
         log.info("stopped cleanly")
         return 0
@@ -485,3 +489,21 @@ class Daemon:
         self._http = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
         threading.Thread(target=self._http.serve_forever, name="health", daemon=True).start()
         log.info("health and metrics on http://%s:%d/healthz, /readyz and /metrics", host, port)
+
+    def _start_board(self) -> None:
+        """The read-only board (bridge.web) on its own port, over the daemon's store."""
+        from zoneinfo import ZoneInfo
+
+        from bridge.web.app import BasicAuth, board_app, make_board_server
+        from bridge.web.board import Board
+
+        web, config = self.config.web, self.config
+        assert self.store is not None
+        auth = (BasicAuth(web.auth.username, web.auth.password.get_secret_value())
+                if web.auth else None)
+        board = Board(self.store, {s.name: (s.kind, s.url) for s in config.sources},
+                      ZoneInfo(config.reporting.timezone))
+        self._board = make_board_server(board_app(board, auth), web.host, web.port)
+        threading.Thread(target=self._board.serve_forever, name="board", daemon=True).start()
+        log.info("board on http://%s:%d/%s", web.host, self._board.port,
+                 " (basic auth)" if auth else "")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -38,6 +38,8 @@ class DeliveryResult:
     retrying: int = 0
     failed: int = 0
     skipped: bool = False
+    #: each delivered push: its key, operation, target, outcome (created/updated/unchanged), remote id
+    outcomes: list[dict[str, Any]] = field(default_factory=list)
 
 
 def pending_pushes(conn: Connection, config: BridgeConfig) -> int:
@@ -111,6 +113,8 @@ def _deliver_one(store: Store, config: BridgeConfig, connectors: dict[str, Conne
         repo.mark_delivered(conn, push["id"], outcome.remote_id)
     crash_point("delivered")
     result.delivered += 1
+    result.outcomes.append({"push": push["idempotency_key"], "operation": push["operation"], "target": target,
+                            "outcome": outcome.outcome, "remote_id": outcome.remote_id})
     log.info("pushed %s to %s: %s", push["operation"], target, outcome.outcome,
              extra={"push": push["idempotency_key"], "remote_id": outcome.remote_id})
 

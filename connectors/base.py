@@ -357,6 +357,12 @@ class Connector(abc.ABC):
         """The instance's fields a mapping may name (None: the connector has no catalogue)."""
         return None
 
+    @classmethod
+    def browse_url(cls, base_url: str, stream: str, key: str) -> str | None:
+        """Where a person opens record `key` of `stream` in the tool's own pages; None when
+        the connector cannot say (the board then shows the key without a link)."""
+        return None
+
     def census(self, stream: str) -> Iterator[str]:
         """Every key the stream holds now. Connectors override this with a cheaper query."""
         for record in self.read(stream, None, lambda q: None):

@@ -196,6 +196,13 @@ class JiraConnector(Connector):
     config_model = JiraConfig
     push_capabilities = frozenset({"gate_status"})
 
+    @classmethod
+    def browse_url(cls, base_url: str, stream: str, key: str) -> str | None:
+        # /browse/ opens an issue by key, and a project by its key
+        if stream not in ("projects", "issues") or key.startswith("~"):
+            return None
+        return f"{base_url}/browse/{quote(key, safe='')}"
+
     def __init__(self, config: SourceConfig) -> None:
         super().__init__(config)
         assert isinstance(config, JiraConfig)
@@ -756,8 +763,8 @@ class JiraConnector(Connector):
         epic (`issue_key`, else the project's first Epic).
 
         An issue property needs Edit Issues; a project property would need Administer
-        Projects, which an integration user should not hold. When the status changed and a
-        comment is given, the epic gets a comment carrying the correlation key, looked up
+        Projects, which an integration user should not hold. When the status or an item
+        changed and a comment is given, the epic gets a comment carrying the correlation key, looked up
         before it is added and written before the property: a retry after any partial
         failure adds no second comment. The property is read back after it is written.
         """
@@ -769,8 +776,10 @@ class JiraConnector(Connector):
         if current == status_payload:
             return PushResult(target, "unchanged")
         note: Literal["added", "exists"] | None = None
-        previous = current.get("status") if isinstance(current, dict) else None
-        if comment and (current is None or previous != status_payload.get("status")):
+        # a person reads the epic's comments: one whenever the status or an item changed
+        seen = current if isinstance(current, dict) else {}
+        changed = any(seen.get(k) != status_payload.get(k) for k in ("status", "items"))
+        if comment and (current is None or changed):
             note = self.comment_once(target, comment, correlation_key)
         path = f"issue/{segment(target)}/properties/{segment(self.cfg.gate_property)}"
         request = f"PUT /rest/api/{self.cfg.api_version}/{path}"

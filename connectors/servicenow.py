@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pysnow
 import requests
@@ -136,6 +136,13 @@ class ServiceNowConnector(Connector):
     push_capabilities = frozenset({"gate_status", "knowledge"})
     article_streams = (ARTICLE_STREAM, APPROVAL_STREAM)
     service_stream = SERVICE_STREAM
+
+    @classmethod
+    def browse_url(cls, base_url: str, stream: str, key: str) -> str | None:
+        # a stream is a table; nav_to.do opens a record in the instance's own frame
+        if key.startswith("~"):
+            return None
+        return f"{base_url}/nav_to.do?uri={quote(f'{stream}.do?sys_id={key}', safe='')}"
 
     def __init__(self, config: SourceConfig) -> None:
         super().__init__(config)

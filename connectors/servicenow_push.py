@@ -29,7 +29,6 @@ from connectors.servicenow_query import (
     check_correlation,
     display_text,
     field_value,
-    json_or_none,
     lineage,
     marker,
     markers_in,
@@ -121,8 +120,8 @@ def push_gate_status(
     comment: str | None = None,
 ) -> PushResult:
     """A work note tagged with the correlation key (once: a retry finds the tag), plus the
-    status JSON in `gate_field` when the instance has that column; both in one PATCH,
-    then read back."""
+    gate's one-line summary (a person reads it on the form) in `gate_field` when the
+    instance has that column; both in one PATCH, then read back."""
     sid = sys_id_value(conn.name, project_sys_id, "pm_project")
     tag = marker(check_correlation(conn.name, correlation_key))
     gate = conn.cfg.gate_field
@@ -133,11 +132,11 @@ def push_gate_status(
     if row is None:
         raise SourceError(conn.name, f"pm_project {sid} not found", request=request)
     writes_gate = column is True or (column is None and gate in row)
-    current = json_or_none(row.get(gate)) if writes_gate else None
+    shown = status_payload.get("summary") or json.dumps(status_payload, sort_keys=True)
     noted = _note_seen(conn, sid, tag, row) if comment else None
     body: dict[str, Any] = {}
-    if writes_gate and current != status_payload:
-        body[gate] = json.dumps(status_payload, sort_keys=True)
+    if writes_gate and field_value(row, gate) != shown:
+        body[gate] = shown
     if comment and not noted:
         body["work_notes"] = f"{comment}\n\n{tag}"
     if not body:
@@ -146,7 +145,7 @@ def push_gate_status(
     back = conn.row("pm_project", sid, fields)
     if back is None:
         raise SourceError(conn.name, f"pm_project {sid} not found after writing", request=request)
-    if gate in body and json_or_none(back.get(gate)) != status_payload:
+    if gate in body and field_value(back, gate) != shown:
         raise SourceError(
             conn.name,
             f"pm_project.{gate} did not keep the gate status written to it: the column is "
@@ -170,7 +169,7 @@ def push_gate_status(
                 sid,
             )
         note = "added"
-    if gate in body and current is None:
+    if gate in body and not field_value(row, gate):
         return PushResult(sid, "created", note)
     return PushResult(sid, "updated", note)
 

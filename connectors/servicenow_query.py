@@ -8,7 +8,6 @@ value starting `javascript:`, which the instance would run as a script to comput
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -97,17 +96,6 @@ def display_text(record: dict[str, Any], name: str) -> str:
     if isinstance(value, dict):
         value = value.get("display_value") or value.get("value")
     return "" if value is None else str(value)
-
-
-def json_or_none(text: object) -> Any:
-    if isinstance(text, dict):
-        text = text.get("value")
-    if not isinstance(text, str) or not text.strip():
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
 
 
 #: stock tables a mapping may name (a custom table starts with u_ or x_)

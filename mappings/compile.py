@@ -41,7 +41,13 @@ from mappings.schema import (
     ProjectRule,
     TicketRule,
 )
-from mappings.transforms import LookupTransform, TransformContext, TransformError, ValueTable
+from mappings.transforms import (
+    LookupRows,
+    LookupTransform,
+    TransformContext,
+    TransformError,
+    ValueTable,
+)
 from mappings.values import FieldPlan, Target, ValueEnv, compile_value, plan_field
 
 T = TypeVar("T")
@@ -202,20 +208,32 @@ class _ItemPlan:
         for element in elements:
             if self.when is not None and not self.when(element):
                 continue
-            values = dict(self.defaults)
+            read = {}
             for plan in self.plans:
                 try:
-                    values[plan.name] = plan.fn(element)
+                    read[plan.name] = plan.read(element)
                 except (TransformError, ValueError, TypeError) as exc:
                     raise _Bad(f"{self.label}.{plan.name}", str(exc)) from None
-                if values[plan.name] is None:
-                    values[plan.name] = _FALLBACKS.get(plan.name)
-            lacking = [k for k in self.required if values.get(k) is None]
-            if lacking:
-                if trace is not None:
-                    trace.dropped.append(f"{self.label}: no {', '.join(lacking)}")
-                continue
-            out.append(_construct(self.model, values))  # type: ignore[type-var]
+            # a `many` lookup gives lists: one item per element, fields paired by position
+            width = max((len(v) for v in read.values() if type(v) is list and len(v) > 1), default=1)
+            for index in range(width):
+                values = dict(self.defaults)
+                for plan in self.plans:
+                    value = read[plan.name]
+                    if type(value) is list and len(value) > 1:
+                        value = value[index] if index < len(value) else None
+                    try:
+                        values[plan.name] = plan.coerce(value)
+                    except (TransformError, ValueError, TypeError) as exc:
+                        raise _Bad(f"{self.label}.{plan.name}", str(exc)) from None
+                    if values[plan.name] is None:
+                        values[plan.name] = _FALLBACKS.get(plan.name)
+                lacking = [k for k in self.required if values.get(k) is None]
+                if lacking:
+                    if trace is not None:
+                        trace.dropped.append(f"{self.label}: no {', '.join(lacking)}")
+                    continue
+                out.append(_construct(self.model, values))  # type: ignore[type-var]
         return out
 
 
@@ -337,6 +355,9 @@ class _Mapper:
         return MapOutcome("ticket", _construct(Ticket, values), explanation=trace)
 
 
+_MANY_KEY = "*"  # the saved entry of a `many` lookup holds every record, keyed by record key
+
+
 class BoundMapping:
     """A compiled mapping bound to a field catalogue: feed reference records, map records.
 
@@ -358,6 +379,7 @@ class BoundMapping:
                                     unwrap_value=compiled.dialect.unwrap_value,
                                     field_head=compiled.dialect.field_head)
         self._feeders: dict[str, list[tuple[str, Any, Predicate | None]]] = {}
+        self._many = {name for name, lookup in compiled.lookups.items() if lookup.many}
         for name, lookup in compiled.lookups.items():
             env = ValueEnv(self.ctx, lookup.stream)
             key = compile_value(lookup.key, env)
@@ -425,9 +447,12 @@ class BoundMapping:
                 continue
             if key is None or key == "":
                 continue
+            entry = map_key(key)
+            if name in self._many:
+                changed = self._feed_many(name, entry, raw, when) or changed
+                continue
             table = self.lookup_tables[name]
             owners = self._lookup_owners.setdefault(name, {})
-            entry = map_key(key)
             if raw.deleted or (when is not None and not when(raw.payload)):
                 # only the record that filled an entry may empty it: many issues share a project key
                 if owners.get(entry) == raw.key:
@@ -439,17 +464,45 @@ class BoundMapping:
             old = table.get(entry)
             table[entry] = raw.payload
             owners[entry] = raw.key
-            read = self._projections.get(name)
-            if old is None or read is None or any(get(old) != get(raw.payload) for get in read):
+            if self._reads_changed(name, old, raw.payload):
                 self.changes.append((name, entry, raw.key, raw.payload))
                 changed = True
         return changed
+
+    def _feed_many(self, name: str, entry: str, raw: RawRecord, when: Predicate | None) -> bool:
+        """A `many` lookup keeps each matching record of an entry; the whole entry is saved."""
+        table = self.lookup_tables[name]
+        rows = table.get(entry)
+        if raw.deleted or (when is not None and not when(raw.payload)):
+            if rows is None or raw.key not in rows:
+                return False
+            del rows[raw.key]
+        else:
+            if rows is None:
+                rows = table[entry] = LookupRows()
+            old = rows.get(raw.key)
+            rows[raw.key] = raw.payload
+            if not self._reads_changed(name, old, raw.payload):
+                return False
+        if not rows:
+            table.pop(entry, None)
+            self.changes.append((name, entry, None, None))
+        else:
+            self.changes.append((name, entry, _MANY_KEY, dict(rows)))
+        return True
+
+    def _reads_changed(self, name: str, old: Any, new: Any) -> bool:
+        read = (self._projections or {}).get(name)
+        return old is None or read is None or any(get(old) != get(new) for get in read)
 
     def load_entries(self, name: str, entries: Iterable[tuple[str, str, Any]]) -> None:
         """Fill a lookup from saved (entry, record key, record) triples instead of feeding it."""
         table = self.lookup_tables[name]
         owners = self._lookup_owners.setdefault(name, {})
         for entry, record_key, payload in entries:
+            if name in self._many:
+                table[entry] = LookupRows(payload) if record_key == _MANY_KEY else LookupRows()
+                continue
             table[entry] = payload
             owners[entry] = record_key
 
@@ -458,7 +511,10 @@ class BoundMapping:
         for name, table in self.lookup_tables.items():
             owners = self._lookup_owners.get(name, {})
             for entry, payload in table.items():
-                yield name, entry, owners.get(entry, ""), payload
+                if type(payload) is LookupRows:
+                    yield name, entry, _MANY_KEY, dict(payload)
+                else:
+                    yield name, entry, owners.get(entry, ""), payload
 
     def _lookup_projections(self) -> dict[str, list[Any] | None]:
         """Per lookup, getters of the paths the rules read from its records; None where a

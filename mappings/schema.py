@@ -228,6 +228,9 @@ class LookupDef(_Strict):
     stream: str = Field(description="the reference stream whose records the lookup holds")
     key: str = Field(description="path of the key in the reference record")
     when: Condition | None = Field(None, description="only records matching this")
+    many: bool = Field(False, description="keep every matching record of a key, not the last "
+                                          "one fed: a lookup read gives a list (e.g. every "
+                                          "approval of a task)")
 
     @field_validator("key")
     @classmethod

@@ -437,6 +437,19 @@ def _regex(spec: RegexTransform) -> Fn:
     return extract
 
 
+class LookupRows(dict[str, Any]):
+    """The entry of a `many` lookup: record key -> record, every one that matched."""
+
+    def read(self, getter: Getter | None) -> Any:
+        """Each record (or the value at a path of each), in record-key order: a list when
+        more than one has a value, the value itself when one does, else None."""
+        rows = [self[k] for k in sorted(self)]
+        values = rows if getter is None else [v for v in map(getter, rows) if v not in (None, "")]
+        if len(values) > 1:
+            return values
+        return values[0] if values else None
+
+
 def _lookup(spec: LookupTransform, ctx: TransformContext) -> Fn:
     table = ctx.lookups[spec.lookup]  # the live dict: filled by BoundMapping.feed
     getter: Getter | None = None
@@ -445,6 +458,8 @@ def _lookup(spec: LookupTransform, ctx: TransformContext) -> Fn:
 
     def look(value: Any) -> Any:
         found = table.get(map_key(value))
+        if type(found) is LookupRows:
+            return found.read(getter)
         if found is None or getter is None:
             return found
         return getter(found)

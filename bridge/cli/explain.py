@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 
 from bridge.cli.context import load_cli_config, open_cli_store
 from bridge.errors import ConfigError
-from bridge.models import ServiceTransition
+from bridge.models import GateItem, ServiceTransition
 from bridge.store import repository as repo
 from bridge.yamlfile import did_you_mean
 
@@ -26,7 +26,7 @@ def command(ctx: click.Context, transition: str, fmt: str) -> None:
     store = open_cli_store(config, read_only=True)
     try:
         with store.engine.connect() as conn:
-            found = find_transition(list(_all(conn)), transition)
+            found = find_transition(list(all_transitions(conn)), transition)
     finally:
         store.close()
     if fmt == "json":
@@ -35,7 +35,7 @@ def command(ctx: click.Context, transition: str, fmt: str) -> None:
     render(found, Console())
 
 
-def _all(conn: Connection) -> list[ServiceTransition]:
+def all_transitions(conn: Connection) -> list[ServiceTransition]:
     stored = repo.stored_transitions(conn)
     return [ServiceTransition.model_validate(payload) for _, payload in stored.values()]
 
@@ -73,12 +73,15 @@ def render(t: ServiceTransition, console: Console) -> None:
     for col in ("item", "status", "due", "approver", "evidence", "still missing"):
         table.add_column(col)
     for item in gate.items:
-        evidence = "\n".join(f"{e.detail}" + (f" ({e.at:%Y-%m-%d})" if e.at else "") for e in item.evidence)
-        if item.late_days:
-            evidence += f"\nlate by {item.late_days} day(s)" + (
-                ", after go-live" if item.after_go_live else "")
-        if item.waiver:
-            evidence = f"waived by {item.waiver.by}: {item.waiver.reason}\n{evidence}".strip()
         table.add_row(f"{item.title}\n[dim]{item.key}[/dim]", item.status.value, str(item.due or ""),
-                      item.approver or "", evidence, item.missing or "")
+                      item.approver or "", "\n".join(evidence_lines(item)), item.missing or "")
     console.print(table)
+
+
+def evidence_lines(item: GateItem) -> list[str]:
+    """What bears on an item, one line each: its waiver, its evidence (dated), how late."""
+    lines = [f"waived by {item.waiver.by}: {item.waiver.reason}"] if item.waiver else []
+    lines += [f"{e.detail}" + (f" ({e.at:%Y-%m-%d})" if e.at else "") for e in item.evidence]
+    if item.late_days:
+        lines.append(f"late by {item.late_days} day(s)" + (", after go-live" if item.after_go_live else ""))
+    return lines

@@ -32,6 +32,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "report": ("report", "group", "Reports computed from the state store."),
     "run": ("run", "command", "Run scheduled cycles until SIGTERM or SIGINT (the daemon)."),
     "sandbox": ("sandbox", "command", "Serve emulated Jira and ServiceNow APIs on loopback."),
+    "serve": ("serve", "command", "Serve the read-only board (gates, workloads, sync) from the "
+                                  "state store."),
     "schema": ("schema_cmd", "command", "Write JSON Schemas of the configuration and mapping "
                                         "files."),
     "status": ("status", "command", "Show sources, transitions, workloads and the outbox."),

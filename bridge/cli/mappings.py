@@ -426,3 +426,6 @@ def init(ctx: click.Context, source_name: str) -> None:
     path.write_text(STARTER.format(name=source.name, kind=source.kind, file=path.name),
                     encoding="utf-8")
     click.echo(f"wrote {path}; add it to the source: `mappings: [{path.name}]`")
+
+
+group.add_command(__import__("bridge.cli.mappings_diff", fromlist=["command"]).command)  # mappings diff

@@ -6,6 +6,7 @@ import csv
 import json
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
@@ -85,6 +86,24 @@ def workloads(ctx: click.Context, by: str, period: str, fmt: str, last: int | No
         if unmapped:
             console.print("Groups no specialist team takes (add them to classification.teams): "
                           + ", ".join(f"{g} ({n})" for g, n in unmapped))
+
+
+@group.command("board")
+@click.option("--output", "output", required=True,
+              type=click.Path(file_okay=False, path_type=Path), help="folder to write it into")
+@click.pass_context
+def board(ctx: click.Context, output: Path) -> None:
+    """The board as static files (gates, transitions, workloads, sync): opens with no network."""
+    from bridge.cli.serve import board_for
+    from bridge.web.export import write_board
+
+    config = load_cli_config(ctx, required=False, secrets=False)
+    store = open_cli_store(config, read_only=True)
+    try:
+        written = write_board(board_for(config, store), output)
+    finally:
+        store.close()
+    click.echo(f"wrote {len(written)} files; open {output / 'index.html'}")
 
 
 @group.command("transitions")

@@ -289,8 +289,9 @@ def article_published(article: ArticleState | None, approver: str | None = None)
     if article.self_published:
         return Found(False, [], f"article {article.ref} was published by smo-bridge itself: a "
                                 "person must approve it before it counts")
-    if approver and not (article.approved and article.person
-                         and same_person(article.person, approver)):
+    # the service's existing article went through the knowledge base's own workflow
+    if approver and not article.adopted and not (article.approved and article.person
+                                                 and same_person(article.person, approver)):
         given = (f"approved by {article.person}" if article.approved
                  else f"published by {article.person or 'a person'}")
         return Found(False, [Evidence(kind="article", ref=article.ref, detail=given,
@@ -390,7 +391,9 @@ def _milestones(rule: MilestonesScheduled, transition: ServiceTransition) -> Fou
 
 def _moment(value: Any) -> datetime | None:
     """A mapped timestamp attribute (an ISO text; one without a zone is UTC, as the
-    tools' value-mode timestamps are); None when absent or unreadable."""
+    tools' value-mode timestamps are); the latest of a list; None when absent or unreadable."""
+    if isinstance(value, list):
+        return max((m for m in map(_moment, value) if m), default=None)
     if isinstance(value, datetime):
         when = value
     elif isinstance(value, str) and value.strip():
@@ -401,6 +404,20 @@ def _moment(value: Any) -> datetime | None:
     else:
         return None
     return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _approved_at(ticket: Ticket, person: str) -> datetime | None:
+    """When `person` approved: `attributes.approved_at` read beside `attributes.approved_by`
+    (a task with several approvals gives both as lists, paired by position)."""
+    times = _get(ticket, "attributes.approved_at")
+    if not isinstance(times, list):
+        return _moment(times)
+    names = _names(_get(ticket, "attributes.approved_by"))
+    if len(names) == len(times):
+        for name, at in zip(names, times, strict=True):
+            if same_person(name, person):
+                return _moment(at)
+    return _moment(times)
 
 
 def _names(value: Any) -> list[str]:
@@ -442,7 +459,7 @@ def _deliverable(rule: DeliverableDone, ctx: EvidenceContext, approver: str | No
         given = [n for path in rule.approved_by_fields for n in _names(_get(ticket, path))]
         right = next((g for g in given if same_person(g, str(appointed))), None)
         if right is not None:
-            at = _moment(_get(ticket, "attributes.approved_at")) or ticket.resolved or ticket.updated
+            at = _approved_at(ticket, right) or ticket.resolved or ticket.updated
             why = f"{ticket.label} approved by {right} (the appointed approver)"
             return Found(True, [_ticket_evidence(ticket, "done"),
                                 Evidence(kind="approval", ref=f"{ticket.ref.source}:{ticket.key}",

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection
 
 from bridge import pullstate
+from bridge.boardlinks import transition_url
 from bridge.config import BridgeConfig
 from bridge.derive.evidence import EvidenceContext, evaluate_items
 from bridge.derive.gates import acceptance, evaluate, undated_for, went_live
@@ -199,6 +200,27 @@ def _item_states(gate: dict[str, Any]) -> list[tuple[str, str, str | None]]:
     return [(i["key"], i["status"], i.get("due")) for i in gate.get("items", [])]
 
 
+def gate_line(transition: ServiceTransition, board_url: str | None = None) -> str:
+    """The gate in one line a person reads on the project form: status, items met, the
+    next missing item (the earliest due) with who approves it, and the board's page."""
+    gate = transition.gate
+    met = sum(1 for i in gate.items if i.status.value in ("met", "waived"))
+    line = f"Operations gate {gate.status.value.replace('_', ' ')}: {met}/{len(gate.items)} met"
+    missing = sorted((i for i in gate.items if i.status.value == "unmet"),
+                     key=lambda i: (i.due is None, i.due or date.max, i.key))
+    if missing:
+        nxt = missing[0]
+        parts = [f"due {nxt.due}" if nxt.due else None,
+                 f"{nxt.approver} approves" if nxt.approver else None]
+        detail = ", ".join(p for p in parts if p)
+        line += f"; next: {nxt.title}" + (f" ({detail})" if detail else "")
+        if len(missing) > 1:
+            line += f" and {len(missing) - 1} more"
+    if board_url:
+        line += f". {board_url}"
+    return line
+
+
 def gate_comment(transition: ServiceTransition, old_status: str | None) -> str:
     """The comment or work note a gate push carries: the status, why, and each item still
     missing with its due day, who delivers it and who approves it."""
@@ -256,6 +278,7 @@ def _definitions_digest(config: BridgeConfig, gate: GateDef, knowledge: Compiled
                       knowledge.knowledge_base, knowledge.category, knowledge.workflow_state,
                       sorted(knowledge.articles.items()), knowledge.author],
         "push": config.push.model_dump(mode="json") if config.push else None,
+        "board": config.web.public_url,  # pushed gate lines link there
     })
 
 
@@ -292,6 +315,7 @@ def _plan_gate_pushes(conn: Connection, config: BridgeConfig, transition: Servic
         "items": [{"key": i.key, "status": i.status.value, "due": i.due.isoformat() if i.due else None}
                   for i in gate.items],
         "version": transition.gate_version,
+        "summary": gate_line(transition, transition_url(config.web.public_url, transition.id)),
     }
     comment = gate_comment(transition, old_status)
     if as_of:  # a source whose latest pull failed counts with its last complete pull

@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 from bridge.sandbox.clock import DAY_MS, to_ms
-from bridge.sandbox.org import GROUPS, Org, Transition
+from bridge.sandbox.org import GROUPS, Org, Transition, signoff_life
 from bridge.sandbox.tickets import (
     YEAR_MS,
     Columns,
@@ -200,6 +200,10 @@ class JiraData:
                 )
             return project
         key, name, category, type_key, types, _ = spec
+        lead = rng.randrange(len(self.org.people))
+        desk = self.org.members(GROUPS.index("Service Desk"))
+        if type_key == "service_desk" and desk:
+            lead = desk[0]  # one organisation: the desk's lead is the Service Desk group's manager
         return Project(
             index,
             pid,
@@ -207,7 +211,7 @@ class JiraData:
             name,
             category,
             type_key,
-            rng.randrange(len(self.org.people)),
+            lead,
             f"{name}: day-to-day work.",
             tuple(t for t, _ in types),
         )
@@ -279,6 +283,45 @@ class JiraData:
                 parent=epic,
                 fix_version=go_live.id,
             )
+        rng = random.Random(f"jira-signoff:{self.org.seed}:{tr.index}")
+        receivers = (("Service desk", GROUPS.index("Service Desk")),
+                     ("Resolver group", service.support_group))
+        for offset, (who, team) in enumerate(receivers):
+            self._signoff_issue(rng, project, tr, epic, len(tr.deliverables) + 2 + offset,
+                                go_live.id, who, team)
+
+    def _signoff_issue(self, rng: random.Random, project: Project, tr: Transition, epic: int,
+                       number: int, version: str, who: str, team: int) -> None:
+        """A receiving team's handover sign-off: its Team the receiver, closed by them."""
+        done, created, resolved, updated = signoff_life(rng, tr, self.org.anchor)
+        members = self.org.members(team)
+        handle = self.cols.append(
+            project=project.index,
+            number=number,
+            type=TYPE_NAMES.index("Task"),
+            priority=2,
+            status=4 if done else 0,
+            resolution=0 if done else -1,
+            team=team,
+            service=tr.service,
+            assignee=members[0] if members else tr.project_manager,
+            reporter=tr.project_manager,
+            created=to_ms(created),
+            updated=to_ms(updated),
+            resolved=to_ms(resolved) if resolved else 0,
+            due=-1,
+            spent=0,
+            points=-1,
+            breached=-1,
+            comments=0,
+        )
+        self.extra[handle] = Extra(
+            summary=f"{who} signs off the handover",
+            labels=["gate:receivers_signoff"],
+            custom={"service": self.org.services[tr.service].name},
+            parent=epic,
+            fix_version=version,
+        )
 
     def _ticket_issues(self, rng: random.Random, project: Project, spec: Any, count: int) -> None:
         types: tuple[tuple[str, int], ...] = spec[4]

@@ -359,3 +359,17 @@ def _transition(
             )
         )
     return transition
+
+
+def signoff_life(rng: random.Random, t: Transition, anchor: datetime
+                 ) -> tuple[bool, datetime, datetime | None, datetime]:
+    """A sign-off task: done for whole transitions, else more likely the nearer the go-live."""
+    days_left = (t.go_live - anchor.date()).days
+    done = t.complete or rng.random() < (0.8 if days_left < 0 else 0.5 if days_left < 15 else 0.1)
+    created = t.created + timedelta(days=rng.randint(5, 30))
+    resolved = None
+    if done:
+        span = max(3600, int((anchor - created).total_seconds()) - 3600)
+        resolved = created + timedelta(seconds=rng.randint(span // 2, span))
+    updated = resolved or created + timedelta(days=rng.randint(0, 20))
+    return done, created, resolved, min(updated, anchor - timedelta(minutes=5))

@@ -12,11 +12,11 @@ some by the wrong one, some still awaiting approval or not done.
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bridge.sandbox.clock import sn_datetime
-from bridge.sandbox.org import GROUPS, Deliverable, Transition
+from bridge.sandbox.org import GROUPS, Deliverable, signoff_life
 from bridge.sandbox.sn_tables import Table
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ def seed_deliverables(data: ServiceNowData) -> None:
                                 is not None, d.resolved or d.updated)
         for receiver, name in SIGNOFF_TASKS:
             group = GROUPS.index("Service Desk") if receiver == "service_desk" else support
-            done, created, resolved, updated = _signoff_life(rng, t, anchor)
+            done, created, resolved, updated = signoff_life(rng, t, anchor)
             task = _task(data, tasks, project, name, done, t.project_manager, group, created,
                          resolved, updated)
             _group_approval(data, group_approvals, task, group, done, resolved or updated)
@@ -124,17 +124,3 @@ def _group_approval(data: ServiceNowData, table: Table, task: str, group: int,
         },
         "system",
     )
-
-
-def _signoff_life(rng: random.Random, t: Transition, anchor: datetime
-                  ) -> tuple[bool, datetime, datetime | None, datetime]:
-    """A sign-off task: done for whole transitions, else more likely the nearer the go-live."""
-    days_left = (t.go_live - anchor.date()).days
-    done = t.complete or rng.random() < (0.8 if days_left < 0 else 0.5 if days_left < 15 else 0.1)
-    created = t.created + timedelta(days=rng.randint(5, 30))
-    resolved = None
-    if done:
-        span = max(3600, int((anchor - created).total_seconds()) - 3600)
-        resolved = created + timedelta(seconds=rng.randint(span // 2, span))
-    updated = resolved or created + timedelta(days=rng.randint(0, 20))
-    return done, created, resolved, min(updated, anchor - timedelta(minutes=5))

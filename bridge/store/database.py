@@ -76,9 +76,11 @@ def _parsed(url: str) -> URL:
         raise ConfigError(f"state: not a database URL: {url!r}") from None
 
 
-def create_store_engine(url: str, *, create: bool = False, read_only: bool = False) -> Engine:
-    """An engine for `url`; with `create`, a new SQLite file (and its folder) is made, the
-    file readable by its owner only: it holds people's names and addresses."""
+def create_store_engine(url: str, *, create: bool = False, read_only: bool = False,
+                        make_folder: bool = True) -> Engine:
+    """An engine for `url`; with `create`, a new SQLite file (and its folder, unless not
+    `make_folder`: then a missing folder is an error) is made, the file readable by its
+    owner only: it holds people's names and addresses."""
     parsed = _parsed(url)
     # payloads are large JSON documents: orjson is several times faster than json; statement
     # parameters are records (people's addresses): never in an error message or a log line
@@ -87,6 +89,9 @@ def create_store_engine(url: str, *, create: bool = False, read_only: bool = Fal
     if parsed.get_backend_name() == "sqlite":
         if create and parsed.database and parsed.database != ":memory:":
             path = Path(parsed.database)
+            if not make_folder and not path.parent.is_dir():
+                raise ConfigError(f"{redacted_url(url)}: folder {str(path.parent)!r} does not exist; "
+                                  "create it first (no folder is created for you)")
             path.parent.mkdir(parents=True, exist_ok=True)
             # SQLite gives its -wal and -shm files the database file's mode
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
@@ -123,11 +128,12 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
-def open_store(url: str, *, upgrade: bool = True, create_only: bool = False) -> Store:
+def open_store(url: str, *, upgrade: bool = True, create_only: bool = False,
+               make_folder: bool = True) -> Store:
     """Open the store at `url`, creating it when new and by default upgrading it in place.
     With `create_only`, an existing store whose schema is not current is an error naming
     the upgrade command: schema changes stay an operator's explicit step."""
-    store = Store(create_store_engine(url, create=True))
+    store = Store(create_store_engine(url, create=True, make_folder=make_folder))
     try:
         if create_only:
             current = store.current_revision()

@@ -390,11 +390,15 @@ def test_push_comments_on_the_first_epic_by_default(loose: responses.RequestsMoc
     fake.register(loose)
     connector = jira(deployment="cloud")
     first = connector.push_gate_status("PAY", STATUS, "tr-1:v3", "Gate is in progress")
-    again = connector.push_gate_status(
-        "PAY", dict(STATUS, items=[]), "tr-1:v4", "Gate is in progress"
+    same = connector.push_gate_status(
+        "PAY", dict(STATUS, reason="as of today"), "tr-1:v4", "Gate is in progress"
     )
-    assert (first.note, again.note) == ("added", None)  # same status: the property only
-    assert len(fake.comments["PAY-1"]) == 1
+    items = connector.push_gate_status(
+        "PAY", dict(STATUS, items=[]), "tr-1:v5", "Gate is in progress; runbook met"
+    )
+    # status and items as before: the property only; an item changed: a comment a person reads
+    assert (first.note, same.note, items.note) == ("added", None, "added")
+    assert len(fake.comments["PAY-1"]) == 2
     assert fake.properties[("PAY-1", "smo-bridge.gate")] == dict(STATUS, items=[])
     assert ("PAY", "smo-bridge.gate") not in fake.properties  # no project property
 

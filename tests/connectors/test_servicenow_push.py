@@ -3,7 +3,6 @@ status goes, how articles are found again, and that every write is read back."""
 
 from __future__ import annotations
 
-import json
 import logging
 
 import pytest
@@ -15,7 +14,7 @@ from connectors.articles import ArticleRecord
 from tests.connectors.conftest import snow
 from tests.connectors.snow_instance import Instance
 
-STATUS = {"status": "at_risk", "items": []}
+STATUS = {"status": "at_risk", "items": [], "summary": "Operations gate at risk: 3/9 met; next: Runbook delivered"}
 KEY = "gate:snow:snow:PRJ0010001:v2"
 
 
@@ -69,7 +68,7 @@ def test_custom_gate_column_gets_the_status_too(custom: Instance) -> None:
     connector = snow()
     first = connector.push_gate_status(project["sys_id"], STATUS, KEY, "Gate at risk")
     assert (first.outcome, first.note) == ("created", "added")
-    assert json.loads(custom.rows["pm_project"][0]["u_smo_gate_status"]) == STATUS
+    assert custom.rows["pm_project"][0]["u_smo_gate_status"] == STATUS["summary"]
     assert (
         connector.push_gate_status(project["sys_id"], STATUS, KEY, "Gate at risk").outcome
         == "unchanged"
@@ -84,8 +83,9 @@ def test_without_the_dictionary_the_row_shows_whether_the_column_exists(
     project = custom.add("pm_project", number="PRJ0010001")
     connector = snow()
     connector.push_gate_status(project["sys_id"], STATUS, KEY, "Gate at risk")
-    connector.push_gate_status(project["sys_id"], {"status": "overdue"}, KEY + "x", "Overdue")
-    assert json.loads(custom.rows["pm_project"][0]["u_smo_gate_status"]) == {"status": "overdue"}
+    overdue = {"status": "overdue", "summary": "Operations gate overdue: 2/9 met"}
+    connector.push_gate_status(project["sys_id"], overdue, KEY + "x", "Overdue")
+    assert custom.rows["pm_project"][0]["u_smo_gate_status"] == overdue["summary"]
     warned = [r.getMessage() for r in caplog.records if "sys_dictionary" in r.getMessage()]
     assert (
         len(warned) == 1 and "grant the integration user read access to sys_dictionary" in warned[0]

@@ -170,6 +170,24 @@ def test_the_pushed_comment_names_each_missing_item_with_who_and_when() -> None:
         "smo-bridge: the operations gate for Corporate Network is live unready:")
 
 
+def test_the_gate_line_names_the_next_missing_item_and_the_board() -> None:
+    from bridge.derive.run import gate_line
+
+    items = [GateItem(key="runbook", title="Runbook delivered", status=ItemStatus.UNMET,
+                      due=date(2026, 11, 20), approver="Platform"),
+             GateItem(key="kb_article", title="Knowledge article published", status=ItemStatus.UNMET,
+                      due=date(2026, 11, 2), approver="Dana Desk"),
+             GateItem(key="sla", title="SLA defined", status=ItemStatus.WAIVED)]
+    transition = ServiceTransition.model_validate({
+        "id": "snow:PRJ1", "service": "Corporate Network",
+        "gate": {"status": "overdue", "items": items}})
+    assert gate_line(transition, "https://board.example/t/snow:PRJ1") == (
+        "Operations gate overdue: 1/3 met; next: Knowledge article published (due 2026-11-02, "
+        "Dana Desk approves) and 1 more. https://board.example/t/snow:PRJ1")
+    transition.gate.items = items[2:]
+    assert gate_line(transition) == "Operations gate overdue: 1/1 met"
+
+
 def test_the_acceptance_item_is_the_review_not_one_more_deliverable() -> None:
     items = [item("runbook", "met", date(2026, 11, 1)), item("service_manager", "unmet", date(2026, 11, 1))]
     # everything else delivered: the gate awaits the review, whatever the item's due day

@@ -95,13 +95,20 @@ def test_adopted_edited_and_retired_articles(sandbox_factory: SandboxFactory,  #
         cycle(config, store)
         assert len(ours(sb, tid)) == 2  # proposed once, not once a cycle
 
-        # the person publishes the bridge's draft of a third service: that meets the item
+        # a knowledge manager publishes the bridge's draft of a third service: the item
+        # waits for the desk lead (the Service Desk group's manager); their approval meets it
         dwh, _ = items["Data Warehouse"]
         [dwh_draft] = ours(sb, dwh)
         edit_article(sb, dwh_draft["number"], workflow_state="published")
         cycle(config, store)
         _, item = kb_items(store)["Data Warehouse"]
-        assert item["status"] == "met" and KNOWLEDGE_MANAGER in evidence(item), item
+        [desk] = sb.servicenow_rows("sys_user_group", "name=Service Desk")
+        [lead] = sb.servicenow_rows("sys_user", f"sys_id={desk['manager']}")
+        assert item["status"] == "unmet" and lead["name"] in item["missing"], item
+        approve_article(sb, dwh_draft["number"], lead["sys_id"])
+        cycle(config, store)
+        _, item = kb_items(store)["Data Warehouse"]
+        assert item["status"] == "met" and item["approved_by"] == lead["name"], item
 
         # Observability is merged into Data Warehouse: the bridge's drafts for it retire;
         # the article a person published stays (the bridge only proposes its retirement)
@@ -175,7 +182,8 @@ def test_an_article_the_bridge_published_itself_is_no_evidence(
         # the service desk lead approves one: now a person stands behind it
         tid, _ = items["Observability"]
         [article] = ours(sb, tid)
-        lead = sb.servicenow_rows("sys_user", "user_name!=sandbox")[0]
+        [desk] = sb.servicenow_rows("sys_user_group", "name=Service Desk")
+        [lead] = sb.servicenow_rows("sys_user", f"sys_id={desk['manager']}")
         approve_article(sb, article["number"], lead["sys_id"])
         cycle(config, store)
         _, item = kb_items(store)["Observability"]

@@ -142,7 +142,7 @@ def test_an_interrupted_republish_leaves_only_contract_values_and_finishes_next_
     assert Engine(config, store).run_cycle().exit_code == 0
     before = len(gate_pushes(store))
 
-    def killed(engine: Engine) -> None:
+    def killed(engine: Engine, *args: object) -> None:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(migrate, "_derive_only", killed)

@@ -189,3 +189,18 @@ def test_jira_breach_is_read_from_the_jsm_sla_object(sla: Any, breached: bool) -
 def test_jira_issue_types_match_ignoring_case(name: str) -> None:
     ticket = default_mapping("jira").bind().map(_jira_issue(issuetype={"name": name})).ticket
     assert ticket is not None and ticket.practice == "incident_management"
+
+
+@pytest.mark.parametrize("kind", ["jira", "servicenow"])
+def test_the_article_is_approved_by_a_person_and_receivers_sign_off(kind: str) -> None:
+    """The knowledge item's approver is the desk's lead (a person mapped from a stock field),
+    never the desk as a team, and each receiving team's sign-off is part of the gate."""
+    mapping = default_mapping(kind)
+    items = {i.key: i for i in mapping.gate.enabled_items}
+    approver = items["kb_article"].approver
+    assert approver is not None and approver.role == "service_desk_lead"
+    contact_roles = {
+        c.fields.role.value for rule in mapping.projects
+        for c in rule.item.fields.contacts if getattr(c.fields.role, "value", None)}
+    assert "service_desk_lead" in contact_roles
+    assert items["receivers_signoff"].evidence.kind == "receivers_signoff"

@@ -107,7 +107,11 @@ def test_deliverables_carry_gate_labels_and_approvals(sandbox: Sandbox) -> None:
     ).json()
     labels = {label for issue in body["issues"] for label in issue["fields"]["labels"]}
     assert "gate:kb_article" in labels and "gate:runbook" in labels
-    assert all("accountId" in i["fields"]["customfield_10046"] for i in body["issues"])
+    deliverables = [i for i in body["issues"] if "gate:receivers_signoff" not in i["fields"]["labels"]]
+    assert all("accountId" in i["fields"]["customfield_10046"] for i in deliverables)
+    # each receiving team's sign-off: no appointed approver, the team is the receiver
+    signoffs = [i for i in body["issues"] if "gate:receivers_signoff" in i["fields"]["labels"]]
+    assert len(signoffs) == 2 and all(i["fields"]["customfield_10046"] is None for i in signoffs)
 
 
 def test_properties_put_get_list_delete(flavour: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
