@@ -45,7 +45,10 @@ CONFIG_DESCRIPTIONS: dict[str, dict[str, str]] = {
     "": {"state": "the state store: an SQLAlchemy URL (sqlite:///FILE, postgresql+psycopg://...)",
          "push": "what is written back to the tools; without it nothing is",
          "daemon": "the daemon's schedule, push interval and health endpoint",
-         "reporting": "workload periods and the at-risk thresholds of gates"},
+         "reporting": "workload periods and the at-risk thresholds of gates",
+         "web": "the read-only board the daemon serves (docs/board.md)"},
+    "WebConfig": {"enabled": "serve the board", "port": "the port the board listens on"},
+    "WebAuthConfig": {"username": "the user name people sign in to the board with"},
     "DaemonConfig": {"schedule": "when every source is pulled (a source's own entry under "
                                  "`sources` overrides it)",
                      "push_interval_seconds": "seconds between push rounds"},
