@@ -10,7 +10,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from bridge.errors import ConfigError, Issue
-from bridge.yamlfile import YamlDocument, did_you_mean, interpolate_env, load_yaml, validate
+from bridge.yamlfile import (
+    YamlDocument,
+    did_you_mean,
+    interpolate_env,
+    load_yaml,
+    salvage,
+    validate,
+)
 from connectors.base import SourceConfig, registry
 from connectors.zones import zone_problem
 
@@ -42,7 +49,8 @@ class ScheduleConfig(BaseModel):
             try:
                 CronTrigger.from_crontab(value)
             except ValueError as exc:
-                raise ValueError(f"not a crontab expression: {exc}") from None
+                why = str(exc)
+                raise ValueError(f"not a crontab expression: {why[:1].lower()}{why[1:]}") from None
         return value
 
 
@@ -214,7 +222,7 @@ def config_from_document(doc: YamlDocument, base_dir: Path, path: Path | None = 
         doc.data = {}
     if not isinstance(doc.data, dict):
         raise ConfigError(f"{doc.file}: invalid", [doc.issue((), "the configuration must be a mapping")])
-    shape = validate(_ConfigShape, doc.data, doc, issues=issues)
+    shape, _ = salvage(_ConfigShape, doc, issues)  # an invalid part hides no other check
     sources: list[SourceConfig] = []
     raw_sources = doc.data.get("sources") if isinstance(doc.data.get("sources"), list) else []
     kinds = registry()
@@ -236,6 +244,8 @@ def config_from_document(doc: YamlDocument, base_dir: Path, path: Path | None = 
                 message = f"unknown source kind {kind!r}"
                 message += f"; did you mean {hint!r}?" if hint else f" (known: {', '.join(sorted(kinds))})"
                 issues.append(doc.issue((*where, "kind"), message))
+                if hint is not None:  # its other errors still show in this run
+                    validate(kinds[hint].config_model, {**raw, "kind": hint}, doc, where, issues)
             continue
         source = validate(model.config_model, raw, doc, prefix=where, issues=issues)
         if source is None:

@@ -6,6 +6,7 @@ Every problem becomes an `Issue` located as FILE:LINE:COL with its dotted path, 
 
 from __future__ import annotations
 
+import copy
 import difflib
 import os
 import re
@@ -133,9 +134,8 @@ def parse_yaml(text: str, file: str = "<string>") -> YamlDocument:
         _check_shape(text, file)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
-        raise _invalid(file, line, col, f"invalid YAML: {exc.problem}") from None
+        line, col, message = syntax_in_words(exc, text)
+        raise _invalid(file, line, col, f"invalid YAML: {message}") from None
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow
         line = text.count("\n", 0, exc.position) + 1
         col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
@@ -149,6 +149,136 @@ def parse_yaml(text: str, file: str = "<string>") -> YamlDocument:
     if issues:
         raise ConfigError(f"{file}: invalid YAML", issues)
     return YamlDocument(file, data, positions)
+
+
+def _at(mark: Any) -> str:
+    return f"{mark.line + 1}:{mark.column + 1}"
+
+
+def syntax_in_words(exc: yaml.MarkedYAMLError, text: str) -> tuple[int | None, int | None, str]:
+    """A YAML parser error as (line, column, message) in plain words: what is wrong and how
+    to fix it, at the place to look (the parser's own words only as a last resort)."""
+    problem, context = str(exc.problem or ""), str(exc.context or "")
+    mark, opened = exc.problem_mark, exc.context_mark
+    if mark is None:
+        return None, None, problem
+    lines = text.splitlines()
+    here = lines[mark.line] if mark.line < len(lines) else ""
+    before = here[:mark.column]
+
+    def at(where: Any, message: str) -> tuple[int, int, str]:
+        return where.line + 1, where.column + 1, message
+
+    if "'\\t'" in problem:
+        if not before.strip(" -"):
+            return at(mark, "a tab is not allowed for indentation: indent with spaces")
+        return at(mark, "a tab is not allowed here: use spaces")
+    if problem == "found unexpected end of stream" and "quoted scalar" in context and opened:
+        return at(opened, f"the quote opened at {_at(opened)} is never closed")
+    if problem.startswith("found unknown escape character") and opened:
+        return at(mark, "a backslash in double quotes starts an escape such as \\n: "
+                        "write the value in single quotes (regular expressions especially)")
+    if problem == "could not find expected ':'" and opened:
+        return at(opened, "a ':' is missing after the key")
+    if problem == "mapping values are not allowed here":
+        return _misplaced_colon(lines, mark)
+    if "expected ',' or '}'" in problem or "expected ',' or ']'" in problem:
+        bracket = "{" if "}" in problem else "["
+        if opened and (mark.line > opened.line or "<stream end>" in problem):
+            quote = _unclosed_quote(lines[opened.line] if opened.line < len(lines) else "",
+                                    opened.column)
+            if quote is not None:
+                return (opened.line + 1, quote + 1,
+                        f"the quote opened at {opened.line + 1}:{quote + 1} is never closed")
+            return at(opened, f"the '{bracket}' opened at {_at(opened)} is never closed")
+        closing = "}" if bracket == "{" else "]"
+        return at(mark, f"a ',' is missing between the values inside '{bracket} {closing}'")
+    if problem.startswith("expected <block end>") or problem.startswith("did not find expected"):
+        if "'<scalar>'" in problem and before.rstrip()[-1:] in ("'", '"') \
+                and before.strip()[:1] not in ("'", '"'):
+            return at(mark, "text after the closing quote: put the whole value in quotes")
+        if "found ':'" in problem:
+            return at(mark, "a key is missing before the ':'")
+        if "'}'" in problem or "']'" in problem:
+            return at(mark, f"a '{problem[-2]}' that closes nothing")
+        return at(mark, "indentation does not match the lines above")
+    if problem.startswith("found undefined alias"):
+        name = problem.split("'")[1] if "'" in problem else ""
+        return at(mark, f"*{name} refers to no anchor &{name} above: put the value in quotes "
+                        "if the '*' is meant as text")
+    if problem.startswith("found character") and "cannot start any token" in problem:
+        char = problem.split("'")[1] if "'" in problem else "?"
+        return at(mark, f"a value cannot start with '{char}': put it in quotes")
+    if "while scanning an alias" in context or "while scanning an anchor" in context:
+        return at(opened or mark, f"a value cannot start with '{'*' if 'alias' in context else '&'}'"
+                                  ": put it in quotes")
+    if problem.startswith("expected the node content") and "<stream end>" in problem:
+        last = max(text.rfind("{"), text.rfind("["))
+        if last >= 0:
+            line = text.count("\n", 0, last)
+            column = last - (text.rfind("\n", 0, last) + 1)
+            return (line + 1, column + 1,
+                    f"the '{text[last]}' opened at {line + 1}:{column + 1} is never closed")
+    if problem.startswith("expected the node content"):
+        char = problem.rsplit("'", 2)[-2] if problem.count("'") >= 2 else "?"
+        return at(mark, f"a value cannot start with '{char}': put it in quotes")
+    if "block scalar" in context:
+        return at(mark, "after '|' or '>' only a comment may follow on the same line")
+    if "duplicate anchor" in context:
+        return at(mark, "this anchor (&name) is already defined above")
+    return at(mark, problem)
+
+
+def _unclosed_quote(line: str, start: int) -> int | None:
+    """The column of a quote opened on `line` (from `start`) and still open at its end."""
+    opened: int | None = None
+    quote = ""
+    i = start
+    while i < len(line):
+        char = line[i]
+        if opened is None and char in "'\"":
+            opened, quote = i, char
+        elif opened is not None and char == "\\" and quote == '"':
+            i += 1
+        elif opened is not None and char == quote:
+            if quote == "'" and line[i + 1:i + 2] == "'":
+                i += 1  # '' is a quote inside single quotes
+            else:
+                opened = None
+        elif opened is None and char == "#" and line[i - 1:i] in (" ", ""):
+            break
+        i += 1
+    return opened
+
+
+def _indent(line: str) -> int:
+    """Where a line's content starts, list dashes counted as indentation."""
+    stripped = line.lstrip(" ")
+    column = len(line) - len(stripped)
+    while stripped.startswith("- "):
+        rest = stripped[2:].lstrip(" ")
+        column += len(stripped) - len(rest)
+        stripped = rest
+    return column
+
+
+def _misplaced_colon(lines: list[str], mark: Any) -> tuple[int, int, str]:
+    """'mapping values are not allowed here': a ': ' inside a value, a line indented
+    deeper than its neighbour, or a key above that lacks its ':'."""
+    here = lines[mark.line] if mark.line < len(lines) else ""
+    key_colon = re.search(r":(\s|$)", here[:mark.column])
+    if key_colon and here[:key_colon.start()].strip():
+        return (mark.line + 1, mark.column + 1,
+                "a ': ' inside a value: put the value in quotes")
+    above = next((i for i in range(mark.line - 1, -1, -1)
+                  if lines[i].strip() and not lines[i].lstrip().startswith("#")), None)
+    if above is not None:
+        previous = lines[above]
+        if ":" not in previous.split("#")[0]:
+            return (above + 1, _indent(previous) + 1, "a ':' is missing after the key")
+        if _indent(here) > _indent(previous):
+            return (mark.line + 1, _indent(here) + 1, "indentation does not match the lines above")
+    return (mark.line + 1, mark.column + 1, "a ': ' inside a value: put the value in quotes")
 
 
 _PLAIN_COLLECTIONS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
@@ -244,11 +374,114 @@ def validate(
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        found = [_to_issue(model, data, doc, prefix, err) for err in exc.errors(include_input=False)]
+        errors = exc.errors(include_input=False)
+        found = [_to_issue(model, data, doc, prefix, err) for err in errors
+                 if not _misspelt_instead(model, data, err)]
         if issues is None:
             raise ConfigError(f"{doc.file}: invalid", found) from None
         issues.extend(found)
         return None
+
+
+#: rounds of pruning before `salvage` gives up (each climbs one level where a removal
+#: leaves its parent invalid)
+SALVAGE_ROUNDS = 12
+
+
+class PrunedDocument(YamlDocument):
+    """A document with its invalid parts removed, so the checks that need a valid model can
+    still run over the rest; positions and paths are still those of the original."""
+
+    def __init__(self, original: YamlDocument, data: Any, kept: dict[PathKey, list[int]]) -> None:
+        super().__init__(original.file, data, {})
+        self.original = original
+        self.kept = kept  # original path of a pruned list -> original indices still in it
+
+    def original_path(self, path: Iterable[str | int]) -> PathKey:
+        out: list[str | int] = []
+        for step in path:
+            kept = self.kept.get(tuple(out))
+            if isinstance(step, int) and kept is not None and 0 <= step < len(kept):
+                step = kept[step]
+            out.append(step)
+        return tuple(out)
+
+    def position(self, path: Iterable[str | int]) -> tuple[int | None, int | None]:
+        return self.original.position(self.original_path(path))
+
+    def issue(self, path: Iterable[str | int], message: str) -> Issue:
+        return self.original.issue(self.original_path(path), message)
+
+
+def salvage(model: type[M], doc: YamlDocument, issues: list[Issue]) -> tuple[M | None, YamlDocument]:
+    """Validate `doc` against `model`, every error into `issues`; when invalid, the model of
+    what is left once each invalid part is removed (a bad key, else the smallest entry that
+    holds it), so the later checks still see the rest of the file. (None, doc) when nothing
+    is left to check."""
+    model_found = validate(model, doc.data, doc, issues=issues)
+    if model_found is not None:
+        return model_found, doc
+    data = copy.deepcopy(doc.data)
+    pruned = PrunedDocument(doc, data, {})
+    for _ in range(SALVAGE_ROUNDS):
+        try:
+            return model.model_validate(data), pruned
+        except ValidationError as exc:
+            doomed = set()
+            for err in exc.errors(include_input=False):
+                path = _data_path(data, err["loc"])
+                if err["type"] == "missing" or _value_at(data, path, _ABSENT) is _ABSENT:
+                    path = path[:-1]
+                if not path:
+                    return None, doc
+                if not _mend(data, path, err):
+                    doomed.add(path)
+            # deepest first, and later list entries before earlier ones: no removal moves
+            # what another still has to find
+            for path in sorted(doomed, key=_removal_order):
+                _remove(pruned, data, path)
+    return None, doc
+
+
+_ABSENT = object()
+_HINT = re.compile(r"did you mean '([^']+)'\?")
+
+
+def _mend(data: Any, path: PathKey, err: Any) -> bool:
+    """Put the did-you-mean in place of a misspelt value (an enum, a kind), so what it
+    governs is still checked; True when mended."""
+    value = _value_at(data, path, _ABSENT)
+    hint = _HINT.search(_plain(err["type"], err, value) if err["type"] != "value_error"
+                        else str(err["msg"]))
+    if hint is None or err["type"] == "extra_forbidden":
+        return False
+    parent = _value_at(data, path[:-1], _ABSENT)
+    if isinstance(value, str) and isinstance(parent, dict):
+        parent[path[-1]] = hint.group(1)
+        return True
+    if isinstance(value, str) and isinstance(parent, list) and isinstance(path[-1], int):
+        parent[path[-1]] = hint.group(1)
+        return True
+    if isinstance(value, dict) and isinstance(value.get("kind"), str):
+        value["kind"] = hint.group(1)
+        return True
+    return False
+
+
+def _removal_order(path: PathKey) -> tuple[int, tuple[tuple[int, int, str], ...]]:
+    return -len(path), tuple((0, -s, "") if isinstance(s, int) else (1, 0, s) for s in path)
+
+
+def _remove(pruned: PrunedDocument, data: Any, path: PathKey) -> None:
+    parent = _value_at(data, path[:-1], _ABSENT)
+    step = path[-1]
+    if isinstance(parent, dict):
+        parent.pop(step, None)
+    elif isinstance(parent, list) and isinstance(step, int) and 0 <= step < len(parent):
+        where = pruned.original_path(path[:-1])
+        kept = pruned.kept.setdefault(where, list(range(len(parent))))
+        del parent[step]
+        del kept[step]
 
 
 def _to_issue(model: type[BaseModel], data: Any, doc: YamlDocument, prefix: PathKey, err: Any) -> Issue:
@@ -274,12 +507,27 @@ def _to_issue(model: type[BaseModel], data: Any, doc: YamlDocument, prefix: Path
     return doc.issue(full, message)
 
 
-def _value_at(data: Any, path: PathKey) -> Any:
+def _misspelt_instead(model: type[BaseModel], data: Any, err: Any) -> bool:
+    """A required key reported missing where the same mapping holds a misspelling of it:
+    the unknown key's did-you-mean says it all, once."""
+    if err["type"] != "missing":
+        return False
+    path = _data_path(data, err["loc"])
+    if not path:
+        return False
+    parent = _value_at(data, path[:-1])
+    if not isinstance(parent, dict):
+        return False
+    allowed = allowed_keys(model, data, path[:-1])
+    return any(did_you_mean(str(key), allowed) == path[-1] for key in parent if key not in allowed)
+
+
+def _value_at(data: Any, path: PathKey, absent: Any = None) -> Any:
     for step in path:
         try:
             data = data[step]
         except (KeyError, IndexError, TypeError):
-            return None
+            return absent
     return data
 
 
@@ -314,7 +562,36 @@ def _plain(kind: str, err: Any, value: Any) -> str:
             return f"missing {ctx.get('discriminator', 'kind')!r}: one of {', '.join(choices)}"
         return (f"unknown kind {tag!r}" + (f"; did you mean {hint!r}?" if hint else
                                            f" (one of {', '.join(choices)})"))
+    ctx = err.get("ctx") or {}
+    bounds = {"greater_than_equal": ("at least", "ge"), "less_than_equal": ("at most", "le"),
+              "greater_than": ("more than", "gt"), "less_than": ("less than", "lt")}
+    if kind in bounds:
+        words, key = bounds[kind]
+        return f"{shown} is out of range: it must be {words} {_number(ctx.get(key))}"
+    if kind == "string_pattern_mismatch":
+        pattern = str(ctx.get("pattern", ""))
+        return f"{shown} is not {PATTERN_WORDS.get(pattern, f'of the form {pattern!r}')}"
+    if kind in ("too_short", "string_too_short"):
+        least = ctx.get("min_length", 1)
+        unit = "character" if kind == "string_too_short" else "entry"
+        return f"needs at least {least} {unit}{'' if least == 1 else 's'}"
+    if kind in ("model_type", "model_attributes_type"):
+        return f"expected a mapping (key: value lines), got {shown}"
+    if kind == "finite_number":
+        return f"{shown} is not a finite number"
     return str(err["msg"])
+
+
+#: the patterns of names and keys, in words
+PATTERN_WORDS = {
+    "^[a-z0-9-]+$": "a valid name: lowercase letters, digits and '-'",
+    "^[a-z][a-z0-9_]*$": "a valid key: snake_case, lowercase letters, digits and '_' "
+                         "after a first letter",
+}
+
+
+def _number(value: Any) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
 def _data_path(data: Any, loc: Iterable[Any]) -> PathKey:

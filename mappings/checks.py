@@ -111,9 +111,21 @@ class Checker:
             where = ("classification", "rules", i)
             self.condition(rule.when, (*where, "when"), "ticket_values")
             if rule.practice not in self.sym.practices:
-                self.unknown((*where, "practice"), "practice", rule.practice, self.sym.practices)
+                self.practice(rule.practice, (*where, "practice"))
         if cls.default is not None and cls.default not in self.sym.practices:
-            self.unknown(("classification", "default"), "practice", cls.default, self.sym.practices)
+            self.practice(cls.default, ("classification", "default"))
+
+    def practice(self, name: str, where: PathKey) -> None:
+        """An unknown practice; a standard one the file's own catalogue left out is said so
+        (a did-you-mean to another practice would mislead)."""
+        from mappings.practices import STANDARD_PRACTICES
+
+        if name in STANDARD_PRACTICES:
+            self.error(where, f"practice {name!r} is not in this mapping's catalogue: its "
+                              "classification.practices replaces the standard one (add it there, "
+                              "or use `extends: default`, whose practices add to it)")
+            return
+        self.unknown(where, "practice", name, self.sym.practices)
 
     def fields(self, fields: Any, where: PathKey) -> None:
         for name in type(fields).model_fields:

@@ -26,7 +26,7 @@ from bridge.models import (
     Ticket,
 )
 from connectors.base import MappingDialect
-from mappings.conditions import Predicate, compile_condition, describe
+from mappings.conditions import Predicate, compile_condition, describe, trace_condition
 from mappings.gate import GateDef
 from mappings.outcome import Explanation, MapOutcome
 from mappings.parsing import map_key
@@ -270,6 +270,7 @@ class _Mapper:
         self.when: Predicate | None = (compile_condition(spec.when, env.getter, bound.ctx)
                                        if spec.when else None)
         self.when_text = describe(spec.when) if spec.when else ""
+        self.env = env
         targets = PROJECT_TARGETS if kind == "project" else TICKET_TARGETS
         fields = spec.fields
         self.plans: list[FieldPlan] = []
@@ -294,6 +295,12 @@ class _Mapper:
         self.bound = bound
         model = Project if kind == "project" else Ticket
         self.template: dict[str, Any] = dict.fromkeys(model.model_fields)
+
+    def why(self, payload: Any) -> str:
+        """Why `when` holds or not for this record, with the values it saw (explain only)."""
+        if self.spec.when is None:
+            return "no `when`: every record of the stream"
+        return trace_condition(self.spec.when, self.env.getter, self.bound.ctx, payload)[1]
 
     def map(self, raw: RawRecord, trace: Explanation | None) -> MapOutcome:
         payload = raw.payload
@@ -541,10 +548,14 @@ class BoundMapping:
         values["raw"] = payload  # conditions read ticket fields and raw.PATH from one dict
         chosen = None
         try:
-            for classifier in self._classifiers:
+            for i, classifier in enumerate(self._classifiers):
                 if classifier[0](values):
                     chosen = classifier
                     break
+                if trace is not None:
+                    trace.unclassified.append(f"{classifier[4].split(': ', 1)[0]}: " + trace_condition(
+                        self.compiled.rules[i].item.when, self._classification_getter, self.ctx,
+                        values)[1])
         finally:
             del values["raw"]
         if chosen is not None:
@@ -582,10 +593,10 @@ class BoundMapping:
         for mapper in mappers:
             if mapper.when is None or mapper.when(payload):
                 if trace is not None:
-                    trace.rule = f"{mapper.kind} rule {mapper.origin}"
+                    trace.rule = f"{mapper.kind} rule {mapper.origin}: {mapper.why(payload)}"
                 return mapper.map(raw, trace)
             if trace is not None:
-                trace.not_selected.append(f"{mapper.kind} rule {mapper.origin}: {mapper.when_text}")
+                trace.not_selected.append(f"{mapper.kind} rule {mapper.origin}: {mapper.why(payload)}")
         return MapOutcome("skip", reason="no rule selected the record", explanation=trace)
 
 

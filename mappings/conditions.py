@@ -44,16 +44,16 @@ class Check(_Strict):
 
     path: str | None = Field(None, description="field path of the value tested")
     field: str | None = Field(None, description='Jira custom field by display name (= fields["NAME"])')
-    transforms: list[Transform] = Field(default_factory=list)
-    equals: Any = None
-    in_: list[Any] | None = Field(None, alias="in")
+    transforms: list[Transform] = Field(default_factory=list, description="transforms applied to the value before the test")
+    equals: Any = Field(None, description="the value equals this")
+    in_: list[Any] | None = Field(None, alias="in", description="the value is one of these")
     matches: str | None = Field(None, description="regular expression, searched anywhere in the text")
     exists: bool | None = Field(None, description="true: the value is present and not empty")
-    gt: Any = None
-    ge: Any = None
-    lt: Any = None
-    le: Any = None
-    contains: Any = None
+    gt: Any = Field(None, description="the value is greater than this (number, date, timestamp or text)")
+    ge: Any = Field(None, description="the value is greater than or equal to this")
+    lt: Any = Field(None, description="the value is less than this")
+    le: Any = Field(None, description="the value is less than or equal to this")
+    contains: Any = Field(None, description="a list holds this element, or a text this substring")
     ignore_case: bool = Field(False, description="equals/in/matches/contains ignore letter case")
 
     @field_validator("path")
@@ -107,19 +107,19 @@ def _field_name(op: str) -> str:
 class AllOf(_Strict):
     """Every condition holds."""
 
-    all: list[Condition] = Field(min_length=1)
+    all: list[Condition] = Field(min_length=1, description="conditions that must all hold")
 
 
 class AnyOf(_Strict):
     """At least one condition holds."""
 
-    any: list[Condition] = Field(min_length=1)
+    any: list[Condition] = Field(min_length=1, description="conditions of which at least one must hold")
 
 
 class NotOf(_Strict):
     """The condition does not hold."""
 
-    not_: Condition = Field(alias="not")
+    not_: Condition = Field(alias="not", description="the condition that must not hold")
 
 
 def _tag(value: Any) -> str:
@@ -316,3 +316,34 @@ def _comparison(op: str, operand: Any) -> Callable[[Any], bool]:
             return bool(left < operand)
         return bool(left <= operand)
     return compare
+
+
+def trace_condition(cond: Any, getter_for: GetterFactory, ctx: TransformContext | None,
+                    record: Any) -> tuple[bool, str]:
+    """Evaluate `cond` on `record` as `compile_condition` does, and say why it held or not:
+    the test that decided, with the value it saw (for `mappings preview`; slow)."""
+    ctx = ctx or TransformContext()
+    if isinstance(cond, AllOf | AnyOf):
+        parts = cond.all if isinstance(cond, AllOf) else cond.any
+        results = [trace_condition(c, getter_for, ctx, record) for c in parts]
+        if isinstance(cond, AllOf):
+            failed = [why for ok, why in results if not ok]
+            return (not failed, failed[0] if failed else "; ".join(why for _, why in results))
+        held = [why for ok, why in results if ok]
+        return (bool(held), held[0] if held else "none held: " + "; ".join(w for _, w in results))
+    if isinstance(cond, NotOf):
+        ok, why = trace_condition(cond.not_, getter_for, ctx, record)
+        return not ok, f"not({why})"
+    assert isinstance(cond, Check)
+    ok = compile_condition(cond, getter_for, ctx)(record)
+    getter = getter_for(cond.field_path(ctx.field_head))
+    try:
+        seen: Any = getter(record)
+        if cond.transforms:
+            read = compile_chain(list(cond.transforms), ctx, getter)
+            seen = read(record) if read is not None else seen
+    except (ValueError, TypeError) as exc:  # TransformError included
+        seen = f"<{exc}>"
+    shown = repr(seen)
+    shown = shown if len(shown) <= 80 else shown[:77] + "..."
+    return ok, f"{cond.describe()} {'held' if ok else 'failed'}: saw {shown}"

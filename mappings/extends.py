@@ -19,12 +19,15 @@ problem is still reported at its own file and line:
 
 from __future__ import annotations
 
+import copy
+import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from bridge.errors import ConfigError, Issue
-from bridge.yamlfile import PathKey, YamlDocument, load_yaml
+from bridge.yamlfile import PathKey, YamlDocument, did_you_mean, load_yaml
+from connectors.base import dialects
 
 MAX_DEPTH = 5
 DEFAULT = "default"
@@ -52,12 +55,10 @@ class MergedDocument(YamlDocument):
         return doc.position(at)
 
     def issue(self, path: Iterable[str | int], message: str) -> Issue:
-        path = tuple(path)
-        doc, at = self._source(path)
-        line, col = doc.position(at)
-        from bridge.yamlfile import dotted
-
-        return Issue(doc.file, line, col, dotted(path), message)
+        """At the file and position the node came from, by its path in that file (what
+        the admin sees there, not its place in the merged list)."""
+        doc, at = self._source(tuple(path))
+        return doc.issue(at, message)
 
 
 def resolve_extends(doc: YamlDocument, default_for: Any, depth: int = 0,
@@ -83,21 +84,47 @@ def resolve_extends(doc: YamlDocument, default_for: Any, depth: int = 0,
         try:
             path = Path(default_for(kind))
         except (ConfigError, KeyError, ValueError):
-            raise ConfigError(doc.file, [doc.issue(("meta", "kind"), f"no shipped default for "
-                                                   f"kind {kind!r}")]) from None
+            # a misspelt kind: extend the kind it most likely means, so the file's other
+            # errors still show (the loader names the misspelling)
+            close = did_you_mean(kind, sorted(dialects()))
+            if close is None:
+                raise ConfigError(doc.file, [doc.issue(("meta", "kind"), f"no shipped default "
+                                                       f"for kind {kind!r}")]) from None
+            path = Path(default_for(close))
     else:
         path = Path(doc.file).parent / target
         if not path.exists():
+            hint = "; did you mean 'default'?" if did_you_mean(target, [DEFAULT]) else ""
             raise ConfigError(doc.file, [doc.issue(("extends",), f"no mapping file {target!r} "
-                                                   "beside this one")])
+                                                   f"beside this one{hint}")])
     if str(path.resolve()) in seen:
         raise ConfigError(doc.file, [doc.issue(("extends",), f"{target!r} extends this file "
                                                "again (a circle)")])
-    base = resolve_extends(load_yaml(path), default_for, depth + 1,
+    base = resolve_extends(_load_base(path), default_for, depth + 1,
                            (*seen, str(Path(doc.file).resolve())))
     if not isinstance(base.data, dict):
         raise ConfigError(doc.file, [doc.issue(("extends",), f"{target!r} is not a mapping file")])
     return _merge(base, doc)
+
+
+_BASES: dict[tuple[str, str], YamlDocument] = {}
+
+
+def _load_base(path: Path) -> YamlDocument:
+    """A base file, parsed once per content (the shipped defaults are extended by every
+    source and on every reload); each caller gets its own copy of the data."""
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return load_yaml(path)  # reports it
+    key = (str(path), hashlib.sha256(raw).hexdigest())
+    doc = _BASES.get(key)
+    if doc is None:
+        doc = load_yaml(path)
+        if len(_BASES) >= 16:
+            _BASES.clear()
+        _BASES[key] = doc
+    return YamlDocument(doc.file, copy.deepcopy(doc.data), doc.positions)
 
 
 def _merge(base: YamlDocument, top: YamlDocument) -> MergedDocument:

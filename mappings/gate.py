@@ -36,7 +36,7 @@ class _Strict(BaseModel):
 class _Matching(_Strict):
     """A rule with a `when` condition compiled once, over canonical objects."""
 
-    when: Condition
+    when: Condition = Field(description="condition on the canonical objects (Ticket or Project fields)")
     _test: Predicate = PrivateAttr()
 
     def model_post_init(self, context: Any) -> None:
@@ -51,8 +51,8 @@ class FieldSet(_Strict):
     """Met when the project field at `field` (e.g. `resolver_group`, `attributes.sla`) is set
     (not null, not empty) on a project of the transition."""
 
-    kind: Literal["field_set"]
-    field: str
+    kind: Literal["field_set"] = Field(description="evidence kind: a project field is set")
+    field: str = Field(description="project field path (resolver_group, attributes.sla...)")
 
     @field_validator("field")
     @classmethod
@@ -68,7 +68,7 @@ class FieldSet(_Strict):
 class ProjectMatches(_Matching):
     """Met when a project of the transition matches `when` (e.g. service_manager_accepted true)."""
 
-    kind: Literal["project"]
+    kind: Literal["project"] = Field(description="evidence kind: a project of the transition matches `when`")
 
 
 class TicketDone(_Matching):
@@ -76,8 +76,8 @@ class TicketDone(_Matching):
     With `approved: true` it must also be approved by the item's appointed approver
     (or, without one, by the ticket's own appointed approver: `approver_field`)."""
 
-    kind: Literal["ticket_done"]
-    approved: bool = False
+    kind: Literal["ticket_done"] = Field(description="evidence kind: a matching ticket is done")
+    approved: bool = Field(False, description="true: it must also be approved by its appointed approver")
     approved_by_field: str = Field("attributes.approved_by", description="ticket path of who approved")
     approver_field: str = Field("attributes.approver", description="ticket path of the appointed approver")
 
@@ -87,9 +87,9 @@ class TicketsApproved(_Matching):
     appointed approver (`approver_field`; the item's approver when the ticket has none),
     and there is at least one such ticket."""
 
-    kind: Literal["tickets_approved"]
-    approved_by_field: str = "attributes.approved_by"
-    approver_field: str = "attributes.approver"
+    kind: Literal["tickets_approved"] = Field(description="evidence kind: every matching ticket is done and approved")
+    approved_by_field: str = Field("attributes.approved_by", description="ticket path of who approved")
+    approver_field: str = Field("attributes.approver", description="ticket path of the appointed approver")
 
 
 class DeliverableDone(_Strict):
@@ -100,7 +100,7 @@ class DeliverableDone(_Strict):
     else the item's. An approval is read from the tool at one of `approved_by_fields` (the
     first that names the appointed approver counts): never inferred from the text."""
 
-    kind: Literal["deliverable"]
+    kind: Literal["deliverable"] = Field(description="evidence kind: the item's own deliverable ticket is done (and approved)")
     label: str | None = Field(None, description="the deliverable's label; default gate:<item key>")
     approved_by_fields: list[str] = Field(
         default_factory=lambda: ["attributes.approved_by"], min_length=1,
@@ -118,8 +118,8 @@ class ReceiversSignoff(_Strict):
     `receivers`, or the roles named here), a done deliverable of the item (label, as for
     `deliverable`) whose `team_field` names that receiver."""
 
-    kind: Literal["receivers_signoff"]
-    label: str | None = None
+    kind: Literal["receivers_signoff"] = Field(description="evidence kind: every receiving team signed off")
+    label: str | None = Field(None, description="the sign-off deliverables' label; default gate:<item key>")
     receivers: list[str] | None = Field(
         None, description="receiver roles (service_desk, resolver_group...); absent: the "
                           "project's receivers")
@@ -134,37 +134,37 @@ class NoOpenTickets(_Matching):
     """Met when no ticket of the transition matching `when` has a status category other than
     `done` (e.g. no open critical defects)."""
 
-    kind: Literal["no_open_tickets"]
+    kind: Literal["no_open_tickets"] = Field(description="evidence kind: no matching ticket is open")
 
 
 class ArticlePublished(_Strict):
     """Met when the transition's service-desk knowledge article is published in the target
     knowledge base (workflow_state published)."""
 
-    kind: Literal["article_published"]
+    kind: Literal["article_published"] = Field(description="evidence kind: the service's knowledge article is published")
 
 
 class MilestonesScheduled(_Strict):
     """Met when the transition has a milestone with a due date for every kind in `kinds`;
     with `after_go_live`, those milestones must fall after the go-live date (support window)."""
 
-    kind: Literal["milestones"]
-    kinds: list[str] = Field(min_length=1)
-    after_go_live: bool = False
+    kind: Literal["milestones"] = Field(description="evidence kind: milestones of these kinds are scheduled")
+    kinds: list[str] = Field(min_length=1, description="milestone kinds that must have a due date")
+    after_go_live: bool = Field(False, description="true: they must fall after the go-live date")
 
 
 class AllOfEvidence(_Strict):
     """Met when every rule is met."""
 
-    kind: Literal["all"]
-    rules: list[Evidence] = Field(min_length=1)
+    kind: Literal["all"] = Field(description="evidence kind: every rule is met")
+    rules: list[Evidence] = Field(min_length=1, description="the evidence rules")
 
 
 class AnyOfEvidence(_Strict):
     """Met when at least one rule is met."""
 
-    kind: Literal["any"]
-    rules: list[Evidence] = Field(min_length=1)
+    kind: Literal["any"] = Field(description="evidence kind: at least one rule is met")
+    rules: list[Evidence] = Field(min_length=1, description="the evidence rules")
 
 
 EVIDENCE_KINDS = ("field_set", "project", "deliverable", "receivers_signoff", "ticket_done",
@@ -193,8 +193,8 @@ class Approver(_Strict):
     """The appointed approver: a person by `name`, or a transition `role`
     (service_manager, project_manager, resolver_group, or a contact role)."""
 
-    name: str | None = None
-    role: str | None = None
+    name: str | None = Field(None, description="a person, by name")
+    role: str | None = Field(None, description="a transition role (service_manager, project_manager, resolver_group) or a mapped contact role")
 
     @model_validator(mode="after")
     def _one(self) -> Approver:
@@ -205,15 +205,20 @@ class Approver(_Strict):
 
 class GateItemDef(_Strict):
     key: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="stable item key (Jira label gate:KEY)")
-    title: str
-    deliverable: str | None = None
+    title: str = Field(description="what the item asks for, as people read it")
+    deliverable: str | None = Field(None, description="the deliverable's name, as people know it")
     responsible: str | None = Field(None, description="responsible role")
-    approver: Approver | None = None
+    approver: Approver | None = Field(None, description="who must approve the deliverable: a person or a role")
     due: str | None = Field(None, description="offset from the anchor: -14d, -2w, 0d, +30d",
                             json_schema_extra={"pattern": r"^\s*[+-]?\d+[dw]\s*$"})
     anchor: str = Field("go_live", description="go_live, or a milestone kind")
     enabled: bool = Field(True, description="false: defined but not yet part of the gate")
-    evidence: Evidence
+    evidence: Evidence = Field(description="what meets the item, read from the tools")
+
+    @field_validator("due", mode="before")
+    @classmethod
+    def _number_as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
     @field_validator("due")
     @classmethod
@@ -236,7 +241,7 @@ class GateItemDef(_Strict):
 class GateDef(_Strict):
     """The checklist. Start with the service-desk handover; add items as the gate widens."""
 
-    items: list[GateItemDef] = Field(default_factory=list)
+    items: list[GateItemDef] = Field(default_factory=list, description="the checklist items, in order (an extending file merges items by key)")
     acceptance: str | None = Field(
         "service_manager",
         description="the item whose being met is the service manager's acceptance; a gate "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import jinja2
 
 from bridge.errors import ConfigError, Issue
 from bridge.models import Capability
-from bridge.yamlfile import PathKey, YamlDocument, did_you_mean, load_yaml, validate
+from bridge.yamlfile import PathKey, YamlDocument, did_you_mean, load_yaml, salvage
 from connectors.base import MappingDialect, dialects
 from mappings.checks import Checker, Symbols
 from mappings.compile import (
@@ -54,16 +55,37 @@ def default_mapping(kind: str) -> CompiledMapping:
     return load_mapping([default_path(kind)])
 
 
+@dataclass
+class Checked:
+    """What checking a source's mapping files found: the compiled mapping when they are
+    valid, every issue of every file, and the roles its gate items may name."""
+
+    compiled: CompiledMapping | None
+    issues: list[Issue]
+    roles: set[str] = field(default_factory=set)
+
+
 def load_mapping(paths: Sequence[str | Path], kind: str | None = None) -> CompiledMapping:
     """Load, check and compile one source's mapping files (merged in order).
 
     `kind`, when given, is the source's connector kind: each file's `meta.kind` must match.
     Raises ConfigError carrying every issue of every file.
     """
+    checked = check_mapping(paths, kind)
+    if checked.issues or checked.compiled is None:
+        raise ConfigError(_summary(checked.issues), checked.issues)
+    return checked.compiled
+
+
+def check_mapping(paths: Sequence[str | Path], kind: str | None = None) -> Checked:
+    """Every issue of a source's mapping files, in one pass: a part of a file the models
+    reject is left out (and reported) while the rest of it, and every other file, still
+    goes through the later checks (names, roles, practices, lookups, templates)."""
     if not paths:
         raise ConfigError("no mapping files given")
     issues: list[Issue] = []
     loaded: list[tuple[YamlDocument, MappingFile]] = []
+    declared = Declared()
     for path in paths:
         try:
             doc = resolve_extends(load_yaml(path), default_path)
@@ -77,21 +99,64 @@ def load_mapping(paths: Sequence[str | Path], kind: str | None = None) -> Compil
         if kind is None and isinstance(meta, dict) and isinstance(meta.get("kind"), str):
             kind = meta["kind"]  # even when this file is invalid, later files must match it
         found: list[Issue] = []
-        model = validate(MappingFile, doc.data, doc, issues=found)
+        model, checked_doc = salvage(MappingFile, doc, found)
         issues.extend(_without_tags(i) for i in found)
+        if found:  # what the removed parts define must not read as missing elsewhere
+            declared.add(doc.data)
         if model is not None:
-            loaded.append((doc, model))
+            loaded.append((checked_doc, model))
         elif isinstance(meta, dict) and isinstance(meta.get("kind"), str):
-            # the file's other errors must not hide a misspelt kind (compiling names it else)
             unknown = _unknown_kind(doc, meta["kind"])
             if unknown is not None:
                 issues.append(unknown)
-    if not loaded:
-        raise ConfigError(_summary(issues), _in_order(issues, paths))
-    compiled = _compile(loaded, kind, issues)
-    if issues or compiled is None:
-        raise ConfigError(_summary(issues), _in_order(issues, paths))
-    return compiled
+    compiled, roles = _compile(loaded, kind, issues, declared) if loaded else (None, set())
+    return Checked(None if issues else compiled, _in_order(issues, paths), roles)
+
+
+@dataclass
+class Declared:
+    """Names the parts of a file the models rejected define (tables, lookups, practices,
+    contact roles, gate item keys): references to them are not reported as unknown."""
+
+    tables: set[str] = field(default_factory=set)
+    lookups: dict[str, str] = field(default_factory=dict)
+    practices: set[str] = field(default_factory=set)
+    roles: set[str] = field(default_factory=set)
+    gate_keys: set[str] = field(default_factory=set)
+
+    def add(self, data: dict[str, Any]) -> None:
+        known = set(MappingFile.model_fields)
+        self._add(data)
+        # a misspelt section still defines what it holds
+        self._add({did_you_mean(str(k), known) or str(k): v for k, v in data.items()
+                   if k not in known})
+
+    def _add(self, data: dict[str, Any]) -> None:
+        def named(value: Any) -> list[str]:
+            return [str(k) for k in value] if isinstance(value, dict) else []
+
+        self.tables.update(named(data.get("tables")))
+        lookups = data.get("lookups")
+        for name, lookup in (lookups.items() if isinstance(lookups, dict) else []):
+            stream = lookup.get("stream") if isinstance(lookup, dict) else None
+            self.lookups[str(name)] = stream if isinstance(stream, str) else ""
+        cls = data.get("classification")
+        if isinstance(cls, dict):
+            self.practices.update(named(cls.get("practices")))
+        for rule in _dicts(data.get("projects")):
+            fields = rule.get("fields")
+            for contacts in _dicts(fields.get("contacts") if isinstance(fields, dict) else None):
+                item = contacts.get("fields")
+                role = item.get("role") if isinstance(item, dict) else None
+                if isinstance(role, dict) and isinstance(role.get("value"), str):
+                    self.roles.add(role["value"])
+        gate = data.get("gate")
+        if isinstance(gate, dict):
+            self.gate_keys.update(str(i["key"]) for i in _dicts(gate.get("items")) if "key" in i)
+
+
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
 def _in_order(issues: list[Issue], paths: Sequence[str | Path]) -> list[Issue]:
@@ -104,10 +169,9 @@ def _in_order(issues: list[Issue], paths: Sequence[str | Path]) -> list[Issue]:
 def validate_files(paths: Sequence[str | Path], kind: str | None = None) -> list[Issue]:
     """Every issue of a source's files (empty when valid)."""
     try:
-        load_mapping(paths, kind)
+        return check_mapping(paths, kind).issues
     except ConfigError as exc:
-        return exc.issues or [Issue(str(paths[0]), None, None, "", str(exc))]
-    return []
+        return exc.issues or [Issue(str(paths[0]) if paths else "", None, None, "", str(exc))]
 
 
 _TAG_STEP = re.compile(r"\.?<[a-z_]+>")
@@ -126,8 +190,9 @@ def _summary(issues: list[Issue]) -> str:
 
 
 def _origin(doc: YamlDocument, path: PathKey) -> str:
-    line, _ = doc.position(path)
-    return f"{doc.file}:{line}" if line else doc.file
+    """FILE:LINE where a definition was written (the base's file for an inherited one)."""
+    where = doc.issue(path, "")
+    return f"{where.file}:{where.line}" if where.line else where.file
 
 
 def _unknown_kind(doc: YamlDocument, kind: str) -> Issue | None:
@@ -140,15 +205,19 @@ def _unknown_kind(doc: YamlDocument, kind: str) -> Issue | None:
 
 
 def _compile(loaded: list[tuple[YamlDocument, MappingFile]], kind: str | None,
-             issues: list[Issue]) -> CompiledMapping | None:
+             issues: list[Issue], declared: Declared) -> tuple[CompiledMapping | None, set[str]]:
     first_doc, first = loaded[0]
     source_kind = kind or first.meta.kind
     dialect: MappingDialect | None = dialects().get(source_kind)
     if dialect is None:
         unknown = _unknown_kind(first_doc, source_kind)
-        if unknown is not None:
+        if unknown is not None and unknown not in issues:
             issues.append(unknown)
-        return None
+        # go on with the kind it most likely means, so its other errors show in this run
+        close = did_you_mean(source_kind, known_kinds())
+        if close is None:
+            return None, set()
+        source_kind, dialect = close, dialects()[close]
     symbols = Symbols(dialect)
     custom_fields: dict[str, str] = {}
     symbols.display_names.update(dialect.default_catalogue)
@@ -166,9 +235,13 @@ def _compile(loaded: list[tuple[YamlDocument, MappingFile]], kind: str | None,
         return True
 
     for doc, mf in loaded:
-        if mf.meta.kind != source_kind:
+        if mf.meta.kind != source_kind and mf.meta.kind in dialects():
             issues.append(doc.issue(("meta", "kind"), f"kind {mf.meta.kind!r} does not match the "
                                                       f"source's kind {source_kind!r}"))
+        elif mf.meta.kind != source_kind:
+            unknown = _unknown_kind(doc, mf.meta.kind)
+            if unknown is not None and unknown not in issues:
+                issues.append(unknown)
         for name, fid in mf.meta.custom_fields.items():
             symbols.display_names.add(name)
             if fid is None:
@@ -193,8 +266,12 @@ def _compile(loaded: list[tuple[YamlDocument, MappingFile]], kind: str | None,
             practices = dict(cls.practices)
     practices = practices if practices is not None else dict(STANDARD_PRACTICES)
     symbols.tables.update(tables)
+    symbols.tables.update(declared.tables)
+    symbols.lookups.update(declared.lookups)
     symbols.lookups.update({n: d.stream for n, d in lookups.items()})
     symbols.practices.update(practices)
+    symbols.practices.update(declared.practices)
+    symbols.roles.update(declared.roles)
     for _, mf in loaded:  # contact roles the mapping gives constant values to
         for rule in mf.projects:
             for contacts in rule.fields.contacts:
@@ -208,8 +285,6 @@ def _compile(loaded: list[tuple[YamlDocument, MappingFile]], kind: str | None,
     classification = _single(loaded, "classification", issues)
     knowledge_at = _single(loaded, "knowledge", issues)
     knowledge = knowledge_for(knowledge_at, issues)
-    if knowledge is None:
-        return None
     rules, default_practice, teams = [], None, None
     if classification is not None:
         cdoc, cls_def = classification
@@ -227,10 +302,13 @@ def _compile(loaded: list[tuple[YamlDocument, MappingFile]], kind: str | None,
         if mf.gate is not None and "acceptance" in mf.gate.model_fields_set:
             accepting = mf.gate.acceptance
             keys = [i.key for i in gate_items]
-            if accepting is not None and accepting not in keys:
+            if accepting is not None and accepting not in keys and accepting not in \
+                    declared.gate_keys:
                 hint = did_you_mean(accepting, keys)
                 issues.append(doc.issue(("gate", "acceptance"), f"no gate item {accepting!r}"
                                         + (f"; did you mean {hint!r}?" if hint else "")))
+    if knowledge is None:
+        return None, symbols.roles
     return CompiledMapping(
         kind=source_kind,
         dialect=dialect,
@@ -251,7 +329,7 @@ def _compile(loaded: list[tuple[YamlDocument, MappingFile]], kind: str | None,
         knowledge=knowledge,
         examples=[Located(e, _origin(doc, ("examples", i)))
                   for doc, mf in loaded for i, e in enumerate(mf.examples)],
-    )
+    ), symbols.roles
 
 
 def _single(loaded: list[tuple[YamlDocument, MappingFile]], section: str,

@@ -20,6 +20,8 @@ class Explanation:
     """Rules of the stream whose `when` did not match, before the one that did."""
     classification: str | None = None
     """The classification rule that set the practice, or `default`."""
+    unclassified: list[str] = field(default_factory=list)
+    """Classification rules tried before it, each with the test that failed and its value."""
     team: str | None = None
     """How `classification.teams` turned the tool's group into a specialist team."""
     values: dict[str, Any] = field(default_factory=dict)
@@ -30,10 +32,11 @@ class Explanation:
     """List items (milestones, contacts, approvals) dropped for a missing required field."""
 
     def lines(self) -> list[str]:
-        out = []
+        out: list[str] = []
+        out.extend(f"not selected by {r}" for r in self.not_selected)  # tried in this order
         if self.rule:
             out.append(f"selected by {self.rule}")
-        out.extend(f"not selected by {r}" for r in self.not_selected)
+        out.extend(f"not classified by {r}" for r in self.unclassified)
         if self.classification:
             out.append(f"classified by {self.classification}")
         if self.team:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bridge.errors import ConfigError, Issue
-from bridge.yamlfile import load_yaml, validate
+from bridge.yamlfile import did_you_mean, load_yaml, salvage
 from connectors.base import MappingDialect
 from mappings.checks import TRANSITION_ROLES, Checker, Symbols
 from mappings.compile import CompiledKnowledge
@@ -42,13 +42,23 @@ def load_policy(path: str | Path, roles: Iterable[str] = ()) -> Policy:
     """Load and check a policy file; `roles` are the contact roles the sources' mappings
     give, which a gate item may name besides the transition's own."""
     doc = load_yaml(path)
+    if doc.data is None:
+        doc.data = {}
     issues: list[Issue] = []
-    model = validate(PolicyFile, doc.data if doc.data is not None else {}, doc, issues=issues)
+    # a part the model rejects is left out, so the rest is still checked in this run
+    model, checked = salvage(PolicyFile, doc, issues)
     if model is not None:
         symbols = Symbols(POLICY_DIALECT)
         symbols.roles = {*TRANSITION_ROLES, *roles}
-        Checker(doc, symbols, issues).check_gate(model.gate)
-    knowledge = knowledge_for((doc, model.knowledge) if model and model.knowledge else None,
+        Checker(checked, symbols, issues).check_gate(model.gate)
+        accepting = model.gate.acceptance
+        keys = [item.key for item in model.gate.items]
+        if "acceptance" in model.gate.model_fields_set and accepting is not None \
+                and accepting not in keys:
+            hint = did_you_mean(accepting, keys)
+            issues.append(checked.issue(("gate", "acceptance"), f"no gate item {accepting!r}"
+                                        + (f"; did you mean {hint!r}?" if hint else "")))
+    knowledge = knowledge_for((checked, model.knowledge) if model and model.knowledge else None,
                               issues) if model else None
     if issues or model is None or knowledge is None:
         raise ConfigError(f"{doc.file}: {len(issues)} problem(s) in the policy", issues)

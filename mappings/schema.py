@@ -37,8 +37,8 @@ class Meta(_Strict):
     """Which connector kind the file applies to, and the format version."""
 
     kind: str = Field(description="connector kind: jira or servicenow")
-    version: Literal[1] = 1
-    description: str | None = None
+    version: Literal[1] = Field(1, description="format version of the mapping file (1)")
+    description: str | None = Field(None, description="free text: what this file is for")
     custom_fields: dict[str, str | None] = Field(
         default_factory=dict,
         description="fields read by display name -> default field id (e.g. Jira's customfield_N) "
@@ -63,7 +63,7 @@ class FieldSpec(_Strict):
     value: Any = Field(None, description="a constant")
     first_of: list[FieldValue] | None = Field(None, description="the first source that gives a value")
     concat: list[FieldValue] | None = Field(None, description="all sources' values as one list")
-    transforms: list[Transform] = Field(default_factory=list)
+    transforms: list[Transform] = Field(default_factory=list, description="transforms applied in order to the value read")
     default: Any = Field(None, description="used when the value is missing or empty")
     required: bool = Field(False, description="missing: the record is quarantined "
                                               "(in a list item: the item is dropped)")
@@ -101,22 +101,22 @@ class _Fields(_Strict):
 
 class MilestoneFields(_Fields):
     kind: FieldValue | None = Field(None, description="startup, follow_up, review, go_live, hypercare_end...")
-    name: FieldValue | None = None
-    due: FieldValue | None = None
-    done: FieldValue | None = None
+    name: FieldValue | None = Field(None, description="the milestone's name")
+    due: FieldValue | None = Field(None, description="its due date")
+    done: FieldValue | None = Field(None, description="true once the milestone is reached")
 
 
 class ContactFields(_Fields):
-    role: FieldValue | None = None
-    name: FieldValue | None = None
-    email: FieldValue | None = None
-    phone: FieldValue | None = None
+    role: FieldValue | None = Field(None, description="the contact's role (a gate item may name it as responsible or approver)")
+    name: FieldValue | None = Field(None, description="the person's name")
+    email: FieldValue | None = Field(None, description="the person's e-mail address")
+    phone: FieldValue | None = Field(None, description="the person's phone number")
 
 
 class ApprovalFields(_Fields):
-    subject: FieldValue | None = None
-    approver: FieldValue | None = None
-    at: FieldValue | None = None
+    subject: FieldValue | None = Field(None, description="what was approved")
+    approver: FieldValue | None = Field(None, description="who approved it")
+    at: FieldValue | None = Field(None, description="when it was approved (a timestamp)")
 
 
 class _ItemList(_Strict):
@@ -133,73 +133,73 @@ class _ItemList(_Strict):
 
 
 class MilestoneList(_ItemList):
-    fields: MilestoneFields
+    fields: MilestoneFields = Field(description="each milestone's fields (paths relative to the `each` element)")
 
 
 class ContactList(_ItemList):
-    fields: ContactFields
+    fields: ContactFields = Field(description="each contact's fields (paths relative to the `each` element)")
 
 
 class ApprovalList(_ItemList):
-    fields: ApprovalFields
+    fields: ApprovalFields = Field(description="each approval's fields (paths relative to the `each` element)")
 
 
 class ProjectFields(_Fields):
     """How a project record's fields map onto the canonical Project."""
 
-    key: FieldValue
-    name: FieldValue
-    service: FieldValue | None = None
-    service_aliases: FieldValue | None = None
+    key: FieldValue = Field(description="the project's key (required)")
+    name: FieldValue = Field(description="the project's name (required)")
+    service: FieldValue | None = Field(None, description="the service the transition brings into operation")
+    service_aliases: FieldValue | None = Field(None, description="other names of the service (a list)")
     link_keys: FieldValue | None = Field(None, description="keys shared across sources to link projects")
-    go_live: FieldValue | None = None
+    go_live: FieldValue | None = Field(None, description="the planned go-live date")
     live: FieldValue | None = Field(None, description="true when the tool records the service "
                                                       "as live (a project closed complete)")
     live_since: FieldValue | None = Field(None, description="the day it went live, when the tool "
                                                             "records one")
-    service_manager: FieldValue | None = None
-    service_manager_accepted: FieldValue | None = None
-    project_manager: FieldValue | None = None
-    phase: FieldValue | None = None
-    receivers: FieldValue | None = None
-    resolver_group: FieldValue | None = None
-    milestones: list[MilestoneList] = Field(default_factory=list)
-    contacts: list[ContactList] = Field(default_factory=list)
-    approvals: list[ApprovalList] = Field(default_factory=list)
-    attributes: dict[str, FieldValue] = Field(default_factory=dict)
-    updated: FieldValue | None = None
-    url: FieldValue | None = None
+    service_manager: FieldValue | None = Field(None, description="the service manager's name")
+    service_manager_accepted: FieldValue | None = Field(None, description="true once the service manager accepted the service")
+    project_manager: FieldValue | None = Field(None, description="the project manager's name")
+    phase: FieldValue | None = Field(None, description="the project's phase (cancelled: the transition is retired)")
+    receivers: FieldValue | None = Field(None, description="receiving teams (a list), for receivers_signoff")
+    resolver_group: FieldValue | None = Field(None, description="the group that will resolve the service's incidents")
+    milestones: list[MilestoneList] = Field(default_factory=list, description="milestones of the transition schedule")
+    contacts: list[ContactList] = Field(default_factory=list, description="people with a role in the transition")
+    approvals: list[ApprovalList] = Field(default_factory=list, description="approvals recorded on the project")
+    attributes: dict[str, FieldValue] = Field(default_factory=dict, description="any other value by name (business_impact, sla...), for templates and gate items")
+    updated: FieldValue | None = Field(None, description="when the record last changed (default: the record's own timestamp)")
+    url: FieldValue | None = Field(None, description="a link to the project in its tool")
 
 
 class TicketFields(_Fields):
     """How a ticket record's fields map onto the canonical Ticket (practice and capability
     come from `classification`)."""
 
-    key: FieldValue
-    opened: FieldValue
+    key: FieldValue = Field(description="the ticket's stable key (required)")
+    opened: FieldValue = Field(description="when the ticket was opened (required)")
     display_key: FieldValue | None = Field(None, description="what people call the ticket, when the "
                                                              "key is an internal id")
-    type: FieldValue | None = None
-    summary: FieldValue | None = None
-    status: FieldValue | None = None
+    type: FieldValue | None = Field(None, description="the ticket type (Incident, Problem, Task...)")
+    summary: FieldValue | None = Field(None, description="one-line summary")
+    status: FieldValue | None = Field(None, description="the tool's own status name")
     status_category: FieldValue | None = Field(None, description="todo, in_progress or done")
-    priority: FieldValue | None = None
-    team: FieldValue | None = None
-    project_key: FieldValue | None = None
+    priority: FieldValue | None = Field(None, description="the priority")
+    team: FieldValue | None = Field(None, description="the group or component working on it (mapped to a specialist team by classification.teams)")
+    project_key: FieldValue | None = Field(None, description="key of the project it belongs to")
     transition_key: FieldValue | None = Field(None, description="key of the transition project")
-    resolved: FieldValue | None = None
-    effort_hours: FieldValue | None = None
-    sla_breached: FieldValue | None = None
-    labels: FieldValue | None = None
-    attributes: dict[str, FieldValue] = Field(default_factory=dict)
-    updated: FieldValue | None = None
+    resolved: FieldValue | None = Field(None, description="when it was resolved")
+    effort_hours: FieldValue | None = Field(None, description="effort spent, in hours")
+    sla_breached: FieldValue | None = Field(None, description="true when its SLA was breached")
+    labels: FieldValue | None = Field(None, description="labels (a list); gate:ITEM marks a gate item's deliverable")
+    attributes: dict[str, FieldValue] = Field(default_factory=dict, description="any other value by name (approver, approved_by...), for conditions and gate items")
+    updated: FieldValue | None = Field(None, description="when the record last changed (default: the record's own timestamp)")
 
 
 class _Rule(_Strict):
     stream: str | list[str] = Field(description="stream(s) the rule reads (Jira: projects, issues; "
                                                 "ServiceNow: table names)")
     when: Condition | None = Field(None, description="select records; without it every record")
-    name: str | None = None
+    name: str | None = Field(None, description="the rule's name (an extending file replaces a rule of the same name)")
 
     @property
     def streams(self) -> list[str]:
@@ -207,25 +207,25 @@ class _Rule(_Strict):
 
 
 class ProjectRule(_Rule):
-    fields: ProjectFields
+    fields: ProjectFields = Field(description="how the record's fields map onto the canonical project")
 
 
 class TicketRule(_Rule):
-    fields: TicketFields
+    fields: TicketFields = Field(description="how the record's fields map onto the canonical ticket")
 
 
 class TableDef(_Strict):
     """A named value map used by `{table: NAME}` transforms and `classification.teams`."""
 
-    values: dict[str, Any]
+    values: dict[str, Any] = Field(description="value -> mapped value")
     default: Any = Field(None, description="for values not in the table; unset: keep the value")
-    ignore_case: bool = False
+    ignore_case: bool = Field(False, description="match values ignoring letter case")
 
 
 class LookupDef(_Strict):
     """A table built from a reference stream's records: key -> the record."""
 
-    stream: str
+    stream: str = Field(description="the reference stream whose records the lookup holds")
     key: str = Field(description="path of the key in the reference record")
     when: Condition | None = Field(None, description="only records matching this")
     many: bool = Field(False, description="keep every matching record of a key, not the last "
@@ -243,16 +243,16 @@ class ClassificationRule(_Strict):
     """First matching rule wins: the ticket goes to `practice` (and `team`, when given)."""
 
     when: Condition = Field(description="on ticket fields (type, labels, team...) or raw.PATH")
-    practice: str
+    practice: str = Field(description="the practice a matching ticket belongs to (from the catalogue)")
     team: str | None = Field(None, description="overrides the mapped team")
-    name: str | None = None
+    name: str | None = Field(None, description="the rule's name (an extending file replaces a rule of the same name)")
 
 
 class Classification(_Strict):
     practices: dict[str, Capability] | None = Field(
         None, description="practice catalogue: snake_case name -> strategic|tactical|operational "
                           "(absent: the standard catalogue)")
-    rules: list[ClassificationRule] = Field(default_factory=list)
+    rules: list[ClassificationRule] = Field(default_factory=list, description="ordered rules: the first whose `when` matches classifies the ticket")
     default: str | None = Field(None, description="practice when no rule matches")
     teams: TableDef | None = Field(None, description="mapped team (group, component) -> specialist team")
 
@@ -269,8 +269,8 @@ class KnowledgeDef(_Strict):
     """The service-desk article: template (relative to this file, or `default`) and where it goes."""
 
     template: str = Field("default", description="Jinja2 template file, or `default` for the shipped one")
-    knowledge_base: str | None = None
-    category: str | None = None
+    knowledge_base: str | None = Field(None, description="the knowledge base articles go to; unset: the instance's default")
+    category: str | None = Field(None, description="the article category")
     workflow_state: Literal["draft", "review", "published"] = Field(
         "draft", description="the state a new article is created in; draft: a person reviews "
                              "and publishes it; review: submitted to the knowledge base's review "
@@ -290,9 +290,9 @@ class KnowledgeDef(_Strict):
 class Expect(_Strict):
     """Expected outcome: a partial project or ticket (dotted keys allowed), skip, or quarantine."""
 
-    project: dict[str, Any] | None = None
-    ticket: dict[str, Any] | None = None
-    skip: bool | None = None
+    project: dict[str, Any] | None = Field(None, description="expected project fields (partial; dotted keys reach into attributes)")
+    ticket: dict[str, Any] | None = Field(None, description="expected ticket fields (partial; dotted keys reach into attributes)")
+    skip: bool | None = Field(None, description="true: the record is expected to be skipped")
     quarantine: str | None = Field(None, description="the field expected to quarantine the record")
 
     @model_validator(mode="after")
@@ -304,21 +304,21 @@ class Expect(_Strict):
 
 
 class ReferenceRecord(_Strict):
-    stream: str
-    key: str | None = None
-    record: dict[str, Any]
+    stream: str = Field(description="the reference record's stream")
+    key: str | None = Field(None, description="its key (default: the record's own)")
+    record: dict[str, Any] = Field(description="the reference payload, as the vendor sends it")
 
 
 class Example(_Strict):
     """A regression example run by `mappings test`."""
 
-    name: str
-    stream: str
+    name: str = Field(description="what the example shows")
+    stream: str = Field(description="the stream of the record")
     key: str | None = Field(None, description="raw record key (default: the record's key/sys_id/id)")
     record: dict[str, Any] = Field(description="the raw payload, as the vendor sends it")
     references: list[ReferenceRecord] = Field(default_factory=list,
                                               description="records fed to lookups first")
-    expect: Expect
+    expect: Expect = Field(description="the expected outcome")
 
 
 class MappingFile(_Strict):
@@ -328,15 +328,15 @@ class MappingFile(_Strict):
     extends: str | None = Field(None, description="`default` (the shipped mapping of this kind) "
                                                   "or a mapping file beside this one: state only "
                                                   "what differs (docs/mappings.md)")
-    meta: Meta
-    tables: dict[str, TableDef] = Field(default_factory=dict)
-    lookups: dict[str, LookupDef] = Field(default_factory=dict)
-    projects: list[ProjectRule] = Field(default_factory=list)
-    tickets: list[TicketRule] = Field(default_factory=list)
-    classification: Classification | None = None
-    gate: GateDef | None = None
-    knowledge: KnowledgeDef | None = None
-    examples: list[Example] = Field(default_factory=list)
+    meta: Meta = Field(description="which connector kind the file is for, and its format version")
+    tables: dict[str, TableDef] = Field(default_factory=dict, description="named value maps, for {table: NAME} transforms")
+    lookups: dict[str, LookupDef] = Field(default_factory=dict, description="tables built from reference streams, for {lookup: NAME} transforms")
+    projects: list[ProjectRule] = Field(default_factory=list, description="rules: which records become projects (candidate transitions), and their fields")
+    tickets: list[TicketRule] = Field(default_factory=list, description="rules: which records become tickets, and their fields")
+    classification: Classification | None = Field(None, description="practice catalogue, ordered classification rules, default practice, specialist teams")
+    gate: GateDef | None = Field(None, description="the transition gate's checklist")
+    knowledge: KnowledgeDef | None = Field(None, description="the service-desk knowledge article: template and target")
+    examples: list[Example] = Field(default_factory=list, description="regression examples run by `smo-bridge mappings test`")
 
 
 FieldSpec.model_rebuild()

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     BaseModel,
@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from bridge.yamlfile import did_you_mean
+from connectors.zones import zone_problem
 from mappings.parsing import map_key, parse_bool, parse_date, parse_datetime, parse_hours
 from mappings.paths import FieldPath, Getter, compile_getter, parse_path
 
@@ -71,16 +72,16 @@ class MapTransform(_Strict):
     an unmapped value passes through unchanged; `default: null` drops it.
     """
 
-    map: dict[str, Any]
-    default: Any = None
-    ignore_case: bool = False
+    map: dict[str, Any] = Field(description="value -> mapped value")
+    default: Any = Field(None, description="for values not in the map; unset: keep the value")
+    ignore_case: bool = Field(False, description="match values ignoring letter case")
 
 
 class RegexTransform(_Strict):
     """Regex extract: the group (default 1, or the whole match without groups); no match gives null."""
 
-    regex: str
-    group: int | str | None = None
+    regex: str = Field(description="regular expression, searched in the text")
+    group: int | str | None = Field(None, description="the group to keep (number or name); default: the first group, else the whole match")
 
     @field_validator("regex")
     @classmethod
@@ -95,27 +96,27 @@ class RegexTransform(_Strict):
 class SplitTransform(_Strict):
     """Split text into a list on a separator; items are stripped, empty ones dropped."""
 
-    split: str = Field(min_length=1)
+    split: str = Field(min_length=1, description="separator: a text becomes a list (items stripped, empty ones dropped)")
 
 
 class JoinTransform(_Strict):
     """Join a list into text."""
 
-    join: str
+    join: str = Field(description="separator: a list becomes one text")
 
 
 class TableTransform(_Strict):
     """Look the value up in a named table of the `tables:` section."""
 
-    table: str
+    table: str = Field(description="name of a table under `tables:`")
 
 
 class LookupTransform(_Strict):
     """Use the value as the key of a lookup built from a reference stream (`lookups:`),
     and read `path` from the record found (the whole record without `path`)."""
 
-    lookup: str
-    path: str | None = None
+    lookup: str = Field(description="name of a lookup under `lookups:`; the value is its key")
+    path: str | None = Field(None, description="path read from the record found; unset: the whole record")
 
     @field_validator("path")
     @classmethod
@@ -128,13 +129,13 @@ class LookupTransform(_Strict):
 class DefaultTransform(_Strict):
     """Replace a missing, null, empty text or empty list value by a constant."""
 
-    default: Any
+    default: Any = Field(description="the value used when it is missing or empty")
 
 
 class FormatTransform(_Strict):
     """Put the value into a text: `{format: "jira:{}"}` (each `{}` is the value)."""
 
-    format: str
+    format: str = Field(description="a text with {} where the value goes, e.g. jira:{}")
 
 
 class DatetimeOptions(_Strict):
@@ -151,22 +152,20 @@ class DatetimeOptions(_Strict):
 class DatetimeTransform(_Strict):
     """Timestamp parsing with options: `{datetime: {format: '%d/%m/%Y %H:%M', tz: Europe/Paris}}`."""
 
-    datetime_: DatetimeOptions = Field(alias="datetime")
+    datetime_: DatetimeOptions = Field(alias="datetime", description="timestamp options: format and time zone")
 
 
 class DateTransform(_Strict):
     """Date parsing with a strptime format: `{date: {format: '%d/%m/%Y'}}`."""
 
-    date_: DatetimeOptions = Field(alias="date")
+    date_: DatetimeOptions = Field(alias="date", description="date options: format")
 
 
 def _zone_of(name: str) -> tzinfo:
     if name.upper() == "UTC":
         return UTC
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r}") from None
+    zone_problem(name)  # an unknown name: the closest IANA names
+    return ZoneInfo(name)
 
 
 _TAGGED: dict[str, type[_Strict]] = {

@@ -17,6 +17,8 @@ def group() -> None:
 @click.pass_context
 def validate(ctx: click.Context) -> None:
     """Check the configuration and every mapping file it names (exit 2 if invalid)."""
+    from bridge.cli.mappings import every_issue_at_once  # all files' errors in one run
+    return every_issue_at_once(ctx)
     config = load_cli_config(ctx)
     assert config is not None
     issues = []

@@ -22,6 +22,7 @@ from mappings import (
     validate_files,
 )
 from mappings.examples import record_key
+from mappings.feeds import gate_items_fed
 from mappings.loader import known_kinds
 from mappings.schema import MappingFile
 
@@ -77,14 +78,47 @@ def _fail_lines(lines: list[str]) -> None:
         click.echo(line, err=True)
 
 
+def every_issue_at_once(ctx: click.Context) -> None:
+    """`config validate`: raise ConfigError with every issue of the configuration and of
+    every file it names (mapping and policy files), all found in one run; else say it is
+    valid."""
+    from bridge.cli.context import cli_state, load_cli_config
+    from mappings.validation import validate_configuration
+
+    issues = validate_configuration(cli_state(ctx).config_path)
+    if issues:
+        files = len({i.file for i in issues})
+        raise ConfigError(f"{len(issues)} problem(s) in {files} file(s)", issues)
+    config = load_cli_config(ctx)
+    assert config is not None
+    names = ", ".join(f"{s.name} ({s.kind})" for s in config.sources) or "no sources"
+    click.echo(f"{config.path}: valid: {names}")
+
+
+def _configured(ctx: click.Context) -> bool:
+    from bridge.cli.context import cli_state
+
+    state = cli_state(ctx)
+    return state.config_explicit or state.config_path.exists()
+
+
 @group.command("validate")
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_context
 def validate(ctx: click.Context, files: tuple[Path, ...]) -> None:
-    """Check mapping files: every error as FILE:LINE:COL: path: message (exit 2 if any)."""
+    """Check mapping files: every error as FILE:LINE:COL: path: message (exit 2 if any).
+    Without FILE: the configuration and every file it names, in one run."""
+    configured = not files and _configured(ctx)
+    if configured:
+        from bridge.cli.context import cli_state
+        from mappings.validation import validate_configuration
+
+        issues = validate_configuration(cli_state(ctx).config_path)
+        if issues:
+            raise ConfigError(f"{len(issues)} problem(s)", issues)
     failed = False
     for target in _targets(ctx, files):
-        issues = validate_files(target.paths, target.kind)
+        issues = [] if configured else validate_files(target.paths, target.kind)
         if issues:
             failed = True
             _fail_lines([str(i) for i in issues])
@@ -96,32 +130,101 @@ def validate(ctx: click.Context, files: tuple[Path, ...]) -> None:
 
 @group.command("test")
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--against-store", is_flag=True,
+              help="also map every stored record of each source (the state store is only read) "
+                   "and report what would be quarantined")
+@click.option("--source", "source_name", help="only this source (with FILE: the source whose "
+              "stored records the files map)")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
 @click.pass_context
-def test(ctx: click.Context, files: tuple[Path, ...]) -> None:
-    """Run the examples embedded in mapping files; a failing one shows expected vs actual."""
+def test(ctx: click.Context, files: tuple[Path, ...], against_store: bool,
+         source_name: str | None, fmt: str) -> None:
+    """Run the examples embedded in mapping files; a failing one shows expected vs actual.
+    With --against-store, every stored record too: exit 2 when any would be quarantined."""
+    report: dict[str, Any] = {"examples": [], "sources": []}
     failed = passed = 0
-    for target in _targets(ctx, files):
+    targets = _targets(ctx, files)
+    if source_name is not None and not files:
+        targets = [t for t in targets if t.label == f"source {source_name}"] or targets[:0]
+    compiled_by_label: dict[str, CompiledMapping] = {}
+    for target in targets:
         try:
             compiled = load_mapping(target.paths, target.kind)
         except ConfigError as exc:
             _fail_lines(exc.lines())
             failed += 1
             continue
+        compiled_by_label[target.label] = compiled
         for result in run_examples(compiled):
+            passed, failed = passed + result.ok, failed + (not result.ok)
+            report["examples"].append({"name": result.name, "origin": result.origin,
+                                       "ok": result.ok, "differences": result.differences})
+            if fmt == "json":
+                continue
             if result.ok:
-                passed += 1
                 click.echo(f"ok    {result.name} ({result.origin})")
                 continue
-            failed += 1
             click.echo(f"FAIL  {result.name} ({result.origin})", err=True)
             for line in result.differences:
                 click.echo(f"      {line}", err=True)
             if result.outcome.explanation is not None:
                 for line in result.outcome.explanation.lines():
                     click.echo(f"      why: {line}", err=True)
-    click.echo(f"{passed} passed, {failed} failed")
-    if failed:
+    quarantined = 0
+    if against_store:
+        for trial in _against_store(ctx, files, source_name, compiled_by_label):
+            quarantined += trial.quarantined
+            report["sources"].append(trial.to_json())
+            if fmt == "text":
+                _print_trial(trial)
+    if fmt == "json":
+        report["passed"], report["failed"] = passed, failed
+        click.echo(json.dumps(report, indent=2, default=str))
+    else:
+        click.echo(f"{passed} passed, {failed} failed"
+                   + (f"; {quarantined} stored record(s) would be quarantined"
+                      if against_store else ""))
+    if failed or quarantined:
         ctx.exit(EXIT_INVALID)
+
+
+def _against_store(ctx: click.Context, files: tuple[Path, ...], source_name: str | None,
+                   compiled_by_label: dict[str, CompiledMapping]) -> list[Any]:
+    """Each source's trial run over its stored records (the store opened for reading)."""
+    from bridge.cli.context import open_cli_store
+    from bridge.trial import trial_run
+
+    config = _load_config(ctx)
+    if config is None:
+        raise click.UsageError("--against-store reads the state store: it needs a configuration")
+    if files:
+        if source_name is None:
+            if len(config.sources) != 1:
+                raise click.UsageError("with FILE, name the source whose records to map: --source NAME")
+            source_name = config.sources[0].name
+        source = config.source(source_name)
+        pairs: list[tuple[str, CompiledMapping | None]] = [
+            (source.name, load_mapping(list(files), source.kind))]
+    else:
+        chosen = [config.source(source_name)] if source_name else list(config.sources)
+        pairs = [(s.name, compiled_by_label.get(f"source {s.name}")) for s in chosen]
+    store = open_cli_store(config, read_only=True)
+    try:
+        with store.engine.connect() as conn:
+            return [trial_run(conn, name, compiled) for name, compiled in pairs
+                    if compiled is not None]
+    finally:
+        store.close()
+
+
+def _print_trial(trial: Any) -> None:
+    counts = ", ".join(f"{trial.outcomes[k]} {k}" for k in ("project", "ticket", "skip", "quarantine"))
+    click.echo(f"source {trial.source}: {trial.records} stored record(s): {counts}")
+    for group in trial.to_json()["quarantined"]:
+        click.echo(f"  would quarantine {group['count']} at {group['field']}: {group['reason']}")
+        for example in group["examples"]:
+            click.echo(f"    {example['stream']}/{example['key']}: {example['reason']}")
 
 
 @group.command("schema")
@@ -178,6 +281,10 @@ def preview(ctx: click.Context, source_name: str | None, kind: str | None,
         click.echo(f"  {line}")
     if outcome.kind in ("skip", "quarantine"):
         click.echo(f"  {outcome.summary()}")
+    fed = gate_items_fed(compiled.gate, outcome.entity)
+    click.echo("gate items it feeds:" + ("" if fed else " none"))
+    for line in fed:
+        click.echo(f"  {line}")
 
 
 def _indent(text: str) -> str:
@@ -220,15 +327,15 @@ def _from_store(ctx: click.Context, source_name: str, compiled: CompiledMapping,
     """The stored raw record, and the mapping bound as the engine binds it: the stored Jira
     field catalogue and the saved lookups."""
     from bridge.cli.context import open_cli_store
-    from bridge.sourcemaps import SourceMapping
     from bridge.store import repository
+    from bridge.trial import bind_from_store
 
     config = _load_config(ctx)
     if config is None:
         raise ConfigError(f"no configuration file: cannot find source {source_name!r}")
     store = open_cli_store(config, read_only=True)
     try:
-        with store.engine.begin() as conn:
+        with store.engine.connect() as conn:
             found = repository.get_raw(conn, source_name, key, stream)
             if found is None:  # the key people use (an INC number) rather than the stable one
                 stable = repository.key_for_display_key(conn, source_name, key)
@@ -237,7 +344,7 @@ def _from_store(ctx: click.Context, source_name: str, compiled: CompiledMapping,
                 where = f"{source_name}/{stream}/{key}" if stream else f"{source_name}/{key}"
                 raise ConfigError(f"no raw record {where} in the state store "
                                   "(run a sync first, or save it as JSON and use --file)")
-            bound = SourceMapping(config.source(source_name), compiled).bound(conn)
+            bound = bind_from_store(conn, config.source(source_name).name, compiled)
     finally:
         store.close()
     return found, bound

@@ -107,3 +107,34 @@ def test_init_writes_a_starting_file_that_loads_and_show_merges_it(tmp_path: Pat
     merged = yaml.safe_load(shown.output)
     assert "extends" not in merged and merged["gate"]["items"][-1]["key"] == "security_review"
     assert "vendor_management" in merged["classification"]["practices"]
+
+
+def test_the_edit_validates_clean_and_takes_effect(tmp_path: Path) -> None:
+    from bridge.models import RawRecord
+    from mappings import validate_files
+    from mappings.feeds import gate_items_fed
+
+    path = tmp_path / "jira.yaml"
+    path.write_text(EDIT)
+    assert validate_files([path], "jira") == []
+    bound = load_mapping([path], "jira").bind()
+
+    def issue(labels: list[str], component: str) -> RawRecord:
+        fields = {"summary": "s", "issuetype": {"name": "Task"}, "labels": labels,
+                  "project": {"key": "OPS", "projectTypeKey": "software"},
+                  "components": [{"name": component}], "status": {"statusCategory": {"key": "done"}},
+                  "created": "2026-03-05T14:02:11.000+0000"}
+        return RawRecord(source="jira", stream="issues", key="OPS-1",
+                         payload={"id": "1", "key": "OPS-1", "fields": fields})
+
+    vendor = bound.map(issue(["vendor"], "Vendors")).ticket
+    assert vendor is not None
+    assert (vendor.practice, vendor.capability, vendor.team) == (
+        "vendor_management", "tactical", "Supplier Desk")
+    shipped = default_mapping("jira").bind().map(issue(["vendor"], "Vendors")).ticket
+    assert shipped is not None and shipped.practice != "vendor_management"
+    deliverable = bound.map(issue(["gate:security_review"], "Network")).ticket
+    mine = load_mapping([path], "jira")
+    assert [line.split(":")[0] for line in gate_items_fed(mine.gate, deliverable)] == [
+        "security_review (Security review passed)"]
+    assert gate_items_fed(default_mapping("jira").gate, deliverable) == []

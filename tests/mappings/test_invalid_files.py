@@ -78,6 +78,12 @@ CASES: list[tuple[str, str, str]] = [
      "    - {when: {path: type, equals: Incident}, practice: incident_managment}\n",
      "m.yaml:9:46: classification.rules[0].practice: unknown practice 'incident_managment'; "
      "did you mean 'incident_management'?"),
+    ("standard practice left out of the file's own catalogue", BASE + "classification:\n"
+     "  practices: {incident_management: operational}\n  rules:\n"
+     "    - {when: {path: type, equals: Incident}, practice: information_security_management}\n",
+     "m.yaml:10:46: classification.rules[0].practice: practice 'information_security_management' "
+     "is not in this mapping's catalogue: its classification.practices replaces the standard one "
+     "(add it there, or use `extends: default`, whose practices add to it)"),
     ("unknown ticket field in a rule", BASE + "classification:\n  rules:\n"
      "    - {when: {path: typ, equals: Incident}, practice: incident_management}\n",
      "m.yaml:9:15: classification.rules[0].when.path: unknown ticket field 'typ'; did you mean 'type'?"),
@@ -109,7 +115,7 @@ CASES: list[tuple[str, str, str]] = [
     ("unknown lookup", BASE + "      team: {path: key, transforms: [{lookup: epics, path: x}]}\n",
      "m.yaml:7:39: tickets[0].fields.team.transforms[0].lookup: unknown lookup 'epics'"),
     ("YAML syntax", "meta: {kind: jira\n",
-     "m.yaml:2:1: (root): invalid YAML: expected ',' or '}', but got '<stream end>'"),
+     "m.yaml:1:7: (root): invalid YAML: the '{' opened at 1:7 is never closed"),
     ("not a mapping", "- a\n- b\n",
      "m.yaml:1:1: (root): a mapping file must be a YAML mapping with a 'meta' section"),
     ("ServiceNow table typo", "meta: {kind: servicenow}\ntickets:\n  - stream: incidnet\n"

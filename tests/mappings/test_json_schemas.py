@@ -108,3 +108,51 @@ def test_schema_write_gives_both_files_with_dialect_and_id(tmp_path: Path) -> No
         assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
         assert schema["$id"].startswith("urn:smo-bridge:schema:")
         Draft202012Validator.check_schema(schema)
+
+
+def _properties(schema: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Every property of every object in the schema, as (where, its schema)."""
+    found: list[tuple[str, dict[str, Any]]] = []
+
+    def walk(node: Any, where: str) -> None:
+        if isinstance(node, dict):
+            for key, sub in (node.get("properties") or {}).items():
+                found.append((f"{where}.{key}", sub))
+                walk(sub, f"{where}.{key}")
+            for key, sub in node.items():
+                if key != "properties":
+                    walk(sub, f"{where}/{key}")
+        elif isinstance(node, list):
+            for sub in node:
+                walk(sub, where)
+
+    walk(schema, "")
+    return found
+
+
+@pytest.mark.parametrize(("name", "build", "at_least"), [("mapping", mapping_schema, 190),
+                                                         ("configuration", config_schema, 75)])
+def test_every_property_has_a_description(name: str, build: Callable[[], dict[str, Any]],
+                                          at_least: int) -> None:
+    found = _properties(build())
+    undescribed = [where for where, prop in found if not prop.get("description")]
+    assert len(found) >= at_least, name
+    assert undescribed == [], f"{len(found) - len(undescribed)}/{len(found)} described"
+
+
+def test_kinds_are_enums_and_offsets_ids_and_names_have_patterns() -> None:
+    schema = mapping_schema()
+    defs = schema["$defs"]
+    assert defs["Meta"]["properties"]["kind"]["enum"] == ["jira", "servicenow"]
+    assert set(defs["GateItemDef"]["properties"]["evidence"]["discriminator"]["mapping"]) == {
+        "field_set", "project", "deliverable", "receivers_signoff", "ticket_done",
+        "tickets_approved", "no_open_tickets", "article_published", "milestones", "all", "any"}
+    doc = yaml.safe_load(default_path("jira").read_text())
+    for mistake in (lambda d: d["meta"].update(kind="jria"),
+                    lambda d: d["meta"].update(custom_fields={"Team": "custom field 10044"}),
+                    lambda d: d["classification"].update(practices={"Vendor Management": "tactical"}),
+                    lambda d: _gate_item(d, "sla").update(due="-2 weeks"),
+                    lambda d: _gate_item(d, "sla").update(key="SLA-agreed")):
+        bad = copy.deepcopy(doc)
+        mistake(bad)
+        assert _errors(schema, bad)
