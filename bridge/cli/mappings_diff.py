@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
 
-from bridge import impact as impacts
-from bridge.cli.context import load_cli_config, open_cli_store
-from bridge.cli.progress import Reporter
-from bridge.config import BridgeConfig
 from bridge.errors import ConfigError
-from bridge.yamlfile import load_yaml
+
+if TYPE_CHECKING:
+    from bridge.config import BridgeConfig
 
 
 def _source_for(config: BridgeConfig, old: str | None, new: str, given: str | None) -> str:
@@ -26,6 +24,8 @@ def _source_for(config: BridgeConfig, old: str | None, new: str, given: str | No
                  if any(Path(m).resolve() == Path(old).resolve() for m in s.mappings)]
         if len(named) == 1:
             return named[0]
+    from bridge.yamlfile import load_yaml
+
     data = load_yaml(new).data
     meta = data.get("meta") if isinstance(data, dict) else None
     kind = meta.get("kind") if isinstance(meta, dict) else None
@@ -46,6 +46,13 @@ def command(ctx: click.Context, files: tuple[str, ...], source: str | None, fmt:
     """Compare mapping files OLD NEW (or the configured ones with NEW) on the stored records:
     tickets changing practice, tier or team, records quarantined or released, gates and
     articles that would change. Nothing is written, nothing is fetched."""
+    # imported here: `mappings validate` and `config validate` load this module too
+    from rich.console import Console
+
+    from bridge import impact as impacts
+    from bridge.cli.context import load_cli_config, open_cli_store
+    from bridge.cli.progress import Reporter
+
     if len(files) > 2:
         raise click.UsageError("give NEW, or OLD and NEW")
     old, new = (files[0], files[1]) if len(files) == 2 else (None, files[0])
