@@ -434,7 +434,7 @@ def salvage(model: type[M], doc: YamlDocument, issues: list[Issue]) -> tuple[M |
                     path = path[:-1]
                 if not path:
                     return None, doc
-                if not _mend(data, path, err):
+                if not _mend(model, data, path, err):
                     doomed.add(path)
             # deepest first, and later list entries before earlier ones: no removal moves
             # what another still has to find
@@ -447,15 +447,21 @@ _ABSENT = object()
 _HINT = re.compile(r"did you mean '([^']+)'\?")
 
 
-def _mend(data: Any, path: PathKey, err: Any) -> bool:
-    """Put the did-you-mean in place of a misspelt value (an enum, a kind), so what it
-    governs is still checked; True when mended."""
+def _mend(model: type[BaseModel], data: Any, path: PathKey, err: Any) -> bool:
+    """Put the did-you-mean in place of a misspelt value (an enum, a kind) or key, so what
+    it governs is still checked; True when mended."""
     value = _value_at(data, path, _ABSENT)
+    parent = _value_at(data, path[:-1], _ABSENT)
+    if err["type"] == "extra_forbidden":  # a misspelt key: read as the key it resembles
+        key = did_you_mean(str(path[-1]), allowed_keys(model, data, path[:-1]))
+        if key and isinstance(parent, dict) and key not in parent:
+            parent[key] = parent.pop(path[-1])
+            return True
+        return False
     hint = _HINT.search(_plain(err["type"], err, value) if err["type"] != "value_error"
                         else str(err["msg"]))
-    if hint is None or err["type"] == "extra_forbidden":
+    if hint is None:
         return False
-    parent = _value_at(data, path[:-1], _ABSENT)
     if isinstance(value, str) and isinstance(parent, dict):
         parent[path[-1]] = hint.group(1)
         return True
@@ -559,7 +565,9 @@ def _plain(kind: str, err: Any, value: Any) -> str:
                    if c.strip()]
         hint = did_you_mean(str(tag), choices)
         if kind == "union_tag_not_found":
-            return f"missing {ctx.get('discriminator', 'kind')!r}: one of {', '.join(choices)}"
+            key = str(ctx.get("discriminator", "kind")).strip("'\"")
+            known = f": one of {', '.join(choices)}" if choices else " (which kind this entry is)"
+            return f"missing key {key!r}{known}"
         return (f"unknown kind {tag!r}" + (f"; did you mean {hint!r}?" if hint else
                                            f" (one of {', '.join(choices)})"))
     ctx = err.get("ctx") or {}

@@ -304,3 +304,23 @@ def test_every_mistake_at_once_in_one_run(tmp_path: Path) -> None:
     together = [m for m in MISTAKES if not m.alone]
     _write(tmp_path, together)
     assert sorted(_found(tmp_path)) == sorted(m.expected for m in together)
+
+
+def test_a_misspelt_key_does_not_hide_the_checks_beside_it(tmp_path: Path) -> None:
+    """The misspelt operator is read as the key it resembles, so the rule's misspelt
+    practice is still found in the same run."""
+    rule = M("", "jira.yaml", "when: {path: labels, contains: vendor}\n      practice: vendor_management",
+             "when: {path: labels, contians: vendor}\n      practice: vendor_managment", "")
+    _write(tmp_path, [rule])
+    assert _found(tmp_path) == [
+        "jira.yaml:11:28: classification.rules[0].when.contians: unknown key 'contians'; "
+        "did you mean 'contains'?",
+        "jira.yaml:12:7: classification.rules[0].practice: unknown practice 'vendor_managment'; "
+        "did you mean 'vendor_management'?"]
+
+
+def test_an_auth_without_its_kind_says_which_key_is_missing(tmp_path: Path) -> None:
+    _write(tmp_path, [M("", "smo-bridge.yaml", "auth: {kind: basic, username: smo",
+                        "auth: {username: smo", "")])
+    assert _found(tmp_path) == [
+        "smo-bridge.yaml:14:5: sources[1].auth: missing key 'kind' (which kind this entry is)"]
