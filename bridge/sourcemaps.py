@@ -32,15 +32,23 @@ log = logging.getLogger(__name__)
 _RECORD_FAILURES = (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError)
 
 
+def _limits(table: Table) -> tuple[tuple[str, int], ...]:
+    return tuple((c.name, c.type.length) for c in table.columns
+                 if isinstance(c.type, String) and c.type.length)
+
+
+#: (column, length) of the sized text columns a mapped entity fills, per entity type
+_LIMITS = {Ticket: _limits(tickets_table), Project: _limits(projects_table)}
+
+
 def _too_long(entity: Project | Ticket) -> tuple[str, str] | None:
     """(column, reason) when a mapped value exceeds its column in the state store (a
     PostgreSQL store would refuse the whole page for it)."""
-    table: Table = tickets_table if isinstance(entity, Ticket) else projects_table
-    for column in table.columns:
-        limit = column.type.length if isinstance(column.type, String) else None
-        value = getattr(entity, column.name, None)
-        if limit and isinstance(value, str) and len(value) > limit:
-            return column.name, f"{len(value):,} characters, more than the {limit} stored"
+    values = entity.__dict__
+    for name, limit in _LIMITS[Ticket if isinstance(entity, Ticket) else Project]:
+        value = values.get(name)
+        if type(value) is str and len(value) > limit:
+            return name, f"{len(value):,} characters, more than the {limit} stored"
     return None
 
 
