@@ -363,6 +363,12 @@ class Connector(abc.ABC):
         the connector cannot say (the board then shows the key without a link)."""
         return None
 
+    @classmethod
+    def article_url(cls, base_url: str, number: str) -> str | None:
+        """Where a person reads knowledge article `number` (e.g. KB0010001); None when the
+        tool holds no knowledge base the bridge writes to."""
+        return None
+
     def census(self, stream: str) -> Iterator[str]:
         """Every key the stream holds now. Connectors override this with a cheaper query."""
         for record in self.read(stream, None, lambda q: None):

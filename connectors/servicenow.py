@@ -145,6 +145,11 @@ class ServiceNowConnector(Connector):
             return None
         return f"{base_url}/nav_to.do?uri={quote(f'{stream}.do?sys_id={key}', safe='')}"
 
+    @classmethod
+    def article_url(cls, base_url: str, number: str) -> str | None:
+        # the stock knowledge view, by article number
+        return f"{base_url}/kb_view.do?sysparm_article={quote(number, safe='')}"
+
     def __init__(self, config: SourceConfig) -> None:
         super().__init__(config)
         assert isinstance(config, ServiceNowConfig)

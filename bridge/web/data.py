@@ -48,7 +48,9 @@ class Links:
 
     def url(self, ref: str, stream: str | None = None) -> str | None:
         source, sep, key = ref.partition(":")
-        if not sep or source not in self.bases:
+        if not sep:
+            return self.article(ref)
+        if source not in self.bases:
             return None
         stream = stream or self.streams.get((source, key))
         if stream is None:
@@ -59,6 +61,19 @@ class Links:
         connector = registry().get(kind)
         url = connector.browse_url(base, stream, key) if connector else None
         return url if url and url.startswith(("https://", "http://")) else None
+
+    def article(self, number: str) -> str | None:
+        """An article's page in the one configured source that holds a knowledge base (an
+        article's evidence names its number, not its source); None when not exactly one."""
+        from connectors.base import registry
+
+        found = set()
+        for kind, base in self.bases.values():
+            connector = registry().get(kind)
+            url = connector.article_url(base, number) if connector else None
+            if url and url.startswith(("https://", "http://")):
+                found.add(url)
+        return found.pop() if len(found) == 1 else None
 
 
 def links_for(conn: Connection, bases: Mapping[str, tuple[str, str]],
@@ -158,7 +173,8 @@ def _first_link(item: GateItem, links: Links) -> tuple[str | None, str | None]:
     for evidence in item.evidence:
         url = links.url(evidence.ref)
         if url:
-            return url, f"evidence in {evidence.ref.partition(':')[0]}"
+            source, sep, _ = evidence.ref.partition(":")
+            return url, f"evidence in {source}" if sep else f"article {evidence.ref}"
     return None, None
 
 

@@ -83,6 +83,8 @@ def test_cells_link_to_the_evidence_in_jira_and_servicenow(synced: Synced, store
     links = set(re.findall(r'class="evidence" href="([^"]+)"', html))
     assert any(u.startswith(f"{synced.jira_url}/browse/") for u in links), links
     assert any(u.startswith(f"{synced.servicenow_url}/nav_to.do?uri=pm_project_task.do") for u in links)
+    # an article's evidence names its number: the knowledge base's own view of it
+    assert any(u.startswith(f"{synced.servicenow_url}/kb_view.do?sysparm_article=KB") for u in links)
     # without the configuration the board knows no addresses, and shows no link
     bare = Client(board_app(Board(store))).get("/").get_data(as_text=True)
     assert 'class="evidence"' not in bare
@@ -277,3 +279,12 @@ def test_serve_answers_on_loopback_until_stopped(synced: Synced) -> None:
         _, err = proc.communicate(timeout=10)
     assert "serve-Pa55" not in err
 
+
+
+def test_an_article_links_only_when_one_source_holds_a_knowledge_base() -> None:
+    from bridge.web.data import Links
+
+    one = Links({"jira": ("jira", "https://j.example"), "snow": ("servicenow", "https://s.example")})
+    assert one.url("KB0010001") == "https://s.example/kb_view.do?sysparm_article=KB0010001"
+    two = Links({"a": ("servicenow", "https://a.example"), "b": ("servicenow", "https://b.example")})
+    assert two.url("KB0010001") is None
