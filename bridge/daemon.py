@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
@@ -53,6 +53,9 @@ from bridge.store import Store, open_store
 from bridge.store.schema import outbox, runs, transitions
 from mappings.compile import CompiledMapping
 from mappings.policy import Policy, load_policy
+
+if TYPE_CHECKING:
+    from bridge.web.board import Board
 
 log = logging.getLogger("bridge.daemon")
 RELOAD_POLL_SECONDS = 5
@@ -224,6 +227,7 @@ class Daemon:
         self._reload_requested = threading.Event()
         self._http: BaseWSGIServer | None = None
         self._board: BaseWSGIServer | None = None
+        self._board_pages: Board | None = None  # its sources follow a reload
         # per source: the last successful pull (seeded from the store) and the last error
         self.last_success: dict[str, datetime] = {}
         self.last_error: dict[str, str] = {}
@@ -461,6 +465,8 @@ class Daemon:
             self._schedule_jobs()
         self.metrics.add_sources(s.name for s in new.config.sources)
         self.metrics.set_staleness(new.config)
+        if self._board_pages is not None:  # evidence links follow the sources' addresses
+            self._board_pages.sources = _source_urls(new.config)
         self.metrics.reloads.labels("applied").inc()
         self.metrics.config_ok.set(1)
         log.info("configuration reloaded (%s): %d source(s)", reason, len(new.config.sources))
@@ -501,9 +507,14 @@ class Daemon:
         assert self.store is not None
         auth = (BasicAuth(web.auth.username, web.auth.password.get_secret_value())
                 if web.auth else None)
-        board = Board(self.store, {s.name: (s.kind, s.url) for s in config.sources},
-                      ZoneInfo(config.reporting.timezone))
+        board = Board(self.store, _source_urls(config), ZoneInfo(config.reporting.timezone))
+        self._board_pages = board
         self._board = make_board_server(board_app(board, auth), web.host, web.port)
         threading.Thread(target=self._board.serve_forever, name="board", daemon=True).start()
         log.info("board on http://%s:%d/%s", web.host, self._board.port,
                  " (basic auth)" if auth else "")
+
+
+def _source_urls(config: BridgeConfig) -> dict[str, tuple[str, str]]:
+    """Each source's kind and base URL: the board's links into the tools."""
+    return {s.name: (s.kind, s.url) for s in config.sources}

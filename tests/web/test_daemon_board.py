@@ -47,6 +47,12 @@ def test_the_daemon_serves_the_board_with_auth_from_the_environment(
         page = requests.get(url, auth=("smo", "daemon-Pa55-board"), timeout=10)
         assert page.status_code == 200 and "Operations gates" in page.text
         assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+        # a reload that moves a source: the board's links follow it
+        moved = "http://127.0.0.1:9/moved-jira"
+        path.write_text(path.read_text().replace(synced.jira_url, moved))
+        assert daemon.reload("test")
+        assert daemon._board_pages is not None
+        assert daemon._board_pages.sources["jira"][1] == moved
     finally:
         assert daemon._board is not None
         daemon._board.shutdown()
