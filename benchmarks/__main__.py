@@ -73,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     mode: Mode = args.mode or "default"
     scale = Scale.of(mode)
     if args.runs:
-        scale.runs = args.runs
+        scale.runs = scale.heavy_runs = args.runs
     parts = [p for p in PARTS if (p.name in args.only if args.only else mode in p.modes)]
     work = Path(tempfile.mkdtemp(prefix="smo-bridge-bench-"))
     bench = Bench(scale, args.out, work)

@@ -98,7 +98,7 @@ def part(bench: Bench) -> None:
             ones: list[float] = []
             twos: list[float] = []
             second: list[int] = []
-            for run in range(bench.scale.runs):
+            for run in range(bench.scale.heavy_runs):
                 for daemons in ((1, 2) if run % 2 == 0 else (2, 1)):
                     state = database(server.url, f"round_{run}_{daemons}")
                     config = write_config(folder / f"run-{run}-{daemons}.yaml", state, sources,

@@ -107,7 +107,8 @@ def part(bench: Bench) -> None:
         folder = bench.scratch(f"sync-{tickets}")
         largest = tickets == bench.scale.curve[-1]
         with sandbox_process(folder, tickets) as sb:
-            seconds, peaks, records, config = first_loads(folder, sb, runs)
+            loads = bench.scale.heavy_runs if tickets >= 100_000 else runs
+            seconds, peaks, records, config = first_loads(folder, sb, loads)
             per_record[tickets] = median(seconds) / records
             bench.add(f"first load, {tickets:,} tickets (sync --once, own process)",
                       median(seconds), "s", runs=seconds,
@@ -127,7 +128,7 @@ def part(bench: Bench) -> None:
                 bench.add("  requests per stream in it (the most of any stream)", busiest[1],
                           "requests", "<=", 1,
                           note=", ".join(f"{s}: {n}" for s, n in sorted(per_stream.items())))
-                remap(bench, config, records, runs)
+                remap(bench, config, records, bench.scale.heavy_runs)
     if len(per_record) > 1:
         sizes = sorted(per_record)
         ratio = max(per_record.values()) / min(per_record.values())

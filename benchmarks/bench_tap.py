@@ -130,7 +130,7 @@ def part(bench: Bench) -> None:
         taps: list[float] = []
         bridges: list[float] = []
         tap_records = records = 0
-        for run in range(bench.scale.runs):
+        for run in range(bench.scale.heavy_runs):
             state_file = folder / f"state-{run}.db"
             config = write_config(folder / f"run-{run}.yaml", f"sqlite:///{state_file}",
                                   [("jira", "jira", sb.jira)])

@@ -58,6 +58,7 @@ class Scale:
 
     mode: Mode
     runs: int  # repetitions a median is taken of
+    heavy_runs: int  # the same, for the longest measurements (tap, the largest loads, daemons)
     wire_tickets: int  # tickets of one tool, for the wire comparisons
     mapping_records: int
     curve: tuple[int, ...]  # sandbox tickets (both tools) for the scale curve; the last is "big"
@@ -70,11 +71,11 @@ class Scale:
     @staticmethod
     def of(mode: Mode) -> Scale:
         if mode == "quick":
-            return Scale(mode, runs=3, wire_tickets=5_000, mapping_records=20_000,
-                         curve=(2_000, 5_000, 20_000), workload_tickets=100_000,
-                         big_load_tickets=None, scaleout_tickets=4_000, scaleout_latency_ms=20,
+            return Scale(mode, runs=2, heavy_runs=1, wire_tickets=5_000, mapping_records=20_000,
+                         curve=(1_000, 2_000, 5_000), workload_tickets=100_000,
+                         big_load_tickets=None, scaleout_tickets=2_000, scaleout_latency_ms=20,
                          soak_cycles=None)
-        return Scale(mode, runs=3, wire_tickets=50_000, mapping_records=100_000,
+        return Scale(mode, runs=3, heavy_runs=2, wire_tickets=50_000, mapping_records=100_000,
                      curve=(10_000, 50_000, 200_000), workload_tickets=1_000_000,
                      big_load_tickets=1_000_000 if mode == "full" else None,
                      scaleout_tickets=20_000, scaleout_latency_ms=50,
