@@ -45,7 +45,7 @@ def database(server_url: str, name: str) -> str:
 
 
 def round_of(config: Path, daemons: int, folder: Path) -> tuple[float, list[set[str]]]:
-    """Seconds until every source finished one cycle, and which daemon pulled which."""
+    """Seconds until every source finished one cycle, and which daemon finished it first."""
     logs = [folder / f"daemon-{daemons}-{i}.log" for i in range(daemons)]
     started = time.perf_counter()
     procs = []
@@ -54,20 +54,21 @@ def round_of(config: Path, daemons: int, folder: Path) -> tuple[float, list[set[
             procs.append(subprocess.Popen(bridge_cli("--config", str(config), "run"),
                                           cwd=folder, env=child_env(), stdout=out,
                                           stderr=subprocess.STDOUT))
+    owner: dict[str, int] = {}  # a later cycle of a source by the other daemon is not the round's
     try:
-        while True:
-            done = [{name for name, status in LINE.findall(log.read_text()) if status == "ok"}
-                    for log in logs]
-            if set().union(*done) >= set(SOURCES):
-                return time.perf_counter() - started, done
-            failed = [name for log in logs for name, status in LINE.findall(log.read_text())
-                      if status != "ok"]
-            if failed or any(p.poll() is not None for p in procs):
-                raise RuntimeError(f"a cycle failed ({failed}) or a daemon exited: "
-                                   f"{logs[0].read_text()[-1500:]}")
+        while len(owner) < len(SOURCES):
+            for i, log in enumerate(logs):
+                for name, status in LINE.findall(log.read_text()):
+                    if status != "ok":
+                        raise RuntimeError(f"{name}: a cycle {status}: {log.read_text()[-1500:]}")
+                    owner.setdefault(name, i)
+            if any(p.poll() is not None for p in procs):
+                raise RuntimeError(f"a daemon exited: {logs[0].read_text()[-1500:]}")
             if time.perf_counter() - started > ROUND_TIMEOUT:
                 raise RuntimeError("the round did not finish in time")
             time.sleep(0.1)
+        return time.perf_counter() - started, [
+            {name for name, i in owner.items() if i == daemon} for daemon in range(daemons)]
     finally:
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
