@@ -15,6 +15,7 @@ import gc
 import random
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from benchmarks.harness import Bench, median
@@ -124,8 +125,9 @@ def snow_row(rng: random.Random, n: int, table: str) -> dict[str, Any]:
     }
 
 
-def bench(bound: BoundMapping, records: list[RawRecord], repeat: int = 3) -> tuple[list[float], Counter[str]]:
-    """Records per second of each of `repeat` passes, on one core."""
+def bench(bound: BoundMapping, records: list[RawRecord], repeat: int = 3,
+          clock: Callable[[], float] = time.perf_counter) -> tuple[list[float], Counter[str]]:
+    """Records per second of each of `repeat` passes, on one core, by `clock`."""
     # the input records are long-lived: keep the cyclic GC from re-scanning them every pass
     gc.collect()
     gc.freeze()
@@ -134,10 +136,10 @@ def bench(bound: BoundMapping, records: list[RawRecord], repeat: int = 3) -> tup
     for _ in range(repeat):
         kinds = Counter()
         mapped = bound.map
-        start = time.perf_counter()
+        start = clock()
         for raw in records:
             kinds[mapped(raw).kind] += 1
-        rates.append(len(records) / (time.perf_counter() - start))
+        rates.append(len(records) / (clock() - start))
     gc.unfreeze()
     return rates, kinds
 
@@ -169,10 +171,13 @@ def part(bench_: Bench) -> None:
     count = bench_.scale.mapping_records
     for label, case in (("Jira", jira_case), ("ServiceNow", servicenow_case)):
         bound, records = case(random.Random(7), count)
-        rates, _ = bench(bound, records, repeat=max(bench_.scale.runs, 5))
+        # CPU time: a core's rate whatever else runs on the machine (wall time in the note)
+        rates, _ = bench(bound, records, repeat=max(bench_.scale.runs, 5), clock=time.process_time)
+        walls, _ = bench(bound, records, repeat=1)
         del records
-        bench_.add(f"mapping rate, shipped {label} default", median(rates), "records/s", ">=",
-                   TARGET, runs=rates, note=f"{count:,} records, one core")
+        bench_.add(f"mapping rate, shipped {label} default (per CPU second)", median(rates),
+                   "records/s", ">=", TARGET, runs=rates,
+                   note=f"{count:,} records; by wall clock {walls[0]:,.0f}/s")
 
 
 def main() -> None:

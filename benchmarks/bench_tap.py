@@ -130,6 +130,7 @@ def part(bench: Bench) -> None:
         taps: list[float] = []
         bridges: list[float] = []
         tap_records = records = 0
+        cpu: dict[str, list[float]] = {"tap": [], "bridge": []}
         for run in range(bench.scale.heavy_runs):
             state_file = folder / f"state-{run}.db"
             config = write_config(folder / f"run-{run}.yaml", f"sqlite:///{state_file}",
@@ -137,7 +138,9 @@ def part(bench: Bench) -> None:
             order = ("tap", "bridge") if run % 2 else ("bridge", "tap")
             for side in order:
                 if side == "bridge":
-                    bridges.append(sync_once(config, env).seconds)
+                    sync = sync_once(config, env)
+                    bridges.append(sync.seconds)
+                    cpu["bridge"].append(sync.cpu_seconds)
                     records = count_rows(f"sqlite:///{state_file}")
                     continue
                 emitted = folder / "tap-output.jsonl"
@@ -145,6 +148,7 @@ def part(bench: Bench) -> None:
                 if done.returncode != 0:
                     raise RuntimeError(f"tap-jira exited {done.returncode}: {done.stderr[-1500:]}")
                 taps.append(done.seconds)
+                cpu["tap"].append(done.cpu_seconds)
                 with emitted.open() as lines:
                     tap_records = sum(1 for line in lines if '"RECORD"' in line[:40])
                 emitted.unlink()
@@ -153,9 +157,9 @@ def part(bench: Bench) -> None:
     bench.add(name, median(ratios), "x", ">=", TARGET, runs=ratios,
               note=f"tap-jira {tap_version()}")
     bench.add("  bridge sync --once, one Jira Cloud source, HTTPS", median(bridges), "s",
-              runs=bridges, note=f"{records:,} records stored")
+              runs=bridges, note=f"{records:,} records stored; CPU {median(cpu['bridge']):.1f} s")
     bench.add("  tap-jira, issues stream, HTTPS", median(taps), "s", runs=taps,
-              note=f"{tap_records:,} records emitted")
+              note=f"{tap_records:,} records emitted; CPU {median(cpu['tap']):.1f} s")
 
 
 if __name__ == "__main__":

@@ -67,6 +67,7 @@ def part(bench: Bench) -> None:
             replay = folder / "replay.json"
             syncs: list[float] = []
             bares: list[float] = []
+            cpu: dict[str, list[float]] = {"sync": [], "bare": []}
             records = requests = 0
             for run in range(bench.scale.runs):
                 state_file = folder / f"state-{run}.db"
@@ -74,24 +75,32 @@ def part(bench: Bench) -> None:
                 config = write_config(folder / f"run-{run}.yaml", state, [(kind, kind, url)])
                 bare_first = run % 2 == 1 and replay.exists()  # alternate who goes first
                 if bare_first:
-                    bares.append(bare_loop(replay, sb.jira, sb.servicenow).seconds)
+                    bare = bare_loop(replay, sb.jira, sb.servicenow)
+                    bares.append(bare.seconds)
+                    cpu["bare"].append(bare.cpu_seconds)
                 sb.mark()
-                syncs.append(sync_once(config).seconds)
+                sync = sync_once(config)
+                syncs.append(sync.seconds)
+                cpu["sync"].append(sync.cpu_seconds)
                 recorded = [r for r in sb.since_mark() if replayable(r)]
                 if run == 0:
                     replay.write_text(json.dumps(recorded))
                     records, requests = count_rows(state), len(recorded)
                 if not bare_first:
-                    bares.append(bare_loop(replay, sb.jira, sb.servicenow).seconds)
+                    bare = bare_loop(replay, sb.jira, sb.servicenow)
+                    bares.append(bare.seconds)
+                    cpu["bare"].append(bare.cpu_seconds)
                 state_file.unlink()
         ratios = [s / b for s, b in zip(syncs, bares, strict=True)]
         name = f"{label}, {tool_tickets:,} tickets"
         bench.add(f"sync / bare loop, {name}", median(ratios), "x", "<=", RATIO_TARGET,
                   runs=ratios, note=f"{records:,} records in {requests:,} requests")
         bench.add("  sync --once (pull, map, store, derive)", median(syncs), "s", runs=syncs,
-                  note=f"{records / median(syncs):,.0f} records/s")
+                  note=f"{records / median(syncs):,.0f} records/s; "
+                  f"CPU {median(cpu['sync']):.1f} s")
         bench.add("  bare requests loop, same requests", median(bares), "s", runs=bares,
-                  note=f"{records / median(bares):,.0f} records/s")
+                  note=f"{records / median(bares):,.0f} records/s; "
+                  f"CPU {median(cpu['bare']):.1f} s")
 
 
 if __name__ == "__main__":

@@ -156,6 +156,7 @@ def child_env(**extra: str) -> dict[str, str]:
 class Finished:
     seconds: float
     peak_rss_mb: float
+    cpu_seconds: float  # user + system: what the process itself spent, whatever else ran
     returncode: int
     stdout: str
     stderr: str
@@ -185,7 +186,8 @@ def run_measured(args: Sequence[str], *, env: dict[str, str] | None = None,
         proc.returncode = os.waitstatus_to_exitcode(status)
         err.seek(0)
         out.seek(0)
-        return Finished(seconds, usage.ru_maxrss / 1024, proc.returncode,
+        return Finished(seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime,
+                        proc.returncode,
                         "" if stdout_to else out.read(), err.read())
 
 

@@ -42,10 +42,10 @@ def test_parts_write_figures_with_targets_to_json(tmp_path: Path) -> None:
         run(bench)
     written = json.loads((tmp_path / "benchmarks.json").read_text())
     figures = {f["name"]: f for f in written["figures"]}
-    jira = figures["mapping rate, shipped Jira default"]
+    jira = figures["mapping rate, shipped Jira default (per CPU second)"]
     assert jira["op"] == ">=" and jira["target"] == 50_000 and jira["verdict"] in ("pass", "miss")
     assert len(jira["runs"]) >= 2 and jira["value"] > 0
-    assert "mapping rate, shipped ServiceNow default" in figures
+    assert "mapping rate, shipped ServiceNow default (per CPU second)" in figures
     recompute = next(f for n, f in figures.items() if n.startswith("workload recompute, 2,000"))
     assert recompute["target"] == pytest.approx(0.1)  # 60 s per million, pro rata
     assert "[mapping]" in render_table(bench.figures)
