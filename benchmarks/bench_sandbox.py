@@ -1,6 +1,7 @@
 """Sandbox figures: ms per page of 100 Jira issues, ms per 1,000 ServiceNow records, RSS.
 
-    .venv/bin/python benchmarks/bench_sandbox.py [--tickets 200000] [--pages 40]
+    .venv/bin/python -m benchmarks.bench_sandbox [--tickets 200000] [--pages 40]
+    (part "sandbox" of `python -m benchmarks`: figures for information, no target)
 
 Each page is measured twice:
 - server-side: the WSGI app called in-process (request parsing, query, rendering, JSON),
@@ -27,6 +28,7 @@ import orjson
 import requests
 from werkzeug.test import Client
 
+from benchmarks.harness import Bench
 from bridge.sandbox import Sandbox
 
 AUTH = ("sandbox", "sandbox")
@@ -150,6 +152,28 @@ def measure(
     url = sandbox.jira_url if service == "jira" else sandbox.servicenow_url
     report("server-side", run(in_process(app)))
     report("end-to-end", run(over_http(url)))
+
+
+def part(bench: Bench) -> None:
+    tickets = bench.scale.curve[-1]
+    pages = 20
+    for deployment in ("cloud", "server"):
+        with Sandbox(seed=42, tickets=tickets, jira_deployment=deployment) as sb:
+            run = (lambda g: jira_cloud(g, pages)) if deployment == "cloud" else (
+                lambda g: jira_server(g, pages))
+            app, url = sb._servers["jira"].app, sb.jira_url
+            for side, fetch in (("in-process", in_process(app)), ("over loopback", over_http(url))):
+                times = run(fetch)
+                bench.add(f"sandbox page, Jira {deployment.title()}, 100 issues, {side}",
+                          statistics.median(times), "ms", runs=times,
+                          note=f"{tickets:,} tickets seeded")
+            if deployment == "cloud":
+                app, url = sb._servers["servicenow"].app, sb.servicenow_url
+                for side, fetch in (("in-process", in_process(app)),
+                                    ("over loopback", over_http(url))):
+                    times = servicenow(fetch, pages // 2, "all")
+                    bench.add(f"sandbox page, ServiceNow, 1,000 rows, display=all, {side}",
+                              statistics.median(times), "ms", runs=times)
 
 
 def main() -> None:

@@ -1,87 +1,176 @@
-"""A full sync against the sandbox in its own process: first load and an incremental cycle.
+"""Full syncs against the sandbox in its own process: the scale curve, the no-change cycle,
+peak memory of a first load, and remap of what was stored.
 
-    .venv/bin/python benchmarks/bench_sync.py [--tickets 200000] [--state URL]
+    .venv/bin/python -m benchmarks.bench_sync [--quick | --full]   (part "sync")
 
-Prints records per second for the first load (pull, store, map, derive, push) and the
-time of a second, incremental cycle.
+Per sandbox size of the curve (both tools, one Jira and one ServiceNow source, SQLite):
+- first load: `smo-bridge sync --once --no-push` in its own process, a fresh store per run;
+  wall time and the process's peak RSS (os.wait4);
+- a cycle with nothing to do: the engine in this process, warmed by one cycle (as the
+  daemon is), timed; the sandbox's request log says how many requests each stream made;
+- at the largest size also `smo-bridge migrate remap` of everything stored.
+`--full` adds a first load of 1,000,000 tickets (memory must not grow with the source).
 """
 
 from __future__ import annotations
 
-import argparse
-import re
-import socket
-import subprocess
+import logging
 import sys
-import tempfile
 import time
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
-from bridge.config import load_config
-from bridge.engine import Engine
-from bridge.store import open_store
+from benchmarks.bench_wire import sync_once
+from benchmarks.harness import (
+    Bench,
+    SandboxProcess,
+    bridge_cli,
+    count_rows,
+    median,
+    run_measured,
+    sandbox_process,
+    write_config,
+)
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_sandbox(tickets: int) -> tuple[subprocess.Popen[str], str, str]:
-    jira_port, snow_port = free_port(), free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bridge.cli.main", "sandbox", "--tickets", str(tickets),
-         "--jira-port", str(jira_port), "--servicenow-port", str(snow_port)],
-        stdout=subprocess.PIPE, text=True)
-    urls: dict[str, str] = {}
-    assert proc.stdout is not None
-    while len(urls) < 2:
-        line = proc.stdout.readline()
-        if not line:
-            raise SystemExit("the sandbox did not start")
-        match = re.match(r"(jira|servicenow)\s+(http://\S+)", line)
-        if match:
-            urls[match.group(1)] = match.group(2)
-    return proc, urls["jira"], urls["servicenow"]
+MEMORY_TARGET_MB = 200.0  # first load of 200,000 tickets
+BIG_MEMORY_TARGET_MB = 300.0  # first load of 1,000,000 tickets
+REMAP_TARGET = 20_000.0  # records/s
+NO_CHANGE_TARGET_S = 1.0
+LINEAR_TARGET = 1.25  # largest / smallest per-record time across the curve
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--tickets", type=int, default=200_000)
-    parser.add_argument("--state", default=None, help="SQLAlchemy URL (default: a temporary SQLite file)")
-    args = parser.parse_args()
-    t0 = time.perf_counter()
-    proc, jira, snow = start_sandbox(args.tickets)
-    print(f"sandbox with {args.tickets:,} tickets ready in {time.perf_counter() - t0:.1f} s")
+def stream_of(request: dict[str, Any]) -> str:
+    """The stream a request served: the endpoint, with a record's key left out."""
+    parts = request["path"].strip("/").split("/")
+    if request["service"] == "servicenow":
+        return f"servicenow {'/'.join(parts[:4])}"  # api/now/table/<table>
+    parts = [p for p in parts[3:] if not p[:1].isdigit() and not p.isupper() and "-" not in p]
+    return f"jira {'/'.join(parts)}"
+
+
+def config_for(folder: Path, sb: SandboxProcess, name: str) -> tuple[Path, str]:
+    state = f"sqlite:///{folder / f'{name}.db'}"
+    return write_config(folder / f"{name}.yaml", state,
+                        [("jira", "jira", sb.jira), ("snow", "servicenow", sb.servicenow)]), state
+
+
+def no_change_cycles(config: Path, sb: SandboxProcess, runs: int) -> tuple[list[float], Counter[str]]:
+    """Seconds of each of `runs` engine cycles after a warm-up, and requests per stream in one."""
+    from bridge.config import load_config
+    from bridge.engine import Engine
+    from bridge.store import open_store
+
+    bridge_config = load_config(config)
+    store = open_store(bridge_config.state)
+    quiet = logging.getLogger("bridge")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # a warning per cycle (e.g. an unreadable table) is not news here
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            state = args.state or f"sqlite:///{Path(tmp) / 'state.db'}"
-            config_path = Path(tmp) / "smo-bridge.yaml"
-            config_path.write_text(
-                f"state: {state}\nsources:\n"
-                f"  - {{name: jira, kind: jira, url: {jira}, auth: {{kind: basic, username: sandbox, password: sandbox}}}}\n"
-                f"  - {{name: snow, kind: servicenow, url: {snow}, auth: {{kind: basic, username: sandbox, password: sandbox}}}}\n"
-                "push: {gate_status: [jira, snow], knowledge: snow}\n")
-            config = load_config(config_path)
-            store = open_store(config.state)
-            for label in ("first load", "incremental"):
-                started = time.perf_counter()
-                result = Engine(config, store).run_cycle()
-                took = time.perf_counter() - started
-                pulled = sum(s.pulled for s in result.sources)
-                print(f"{label:<12}: {took:7.1f} s, {pulled:,} records pulled "
-                      f"({pulled / took:,.0f} records/s), {result.transitions} transitions, "
-                      f"{result.workload_cells} workload cells, {result.delivered} pushes, "
-                      f"exit {result.exit_code}")
-                for s in result.sources:
-                    print(f"    {s.name}: {s.status}, pulled {s.pulled:,}, new {s.inserted:,}, "
-                          f"changed {s.updated:,}, mapped {s.mapped:,}, quarantined {s.quarantined}")
-            store.close()
+        Engine(bridge_config, store).run_cycle(push=False)  # warm: imports, compiled mappings
+        times: list[float] = []
+        per_stream: Counter[str] = Counter()
+        for run in range(runs):
+            sb.mark()
+            started = time.perf_counter()
+            result = Engine(bridge_config, store).run_cycle(push=False)
+            times.append(time.perf_counter() - started)
+            if run == 0:
+                per_stream = Counter(stream_of(r) for r in sb.since_mark())
+            changed = sum(s.inserted + s.updated + s.deleted for s in result.sources)
+            if changed:
+                raise RuntimeError(f"a no-change cycle changed {changed} record(s)")
+        return times, per_stream
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        quiet.setLevel(level)
+        store.close()
+
+
+def first_loads(folder: Path, sb: SandboxProcess, runs: int) -> tuple[list[float], list[float],
+                                                                          int, Path]:
+    """Seconds and peak RSS (MB) of `runs` first loads; the records and config of the last."""
+    seconds: list[float] = []
+    peaks: list[float] = []
+    records = 0
+    config = folder
+    for run in range(runs):
+        if run:
+            (folder / f"load-{run - 1}.db").unlink()
+        config, state = config_for(folder, sb, f"load-{run}")
+        done = sync_once(config)
+        seconds.append(done.seconds)
+        peaks.append(done.peak_rss_mb)
+        records = count_rows(state)
+    return seconds, peaks, records, config
+
+
+def part(bench: Bench) -> None:
+    runs = bench.scale.runs
+    per_record: dict[int, float] = {}
+    no_change: dict[int, float] = {}
+    for tickets in bench.scale.curve:
+        folder = bench.scratch(f"sync-{tickets}")
+        largest = tickets == bench.scale.curve[-1]
+        with sandbox_process(folder, tickets) as sb:
+            loads = bench.scale.heavy_runs if tickets >= 100_000 else runs
+            seconds, peaks, records, config = first_loads(folder, sb, loads)
+            per_record[tickets] = median(seconds) / records
+            bench.add(f"first load, {tickets:,} tickets (sync --once, own process)",
+                      median(seconds), "s", runs=seconds,
+                      note=f"{records:,} records, {records / median(seconds):,.0f} records/s")
+            if largest:
+                target = MEMORY_TARGET_MB if tickets >= 200_000 else None
+                bench.add(f"peak RSS of that first load, {tickets:,} tickets", median(peaks), "MB",
+                          "<" if target else None, target, runs=peaks,
+                          note="" if target else "target is for 200,000 tickets")
+            times, per_stream = no_change_cycles(config, sb, max(runs, 3))
+            no_change[tickets] = median(times)
+            bench.add(f"no-change cycle, {records:,} stored records", median(times), "s",
+                      "<" if largest else None, NO_CHANGE_TARGET_S if largest else None,
+                      runs=times, note="engine in-process, warm")
+            if largest:
+                busiest = per_stream.most_common(1)[0] if per_stream else ("-", 0)
+                bench.add("  requests per stream in it (the most of any stream)", busiest[1],
+                          "requests", "<=", 1,
+                          note=", ".join(f"{s}: {n}" for s, n in sorted(per_stream.items())))
+                remap(bench, config, records, bench.scale.heavy_runs)
+    if len(per_record) > 1:
+        sizes = sorted(per_record)
+        ratio = max(per_record.values()) / min(per_record.values())
+        bench.add(f"scale curve, full pull per record, largest/smallest ({', '.join(f'{s // 1000}k' for s in sizes)})",
+                  ratio, "x", "<=", LINEAR_TARGET,
+                  note=", ".join(f"{s // 1000}k: {per_record[s] * 1e6:,.0f} us" for s in sizes))
+        flat = max(no_change.values()) / min(no_change.values())
+        bench.add("scale curve, no-change cycle, largest/smallest", flat, "x", "<=", LINEAR_TARGET,
+                  note=", ".join(f"{s // 1000}k: {no_change[s]:.2f} s" for s in sizes))
+    if bench.scale.big_load_tickets:
+        big_load(bench, bench.scale.big_load_tickets)
+
+
+def remap(bench: Bench, config: Path, records: int, runs: int) -> None:
+    times: list[float] = []
+    for _ in range(runs):
+        done = run_measured(bridge_cli("--config", str(config), "migrate", "remap"),
+                            cwd=config.parent)
+        if done.returncode != 0:
+            raise RuntimeError(f"migrate remap exited {done.returncode}: {done.stderr[-2000:]}")
+        times.append(done.seconds)
+    rates = [records / t for t in times]
+    bench.add(f"remap of {records:,} stored records (migrate remap, own process)", median(rates),
+              "records/s", ">=", REMAP_TARGET, runs=rates,
+              note=f"{median(times):.1f} s including start-up")
+
+
+def big_load(bench: Bench, tickets: int) -> None:
+    folder = bench.scratch(f"sync-{tickets}")
+    with sandbox_process(folder, tickets) as sb:
+        seconds, peaks, records, _ = first_loads(folder, sb, 1)
+    bench.add(f"peak RSS of a first load, {tickets:,} tickets", peaks[0], "MB", "<",
+              BIG_MEMORY_TARGET_MB, runs=peaks,
+              note=f"one run: {records:,} records in {seconds[0]:.0f} s")
 
 
 if __name__ == "__main__":
-    main()
+    from benchmarks.__main__ import main
+
+    sys.exit(main(["--only", "sync", *sys.argv[1:]]))

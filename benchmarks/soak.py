@@ -25,6 +25,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from benchmarks.harness import Bench
 from bridge.config import load_config
 from bridge.sandbox import Sandbox
 from bridge.store import open_store
@@ -59,6 +60,23 @@ def main() -> int:
     parser.add_argument("--cycles", type=int, default=30, help="pull cycles per source, at least")
     parser.add_argument("--tickets", type=int, default=1000)
     args = parser.parse_args()
+    held = soak(args.cycles, args.tickets)
+    return 0 if all(held.values()) else 1
+
+
+def part(bench: Bench) -> None:
+    cycles = bench.scale.soak_cycles or 30
+    started = time.monotonic()
+    held = soak(cycles, 1000)
+    for name, ok in held.items():
+        bench.add(f"soak: {name}", 1.0 if ok else 0.0, "held", "==", 1.0)
+    bench.add("soak: duration", time.monotonic() - started, "s",
+              note=f"{cycles}+ cycles per source with faults")
+
+
+def soak(cycles: int, tickets: int) -> dict[str, bool]:
+    """The soak as described above; prints what happened, returns what held."""
+    args = argparse.Namespace(cycles=cycles, tickets=tickets)
     folder = Path(tempfile.mkdtemp(prefix="smo-bridge-soak-"))
     mapping = folder / "jira.yaml"
     mapping.write_text("extends: default\nmeta: {kind: jira, version: 1}\n")
@@ -168,7 +186,7 @@ def main() -> int:
           f"{down_ready.count(200)} x 200; after: {after_status}")
     for name, ok in held.items():
         print(f"  {'held ' if ok else 'FAILED'}  {name}")
-    return 0 if all(held.values()) else 1
+    return held
 
 
 if __name__ == "__main__":

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import gc
+import json
 import signal
+import tempfile
 import threading
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import click
 
 from bridge.sandbox import ACL_HIDDEN, Sandbox
+from bridge.sandbox.server import SandboxTLS
 
 _FAULT_KEYS = {
     "rate_limit": int,
@@ -41,6 +45,26 @@ def _overrides(values: tuple[str, ...], option: str) -> dict[str, Any]:
         except ValueError as error:
             raise click.BadParameter(f"{key}: {error}", param_hint=option) from error
     return out
+
+
+class _Tagged:
+    """One request log shared by both services: each line starts with the service's name."""
+
+    _lock = threading.Lock()  # the two servers' threads write to one file
+
+    def __init__(self, sink: Any, service: str) -> None:
+        self._sink = sink
+        self._service = service
+
+    def write(self, line: str) -> int:
+        tagged = json.dumps({"service": self._service, **json.loads(line)}) + "\n"
+        with self._lock:
+            self._sink.write(tagged)
+            self._sink.flush()
+        return len(line)
+
+    def flush(self) -> None:
+        pass
 
 
 @click.command("sandbox")
@@ -135,6 +159,25 @@ def _overrides(values: tuple[str, ...], option: str) -> dict[str, Any]:
     default=0.0,
     help="share of connections closed without a response",
 )
+@click.option(
+    "--tls",
+    is_flag=True,
+    help="serve HTTPS with a throwaway certificate authority; its certificate (PEM) is "
+    "written to --ca-bundle and printed: tell clients to trust it (REQUESTS_CA_BUNDLE)",
+)
+@click.option(
+    "--ca-bundle",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="where --tls writes the CA certificate [default: a new temporary folder]",
+)
+@click.option(
+    "--request-log",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="append one JSON line per request (service, method, path, query, body) to this "
+    "file: what a client asked for, to count or replay",
+)
 @click.option("--fault-seed", type=int, default=0, help="faults are deterministic for a seed")
 @click.option(
     "--jira-fault",
@@ -168,6 +211,9 @@ def command(
     latency_ms: int,
     malformed_rate: float,
     drop_rate: float,
+    tls: bool,
+    ca_bundle: Path | None,
+    request_log: Path | None,
     fault_seed: int,
     jira_faults: tuple[str, ...],
     servicenow_faults: tuple[str, ...],
@@ -189,6 +235,18 @@ def command(
         "jira": _overrides(jira_faults, "--jira-fault"),
         "servicenow": _overrides(servicenow_faults, "--servicenow-fault"),
     }
+    if ca_bundle is not None and not tls:
+        raise click.BadParameter("only with --tls", param_hint="--ca-bundle")
+    authority = None
+    if tls:
+        folder = ca_bundle.parent if ca_bundle else Path(tempfile.mkdtemp(prefix="sandbox-ca-"))
+        try:
+            authority = SandboxTLS(folder, host)
+        except (RuntimeError, OSError) as error:
+            raise click.ClickException(f"sandbox --tls: {error}") from error
+        if ca_bundle is not None and ca_bundle != authority.ca_bundle:
+            authority.ca_bundle.replace(ca_bundle)
+            authority.ca_bundle = ca_bundle
     sandbox = Sandbox(
         seed=seed,
         tickets=tickets,
@@ -201,9 +259,18 @@ def command(
         admin=admin,
         acl_hidden=acl_hidden,
         invalid_query=invalid_query,
+        tls=authority,
     )
+    log_file = None
+    if request_log is not None:
+        try:
+            log_file = request_log.open("a", encoding="utf-8")
+        except OSError as error:
+            raise click.ClickException(f"--request-log {request_log}: {error}") from error
     for service in ("jira", "servicenow"):
         sandbox.faults(service).configure(**{**common, **per_service[service]})
+        if log_file is not None:
+            sandbox.log_requests(service, _Tagged(log_file, service))
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -220,9 +287,13 @@ def command(
         gc.freeze()
         click.echo(f"jira {sandbox.jira_url} ({jira_deployment}, seed {seed}, {tickets} tickets)")
         click.echo(f"servicenow {sandbox.servicenow_url}")
+        if authority is not None:
+            click.echo(f"ca-bundle {authority.ca_bundle}")
         while not stop.wait(0.5):
             pass
     finally:
         sandbox.stop()
+        if log_file is not None:
+            log_file.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -7,6 +7,9 @@
         sb.faults("jira").configure(rate_limit=10, error_rate=0.1, seed=7)
         sb.faults("servicenow").reset()
 
+`tls=SandboxTLS(folder)` serves HTTPS with a throwaway certificate authority (its PEM at
+`tls.ca_bundle`, for REQUESTS_CA_BUNDLE); the URLs then start with https.
+
 Both accept basic auth `sandbox`/`sandbox` (Jira also a bearer token `sandbox`). The same
 seed, ticket count and day give the same data; `now=` pins the day.
 
@@ -50,7 +53,7 @@ from bridge.sandbox.jira_data import JiraData
 from bridge.sandbox.jira_render import adf_text
 from bridge.sandbox.jira_store import JiraStore
 from bridge.sandbox.org import Org, build_org
-from bridge.sandbox.server import ServiceServer
+from bridge.sandbox.server import LineSink, SandboxTLS, ServiceServer
 from bridge.sandbox.servicenow_api import ServiceNowApp, ServiceNowFaults
 from bridge.sandbox.sn_seed import ServiceNowData
 from bridge.sandbox.sn_store import ServiceNowStore
@@ -81,6 +84,7 @@ class Sandbox:
         admin: bool | None = None,
         acl_hidden: float | None = None,
         invalid_query: str | None = None,
+        tls: SandboxTLS | None = None,
     ) -> None:
         if jira_deployment not in ("cloud", "server"):
             raise ValueError(
@@ -127,8 +131,8 @@ class Sandbox:
             ServiceNowApp(self.servicenow_store), self._faults["servicenow"], ServiceNowFaults()
         )
         self._servers = {
-            "jira": ServiceServer(jira_app, host, jira_port),
-            "servicenow": ServiceServer(sn_app, host, servicenow_port),
+            "jira": ServiceServer(jira_app, host, jira_port, tls),
+            "servicenow": ServiceServer(sn_app, host, servicenow_port, tls),
         }
         self.started = False
 
@@ -168,6 +172,10 @@ class Sandbox:
     @property
     def servicenow_url(self) -> str:
         return self._servers["servicenow"].url
+
+    def log_requests(self, service: Service, sink: LineSink) -> None:
+        """Write one JSON line per request `service` receives to `sink` (before start())."""
+        self._servers[service].request_log = sink
 
     def faults(self, service: Service) -> Faults:
         if service not in self._faults:

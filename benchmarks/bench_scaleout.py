@@ -1,0 +1,127 @@
+"""Outgrowing one machine: one daemon versus two daemons on one PostgreSQL.
+
+    .venv/bin/python -m benchmarks --only scaleout [--quick]
+
+Four sources (two Jira, two ServiceNow, on one sandbox process with latency injected on
+every request: I/O-bound, as real APIs are) into a throwaway PostgreSQL (Debian's binaries,
+as the tests start it: tests/pg.py), a fresh database per run. A round is the time from
+starting the daemon(s) until every source has logged a finished first cycle. One and two
+daemons alternate run by run; the figure is the median of the paired ratios two / one, and
+how many sources the second daemon pulled (both must do work).
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.harness import (
+    Bench,
+    bridge_cli,
+    child_env,
+    median,
+    sandbox_process,
+    write_config,
+)
+
+SOURCES = ("jira-a", "jira-b", "snow-a", "snow-b")
+LINE = re.compile(r"(jira-a|jira-b|snow-a|snow-b): pulled \d+ .*? s, (ok|failed|partial)")
+TARGET = 0.6  # two daemons' round / one daemon's round
+ROUND_TIMEOUT = 900.0
+
+
+def database(server_url: str, name: str) -> str:
+    import psycopg
+
+    plain = server_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return server_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def round_of(config: Path, daemons: int, folder: Path) -> tuple[float, list[set[str]]]:
+    """Seconds until every source finished one cycle, and which daemon finished it first."""
+    logs = [folder / f"daemon-{daemons}-{i}.log" for i in range(daemons)]
+    started = time.perf_counter()
+    procs = []
+    for log in logs:
+        with log.open("w") as out:
+            procs.append(subprocess.Popen(bridge_cli("--config", str(config), "run"),
+                                          cwd=folder, env=child_env(), stdout=out,
+                                          stderr=subprocess.STDOUT))
+    owner: dict[str, int] = {}  # a later cycle of a source by the other daemon is not the round's
+    try:
+        while len(owner) < len(SOURCES):
+            for i, log in enumerate(logs):
+                for name, status in LINE.findall(log.read_text()):
+                    if status != "ok":
+                        raise RuntimeError(f"{name}: a cycle {status}: {log.read_text()[-1500:]}")
+                    owner.setdefault(name, i)
+            if any(p.poll() is not None for p in procs):
+                raise RuntimeError(f"a daemon exited: {logs[0].read_text()[-1500:]}")
+            if time.perf_counter() - started > ROUND_TIMEOUT:
+                raise RuntimeError("the round did not finish in time")
+            time.sleep(0.1)
+        return time.perf_counter() - started, [
+            {name for name, i in owner.items() if i == daemon} for daemon in range(daemons)]
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def part(bench: Bench) -> None:
+    from tests.pg import PostgresServer, find_pg_bin
+
+    bindir = find_pg_bin()
+    if bindir is None:
+        bench.add("two daemons' round / one daemon's", None, "x", "<=", TARGET,
+                  note="not measured: no PostgreSQL binaries (apt-get install postgresql)")
+        return
+    tickets, latency = bench.scale.scaleout_tickets, bench.scale.scaleout_latency_ms
+    folder = bench.scratch("scaleout")
+    server = PostgresServer(bindir, Path(tempfile.mkdtemp(prefix="smo-bridge-bench-pg-")))
+    server.start()
+    try:
+        with sandbox_process(folder, tickets, latency_ms=latency) as sb:
+            sources = [(name, "jira" if name.startswith("jira") else "servicenow",
+                        sb.jira if name.startswith("jira") else sb.servicenow) for name in SOURCES]
+            ones: list[float] = []
+            twos: list[float] = []
+            second: list[int] = []
+            for run in range(bench.scale.heavy_runs):
+                for daemons in ((1, 2) if run % 2 == 0 else (2, 1)):
+                    state = database(server.url, f"round_{run}_{daemons}")
+                    config = write_config(folder / f"run-{run}-{daemons}.yaml", state, sources,
+                                          "daemon:\n  schedule: {interval_seconds: 10}\n")
+                    seconds, pulled = round_of(config, daemons, folder)
+                    (ones if daemons == 1 else twos).append(seconds)
+                    if daemons == 2:
+                        second.append(min(len(p) for p in pulled))
+    finally:
+        server.stop()
+    ratios = [t / o for t, o in zip(twos, ones, strict=True)]
+    setting = (f"4 sources, {tickets:,} sandbox tickets each pair, {latency} ms latency per "
+               "request, PostgreSQL")
+    bench.add("two daemons' round / one daemon's", median(ratios), "x", "<=", TARGET,
+              runs=ratios, note=setting)
+    bench.add("  one daemon, round of first cycles", median(ones), "s", runs=ones)
+    bench.add("  two daemons, round of first cycles", median(twos), "s", runs=twos)
+    bench.add("  sources pulled by the less busy of the two daemons", median(second), "sources",
+              ">=", 1, runs=second, note="both daemons must do work")
+
+
+if __name__ == "__main__":
+    from benchmarks.__main__ import main
+
+    sys.exit(main(["--only", "scaleout", *sys.argv[1:]]))
