@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks import (
+    bench_board,
     bench_mapping,
     bench_sandbox,
     bench_scaleout,
@@ -54,6 +55,7 @@ PARTS: tuple[Part, ...] = (
     Part("sync", bench_sync.part, ALL, "scale curve, no-change cycle, memory, remap"),
     Part("workloads", bench_workloads.part, ALL, "workload recompute"),
     Part("scaleout", bench_scaleout.part, ALL, "one daemon vs two on one PostgreSQL"),
+    Part("board", bench_board.part, ALL, "the board's pages, 200 transitions"),
     Part("soak", soak.part, frozenset({"full"}), "the daemon for 30+ cycles with faults"),
 )
 

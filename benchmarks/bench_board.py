@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert
 
 from benchmarks.bench_workloads import TEAMS, populate
+from benchmarks.harness import Bench
 from bridge.derive.workloads import refresh_cells
 from bridge.models import (
     Evidence,
@@ -99,6 +100,27 @@ def timed(fn: Callable[[], object], repeat: int = 5) -> float:
         fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+def part(bench: Bench) -> None:
+    """The board's pages for 200 transitions over the workload part's ticket count (200,000
+    at the default scale); reported, no target in the issue."""
+    tickets = 20_000 if bench.scale.mode == "quick" else 200_000
+    now = datetime.now(UTC).replace(microsecond=0)
+    url = f"sqlite:///{bench.scratch('board') / 'bench.db'}"
+    populate(url, tickets, now)
+    add_board_data(url, 200, now)
+    store = open_existing_store(url)
+    try:
+        board = Board(store, {"bench": ("jira", "https://jira.example")}, clock=lambda: now)
+        for name, page in (("gate matrix", "index.html"),
+                           ("workloads by team per month", "workloads-team-month.html"),
+                           ("a transition", transition_page("bench:P0")), ("sync", "sync.html")):
+            runs = [timed(lambda page=page: board.page(page), 1) for _ in range(bench.scale.runs)]
+            bench.add(f"board: {name}, 200 transitions, {tickets:,} tickets", statistics.median(runs),
+                      "s", runs=runs)
+    finally:
+        store.close()
 
 
 def main() -> None:
