@@ -126,7 +126,7 @@ def test_a_lookup_change_the_rules_never_read_needs_no_re_mapping() -> None:
     project = {"sys_id": "p1", "number": "PRJ1", "u_service": "svc1", "u_smo_gate_status": ""}
     assert bound.feed(RawRecord(source="s", stream="pm_project", key="p1", payload=project))
     # smo-bridge's own gate push changes a field no rule reads through the lookup
-    pushed = {**project, "u_smo_gate_status": '{"status": "overdue"}'}
+    pushed = {**project, "u_smo_gate_status": "Operations gate overdue: 6/11 met"}
     assert not bound.feed(RawRecord(source="s", stream="pm_project", key="p1", payload=pushed))
     renumbered = {**pushed, "number": "PRJ2"}
     assert bound.feed(RawRecord(source="s", stream="pm_project", key="p1", payload=renumbered))
