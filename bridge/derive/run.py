@@ -308,6 +308,7 @@ def _plan_gate_pushes(conn: Connection, config: BridgeConfig, transition: Servic
         return []
     planned = []
     gate = transition.gate
+    page = transition_url(config.web.public_url, transition.id)
     payload_status: dict[str, Any] = {
         "transition": transition.id, "service": transition.service, "status": gate.status.value,
         "reason": gate.reason,
@@ -315,9 +316,9 @@ def _plan_gate_pushes(conn: Connection, config: BridgeConfig, transition: Servic
         "items": [{"key": i.key, "status": i.status.value, "due": i.due.isoformat() if i.due else None}
                   for i in gate.items],
         "version": transition.gate_version,
-        "summary": gate_line(transition, transition_url(config.web.public_url, transition.id)),
+        "summary": gate_line(transition, page),
     }
-    comment = gate_comment(transition, old_status)
+    comment = gate_comment(transition, old_status) + (f"\nOn the SMO board: {page}" if page else "")
     if as_of:  # a source whose latest pull failed counts with its last complete pull
         payload_status["as_of"] = as_of
         comment += "\n" + "; ".join(

@@ -38,6 +38,10 @@ def test_the_gate_line_is_readable_and_links_the_board(sandbox_factory: SandboxF
                            f"{met}/{len(snow['gate']['items'])} met")
     assert line.endswith(f"{BOARD}/{transition_page(snow['id'])}")
     assert "{" not in line  # no JSON on the form
+    # the work note a stock instance shows carries the board's page too
+    notes = sb.servicenow_rows("sys_journal_field",
+                               f"element=work_notes^element_id={row['sys_id']}^valueLIKEsmo-bridge:gate:")
+    assert notes and f"On the SMO board: {BOARD}/{transition_page(snow['id'])}" in notes[-1]["value"]
 
     jira = by_source["jira"]
     epics = requests.post(f"{sb.jira_url}/rest/api/3/search/jql", auth=("sandbox", "sandbox"),
