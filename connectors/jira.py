@@ -213,6 +213,7 @@ class JiraConnector(Connector):
         self._cloud: bool | None = None
         self._zone: ZoneInfo | None = None
         self._field_ids: list[str] | None = None
+        self._fields: Any = None  # /field, read once while the connector is open
 
     # -- declaration ---------------------------------------------------------------------
 
@@ -337,9 +338,17 @@ class JiraConnector(Connector):
             )
 
     def close(self) -> None:
+        self._fields = None
         if self._jira is not None:
             self._jira.close()
             self._jira = None
+
+    def _field_list(self) -> Any:
+        """/field as the server sent it (the caller checks each entry): the fields stream
+        and the issue field ids of one cycle share one request."""
+        if self._fields is None:
+            self._fields = self._get("field") or []
+        return self._fields
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -353,7 +362,7 @@ class JiraConnector(Connector):
         if stream == "projects":
             yield from self._read_projects(on_quarantine)
         elif stream == "fields":
-            for raw in self._get("field") or []:
+            for raw in self._field_list():
                 key = raw.get("id") if isinstance(raw, dict) else None
                 checked = self.storable_key(on_quarantine, "fields", raw, key, "id")
                 if checked is not None:
@@ -407,7 +416,7 @@ class JiraConnector(Connector):
         """The configured issue fields as ids; names are resolved through /field by
         `field_catalogue` and `resolve_field`, the rule the mappings bind with."""
         if self._field_ids is None:
-            fields = [f for f in self._get("field") or [] if isinstance(f, dict) and "id" in f]
+            fields = [f for f in self._field_list() if isinstance(f, dict) and "id" in f]
             by_id = {str(f["id"]): f for f in fields}
             catalogue = field_catalogue(fields)
             ids: list[str] = []
@@ -739,7 +748,7 @@ class JiraConnector(Connector):
     def field_catalogue(self) -> list[FieldInfo]:
         """Every field of /field: id, name and schema type, the field the name rule prefers
         first among fields of one name (`jira_fields.field_rank`)."""
-        fields = [f for f in self._get("field") or []
+        fields = [f for f in self._field_list()
                   if isinstance(f, dict) and isinstance(f.get("id"), str) and f.get("name")]
         found: list[FieldInfo] = []
         for raw in sorted(fields, key=field_rank):
