@@ -157,6 +157,8 @@ class ServiceNowConnector(Connector):
         self._snow: pysnow.Client | None = None
         self._grant: PasswordGrant | None = None
         self.kb_ids: dict[str, str] = {}
+        #: the last page `_query_pages` gave was its query's last, by the count
+        self._query_done = False
         #: person's name -> sys_user sys_id (None: not known to the instance)
         self.user_ids: dict[str, str | None] = {}
         #: (table, column) -> whether the instance has it; None: could not tell
@@ -398,8 +400,11 @@ class ServiceNowConnector(Connector):
         while True:
             last: tuple[str, str] | None = None
             for page in self._query_pages(table, query.lstrip("^"), fields, display):
+                done = self._query_done  # the count says this page held the query's last rows
                 guard.page(_page_keys(page))
                 yield from page
+                if done:
+                    return
                 last = _last_position(page, cursor)
                 if last is not None:
                     break  # continue by key from here, not by offset
@@ -438,6 +443,7 @@ class ServiceNowConnector(Connector):
             )
             if self.read_total is None:  # the first count of a read is its whole
                 self.read_total = page.total
+            self._query_done = page.total is not None and page.total <= offset + limit
             if page.rows or page.strays:
                 yield [*page.rows, *page.strays]
             elif page.total is None or page.total <= offset + limit:
