@@ -8,10 +8,10 @@ only never commit on their own.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import (
@@ -350,21 +350,42 @@ def upsert_project(conn: Connection, project: Project, now: datetime | None = No
     return upsert_projects(conn, [project], now) == 1
 
 
+_E = TypeVar("_E", Project, Ticket)
+
+
 def upsert_projects(conn: Connection, batch: Sequence[Project], now: datetime | None = None) -> int:
-    """Store canonical projects; returns how many were new or changed. One SELECT of the
-    stored digests, one insert-or-update statement for what changed."""
+    """Store canonical projects; returns how many were new or changed."""
+    return _upsert_entities(conn, projects, batch, lambda p: {"service": p.service}, now)
+
+
+def upsert_tickets(conn: Connection, batch: Sequence[Ticket], now: datetime | None = None) -> int:
+    """Store canonical tickets; returns how many were new or changed."""
+    def columns(ticket: Ticket) -> dict[str, Any]:
+        return {
+            "practice": ticket.practice, "capability": ticket.capability.value if ticket.capability else None,
+            "team": ticket.team, "status_category": ticket.status_category, "priority": ticket.priority,
+            "project_key": ticket.project_key, "transition_key": ticket.transition_key,
+            "opened": ticket.opened, "resolved": ticket.resolved, "effort_hours": ticket.effort_hours,
+            "sla_breached": ticket.sla_breached,
+        }
+    return _upsert_entities(conn, tickets, batch, columns, now)
+
+
+def _upsert_entities(conn: Connection, table: Table, batch: Sequence[_E],
+                     columns: Callable[[_E], dict[str, Any]], now: datetime | None) -> int:
+    """One SELECT of the stored digests, one insert-or-update statement for what changed;
+    a key repeated in the batch: the last one wins."""
     now = now or utcnow()
-    latest = {(p.ref.source, p.key): p for p in batch}  # a repeated key: the last one wins
-    known = _entity_digests(conn, projects, latest)
+    latest = {(e.ref.source, e.key): e for e in batch}
+    known = _entity_digests(conn, table, latest)
     changed: list[dict[str, Any]] = []
-    for project in latest.values():
-        payload = project.model_dump(mode="json")
+    for (source, key), entity in latest.items():
+        payload = entity.model_dump(mode="json")
         digest = content_hash(payload)
-        if known.get((project.ref.source, project.key)) != digest:
-            changed.append({"source": project.ref.source, "key": project.key,
-                            "service": project.service, "payload": payload,
+        if known.get((source, key)) != digest:
+            changed.append({"source": source, "key": key, **columns(entity), "payload": payload,
                             "content_hash": digest, "updated_at": now})
-    upsert(conn, projects, ("source", "key"), changed)
+    upsert(conn, table, ("source", "key"), changed)
     return len(changed)
 
 
@@ -380,31 +401,6 @@ def _entity_digests(conn: Connection, table: Table, wanted: Iterable[tuple[str, 
                                      {"source": src}, "key", source_keys):
             known[(src, key)] = digest
     return known
-
-
-def upsert_tickets(conn: Connection, batch: Sequence[Ticket], now: datetime | None = None) -> int:
-    """Store canonical tickets; returns how many were new or changed. One SELECT of the
-    stored digests, one insert-or-update statement for what changed."""
-    now = now or utcnow()
-    latest = {(t.ref.source, t.key): t for t in batch}  # a repeated key: the last one wins
-    known = _entity_digests(conn, tickets, latest)
-    changed: list[dict[str, Any]] = []
-    for ticket in latest.values():
-        payload = ticket.model_dump(mode="json")
-        digest = content_hash(payload)
-        if known.get((ticket.ref.source, ticket.key)) == digest:
-            continue
-        changed.append({
-            "source": ticket.ref.source, "key": ticket.key,
-            "practice": ticket.practice, "capability": ticket.capability.value if ticket.capability else None,
-            "team": ticket.team, "status_category": ticket.status_category, "priority": ticket.priority,
-            "project_key": ticket.project_key, "transition_key": ticket.transition_key,
-            "opened": ticket.opened, "resolved": ticket.resolved, "effort_hours": ticket.effort_hours,
-            "sla_breached": ticket.sla_breached, "payload": payload, "content_hash": digest,
-            "updated_at": now,
-        })
-    upsert(conn, tickets, ("source", "key"), changed)
-    return len(changed)
 
 
 def delete_entity(conn: Connection, source: str, key: str) -> None:
