@@ -14,6 +14,7 @@ from bridge.engine import Engine
 from bridge.sandbox import Sandbox
 from bridge.store import Store, open_store
 from bridge.store.database import open_existing_store
+from tests.integration.test_cycle import write_config
 
 #: what a hostile ticket or project text may carry: markup, attribute breakouts, handlers
 SCRIPT = "<script>window.__pwned=1</script>"
@@ -55,22 +56,7 @@ def synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synced]:
     tmp = tmp_path_factory.mktemp("board")
     with Sandbox(seed=42, tickets=600, jira_deployment="cloud") as sb:
         _inject_hostile_text(sb)
-        path = tmp / "smo-bridge.yaml"
-        path.write_text(f"""\
-state: sqlite:///{tmp / 'state.db'}
-sources:
-  - name: jira
-    kind: jira
-    url: {sb.jira_url}
-    auth: {{kind: basic, username: sandbox, password: sandbox}}
-  - name: snow
-    kind: servicenow
-    url: {sb.servicenow_url}
-    auth: {{kind: basic, username: sandbox, password: sandbox}}
-push:
-  gate_status: [jira, snow]
-  knowledge: snow
-""")
+        path = write_config(tmp, sb)
         config = load_config(path)
         store = open_store(config.state)
         try:
