@@ -157,8 +157,6 @@ class ServiceNowConnector(Connector):
         self._snow: pysnow.Client | None = None
         self._grant: PasswordGrant | None = None
         self.kb_ids: dict[str, str] = {}
-        #: the last page `_query_pages` gave was its query's last, by the count
-        self._query_done = False
         #: person's name -> sys_user sys_id (None: not known to the instance)
         self.user_ids: dict[str, str | None] = {}
         #: (table, column) -> whether the instance has it; None: could not tell
@@ -399,11 +397,10 @@ class ServiceNowConnector(Connector):
         guard = NoProgressGuard(self.name, f"GET /api/now/table/{table}")
         while True:
             last: tuple[str, str] | None = None
-            for page in self._query_pages(table, query.lstrip("^"), fields, display):
-                done = self._query_done  # the count says this page held the query's last rows
+            for page, final in self._query_pages(table, query.lstrip("^"), fields, display):
                 guard.page(_page_keys(page))
                 yield from page
-                if done:
+                if final:  # the count says this page held the query's last rows
                     return
                 last = _last_position(page, cursor)
                 if last is not None:
@@ -417,7 +414,7 @@ class ServiceNowConnector(Connector):
                     f"{prefix}{cursor}={query_value(self.name, stamp, cursor)}"
                     f"^sys_id>{query_value(self.name, sys_id, 'sys_id')}^ORDERBYsys_id"
                 )
-                for page in self._query_pages(table, rest, fields, display):
+                for page, _ in self._query_pages(table, rest, fields, display):
                     guard.page(_page_keys(page))
                     yield from page
                     position = _last_position(page, cursor, same_second=stamp)
@@ -431,9 +428,10 @@ class ServiceNowConnector(Connector):
 
     def _query_pages(
         self, table: str, query: str, fields: list[str] | None, display: bool | str
-    ) -> Iterator[list[Any]]:
-        """The non-empty pages of one query, by offset, until the count says it is done;
-        entries that are no object come last in their page, for `_records` to quarantine.
+    ) -> Iterator[tuple[list[Any], bool]]:
+        """The non-empty pages of one query, by offset, until the count says it is done,
+        each with whether the count says it is the query's last; entries that are no object
+        come last in their page, for `_records` to quarantine.
 
         Without a count (an instance or proxy that drops the header) an empty page ends it."""
         limit, offset = self.cfg.page_size, 0
@@ -443,10 +441,10 @@ class ServiceNowConnector(Connector):
             )
             if self.read_total is None:  # the first count of a read is its whole
                 self.read_total = page.total
-            self._query_done = page.total is not None and page.total <= offset + limit
+            final = page.total is not None and page.total <= offset + limit
             if page.rows or page.strays:
-                yield [*page.rows, *page.strays]
-            elif page.total is None or page.total <= offset + limit:
+                yield [*page.rows, *page.strays], final
+            elif page.total is None or final:
                 return
             offset += limit
 
@@ -552,7 +550,7 @@ class ServiceNowConnector(Connector):
             after = f"sys_id>{sys_id_value(self.name, last, 'sys_id')}^" if last else ""
             ids: list[str] = []
             pages = self._query_pages(stream, after + "ORDERBYsys_id", ["sys_id"], False)
-            for page in self._unless_absent(stream, pages):
+            for page, _ in self._unless_absent(stream, pages):
                 guard.page(_page_keys(page), query=after)
                 ids = [str(field_value(r, "sys_id")) for r in page
                        if isinstance(r, dict) and not key_problem(field_value(r, "sys_id"))]
