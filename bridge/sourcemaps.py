@@ -67,6 +67,36 @@ def load_source_mapping(source: SourceConfig) -> SourceMapping:
     return SourceMapping(source, compiled_for(source))
 
 
+def bind_stored(conn: Connection, source: str, compiled: CompiledMapping, *,
+                save: bool) -> BoundMapping:
+    """A mapping bound from the store: the field catalogue, then the lookups.
+
+    Lookups come from their saved entries while the lookup definitions and the catalogue
+    are those they were built with; otherwise they are rebuilt from every stored record of
+    their streams (a cost proportional to those streams), and saved again with `save`
+    (without it, as for a trial run or a preview, nothing is written)."""
+    stream = compiled.dialect.catalogue_stream
+    catalogue = compiled.catalogue_from(repo.iter_raw(conn, source, [stream]) if stream else [])
+    bound = compiled.bind(catalogue)
+    if bound.lookup_streams:
+        signature = repo.content_hash({
+            "lookups": {k: v.model_dump(mode="json") for k, v in compiled.lookups.items()},
+            "catalogue": catalogue})
+        saved = repo.get_cursor(conn, source, LOOKUPS_MARK) or {}
+        if saved.get("signature") == signature:
+            for name, entries in repo.load_lookup_entries(conn, source).items():
+                if name in bound.lookup_tables:
+                    bound.load_entries(name, entries)
+        else:
+            for raw in repo.iter_raw(conn, source, bound.lookup_streams):
+                bound.feed(raw)
+            if save:
+                repo.replace_lookup_entries(conn, source, bound.entries())
+                repo.set_cursor(conn, source, LOOKUPS_MARK, {"signature": signature})
+        bound.changes.clear()
+    return bound
+
+
 class SourceMapping:
     def __init__(self, source: SourceConfig, compiled: CompiledMapping) -> None:
         self.source = source
@@ -78,33 +108,9 @@ class SourceMapping:
         self.pending_remap: dict[str, int] = {}
 
     def bound(self, conn: Connection) -> BoundMapping:
-        """Bind once per cycle from the store: the field catalogue, then the lookups.
-
-        Lookups come from their saved entries while the lookup definitions and the catalogue
-        are those they were built with; otherwise they are rebuilt from every stored record
-        of their streams (a cost proportional to those streams) and saved again.
-        """
+        """Bind once per cycle from the store (`bind_stored`), saving rebuilt lookups."""
         if self._bound is None:
-            stream = self.compiled.dialect.catalogue_stream
-            catalogue = self.compiled.catalogue_from(
-                repo.iter_raw(conn, self.source.name, [stream]) if stream else [])
-            bound = self.compiled.bind(catalogue)
-            if bound.lookup_streams:
-                signature = repo.content_hash({
-                    "lookups": {k: v.model_dump(mode="json") for k, v in self.compiled.lookups.items()},
-                    "catalogue": catalogue})
-                saved = repo.get_cursor(conn, self.source.name, LOOKUPS_MARK) or {}
-                if saved.get("signature") == signature:
-                    for name, entries in repo.load_lookup_entries(conn, self.source.name).items():
-                        if name in bound.lookup_tables:
-                            bound.load_entries(name, entries)
-                else:
-                    for raw in repo.iter_raw(conn, self.source.name, bound.lookup_streams):
-                        bound.feed(raw)
-                    repo.replace_lookup_entries(conn, self.source.name, bound.entries())
-                    repo.set_cursor(conn, self.source.name, LOOKUPS_MARK, {"signature": signature})
-                bound.changes.clear()
-            self._bound = bound
+            self._bound = bind_stored(conn, self.source.name, self.compiled, save=True)
         return self._bound
 
     def _save_lookup_changes(self, conn: Connection, bound: BoundMapping) -> None:

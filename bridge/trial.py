@@ -12,8 +12,9 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from bridge.sourcemaps import bind_stored
 from bridge.store import repository as repo
-from mappings import BoundMapping, CompiledMapping
+from mappings import CompiledMapping
 
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 
@@ -47,24 +48,11 @@ class TrialResult:
                     for g in sorted(self.groups.values(), key=lambda g: (-g.count, g.field, g.reason))]}
 
 
-def bind_from_store(conn: Connection, source: str, compiled: CompiledMapping) -> BoundMapping:
-    """The mapping bound as the engine binds it (the stored field catalogue, lookups fed
-    from every stored record of their streams), without saving anything."""
-    stream = compiled.dialect.catalogue_stream
-    catalogue = compiled.catalogue_from(repo.iter_raw(conn, source, [stream]) if stream else [])
-    bound = compiled.bind(catalogue)
-    if bound.lookup_streams:
-        for raw in repo.iter_raw(conn, source, bound.lookup_streams):
-            bound.feed(raw)
-    bound.changes.clear()
-    return bound
-
-
 def trial_run(conn: Connection, source: str, compiled: CompiledMapping,
               examples: int = 3) -> TrialResult:
     """Map every live stored record of `source`; count outcomes, group quarantines by field
     and reason with up to `examples` records each."""
-    bound = bind_from_store(conn, source, compiled)
+    bound = bind_stored(conn, source, compiled, save=False)
     result = TrialResult(source)
     for raw in repo.iter_raw(conn, source):
         result.records += 1

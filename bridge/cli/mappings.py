@@ -327,8 +327,8 @@ def _from_store(ctx: click.Context, source_name: str, compiled: CompiledMapping,
     """The stored raw record, and the mapping bound as the engine binds it: the stored Jira
     field catalogue and the saved lookups."""
     from bridge.cli.context import open_cli_store
+    from bridge.sourcemaps import bind_stored
     from bridge.store import repository
-    from bridge.trial import bind_from_store
 
     config = _load_config(ctx)
     if config is None:
@@ -344,7 +344,7 @@ def _from_store(ctx: click.Context, source_name: str, compiled: CompiledMapping,
                 where = f"{source_name}/{stream}/{key}" if stream else f"{source_name}/{key}"
                 raise ConfigError(f"no raw record {where} in the state store "
                                   "(run a sync first, or save it as JSON and use --file)")
-            bound = bind_from_store(conn, config.source(source_name).name, compiled)
+            bound = bind_stored(conn, config.source(source_name).name, compiled, save=False)
     finally:
         store.close()
     return found, bound
