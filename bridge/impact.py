@@ -47,10 +47,12 @@ def snapshot(conn: Connection, sources: Iterable[str] | None = None) -> Snapshot
         shot.tickets[(row.source, row.key)] = (row.practice, row.capability, row.team)
         if row.label:
             shot.labels[(row.source, row.key)] = str(row.label)
-    for q in conn.execute(select(quarantine.c.source, quarantine.c.stream, quarantine.c.key,
-                                 quarantine.c.field, quarantine.c.reason)):
-        if only is None or q.source in only:
-            shot.quarantine[(q.source, q.stream, q.key)] = (q.field, q.reason)
+    held = select(quarantine.c.source, quarantine.c.stream, quarantine.c.key,
+                  quarantine.c.field, quarantine.c.reason)
+    if only is not None:
+        held = held.where(quarantine.c.source.in_(sorted(only)))
+    for q in conn.execute(held):
+        shot.quarantine[(q.source, q.stream, q.key)] = (q.field, q.reason)
     for t in conn.execute(select(transitions.c.id, transitions.c.service, transitions.c.gate_status,
                                  transitions.c.payload)):
         items = (t.payload or {}).get("gate", {}).get("items", [])
