@@ -26,7 +26,7 @@ the stored cells and the daemon's metrics alike:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -55,9 +55,26 @@ class TicketColumns:
     closed: np.ndarray[Any, np.dtype[np.float64]]  # NaN while open
     effort: np.ndarray[Any, np.dtype[np.float64]]
     breached: np.ndarray[Any, np.dtype[np.bool_]]
+    #: by grouping: each ticket's group code and the groups' names (`group_codes`)
+    _groups: dict[tuple[str, ...], tuple[np.ndarray[Any, np.dtype[np.int64]],
+                                         dict[int, tuple[str, ...]]]] = field(
+        default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.capability)
+
+    def group_codes(self, by: Sequence[str]) -> tuple[np.ndarray[Any, np.dtype[np.int64]],
+                                                       dict[int, tuple[str, ...]]]:
+        """Each ticket's group (by `by`) as a code, and code -> group; kept, as columns
+        kept across cycles are grouped again each cycle."""
+        key = tuple(by)
+        if key not in self._groups:
+            keys = zip(*(getattr(self, dim) for dim in by), strict=True)
+            codes_of: dict[tuple[str, ...], int] = {}
+            codes = np.fromiter((codes_of.setdefault(k, len(codes_of)) for k in keys),
+                                dtype=np.int64, count=len(self))
+            self._groups[key] = codes, {code: k for k, code in codes_of.items()}
+        return self._groups[key]
 
     def subset(self, keep: np.ndarray[Any, np.dtype[np.bool_]]) -> TicketColumns:
         rows = np.flatnonzero(keep).tolist()
@@ -190,10 +207,7 @@ def compute(columns: TicketColumns, by: Sequence[str], kind: PeriodKind, zone: Z
     # the backlog is read at each period's end, or now for the current period
     snapshot_at = np.minimum(bounds[1:], now_ts)
 
-    keys = list(zip(*(getattr(columns, dim) for dim in by), strict=True))
-    codes_of: dict[tuple[str, ...], int] = {}
-    codes = np.fromiter((codes_of.setdefault(k, len(codes_of)) for k in keys), dtype=np.int64,
-                        count=len(keys))
+    codes, group_names = columns.group_codes(by)
     opened_bin = np.searchsorted(bounds, opened, side="right") - 1
     is_open = np.isnan(resolved)
     resolved_bin = np.where(is_open, -1, np.searchsorted(bounds, np.nan_to_num(resolved), side="right") - 1)
@@ -202,7 +216,6 @@ def compute(columns: TicketColumns, by: Sequence[str], kind: PeriodKind, zone: Z
     order = np.argsort(codes, kind="stable")
     splits = np.flatnonzero(np.diff(codes[order])) + 1
     rows: list[dict[str, Any]] = []
-    group_names = {code: key for key, code in codes_of.items()}
     for members in np.split(order, splits):
         key = group_names[int(codes[members[0]])]
         g_opened = opened[members]
