@@ -229,6 +229,9 @@ def refresh_if_unchanged(conn: Connection, config: BridgeConfig, mappings: Mappi
     if not saved or saved.get("stamp") != derivation_stamp(
             conn, config, mappings, now.astimezone(zone).date()):
         return None
+    configured = {s.name for s in config.sources}
+    if any(not st.complete for n, st in pullstate.all_states(conn).items() if n in configured):
+        return None  # a pull is writing its pages: the workload cells follow them as they land
     result = DeriveResult(skipped=True)
     result.transitions = int(conn.execute(select(func.count()).select_from(transitions_table))
                              .scalar_one())

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, select
 
+from bridge import pullstate
 from bridge.config import load_config
 from bridge.derive import run, workloads
 from bridge.derive.run import derive_all, refresh_if_unchanged
@@ -144,5 +145,23 @@ def test_the_cells_a_skipped_derivation_leaves_are_those_a_full_one_would(
                 tx.rollback()
         with store.engine.connect() as conn:  # the next day is a full derivation
             assert refresh_if_unchanged(conn, config, engine, now=morning + timedelta(days=1)) is None
+    finally:
+        store.close()
+
+
+def test_while_a_pull_is_writing_every_cycle_derives(synced: tuple[Sandbox, Path, Store]) -> None:
+    """Its pages land between cycles without a new mark: the workload cells follow them."""
+    _, config_path, store = synced
+    config = load_config(config_path)
+    engine = Engine(config, store)
+    now = datetime.now(UTC)
+    try:
+        with store.engine.begin() as conn:
+            pullstate.mark_writing(conn, "jira")  # as another process's pull does
+            derive_all(conn, config, engine, now=now)
+            assert refresh_if_unchanged(conn, config, engine, now=now) is None
+            pullstate.mark_complete(conn, "jira", now)
+            derive_all(conn, config, engine, now=now)
+            assert refresh_if_unchanged(conn, config, engine, now=now) is not None
     finally:
         store.close()
