@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 
 from bridge import pullstate
 from bridge.config import OWN_MAPPING, BridgeConfig
-from bridge.derive.run import derive_all
+from bridge.derive.run import derive_all, refresh_if_unchanged
 from bridge.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, BridgeError, PermissionDenied
 from bridge.faults import crash_point
 from bridge.logs import exception_summary, redact
@@ -88,6 +88,9 @@ class CycleResult:
     pending: int = 0  # pushes still waiting after this cycle's delivery (retrying included)
     dry_run: bool = False
     derived: bool = False
+    #: derivation found nothing it reads changed (its stamp): it only refreshed the workload
+    #: cells of the current periods; `derived` stays False
+    derive_skipped: bool = False
     derive_seconds: float = 0.0
 
     @property
@@ -98,6 +101,12 @@ class CycleResult:
                 or any(s.quarantined for s in self.sources)):
             return EXIT_PARTIAL
         return EXIT_OK
+
+
+def _changed(outcome: SourceOutcome) -> bool:
+    """Whether a pull changed what is stored (a failure that wrote nothing is in the stamp)."""
+    return outcome.wrote or bool(outcome.inserted or outcome.updated or outcome.deleted
+                                 or outcome.mapped or outcome.quarantined)
 
 
 class Engine:
@@ -193,13 +202,15 @@ class Engine:
         to query (`run_id` is the source's row in `runs`). A skipped source was logged as
         such, and the process holding it reports its pull."""
         cycle_fields: dict[str, Any] = {
-            "derived": result.derived, "transitions": result.transitions,
+            "derived": result.derived, "derive_skipped": result.derive_skipped,
+            "transitions": result.transitions,
             "transitions_changed": result.transitions_changed,
             "pushes_planned": len(result.planned),
             "derive_seconds": round(result.derive_seconds, 3),
             "cycle_seconds": round(time.monotonic() - started, 3), "dry_run": result.dry_run}
         derived = (f"{result.transitions} transition(s) ({result.transitions_changed} changed), "
                    f"{len(result.planned)} push(es) planned" if result.derived
+                   else "derivation skipped: nothing it reads changed" if result.derive_skipped
                    else "no derivation this cycle")
         if pushed:
             cycle_fields.update(delivered=result.delivered, retrying=result.retrying,
@@ -234,13 +245,22 @@ class Engine:
             if not held:
                 return  # stopping: the next cycle derives
             with self.unit() as conn:
-                derived = derive_all(conn, self.config, self, now=datetime.now(UTC),
-                                     progress=self.derive_progress)
+                now = datetime.now(UTC)
+                # derivation alone (migrate) and a cycle that changed records derive in full;
+                # otherwise the stored stamp says whether anything derivation reads changed
+                skip = bool(result.sources) and not any(_changed(s) for s in result.sources)
+                derived = refresh_if_unchanged(conn, self.config, self, now) if skip else None
+                if derived is None:
+                    derived = derive_all(conn, self.config, self, now=now,
+                                         progress=self.derive_progress)
         crash_point("derived")
         result.transitions = derived.transitions
+        result.workload_cells = derived.workload_cells
+        if derived.skipped:
+            result.derive_skipped = True
+            return
         result.transitions_changed = derived.transitions_changed
         result.articles_changed = derived.articles_changed
-        result.workload_cells = derived.workload_cells
         result.planned = derived.planned
         result.held = derived.held
         result.derived = True

@@ -11,6 +11,9 @@ pull flips back. The mark below says which picture the store holds for a source:
 - `complete: false`: a pull wrote pages and has not finished (it failed, was stopped, or
   is running now). Transitions touched by this source keep their derived state and push
   nothing until a pull of the source completes.
+- `changes`: how many pulls of the source changed stored records, counted in the same
+  transaction: derivation compares it with the count it last derived from to know that
+  nothing it reads changed (`bridge.derive.run`).
 
 The mark lives in `cursors` under `~pull`, written in the transaction of the first page
 that changes anything, so a crash cannot lose it. No mark at all reads as complete (a
@@ -22,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, or_, select
 
@@ -37,43 +41,45 @@ class PullState:
     complete: bool
     completed_at: str | None = None  # the last pull that ran to its end
     failed_at: str | None = None  # the latest pull, when it failed without writing anything
+    changes: int = 0  # pulls that changed stored records, ever
+
+
+def _state(source: str, value: dict[str, Any]) -> PullState:
+    return PullState(source, bool(value.get("complete", True)), value.get("completed_at"),
+                     value.get("failed_at"), int(value.get("changes", 0)))
 
 
 def get(conn: Connection, source: str) -> PullState:
     value = repo.get_cursor(conn, source, PULL_MARK)
-    if value is None:
-        return PullState(source, True)
-    return PullState(source, bool(value.get("complete", True)), value.get("completed_at"),
-                     value.get("failed_at"))
+    return PullState(source, True) if value is None else _state(source, value)
 
 
 def all_states(conn: Connection) -> dict[str, PullState]:
     rows = conn.execute(select(cursors.c.source, cursors.c.value).where(cursors.c.stream == PULL_MARK))
-    return {source: PullState(source, bool(value.get("complete", True)), value.get("completed_at"),
-                              value.get("failed_at")) for source, value in rows}
+    return {source: _state(source, value) for source, value in rows}
 
 
 def _put(conn: Connection, state: PullState) -> None:
     repo.set_cursor(conn, state.source, PULL_MARK, {
-        "complete": state.complete, "completed_at": state.completed_at, "failed_at": state.failed_at})
+        "complete": state.complete, "completed_at": state.completed_at, "failed_at": state.failed_at,
+        "changes": state.changes})
 
 
 def mark_writing(conn: Connection, source: str) -> None:
     """A pull is about to change stored records: the picture is partial until it ends."""
     state = get(conn, source)
-    if state.complete:
-        _put(conn, PullState(source, False, state.completed_at, None))
+    _put(conn, PullState(source, False, state.completed_at, None, state.changes + 1))
 
 
 def mark_complete(conn: Connection, source: str, now: datetime) -> None:
-    _put(conn, PullState(source, True, now.isoformat(), None))
+    _put(conn, PullState(source, True, now.isoformat(), None, get(conn, source).changes))
 
 
 def mark_failed_unchanged(conn: Connection, source: str, now: datetime) -> None:
     """A pull failed before writing anything: the stored picture is still the last complete one."""
     state = get(conn, source)
     if state.complete:
-        _put(conn, PullState(source, True, state.completed_at, now.isoformat()))
+        _put(conn, PullState(source, True, state.completed_at, now.isoformat(), state.changes))
 
 
 def ticket_sources(conn: Connection, project_keys: Iterable[str]) -> set[str]:

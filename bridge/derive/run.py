@@ -3,12 +3,21 @@
 Runs in the caller's transaction, so the derived state and the outbox rows it causes
 commit together. Projects and their linked tickets are few; the workload cells are
 recomputed from ticket columns (seconds for a million tickets).
+
+A derivation leaves a stamp (`STAMP`): a digest of everything it read that can change
+without a transition's own inputs saying so: each source's pull mark (its count of pulls
+that changed records, whether its picture is complete or stale), the definitions (mapping
+and policy files, templates, reporting and push settings, the code's version) and the
+local day. A cycle whose stamp is the stored one (`refresh_if_unchanged`) derives nothing
+again: only the workload cells of the current week and month follow the clock (their
+backlog's age), and those alone are recomputed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -16,9 +25,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, func, select
 
-from bridge import pullstate
+from bridge import __version__, pullstate
 from bridge.boardlinks import transition_url
 from bridge.config import BridgeConfig
 from bridge.derive.evidence import EvidenceContext, evaluate_items
@@ -34,10 +43,11 @@ from bridge.derive.knowledge import (
     written_digest,
 )
 from bridge.derive.linking import link_projects, merge_transition
-from bridge.derive.workloads import refresh_cells
+from bridge.derive.workloads import refresh_cells, refresh_current_cells
 from bridge.faults import crash_point
 from bridge.models import KnowledgeArticle, Project, ServiceTransition, Ticket
 from bridge.store import repository as repo
+from bridge.store.schema import transitions as transitions_table
 from connectors.base import connector_for
 from mappings.compile import CompiledKnowledge
 from mappings.gate import GateDef
@@ -66,11 +76,19 @@ class DeriveResult:
     planned: list[dict[str, Any]] = field(default_factory=list)
     #: transition id -> why it kept its last derived state (a source mid-pull)
     held: dict[str, str] = field(default_factory=dict)
+    #: nothing derivation reads changed since the last one (its stamp): only the workload
+    #: cells of the current periods were recomputed
+    skipped: bool = False
 
 
 #: the inputs digest `migrate republish` leaves on a transition: derive it again with a new
 #: gate version (new push keys), whatever its status; nothing outside the contract is stored
 REPUBLISH = "republish"
+
+
+#: the cursors row (source, stream) holding the last derivation's stamp: {"stamp", "token"};
+#: "~" keeps it apart from sources' and streams' names
+STAMP = ("~derive", "~stamp")
 
 
 _SAFE_ID = re.compile(r"[A-Za-z0-9_.:@-]+")
@@ -95,6 +113,7 @@ def derive_all(conn: Connection, config: BridgeConfig, mappings: MappingProvider
     now = now or datetime.now(UTC)
     zone = ZoneInfo(config.reporting.timezone)
     today = now.astimezone(zone).date()
+    stamp = derivation_stamp(conn, config, mappings, today)  # before reading what it covers
     result = DeriveResult()
     sources = {s.name: s for s in config.sources}
     stored = repo.stored_transitions(conn)
@@ -192,8 +211,66 @@ def derive_all(conn: Connection, config: BridgeConfig, mappings: MappingProvider
         result.articles_changed += changed
         result.planned += planned
     repo.remove_transitions(conn, kept)
-    result.workload_cells = refresh_cells(conn, zone, now)
+    # a token per derivation: the workload columns a process keeps are those of this one
+    token = uuid.uuid4().hex
+    result.workload_cells = refresh_cells(conn, zone, now, keep_as=token)
+    repo.set_cursor(conn, *STAMP, {"stamp": stamp, "token": token})
     return result
+
+
+def refresh_if_unchanged(conn: Connection, config: BridgeConfig, mappings: MappingProvider,
+                         now: datetime | None = None) -> DeriveResult | None:
+    """When nothing derivation reads changed since the last derivation (its stamp), what
+    `derive_all` would do now: recompute the workload cells of the current periods, whose
+    ages follow the clock, and nothing else. None when something changed: derive."""
+    now = now or datetime.now(UTC)
+    zone = ZoneInfo(config.reporting.timezone)
+    saved = repo.get_cursor(conn, *STAMP)
+    if not saved or saved.get("stamp") != derivation_stamp(
+            conn, config, mappings, now.astimezone(zone).date()):
+        return None
+    configured = {s.name for s in config.sources}
+    if any(not st.complete for n, st in pullstate.all_states(conn).items() if n in configured):
+        return None  # a pull is writing its pages: the workload cells follow them as they land
+    result = DeriveResult(skipped=True)
+    result.transitions = int(conn.execute(select(func.count()).select_from(transitions_table))
+                             .scalar_one())
+    result.workload_cells = refresh_current_cells(conn, zone, now, str(saved.get("token")))
+    return result
+
+
+def derivation_stamp(conn: Connection, config: BridgeConfig, mappings: MappingProvider,
+                     today: date) -> str:
+    """What a derivation follows from beyond each transition's inputs (module docstring)."""
+    pictures = {name: [st.complete, st.changes, st.failed_at is not None,
+                       st.completed_at if st.failed_at else None]  # pushes cite it then
+                for name, st in sorted(pullstate.all_states(conn).items())}
+    definitions = []
+    for source in config.sources:
+        compiled = mappings.mapping(source).compiled
+        policy = mappings.policy(source.name)
+        gate_def = policy.gate if policy else compiled.gate
+        knowledge = policy.knowledge if policy else compiled.knowledge
+        definitions.append([source.name, source.kind, compiled.files, _files_digest(compiled.files),
+                            policy.file if policy else None,
+                            _files_digest([policy.file]) if policy else None,
+                            _definitions_digest(config, gate_def, knowledge)])
+    return repo.content_hash({
+        "version": __version__, "today": today.isoformat(),
+        "reporting": config.reporting.model_dump(mode="json"),
+        "pictures": pictures, "definitions": definitions,
+    })
+
+
+def _files_digest(paths: Sequence[str]) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        try:
+            digest.update(Path(path).read_bytes())
+        except OSError:
+            digest.update(f"unreadable:{path}".encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
 
 
 def _item_states(gate: dict[str, Any]) -> list[tuple[str, str, str | None]]:

@@ -7,7 +7,10 @@ Period boundaries are local midnight in the configured time zone (ISO weeks star
 Monday), converted to UTC instants, so DST changes move no ticket into the wrong period.
 
 Everything is recomputed from the ticket columns with numpy: a million tickets take
-seconds, so there is no incremental bookkeeping to get wrong.
+seconds, so there is no incremental bookkeeping to get wrong. A cycle in which no ticket
+changed and the day did not roll (`bridge.derive.run`) recomputes only the cells of the
+current week and month, the ones whose backlog age follows the clock, from the columns of
+the tickets that can count in them, kept in this process since the last full refresh.
 
 This module is the one definition of a workload, read by `status`, `report workloads`,
 the stored cells and the daemon's metrics alike:
@@ -23,7 +26,7 @@ the stored cells and the daemon's metrics alike:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -52,9 +55,32 @@ class TicketColumns:
     closed: np.ndarray[Any, np.dtype[np.float64]]  # NaN while open
     effort: np.ndarray[Any, np.dtype[np.float64]]
     breached: np.ndarray[Any, np.dtype[np.bool_]]
+    #: by grouping: each ticket's group code and the groups' names (`group_codes`)
+    _groups: dict[tuple[str, ...], tuple[np.ndarray[Any, np.dtype[np.int64]],
+                                         dict[int, tuple[str, ...]]]] = field(
+        default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.capability)
+
+    def group_codes(self, by: Sequence[str]) -> tuple[np.ndarray[Any, np.dtype[np.int64]],
+                                                       dict[int, tuple[str, ...]]]:
+        """Each ticket's group (by `by`) as a code, and code -> group; kept, as columns
+        kept across cycles are grouped again each cycle."""
+        key = tuple(by)
+        if key not in self._groups:
+            keys = zip(*(getattr(self, dim) for dim in by), strict=True)
+            codes_of: dict[tuple[str, ...], int] = {}
+            codes = np.fromiter((codes_of.setdefault(k, len(codes_of)) for k in keys),
+                                dtype=np.int64, count=len(self))
+            self._groups[key] = codes, {code: k for k, code in codes_of.items()}
+        return self._groups[key]
+
+    def subset(self, keep: np.ndarray[Any, np.dtype[np.bool_]]) -> TicketColumns:
+        rows = np.flatnonzero(keep).tolist()
+        return TicketColumns([self.capability[i] for i in rows], [self.practice[i] for i in rows],
+                             [self.team[i] for i in rows], self.opened[keep], self.closed[keep],
+                             self.effort[keep], self.breached[keep])
 
     @classmethod
     def from_rows(cls, rows: Iterable[Sequence[Any]]) -> TicketColumns:
@@ -160,8 +186,10 @@ def _local_midnight(day: date, zone: ZoneInfo) -> float:
 
 
 def compute(columns: TicketColumns, by: Sequence[str], kind: PeriodKind, zone: ZoneInfo,
-            now: datetime) -> list[dict[str, Any]]:
-    """Workload rows grouped by `by` (a subset of DIMENSIONS), one per group and period."""
+            now: datetime, *, current_only: bool = False) -> list[dict[str, Any]]:
+    """Workload rows grouped by `by` (a subset of DIMENSIONS), one per group and period;
+    with `current_only`, those of the period holding `now` alone (the same rows: a ticket
+    outside a period's bounds counts in none of its figures)."""
     for dim in by:
         if dim not in DIMENSIONS:
             raise ValueError(f"cannot group workloads by {dim!r}")
@@ -172,15 +200,14 @@ def compute(columns: TicketColumns, by: Sequence[str], kind: PeriodKind, zone: Z
     resolved = columns.closed
     first = datetime.fromtimestamp(float(np.min(opened)), UTC)
     spans = periods(kind, zone, min(first, now), now)
+    if current_only:
+        spans = spans[-1:]
     bounds = np.array([p.start_utc for p in spans] + [spans[-1].end_utc])
     n_periods = len(spans)
     # the backlog is read at each period's end, or now for the current period
     snapshot_at = np.minimum(bounds[1:], now_ts)
 
-    keys = list(zip(*(getattr(columns, dim) for dim in by), strict=True))
-    codes_of: dict[tuple[str, ...], int] = {}
-    codes = np.fromiter((codes_of.setdefault(k, len(codes_of)) for k in keys), dtype=np.int64,
-                        count=len(keys))
+    codes, group_names = columns.group_codes(by)
     opened_bin = np.searchsorted(bounds, opened, side="right") - 1
     is_open = np.isnan(resolved)
     resolved_bin = np.where(is_open, -1, np.searchsorted(bounds, np.nan_to_num(resolved), side="right") - 1)
@@ -189,7 +216,6 @@ def compute(columns: TicketColumns, by: Sequence[str], kind: PeriodKind, zone: Z
     order = np.argsort(codes, kind="stable")
     splits = np.flatnonzero(np.diff(codes[order])) + 1
     rows: list[dict[str, Any]] = []
-    group_names = {code: key for key, code in codes_of.items()}
     for members in np.split(order, splits):
         key = group_names[int(codes[members[0]])]
         g_opened = opened[members]
@@ -257,16 +283,58 @@ def _per_period(bins: np.ndarray[Any, Any], n: int,
     return np.bincount(bins[valid], weights=None if weights is None else weights[valid], minlength=n)
 
 
-def refresh_cells(conn: Connection, zone: ZoneInfo, now: datetime | None = None) -> int:
-    """Recompute the stored cells (finest grouping, weeks and months) in the caller's transaction."""
+KINDS: tuple[PeriodKind, ...] = ("week", "month")
+
+#: (token of the full refresh, the columns of the tickets that can count in its current
+#: periods): one store's, the last refreshed in this process
+_kept: tuple[str, TicketColumns] | None = None
+
+
+def refresh_cells(conn: Connection, zone: ZoneInfo, now: datetime | None = None, *,
+                  keep_as: str | None = None) -> int:
+    """Recompute the stored cells (finest grouping, weeks and months) in the caller's
+    transaction; with `keep_as`, keep what `refresh_current_cells` needs under that token."""
+    global _kept
     now = now or datetime.now(UTC)
     columns = load_ticket_columns(conn)
     conn.execute(delete(workload_cells))
     rows: list[dict[str, Any]] = []
-    for kind in ("week", "month"):
-        for row in compute(columns, DIMENSIONS, kind, zone, now):
-            row["period_start"] = date.fromisoformat(row["period_start"])
-            rows.append(row)
+    for kind in KINDS:
+        rows += _stored(compute(columns, DIMENSIONS, kind, zone, now))
     if rows:
         conn.execute(insert(workload_cells), rows)
+    if keep_as is not None:
+        _kept = (keep_as, _current_tickets(columns, zone, now))
     return len(rows)
+
+
+def refresh_current_cells(conn: Connection, zone: ZoneInfo, now: datetime, token: str) -> int:
+    """Recompute the stored cells of the week and month holding `now`, when no ticket
+    changed since the full refresh that left `token` in the same local day (the caller
+    knows). Returns the number of cells stored in all."""
+    global _kept
+    if _kept is None or _kept[0] != token:  # another process refreshed, or this one started
+        _kept = (token, _current_tickets(load_ticket_columns(conn), zone, now))
+    columns = _kept[1]
+    rows: list[dict[str, Any]] = []
+    for kind in KINDS:
+        span = periods(kind, zone, now, now)[-1]
+        conn.execute(delete(workload_cells).where(workload_cells.c.period_kind == kind,
+                                                  workload_cells.c.period == span.label))
+        rows += _stored(compute(columns, DIMENSIONS, kind, zone, now, current_only=True))
+    if rows:
+        conn.execute(insert(workload_cells), rows)
+    return int(conn.execute(select(func.count()).select_from(workload_cells)).scalar_one())
+
+
+def _current_tickets(columns: TicketColumns, zone: ZoneInfo, now: datetime) -> TicketColumns:
+    """The tickets that can count in the periods holding `now`: those open, or closed
+    since the earlier of their starts (a ticket closed before is in none of their figures)."""
+    start = min(periods(kind, zone, now, now)[-1].start_utc for kind in KINDS)
+    return columns.subset(np.isnan(columns.closed) | (columns.closed >= start))
+
+
+def _stored(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for row in rows:
+        row["period_start"] = date.fromisoformat(row["period_start"])
+    return rows
