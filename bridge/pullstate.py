@@ -25,7 +25,6 @@ from datetime import datetime
 
 from sqlalchemy import Connection, or_, select
 
-from bridge.store import repository as repo
 from bridge.store.schema import cursors, tickets
 
 PULL_MARK = "~pull"
@@ -40,6 +39,8 @@ class PullState:
 
 
 def get(conn: Connection, source: str) -> PullState:
+    from bridge.store import repository as repo  # here: `status` reads all_states alone
+
     value = repo.get_cursor(conn, source, PULL_MARK)
     if value is None:
         return PullState(source, True)
@@ -54,6 +55,8 @@ def all_states(conn: Connection) -> dict[str, PullState]:
 
 
 def _put(conn: Connection, state: PullState) -> None:
+    from bridge.store import repository as repo
+
     repo.set_cursor(conn, state.source, PULL_MARK, {
         "complete": state.complete, "completed_at": state.completed_at, "failed_at": state.failed_at})
 

@@ -32,14 +32,16 @@ from datetime import datetime
 from functools import cache
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from bridge.errors import BridgeError, ConfigError, PermissionDenied
-from bridge.models import RawRecord
 from connectors.articles import ArticleApproval, ArticleRecord, ServiceFacts
 from connectors.records import key_problem, kind_of, nesting_problem, storable, synthetic_key
+
+if TYPE_CHECKING:  # the canonical models (pydantic, a tenth of a second): not to check a config
+    from bridge.models import RawRecord
 
 ENTRY_POINT_GROUP = "smo_bridge.connectors"
 DIALECT_GROUP = "smo_bridge.dialects"

@@ -32,6 +32,7 @@ import numpy as np
 from sqlalchemy import Connection, case, delete, func, insert, select
 
 from bridge.store.schema import tickets, workload_cells
+from bridge.store.snapshots import save_current_workloads
 
 PeriodKind = Literal["week", "month"]
 DIMENSIONS = ("capability", "practice", "team")
@@ -269,4 +270,6 @@ def refresh_cells(conn: Connection, zone: ZoneInfo, now: datetime | None = None)
             rows.append(row)
     if rows:
         conn.execute(insert(workload_cells), rows)
+    # what `status` and the metrics show, from the same columns: they read it, not the tickets
+    save_current_workloads(conn, current(columns, DIMENSIONS, now), now)
     return len(rows)

@@ -10,9 +10,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from zoneinfo import ZoneInfo
 
+import pytest
+from sqlalchemy import insert
+
+from bridge.derive.workloads import refresh_cells
 from bridge.store import open_store, revision
+from bridge.store.schema import tickets
+from tests.derive.test_workload_definition import ROWS
 from tests.helpers import clean_env
 
 HEAVY = ("alembic", "jira", "pysnow", "numpy", "rich")
@@ -50,12 +56,22 @@ def test_what_status_and_config_validate_import_holds_nothing_heavy(deployment: 
     assert loaded_after(code, deployment.parent) == set()
 
 
-def test_status_in_json_needs_numpy_alone_and_config_validate_nothing_heavy(
+def test_status_reads_the_stored_workloads_without_numpy_and_config_validate_nothing_heavy(
         deployment: Path) -> None:
     run = "from bridge.cli.main import main\ntry:\n    main({args!r})\nexcept SystemExit:\n    pass\n"
     status = run.format(args=["--config", str(deployment), "status", "--format", "json"])
-    # the workload figures are computed with numpy: status imports it to compute, not to start
-    assert loaded_after(status, deployment.parent) == {"numpy"}
+    assert loaded_after(status, deployment.parent) == set()
+    # tickets and the workloads a derivation stored from them: status reads those
+    store = open_store(f"sqlite:///{deployment.parent / 'state.db'}")
+    try:
+        with store.engine.begin() as conn:
+            conn.execute(insert(tickets), ROWS)
+            refresh_cells(conn, ZoneInfo("UTC"))
+    finally:
+        store.close()
+    assert loaded_after(status, deployment.parent) == set()
+    table = run.format(args=["--config", str(deployment), "status"])
+    assert loaded_after(table, deployment.parent) == {"rich"}
     validate = run.format(args=["--config", str(deployment), "config", "validate"])
     assert loaded_after(validate, deployment.parent) == set()
 
