@@ -69,6 +69,9 @@ class DaemonConfig(BaseModel):
                                      "older than this many of its intervals")
     upgrade_store: bool = Field(False, description="upgrade an older state store's schema at "
                                                    "start (else `smo-bridge db upgrade` does)")
+    member_lease_seconds: int = Field(
+        15, ge=3, le=3600, description="daemons sharing a PostgreSQL store: one not heard from "
+                                       "this long is gone and its sources are dealt to the others")
 
 
 class WebAuthConfig(BaseModel):
