@@ -1,6 +1,7 @@
 """Quick commands import only what they use: `status` and `config validate` start without
-Alembic, the vendor clients, numpy or rich (each costs a tenth of a second or so), and
-read the schema revision without Alembic. Checked by the modules a fresh process holds,
+Alembic, the vendor clients, the HTTP library (connectors declare their configuration in
+light modules), numpy or rich (each costs a tenth of a second or so), and read the schema
+revision without Alembic. Checked by the modules a fresh process holds,
 never by timing."""
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from bridge.store.schema import tickets
 from tests.derive.test_workload_definition import ROWS
 from tests.helpers import clean_env
 
-HEAVY = ("alembic", "jira", "pysnow", "numpy", "rich")
+HEAVY = ("alembic", "jira", "pysnow", "numpy", "rich", "requests")
 
 
 def loaded_after(code: str, cwd: Path) -> set[str]:
@@ -42,7 +43,8 @@ def deployment(tmp_path: Path) -> Path:
         "  - {name: jira, kind: jira, url: 'http://127.0.0.1:9', "
         "auth: {kind: basic, username: u, password: '${JIRA_TOKEN}'}}\n"
         "  - {name: snow, kind: servicenow, url: 'http://127.0.0.1:9', "
-        "auth: {kind: basic, username: u, password: p}}\n")
+        "auth: {kind: basic, username: u, password: p}}\n"
+        "push: {gate_status: [jira, snow], knowledge: snow}\n")
     open_store(f"sqlite:///{tmp_path / 'state.db'}").close()
     return config
 
