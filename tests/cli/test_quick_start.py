@@ -10,7 +10,6 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-
 from zoneinfo import ZoneInfo
 
 import pytest
