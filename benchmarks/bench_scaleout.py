@@ -8,16 +8,23 @@ as the tests start it: tests/pg.py), a fresh database per run. A round is the ti
 starting the daemon(s) until every source has logged a finished first cycle. One and two
 daemons alternate run by run; the figure is the median of the paired ratios two / one, and
 how many sources the second daemon pulled (both must do work).
+
+The daemons deal the sources out between them (bridge.store.members). On a busy machine
+the round's wall time follows what else runs; the CPU time each daemon spent in the round
+does not: the busiest of two daemons' CPU seconds over one daemon's says what a second
+machine (or a free core) buys when the daemon, not the wire, is the limit.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 from benchmarks.harness import (
@@ -31,6 +38,10 @@ from benchmarks.harness import (
 
 SOURCES = ("jira-a", "jira-b", "snow-a", "snow-b")
 LINE = re.compile(r"(jira-a|jira-b|snow-a|snow-b): pulled \d+ .*? s, (ok|failed|partial)")
+STAMP = r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) "
+STARTED = re.compile(STAMP + r"INFO bridge\.daemon: daemon started", re.M)
+FINISHED = re.compile(STAMP + r"INFO bridge\.engine: (jira-a|jira-b|snow-a|snow-b): pulled \d+ .*? s, ok",
+                      re.M)
 TARGET = 0.6  # two daemons' round / one daemon's round
 ROUND_TIMEOUT = 900.0
 
@@ -44,8 +55,34 @@ def database(server_url: str, name: str) -> str:
     return server_url.rsplit("/", 1)[0] + f"/{name}"
 
 
-def round_of(config: Path, daemons: int, folder: Path) -> tuple[float, list[set[str]]]:
-    """Seconds until every source finished one cycle, and which daemon finished it first."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a running process (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cycles_seconds(texts: list[str]) -> float:
+    """From the first daemon's start (imported, store open, jobs scheduled) until every
+    source finished its first cycle, by the daemons' own log lines."""
+    def at(stamp: str) -> datetime:
+        return datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f")
+
+    start = min(at(s) for text in texts for s in STARTED.findall(text))
+    first: dict[str, datetime] = {}
+    for text in texts:
+        for stamp, name in FINISHED.findall(text):
+            first[name] = min(first.get(name, at(stamp)), at(stamp))
+    return (max(first.values()) - start).total_seconds()
+
+
+def round_of(config: Path, daemons: int, folder: Path
+             ) -> tuple[float, list[set[str]], list[float], float]:
+    """Seconds until every source finished one cycle, which daemon finished it first, the
+    CPU seconds each daemon spent until then, and the seconds of cycles alone (from the
+    first daemon's start, as `cycles_seconds`)."""
     logs = [folder / f"daemon-{daemons}-{i}.log" for i in range(daemons)]
     started = time.perf_counter()
     procs = []
@@ -67,8 +104,11 @@ def round_of(config: Path, daemons: int, folder: Path) -> tuple[float, list[set[
             if time.perf_counter() - started > ROUND_TIMEOUT:
                 raise RuntimeError("the round did not finish in time")
             time.sleep(0.1)
-        return time.perf_counter() - started, [
-            {name for name, i in owner.items() if i == daemon} for daemon in range(daemons)]
+        seconds = time.perf_counter() - started
+        cpu = [cpu_seconds(p.pid) for p in procs]
+        return seconds, [{name for name, i in owner.items() if i == daemon}
+                         for daemon in range(daemons)], cpu, cycles_seconds(
+                             [log.read_text() for log in logs])
     finally:
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
@@ -99,13 +139,19 @@ def part(bench: Bench) -> None:
             ones: list[float] = []
             twos: list[float] = []
             second: list[int] = []
+            one_cpu: list[float] = []
+            one_cycles: list[float] = []
+            two_cycles: list[float] = []
+            busiest_cpu: list[float] = []
             for run in range(bench.scale.heavy_runs):
                 for daemons in ((1, 2) if run % 2 == 0 else (2, 1)):
                     state = database(server.url, f"round_{run}_{daemons}")
                     config = write_config(folder / f"run-{run}-{daemons}.yaml", state, sources,
                                           "daemon:\n  schedule: {interval_seconds: 10}\n")
-                    seconds, pulled = round_of(config, daemons, folder)
+                    seconds, pulled, cpu, cycles = round_of(config, daemons, folder)
                     (ones if daemons == 1 else twos).append(seconds)
+                    (one_cycles if daemons == 1 else two_cycles).append(cycles)
+                    (one_cpu if daemons == 1 else busiest_cpu).append(max(cpu))
                     if daemons == 2:
                         second.append(min(len(p) for p in pulled))
     finally:
@@ -119,6 +165,13 @@ def part(bench: Bench) -> None:
     bench.add("  two daemons, round of first cycles", median(twos), "s", runs=twos)
     bench.add("  sources pulled by the less busy of the two daemons", median(second), "sources",
               ">=", 1, runs=second, note="both daemons must do work")
+    cycle_ratios = [t / o for t, o in zip(two_cycles, one_cycles, strict=True)]
+    bench.add("  the cycles alone (from the daemons' start), two / one", median(cycle_ratios), "x",
+              runs=cycle_ratios, note="without the processes' imports and the schema's creation")
+    cpu_ratios = [b / o for b, o in zip(busiest_cpu, one_cpu, strict=True)]
+    bench.add("  busiest daemon's CPU time in the round, two / one", median(cpu_ratios), "x",
+              runs=cpu_ratios, note="the round on a core per daemon, where the daemon is the limit")
+    bench.add("  one daemon's CPU time in the round", median(one_cpu), "s", runs=one_cpu)
 
 
 if __name__ == "__main__":

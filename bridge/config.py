@@ -18,7 +18,7 @@ from bridge.yamlfile import (
     salvage,
     validate,
 )
-from connectors.base import SourceConfig, registry
+from connectors.base import SourceConfig, config_models, push_capabilities
 from connectors.zones import zone_problem
 
 DEFAULT_STATE = "sqlite:///smo-bridge.db"
@@ -69,6 +69,9 @@ class DaemonConfig(BaseModel):
                                      "older than this many of its intervals")
     upgrade_store: bool = Field(False, description="upgrade an older state store's schema at "
                                                    "start (else `smo-bridge db upgrade` does)")
+    member_lease_seconds: int = Field(
+        15, ge=3, le=3600, description="daemons sharing a PostgreSQL store: one not heard from "
+                                       "this long is gone and its sources are dealt to the others")
 
 
 class WebAuthConfig(BaseModel):
@@ -225,7 +228,7 @@ def config_from_document(doc: YamlDocument, base_dir: Path, path: Path | None = 
     shape, _ = salvage(_ConfigShape, doc, issues)  # an invalid part hides no other check
     sources: list[SourceConfig] = []
     raw_sources = doc.data.get("sources") if isinstance(doc.data.get("sources"), list) else []
-    kinds = registry()
+    kinds = config_models()
     seen: dict[str, int] = {}
     declared: set[str] = set()  # names of sources, valid or not: push targets may name them
     for index, raw in enumerate(raw_sources or []):
@@ -245,9 +248,9 @@ def config_from_document(doc: YamlDocument, base_dir: Path, path: Path | None = 
                 message += f"; did you mean {hint!r}?" if hint else f" (known: {', '.join(sorted(kinds))})"
                 issues.append(doc.issue((*where, "kind"), message))
                 if hint is not None:  # its other errors still show in this run
-                    validate(kinds[hint].config_model, {**raw, "kind": hint}, doc, where, issues)
+                    validate(kinds[hint], {**raw, "kind": hint}, doc, where, issues)
             continue
-        source = validate(model.config_model, raw, doc, prefix=where, issues=issues)
+        source = validate(model, raw, doc, prefix=where, issues=issues)
         if source is None:
             continue
         if source.name in seen:
@@ -270,7 +273,7 @@ def config_from_document(doc: YamlDocument, base_dir: Path, path: Path | None = 
         for at, target, what in targets:
             if target not in declared:
                 issues.append(doc.issue(at, _unknown_source(target, names)))
-            elif target in kind_of and what not in kinds[kind_of[target]].push_capabilities:
+            elif target in kind_of and what not in push_capabilities(kind_of[target]):
                 issues.append(doc.issue(at, f"source {target!r} ({kind_of[target]}) cannot "
                                                f"receive {what}"))
     policy, overrides = _policy_files(shape, doc, base_dir, sorted(declared), issues)

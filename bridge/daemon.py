@@ -1,7 +1,10 @@
 """`smo-bridge run`: scheduled cycles until SIGTERM/SIGINT, with reload, health and metrics.
 
 APScheduler 3 runs a pull job per source and a push job, one instance each, coalescing
-missed runs. A stop request lets the current page commit, then exits. The configuration,
+missed runs. Daemons sharing one PostgreSQL store register there and deal the sources out
+between the live ones (bridge.store.members): a source dealt to another daemon is skipped,
+one dealt to this daemon while another still pulls it is handed over at a page boundary,
+and a daemon that stops or dies has its sources taken over once its lease expires. A stop request lets the current page commit, then exits. The configuration,
 its mapping files and policy files are compiled once into a `MappingSet`; every job uses
 the set in force. On SIGHUP, or when a watched file changed and has stayed unchanged for a
 poll, the whole set is loaded and checked again and swapped in only when all of it is
@@ -13,11 +16,14 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
+import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,15 +48,16 @@ from werkzeug.wrappers import Request, Response
 
 from bridge import __version__
 from bridge.config import BridgeConfig, load_config
-from bridge.derive.workloads import DIMENSIONS, WINDOW_DAYS, current, load_ticket_columns
+from bridge.derive.workloads import WINDOW_DAYS
 from bridge.engine import Engine
 from bridge.errors import BridgeError, ConfigError
 from bridge.logs import redact
 from bridge.notify import Notifier
 from bridge.outbox import deliver_due
 from bridge.sourcemaps import compiled_for
-from bridge.store import Store, open_store
+from bridge.store import Store, members, open_store
 from bridge.store.schema import outbox, runs, transitions
+from bridge.store.snapshots import current_workloads
 from mappings.compile import CompiledMapping
 from mappings.policy import Policy, load_policy
 
@@ -59,6 +66,22 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bridge.daemon")
 RELOAD_POLL_SECONDS = 5
+#: a member renews its row this often (at most; a quarter of the lease,
+#: `daemon.member_lease_seconds`, when that is shorter), so a few missed heartbeats (a busy
+#: database, a long pause) are tolerated before the others deal its sources out
+HEARTBEAT_SECONDS = 2.0
+#: daemons started together (a deployment, a restart) find each other at once: the first
+#: seconds after joining, a member looks this often, so a source it started alone is handed
+#: over to a newcomer after a page or two instead of a whole pull
+JOINING_HEARTBEAT_SECONDS = 0.25
+JOINING_SECONDS = 15.0
+#: a source dealt to this daemon that another still pulls: tried again this often while the
+#: other hands it over at its next page
+HANDOVER_RETRY_SECONDS = 0.5
+HANDOVER_RETRIES = 60
+#: a source no daemon started pulling for this many intervals is pulled by whoever sees it
+#: (members whose views of the membership or the sources disagree must not starve one)
+OVERDUE_INTERVALS = 3
 
 
 #: a cycle may take seconds or, on a first pull of a large instance, most of an hour
@@ -121,6 +144,10 @@ class Metrics:
         self.workload_age = Gauge("smo_bridge_workload_open_median_age_days",
                                   "Median age of the open tickets, in days", cell,
                                   registry=self.registry)
+        self.members = Gauge("smo_bridge_daemons", "Daemons sharing the store, as this one sees them",
+                             registry=self.registry)
+        self.dealt = Gauge("smo_bridge_sources_dealt", "Sources dealt to this daemon",
+                           registry=self.registry)
 
     def add_sources(self, names: Iterable[str]) -> None:
         """Counters start at 0 for every configured source, so rates work from the start."""
@@ -212,8 +239,9 @@ def _mtime(path: Path) -> float:
 
 
 class Daemon:
+
     def __init__(self, config: BridgeConfig, health_port: int | None = None,
-                 mapping_set: MappingSet | None = None) -> None:
+                 mapping_set: MappingSet | None = None, share: bool | None = None) -> None:
         self.set = mapping_set or MappingSet(config)
         self.config = config
         self.health_port = health_port if health_port is not None else config.daemon.health_port
@@ -231,6 +259,17 @@ class Daemon:
         # per source: the last successful pull (seeded from the store) and the last error
         self.last_success: dict[str, datetime] = {}
         self.last_error: dict[str, str] = {}
+        # sharing the sources with other daemons: by default on PostgreSQL, the store
+        # daemons on several machines share (SQLite is one machine's file)
+        self.share = share
+        self.lease_seconds = float(config.daemon.member_lease_seconds)
+        self.heartbeat_seconds = min(HEARTBEAT_SECONDS, self.lease_seconds / 4)
+        self.member_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.members: list[str] = [self.member_id]
+        self.started_at = datetime.now(UTC)
+        self._handover_tries: dict[str, int] = {}
+        self._heartbeat_stop = threading.Event()
+        self._heartbeat: threading.Thread | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -239,6 +278,10 @@ class Daemon:
         # others wait; an older schema is upgraded only when the operator allowed it
         self.store = open_store(self.config.state,
                                 create_only=not self.config.daemon.upgrade_store)
+        if self.share is None:
+            self.share = self.store.dialect == "postgresql"
+        if self.share:
+            self._join()
         self.metrics.add_sources(s.name for s in self.config.sources)
         self.metrics.set_staleness(self.config)
         self._seed_last_success()
@@ -270,6 +313,7 @@ class Daemon:
         self.notifier.stopping()
         log.info("stopping: finishing the current unit of work")
         self.scheduler.shutdown(wait=True)
+        self._leave()
         for server in (self._http, self._board):
             if server is not None:
                 server.shutdown()
@@ -309,8 +353,17 @@ class Daemon:
             config.source(source_name)
         except ConfigError:
             return  # removed by a reload
+        dealt_here = self.owns(source_name)
+        if not dealt_here and not self._overdue(source_name):
+            log.debug("%s: dealt to another daemon", source_name, extra={"source": source_name})
+            return
         started = time.monotonic()
-        engine = Engine(config, self.store, should_stop=self.stopping.is_set,
+
+        def should_stop() -> bool:
+            # a source dealt away mid-pull is handed over at the next page boundary
+            return self.stopping.is_set() or (dealt_here and not self.owns(source_name))
+
+        engine = Engine(config, self.store, should_stop=should_stop,
                         compiled=self.set.compiled, policies=self.set.policies)
         try:
             result = engine.run_cycle(source_name, push=False)
@@ -326,6 +379,7 @@ class Daemon:
             log.exception("cycle for %s failed unexpectedly", source_name,
                           extra={"source": source_name})
             return
+        self._after_pull(source_name, result.sources)
         for outcome in result.sources:  # the engine logged the cycle's line
             self.metrics.records.labels(outcome.name).inc(outcome.pulled)
             self.metrics.quarantined.labels(outcome.name).inc(outcome.quarantined)
@@ -338,6 +392,106 @@ class Daemon:
                 self.metrics.failures.labels(outcome.name).inc()
         self.metrics.cycle.labels(source_name).observe(time.monotonic() - started)
         self._refresh_gauges()
+
+    def _after_pull(self, source_name: str, outcomes: Iterable[Any]) -> None:
+        """A source dealt here that another daemon still pulls: try again shortly, while
+        that one hands it over (a bounded number of times, then the schedule resumes)."""
+        skipped = any(o.status == "skipped" for o in outcomes)
+        if not (skipped and self.share and self.owns(source_name)):
+            self._handover_tries.pop(source_name, None)
+            return
+        tries = self._handover_tries.get(source_name, 0) + 1
+        self._handover_tries[source_name] = tries
+        if tries <= HANDOVER_RETRIES:
+            self._run_soon(source_name, HANDOVER_RETRY_SECONDS)
+        else:
+            self._handover_tries.pop(source_name, None)
+
+    # -- sharing the sources ---------------------------------------------------------------
+
+    def owns(self, source_name: str) -> bool:
+        """Whether the deal over the live members gives `source_name` to this daemon."""
+        if not self.share:
+            return True
+        dealt = members.deal((s.name for s in self.config.sources), self.members)
+        return dealt.get(source_name) == self.member_id
+
+    def dealt_sources(self) -> list[str]:
+        return [s.name for s in self.config.sources if self.owns(s.name)]
+
+    def _join(self) -> None:
+        assert self.store is not None
+        with self.store.engine.begin() as conn:
+            members.join(conn, self.member_id)
+        self._beat()
+        self._heartbeat = threading.Thread(target=self._heartbeat_loop, name="heartbeat",
+                                           daemon=True)
+        self._heartbeat.start()
+
+    def _leave(self) -> None:
+        if self._heartbeat is None or self.store is None:
+            return
+        self._heartbeat_stop.set()
+        self._heartbeat.join(timeout=self.heartbeat_seconds + 10)
+        try:
+            with self.store.engine.begin() as conn:
+                members.leave(conn, self.member_id)
+        except Exception as exc:  # its row expires with the lease anyway
+            log.warning("could not leave the daemons sharing the store: %s", type(exc).__name__)
+
+    def _heartbeat_loop(self) -> None:
+        # its own thread: pulls filling the scheduler's workers must not delay a heartbeat
+        joined = time.monotonic()
+        while not self._heartbeat_stop.wait(
+                min(JOINING_HEARTBEAT_SECONDS, self.heartbeat_seconds)
+                if time.monotonic() - joined < JOINING_SECONDS else self.heartbeat_seconds):
+            self._beat()
+
+    def _beat(self) -> None:
+        assert self.store is not None
+        try:
+            with self.store.engine.begin() as conn:
+                live = members.beat(conn, self.member_id, self.lease_seconds)
+        except Exception as exc:
+            # the last view stays; the others deal this daemon out once its lease expires,
+            # and the locks keep a source to one pull meanwhile
+            log.warning("daemon heartbeat failed: %s", type(exc).__name__)
+            return
+        if live == self.members and self._heartbeat is not None:
+            return
+        before = set(self.dealt_sources())
+        self.members = live
+        dealt = self.dealt_sources()
+        self.metrics.members.set(len(live))
+        self.metrics.dealt.set(len(dealt))
+        log.info("%d daemon(s) share the store; this one pulls %s", len(live),
+                 ", ".join(dealt) or "no source", extra={"daemons": len(live), "dealt": dealt})
+        for name in dealt:
+            if name not in before:
+                self._run_soon(name)  # a dead or departed daemon's source: now, not next round
+
+    def _run_soon(self, source_name: str, delay: float = 0.0) -> None:
+        scheduler = self.scheduler
+        if scheduler is None or not scheduler.running or self.stopping.is_set():
+            return
+        job = scheduler.get_job(f"pull:{source_name}")
+        if job is not None:
+            job.modify(next_run_time=datetime.now(UTC) + timedelta(seconds=delay))
+
+    def _overdue(self, source_name: str) -> bool:
+        """No daemon started pulling `source_name` for OVERDUE_INTERVALS of its intervals
+        (counted from this daemon's start at the earliest)."""
+        assert self.store is not None
+        with self.store.engine.connect() as conn:
+            last = conn.execute(select(func.max(runs.c.started_at))
+                                .where(runs.c.source == source_name)).scalar()
+        since = self.started_at if last is None else max(_as_utc(last), self.started_at)
+        allowed = OVERDUE_INTERVALS * _interval_seconds(self.config, source_name) + self.lease_seconds
+        overdue = (datetime.now(UTC) - since).total_seconds() > allowed
+        if overdue:
+            log.warning("%s: no daemon pulled it for %d s; pulling it here", source_name,
+                        int(allowed), extra={"source": source_name})
+        return overdue
 
     def push_job(self) -> None:
         if self.stopping.is_set() or self.store is None:
@@ -371,9 +525,14 @@ class Daemon:
             for status, count in conn.execute(select(transitions.c.gate_status, func.count())
                                               .group_by(transitions.c.gate_status)):
                 self.metrics.gates.labels(status).set(count)
-            columns = load_ticket_columns(conn) if workloads else None
-        if columns is not None:
-            self.metrics.set_workloads(current(columns, DIMENSIONS, datetime.now(UTC)))
+            stored = current_workloads(conn) if workloads else None
+            if workloads and stored is None:  # no derivation stored them yet
+                from bridge.derive.workloads import DIMENSIONS, current, load_ticket_columns
+
+                stored = (datetime.now(UTC),
+                          current(load_ticket_columns(conn), DIMENSIONS, datetime.now(UTC)))
+        if stored is not None:
+            self.metrics.set_workloads(stored[1])
 
     def _seed_last_success(self) -> None:
         """Last successes survive a restart: read from the runs the store recorded."""
@@ -385,7 +544,9 @@ class Daemon:
                     .group_by(runs.c.source)):
                 if finished is None:
                     continue
-                at = finished if finished.tzinfo else finished.replace(tzinfo=UTC)
+                at = _as_utc(finished)
+                if source in self.last_success and self.last_success[source] >= at:
+                    continue
                 self.last_success[source] = at
                 self.metrics.last_success.labels(source).set(at.timestamp())
 
@@ -399,6 +560,8 @@ class Daemon:
             assert self.store is not None
             with self.store.engine.connect() as conn:
                 conn.execute(select(1))
+            if self.share:
+                self._seed_last_success()  # the other daemons' pulls count too
         except Exception as exc:
             body["store"] = f"unavailable: {type(exc).__name__}"
             ready = False
@@ -513,6 +676,10 @@ class Daemon:
         threading.Thread(target=self._board.serve_forever, name="board", daemon=True).start()
         log.info("board on http://%s:%d/%s", web.host, self._board.port,
                  " (basic auth)" if auth else "")
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)  # SQLite aggregates
 
 
 def _source_urls(config: BridgeConfig) -> dict[str, tuple[str, str]]:

@@ -29,7 +29,6 @@ from typing import Any
 
 from sqlalchemy import Connection, or_, select
 
-from bridge.store import repository as repo
 from bridge.store.schema import cursors, tickets
 
 PULL_MARK = "~pull"
@@ -50,6 +49,8 @@ def _state(source: str, value: dict[str, Any]) -> PullState:
 
 
 def get(conn: Connection, source: str) -> PullState:
+    from bridge.store import repository as repo  # here: `status` reads all_states alone
+
     value = repo.get_cursor(conn, source, PULL_MARK)
     return PullState(source, True) if value is None else _state(source, value)
 
@@ -60,6 +61,8 @@ def all_states(conn: Connection) -> dict[str, PullState]:
 
 
 def _put(conn: Connection, state: PullState) -> None:
+    from bridge.store import repository as repo
+
     repo.set_cursor(conn, state.source, PULL_MARK, {
         "complete": state.complete, "completed_at": state.completed_at, "failed_at": state.failed_at,
         "changes": state.changes})

@@ -32,17 +32,20 @@ from datetime import datetime
 from functools import cache
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from bridge.errors import BridgeError, ConfigError, PermissionDenied
-from bridge.models import RawRecord
 from connectors.articles import ArticleApproval, ArticleRecord, ServiceFacts
 from connectors.records import key_problem, kind_of, nesting_problem, storable, synthetic_key
 
+if TYPE_CHECKING:  # the canonical models (pydantic, a tenth of a second): not to check a config
+    from bridge.models import RawRecord
+
 ENTRY_POINT_GROUP = "smo_bridge.connectors"
 DIALECT_GROUP = "smo_bridge.dialects"
+CONFIG_GROUP = "smo_bridge.configs"
 
 
 class BasicAuth(BaseModel):
@@ -92,6 +95,9 @@ class SourceConfig(BaseModel):
     finite (`.inf` and `.nan` are refused) and within range."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    #: what the connector can receive, declared here so a configuration is checked without
+    #: importing the connector; None: ask the connector class
+    push_capabilities: ClassVar[frozenset[str] | None] = None
 
     name: str = Field(pattern=r"^[a-z0-9-]+$", description="unique source name")
     kind: str = Field(description="connector kind, e.g. jira or servicenow")
@@ -433,6 +439,28 @@ def registry() -> dict[str, type[Connector]]:
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         found[ep.name] = ep.load()
     return found
+
+
+@cache
+def config_models() -> dict[str, type[SourceConfig]]:
+    """Configuration models by connector kind: from their own light entry points where a
+    connector declares one (checking a configuration then imports no connector), else
+    from the connector class."""
+    known = {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    found: dict[str, type[SourceConfig]] = {}
+    for ep in entry_points(group=CONFIG_GROUP):
+        if ep.name in known:  # a kind is the connector's: no connector, no kind
+            found[ep.name] = ep.load()
+    if known - set(found):
+        classes = registry()
+        found.update({kind: classes[kind].config_model for kind in known - set(found)})
+    return found
+
+
+def push_capabilities(kind: str) -> frozenset[str]:
+    """What a source of this (known) kind can receive."""
+    declared = config_models()[kind].push_capabilities
+    return declared if declared is not None else registry()[kind].push_capabilities
 
 
 def connector_for(source: SourceConfig) -> Connector:

@@ -34,7 +34,6 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import requests
-from pydantic import Field, field_validator, model_validator
 
 from bridge.errors import BridgeError, SourceError, TransientError
 from bridge.models import RawRecord
@@ -57,8 +56,9 @@ from connectors.http import (
     failure_from_response,
     mount_policy,
 )
+from connectors.jira_config import JiraConfig
 from connectors.jira_fields import field_catalogue, field_rank, resolve_field
-from connectors.jql_build import AtLeast, Clause, Equals, Grouped, In, jql, jql_problem, segment
+from connectors.jql_build import AtLeast, Clause, Equals, Grouped, In, jql, segment
 from connectors.paging import NoProgressGuard
 from connectors.records import key_problem, kind_of, synthetic_key
 from connectors.timefmt import account_zone, jql_minute, jql_since, parse_jira_timestamp
@@ -67,38 +67,6 @@ from connectors.zones import zone_problem
 if TYPE_CHECKING:  # the client library is imported when a client is built, not to validate a config
     from jira import JIRA
 
-#: Stock fields plus the custom fields of docs/data-contract.md, by name: resolved to ids
-#: through the fields stream, so `Go-live date` works whatever id the instance gave it.
-DEFAULT_ISSUE_FIELDS = [
-    "summary",
-    "status",
-    "issuetype",
-    "priority",
-    "project",
-    "labels",
-    "created",
-    "updated",
-    "resolutiondate",
-    "resolution",
-    "assignee",
-    "reporter",
-    "timespent",
-    "duedate",
-    "fixVersions",
-    "components",
-    "parent",
-    "description",
-    "Go-live date",
-    "Service",
-    "Team",
-    "Story Points",
-    "Service manager",
-    "Approver",
-    "Approved by",
-    "Service aliases",
-    "Time to resolution",  # Jira Service Management's SLA object
-    "Time to resolution breached",  # an admin-made yes/no field, where one exists
-]
 _EPOCH_JQL = "1970-01-01 00:00"  # Cloud's /search/jql refuses unbounded queries
 _MINUTE_OVERLAP = 10  # issues re-read per page when Server pages inside one minute
 
@@ -135,68 +103,10 @@ def _minute(issue: Mapping[str, Any], zone: ZoneInfo) -> str | None:
     return jql_minute(when, zone)
 
 
-class JiraConfig(SourceConfig):
-    kind: Literal["jira"] = "jira"
-    deployment: Literal["auto", "cloud", "server"] = Field(
-        "auto", description="auto asks serverInfo"
-    )
-    projects: list[str] = Field(
-        default_factory=list, description="project keys; empty means every project"
-    )
-    jql: str | None = Field(None, description="extra JQL ANDed to the issue query")
-    page_size: int = Field(100, ge=1, le=1000)
-    gate_property: str = Field(
-        "smo-bridge.gate", description="entity property that receives the gate status"
-    )
-    issue_fields: list[str] = Field(
-        default_factory=lambda: list(DEFAULT_ISSUE_FIELDS),
-        description="issue fields to request, by id or by name (names resolved via /field)",
-    )
-    comments: bool = Field(False, description="read the comments stream")
-    worklogs: bool = Field(False, description="read the worklogs stream")
-    time_zone: str | None = Field(None, description="the account's zone; default: /myself timeZone")
-    api_version: Literal[2, 3] = Field(2, description="REST API version (3: ADF rich text, Cloud)")
-    done_transition_labels: list[str] = Field(
-        default_factory=lambda: ["gate:", "waiver:"],
-        description="label prefixes of the issues (the gate's deliverables) whose changelog is "
-        "read once they are done, to record who moved them to done (`doneTransition`); "
-        "empty: read no changelog",
-    )
-
-    @field_validator("projects")
-    @classmethod
-    def _project_keys(cls, keys: list[str]) -> list[str]:
-        for key in keys:
-            if key_problem(key):
-                raise ValueError(f"project key {key!r}: {key_problem(key)}")
-        return keys
-
-    @field_validator("jql")
-    @classmethod
-    def _jql_fragment(cls, text: str | None) -> str | None:
-        problem = jql_problem(text) if text is not None else None
-        if problem:
-            raise ValueError(f"the JQL {problem}: it is ANDed into the bridge's own query")
-        return text
-
-    @field_validator("time_zone")
-    @classmethod
-    def _known_zone(cls, name: str | None) -> str | None:
-        if name is not None:
-            zone_problem(name)
-        return name
-
-    @model_validator(mode="after")
-    def _supported_auth(self) -> JiraConfig:
-        if not isinstance(self.auth, BasicAuth | BearerAuth):
-            raise ValueError("Jira accepts auth kind basic (email + API token) or bearer (PAT)")
-        return self
-
-
 class JiraConnector(Connector):
     kind = "jira"
     config_model = JiraConfig
-    push_capabilities = frozenset({"gate_status"})
+    push_capabilities = JiraConfig.push_capabilities
 
     @classmethod
     def browse_url(cls, base_url: str, stream: str, key: str) -> str | None:

@@ -22,11 +22,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 import requests
-from pydantic import Field
 
 from bridge.errors import PermissionDenied, SourceError, TransientError
 from bridge.models import KnowledgeArticle, RawRecord
@@ -48,10 +47,10 @@ from connectors.oauth import PasswordGrant
 from connectors.paging import NoProgressGuard
 from connectors.records import key_problem, kind_of
 from connectors.servicenow_articles import article_approval, article_record, service_facts
+from connectors.servicenow_config import DEFAULT_TABLES, ServiceNowConfig
 from connectors.servicenow_probe import probe
 from connectors.servicenow_push import push_article, push_gate_status
 from connectors.servicenow_query import (
-    NAME,
     SYS_ID,
     field_value,
     lineage,
@@ -65,76 +64,16 @@ if TYPE_CHECKING:  # pysnow is imported when a client is built, not to validate 
 
 __all__ = ["DEFAULT_TABLES", "ServiceNowConfig", "ServiceNowConnector", "field_value"]
 
-# reference tables first: mappings look groups, people and services up while mapping tickets
-DEFAULT_TABLES = [
-    "sys_user_group",
-    "sys_user",
-    "sysapproval_approver",
-    "sysapproval_group",
-    "cmdb_ci_service",
-    "kb_knowledge_base",
-    "pm_project",
-    "pm_project_task",  # after pm_project: a task's transition is its project's number
-    "task_sla",
-    "incident",
-    "problem",
-    "change_request",
-    "sc_req_item",
-    "kb_knowledge",
-]
 ARTICLE_STREAM = "kb_knowledge"
 APPROVAL_STREAM = "sysapproval_approver"
 SERVICE_STREAM = "cmdb_ci_service"
 _ORDER = "^ORDERBYsys_updated_on^ORDERBYsys_id"
-_NAME_PATTERN = NAME.pattern
-_FIELD_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$"  # a column, or dot-walked
-
-
-class ServiceNowConfig(SourceConfig):
-    kind: Literal["servicenow"] = "servicenow"
-    tables: list[Annotated[str, Field(pattern=_NAME_PATTERN)]] = Field(
-        default_factory=lambda: list(DEFAULT_TABLES)
-    )
-    page_size: int = Field(1000, ge=1, le=10000)
-    gate_field: str = Field(
-        "u_smo_gate_status",
-        pattern=_NAME_PATTERN,
-        description="pm_project column that also receives the gate status (JSON), when the "
-        "instance has it; the work note is written either way",
-    )
-    knowledge_base: str | None = Field(
-        None,
-        description="kb_knowledge_base title or sys_id for articles; overrides the mapping's "
-        "knowledge.knowledge_base. Neither set: the instance's default knowledge base",
-    )
-    display_value: Literal["all", "false"] = Field(
-        "all", description="all: every field as {value, display_value[, link]}; false: values only"
-    )
-    fields: dict[
-        Annotated[str, Field(pattern=_NAME_PATTERN)],
-        list[Annotated[str, Field(pattern=_FIELD_PATTERN)]],
-    ] = Field(
-        default_factory=dict,
-        description="sysparm_fields per table; a table not named gets every field",
-    )
-    deletions: bool = Field(True, description="read sys_audit_delete to report deleted records")
-    article_valid_days: int = Field(
-        365, ge=1, le=36500,
-        description="a new article's valid_to, this many days on (an article without one "
-                    "does not show in the desk's search); the knowledge team extends it",
-    )
-    correlation_field: str = Field(
-        "u_smo_correlation",
-        pattern=_NAME_PATTERN,
-        description="kb_knowledge column holding the article's correlation key, when the "
-        "instance has it; the key is also tagged in the article's meta keywords",
-    )
 
 
 class ServiceNowConnector(Connector):
     kind = "servicenow"
     config_model = ServiceNowConfig
-    push_capabilities = frozenset({"gate_status", "knowledge"})
+    push_capabilities = ServiceNowConfig.push_capabilities
     article_streams = (ARTICLE_STREAM, APPROVAL_STREAM)
     service_stream = SERVICE_STREAM
 

@@ -35,6 +35,7 @@ import numpy as np
 from sqlalchemy import Connection, case, delete, func, insert, select
 
 from bridge.store.schema import tickets, workload_cells
+from bridge.store.snapshots import current_workloads, save_current_workloads
 
 PeriodKind = Literal["week", "month"]
 DIMENSIONS = ("capability", "practice", "team")
@@ -303,6 +304,8 @@ def refresh_cells(conn: Connection, zone: ZoneInfo, now: datetime | None = None,
         rows += _stored(compute(columns, DIMENSIONS, kind, zone, now))
     if rows:
         conn.execute(insert(workload_cells), rows)
+    # what `status` and the metrics show, from the same columns: they read it, not the tickets
+    save_current_workloads(conn, current(columns, DIMENSIONS, now), now)
     if keep_as is not None:
         _kept = (keep_as, _current_tickets(columns, zone, now))
     return len(rows)
@@ -324,13 +327,31 @@ def refresh_current_cells(conn: Connection, zone: ZoneInfo, now: datetime, token
         rows += _stored(compute(columns, DIMENSIONS, kind, zone, now, current_only=True))
     if rows:
         conn.execute(insert(workload_cells), rows)
+    save_current_workloads(conn, _current_padded(conn, columns, now), now)
     return int(conn.execute(select(func.count()).select_from(workload_cells)).scalar_one())
 
 
+def _current_padded(conn: Connection, kept: TicketColumns, now: datetime) -> list[dict[str, Any]]:
+    """`current` over the kept tickets, plus the groups only long-closed tickets form (all
+    zero, as a full computation gives them): no ticket changed, so the last snapshot names them."""
+    rows = current(kept, DIMENSIONS, now)
+    stored = current_workloads(conn)
+    if stored is not None:
+        seen = {tuple(row[dim] for dim in DIMENSIONS) for row in rows}
+        for old in stored[1]:
+            key = tuple(old[dim] for dim in DIMENSIONS)
+            if key not in seen:
+                rows.append({**old, "open": 0, "opened": 0, "closed": 0, "median_age_days": None,
+                             "window_days": WINDOW_DAYS})
+        rows.sort(key=lambda row: tuple(row[dim] for dim in DIMENSIONS))
+    return rows
+
+
 def _current_tickets(columns: TicketColumns, zone: ZoneInfo, now: datetime) -> TicketColumns:
-    """The tickets that can count in the periods holding `now`: those open, or closed
-    since the earlier of their starts (a ticket closed before is in none of their figures)."""
-    start = min(periods(kind, zone, now, now)[-1].start_utc for kind in KINDS)
+    """The tickets that can count in the periods holding `now` and in `current`'s window:
+    those open, or closed since the earliest of their starts (one closed before is in none)."""
+    start = min([periods(kind, zone, now, now)[-1].start_utc for kind in KINDS]
+                + [now.timestamp() - WINDOW_DAYS * _DAY])  # `current`'s window too
     return columns.subset(np.isnan(columns.closed) | (columns.closed >= start))
 
 

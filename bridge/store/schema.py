@@ -164,6 +164,23 @@ workload_cells = Table(
     Column("sla_breaches", Integer, nullable=False, default=0),
 )
 
+#: what a derivation computed for readers that must not recompute it (`status`, the
+#: daemon's metrics): one row per kind, replaced whole by each derivation
+snapshots = Table(
+    "snapshots", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("taken_at", UTCDateTime(), nullable=False),
+    Column("payload", _json(), nullable=False),
+)
+
+#: the daemons sharing this store: each renews its row; times are the database's clock
+daemon_members = Table(
+    "daemon_members", metadata,
+    Column("id", String(255), primary_key=True),
+    Column("started_at", Float, nullable=False),
+    Column("heartbeat_at", Float, nullable=False),
+)
+
 outbox = Table(
     "outbox", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),

@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from bridge.derive.workloads import DIMENSIONS, current, load_ticket_columns
 from bridge.store.database import Store
 from bridge.store.schema import (
     outbox,
@@ -20,6 +19,7 @@ from bridge.store.schema import (
     tickets,
     transitions,
 )
+from bridge.store.snapshots import current_workloads
 
 
 def iso_utc(value: datetime | None) -> str | None:
@@ -31,7 +31,9 @@ def iso_utc(value: datetime | None) -> str | None:
 def snapshot(store: Store, configured_sources: Iterable[tuple[str, str]] = (),
              now: datetime | None = None) -> dict[str, Any]:
     """The contract's status object: sources, transitions, workloads (as defined in
-    bridge.derive.workloads, per capability, practice and team), outbox."""
+    bridge.derive.workloads, per capability, practice and team), outbox. The workloads are
+    those the last derivation stored (`workloads_as_of` says when); a store no derivation
+    has written them to yet has them computed from its tickets as of `now`."""
     now = now or datetime.now(UTC)
     with store.engine.connect() as conn:
         records = _count_by(conn, raw_records.c.source, raw_records.c.deleted.is_(False))
@@ -59,18 +61,31 @@ def snapshot(store: Store, configured_sources: Iterable[tuple[str, str]] = (),
         ]
         transition_rows = conn.execute(
             select(transitions.c.payload).order_by(transitions.c.go_live, transitions.c.id)).all()
-        workload_rows = current(load_ticket_columns(conn), DIMENSIONS, now)
+        workloads_as_of, workload_rows = _current_workloads(conn, now)
         outbox_counts = _count_by(conn, outbox.c.status)
     return {
         "sources": sources,
         "transitions": [_transition(row.payload) for row in transition_rows],
         "workloads": workload_rows,
+        "workloads_as_of": iso_utc(workloads_as_of),
         "outbox": {
             "pending": int(outbox_counts.get("pending", 0)),
             "failed": int(outbox_counts.get("failed", 0)),
             "delivered": int(outbox_counts.get("delivered", 0)),
         },
     }
+
+
+def _current_workloads(conn: Connection, now: datetime) -> tuple[datetime, list[dict[str, Any]]]:
+    stored = current_workloads(conn)
+    if stored is not None:
+        return _aware(stored[0]) or now, stored[1]
+    if conn.execute(select(tickets.c.key).limit(1)).first() is None:
+        return now, []
+    # numpy and every ticket row: only for a store no derivation wrote the snapshot to
+    from bridge.derive.workloads import DIMENSIONS, current, load_ticket_columns
+
+    return now, current(load_ticket_columns(conn), DIMENSIONS, now)
 
 
 def _count_by(conn: Connection, column: ColumnElement[Any], *where: ColumnElement[bool]) -> dict[str, int]:

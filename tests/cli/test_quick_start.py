@@ -1,6 +1,7 @@
 """Quick commands import only what they use: `status` and `config validate` start without
-Alembic, the vendor clients, numpy or rich (each costs a tenth of a second or so), and
-read the schema revision without Alembic. Checked by the modules a fresh process holds,
+Alembic, the vendor clients, the HTTP library (connectors declare their configuration in
+light modules), numpy or rich (each costs a tenth of a second or so), and read the schema
+revision without Alembic. Checked by the modules a fresh process holds,
 never by timing."""
 
 from __future__ import annotations
@@ -9,13 +10,18 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import insert
 
+from bridge.derive.workloads import refresh_cells
 from bridge.store import open_store, revision
+from bridge.store.schema import tickets
+from tests.derive.test_workload_definition import ROWS
 from tests.helpers import clean_env
 
-HEAVY = ("alembic", "jira", "pysnow", "numpy", "rich")
+HEAVY = ("alembic", "jira", "pysnow", "numpy", "rich", "requests")
 
 
 def loaded_after(code: str, cwd: Path) -> set[str]:
@@ -36,7 +42,8 @@ def deployment(tmp_path: Path) -> Path:
         "  - {name: jira, kind: jira, url: 'http://127.0.0.1:9', "
         "auth: {kind: basic, username: u, password: '${JIRA_TOKEN}'}}\n"
         "  - {name: snow, kind: servicenow, url: 'http://127.0.0.1:9', "
-        "auth: {kind: basic, username: u, password: p}}\n")
+        "auth: {kind: basic, username: u, password: p}}\n"
+        "push: {gate_status: [jira, snow], knowledge: snow}\n")
     open_store(f"sqlite:///{tmp_path / 'state.db'}").close()
     return config
 
@@ -50,12 +57,22 @@ def test_what_status_and_config_validate_import_holds_nothing_heavy(deployment: 
     assert loaded_after(code, deployment.parent) == set()
 
 
-def test_status_in_json_needs_numpy_alone_and_config_validate_nothing_heavy(
+def test_status_reads_the_stored_workloads_without_numpy_and_config_validate_nothing_heavy(
         deployment: Path) -> None:
     run = "from bridge.cli.main import main\ntry:\n    main({args!r})\nexcept SystemExit:\n    pass\n"
     status = run.format(args=["--config", str(deployment), "status", "--format", "json"])
-    # the workload figures are computed with numpy: status imports it to compute, not to start
-    assert loaded_after(status, deployment.parent) == {"numpy"}
+    assert loaded_after(status, deployment.parent) == set()
+    # tickets and the workloads a derivation stored from them: status reads those
+    store = open_store(f"sqlite:///{deployment.parent / 'state.db'}")
+    try:
+        with store.engine.begin() as conn:
+            conn.execute(insert(tickets), ROWS)
+            refresh_cells(conn, ZoneInfo("UTC"))
+    finally:
+        store.close()
+    assert loaded_after(status, deployment.parent) == set()
+    table = run.format(args=["--config", str(deployment), "status"])
+    assert loaded_after(table, deployment.parent) == {"rich"}
     validate = run.format(args=["--config", str(deployment), "config", "validate"])
     assert loaded_after(validate, deployment.parent) == set()
 

@@ -22,6 +22,7 @@ from bridge.sandbox import Sandbox
 from bridge.sandbox.testing import sandbox_factory  # noqa: F401 - fixture
 from bridge.store import Store, open_store
 from bridge.store.schema import workload_cells
+from bridge.store.snapshots import current_workloads
 from tests.integration.test_cycle import write_config
 
 SandboxFactory = Callable[..., Sandbox]
@@ -133,6 +134,7 @@ def test_the_cells_a_skipped_derivation_leaves_are_those_a_full_one_would(
         with store.engine.connect() as conn, conn.begin() as tx:
             derive_all(conn, config, engine, now=evening)
             expected = cells(conn)
+            expected_current = current_workloads(conn)
             tx.rollback()
         assert expected != at_morning  # the ages moved with the clock
         for kept in (True, False):
@@ -142,6 +144,8 @@ def test_the_cells_a_skipped_derivation_leaves_are_those_a_full_one_would(
                 skipped = refresh_if_unchanged(conn, config, engine, now=evening)
                 assert skipped is not None and skipped.skipped
                 assert cells(conn) == expected and skipped.workload_cells == len(expected)
+                # what `status` reads follows the clock too, groups of long-closed tickets kept
+                assert current_workloads(conn) == expected_current
                 tx.rollback()
         with store.engine.connect() as conn:  # the next day is a full derivation
             assert refresh_if_unchanged(conn, config, engine, now=morning + timedelta(days=1)) is None

@@ -8,8 +8,7 @@ from typing import Any
 
 from bridge.derive.evidence import EvidenceContext, evaluate_items
 from bridge.derive.linking import merge_transition
-from bridge.models import ItemStatus, Project, SourceRef
-from connectors.base import RawRecord
+from bridge.models import ItemStatus, Project, RawRecord, SourceRef
 from mappings.gate import GateDef
 from mappings.loader import default_mapping
 
