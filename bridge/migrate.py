@@ -9,7 +9,7 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -67,13 +67,15 @@ def remap(config: BridgeConfig, store: Store, source: str | None = None,
         with store.engine.connect() as conn:
             tx = conn.begin()
             try:
-                before = impact.snapshot(conn)
+                comparison = impact.Comparison()
                 for name in names:
                     started = time.monotonic()
-                    result.sources.append(_remap_source(conn, engine, name, progress))
+                    result.sources.append(_remap_source(conn, engine, name, progress, comparison))
                     result.sources[-1].seconds = time.monotonic() - started
+                comparison.before_derivation(conn)
                 _derive_in(conn, config, engine, result)
-                report = impact.compare(before, impact.snapshot(conn))
+                comparison.after_derivation(conn)
+                report = comparison.result(_tickets_of(conn, names))
             except BaseException:
                 tx.rollback()
                 raise
@@ -91,17 +93,23 @@ def remap(config: BridgeConfig, store: Store, source: str | None = None,
     return result, report
 
 
-def _remap_source(conn: Connection, engine: Engine, name: str,
-                  progress: ProgressHook | None) -> SourceOutcome:
-    stored = int(conn.execute(select(func.count()).select_from(raw_records).where(
-        raw_records.c.source == name, raw_records.c.deleted.is_(False))).scalar_one())
-    if progress:
-        progress(f"re-mapping {name}", 0, stored)
+def _remap_source(conn: Connection, engine: Engine, name: str, progress: ProgressHook | None,
+                  comparison: impact.Comparison | None = None) -> SourceOutcome:
     mapping = engine.mapping(engine.config.source(name))
-    counts = mapping.remap_all(conn)
+    stored = int(conn.execute(select(func.count()).select_from(raw_records).where(
+        raw_records.c.source == name, raw_records.c.deleted.is_(False),
+        raw_records.c.stream.in_(sorted(mapping.compiled.streams)))).scalar_one())
+    label = f"re-mapping {name}"
     if progress:
-        progress(f"re-mapping {name}", counts.mapped + counts.quarantined, stored)
+        progress(label, 0, stored)
+    counts = mapping.remap_all(conn, comparison, (lambda read: progress(label, read, stored))
+                               if progress else None)
     return SourceOutcome(name, pulled=0, mapped=counts.mapped, quarantined=counts.quarantined)
+
+
+def _tickets_of(conn: Connection, sources: list[str]) -> int:
+    return int(conn.execute(select(func.count()).select_from(tickets).where(
+        tickets.c.source.in_(sources))).scalar_one())
 
 
 def _derive_in(conn: Connection, config: BridgeConfig, engine: Engine, result: CycleResult) -> None:
@@ -126,10 +134,13 @@ def _deliver(config: BridgeConfig, store: Store, engine: Engine, result: CycleRe
 
 
 def diff_mappings(config: BridgeConfig, store: Store, source: str, old: list[str] | None,
-                  new: list[str], progress: ProgressHook | None = None) -> Impact:
+                  new: list[str], progress: ProgressHook | None = None,
+                  derive_progress: Callable[[int, int], None] | None = None) -> Impact:
     """What replacing a source's mapping files `old` (None: as configured) by `new` would do,
-    from the stored records alone: both are mapped and derived in one transaction that is
-    rolled back, and the two pictures compared. Nothing is written, nothing is fetched."""
+    from the stored records alone, in one transaction that is rolled back: the records are
+    mapped with `old` and derived, then mapped with `new` (each change compared with the row
+    it replaces, as a remap does) and derived again. Nothing is written, nothing is fetched.
+    `progress` hears the re-mapping, `derive_progress` the transitions derived."""
     src = config.source(source)
     compiled_old = mapping_for_source(src.kind, old) if old is not None else compiled_for(src)
     compiled_new = mapping_for_source(src.kind, new)
@@ -138,13 +149,16 @@ def diff_mappings(config: BridgeConfig, store: Store, source: str, old: list[str
             raise TransientError(f"source {source!r} is being synced by another process; try again later")
         locks.enter_context(waiting_lock(store, "derive", DERIVE_LOCK_WAIT))
         with store.engine.connect() as conn, _rolled_back(conn):
-            shots = []
-            for compiled in (compiled_old, compiled_new):
-                engine = Engine(config, store, compiled={source: compiled})
-                _remap_source(conn, engine, source, progress)
-                _derive_in(conn, config, engine, CycleResult())
-                shots.append(impact.snapshot(conn))
-    return impact.compare(*shots)
+            engine = Engine(config, store, compiled={source: compiled_old}, derive_progress=derive_progress)
+            _remap_source(conn, engine, source, progress)
+            _derive_in(conn, config, engine, CycleResult())
+            comparison = impact.Comparison()
+            engine = Engine(config, store, compiled={source: compiled_new}, derive_progress=derive_progress)
+            _remap_source(conn, engine, source, progress, comparison)
+            comparison.before_derivation(conn)
+            _derive_in(conn, config, engine, CycleResult())
+            comparison.after_derivation(conn)
+            return comparison.result(_tickets_of(conn, [source]))
 
 
 @contextlib.contextmanager
