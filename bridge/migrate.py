@@ -21,7 +21,7 @@ from bridge.backfill import Backfilled, backfill
 from bridge.config import BridgeConfig
 from bridge.derive.run import REPUBLISH, derive_all
 from bridge.engine import DERIVE_LOCK_WAIT, CycleResult, Engine, ProgressHook, SourceOutcome
-from bridge.errors import EXIT_OK, BridgeBug, ConfigError, TransientError
+from bridge.errors import EXIT_OK, BridgeBug, ConfigError, PermissionDenied, TransientError
 from bridge.impact import Impact
 from bridge.outbox import deliver_due, pending_pushes
 from bridge.sourcemaps import compiled_for, load_source_mapping
@@ -272,6 +272,7 @@ class ReconcileResult:
     stored: int
     deleted: int
     examples: list[str] = field(default_factory=list)
+    reported: int | None = None  # the count the tool gave for its census, when it gave one
 
     @property
     def share(self) -> float:
@@ -317,27 +318,37 @@ def reconcile(config: BridgeConfig, store: Store, source: str,
     results: list[ReconcileResult] = []
     try:
         for spec in connector.streams():
-            present = _census(connector, spec.name, progress)  # raises before anything is written
             with store.engine.connect() as conn:
                 stored = set(conn.execute(select(raw_records.c.key).where(
                     raw_records.c.source == source, raw_records.c.stream == spec.name,
                     raw_records.c.deleted.is_(False))).scalars())
+            try:
+                present, reported = _census(connector, spec.name, progress)  # raises before anything is written
+            except PermissionDenied as exc:
+                if not stored:
+                    log.warning("%s: no census of %s (%s): nothing stored there to reconcile",
+                                source, spec.name, exc)
+                    continue
+                cause = connector.census_cause(spec.name, present=0, stored=len(stored),
+                                               reported=None, denied=exc) or f"{exc}: missing read permission"
+                raise ConfigError(f"reconcile {source}: no census of {spec.name}, where {len(stored)} "
+                                  f"record(s) are stored: {cause}. Nothing was marked deleted") from exc
             gone[spec.name] = sorted(stored - present)
             results.append(ReconcileResult(spec.name, len(present), len(stored), len(gone[spec.name]),
-                                           gone[spec.name][:10]))
+                                           gone[spec.name][:10], reported))
+        outcome = Reconciled(source, results, dry_run=dry_run)
+        over = [r for r in results if r.deleted and r.share > max_share]
+        if over:
+            with store.engine.connect() as conn:
+                outcome.cause = _likely_cause(conn, connector, source, over, gone)
     finally:
         connector.close()
-    outcome = Reconciled(source, results, dry_run=dry_run)
-    over = [r for r in results if r.deleted and r.share > max_share]
-    if over:
-        with store.engine.connect() as conn:
-            outcome.cause = _likely_cause(conn, source, over, gone)
-        if not force and not dry_run:
-            shares = ", ".join(f"{r.deleted} of {r.stored} {r.stream} record(s) ({r.share:.0%})" for r in over)
-            raise ConfigError(
-                f"reconcile {source}: {shares} would be marked deleted, more than --max-share "
-                f"{max_share:.0%}; {outcome.cause}. Check with --dry-run, then use --force if "
-                "the records really are gone")
+    if over and not force and not dry_run:
+        shares = ", ".join(f"{r.deleted} of {r.stored} {r.stream} record(s) ({r.share:.0%})" for r in over)
+        raise ConfigError(
+            f"reconcile {source}: {shares} would be marked deleted, more than --max-share "
+            f"{max_share:.0%}; {outcome.cause}. Check with --dry-run, then use --force if "
+            "the records really are gone")
     if dry_run:
         return outcome
     with store.engine.begin() as conn:
@@ -355,10 +366,15 @@ def reconcile(config: BridgeConfig, store: Store, source: str,
     return outcome
 
 
-def _likely_cause(conn: Connection, source: str, over: list[ReconcileResult],
+def _likely_cause(conn: Connection, connector: Connector, source: str, over: list[ReconcileResult],
                   gone: dict[str, list[str]]) -> str:
-    """Name what most likely hid the records: a whole stream unreadable, or whole projects
-    gone (a narrowed scope or a permission lost on them)."""
+    """Name what most likely hid the records: what the tool's census says (its connector
+    knows: ServiceNow's count against the rows returned), else a whole stream unreadable,
+    else whole projects gone (a narrowed scope or a permission lost on them)."""
+    said = [note for r in over if (note := connector.census_cause(
+        r.stream, present=r.present, stored=r.stored, reported=r.reported))]
+    if said:
+        return "; ".join(said)
     empty = [r.stream for r in over if r.present == 0]
     if empty:
         return (f"the census found no record at all in {', '.join(empty)}: the account has probably "
@@ -381,7 +397,9 @@ def _likely_cause(conn: Connection, source: str, over: list[ReconcileResult],
             "read permission on part of it")
 
 
-def _census(connector: Connector, stream: str, progress: ProgressHook | None) -> set[str]:
+def _census(connector: Connector, stream: str, progress: ProgressHook | None,
+            ) -> tuple[set[str], int | None]:
+    """The keys present, and the count the tool gave on the census's first page."""
     label = f"census {connector.name}/{stream}"
     connector.read_total = None
     present: set[str] = set()
@@ -391,7 +409,7 @@ def _census(connector: Connector, stream: str, progress: ProgressHook | None) ->
             progress(label, len(present), connector.read_total)
     if progress:
         progress(label, len(present), connector.read_total)
-    return present
+    return present, connector.read_total
 
 
 @dataclass
