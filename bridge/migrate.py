@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import functools
 import hashlib
 import json
 import logging
@@ -94,12 +95,13 @@ def remap(config: BridgeConfig, store: Store, source: str | None = None,
 
 
 def _remap_source(conn: Connection, engine: Engine, name: str, progress: ProgressHook | None,
-                  comparison: impact.Comparison | None = None) -> SourceOutcome:
+                  comparison: impact.Comparison | None = None, label: str | None = None,
+                  ) -> SourceOutcome:
     mapping = engine.mapping(engine.config.source(name))
     stored = int(conn.execute(select(func.count()).select_from(raw_records).where(
         raw_records.c.source == name, raw_records.c.deleted.is_(False),
         raw_records.c.stream.in_(sorted(mapping.compiled.streams)))).scalar_one())
-    label = f"re-mapping {name}"
+    label = label or f"re-mapping {name}"
     if progress:
         progress(label, 0, stored)
     counts = mapping.remap_all(conn, comparison, (lambda read: progress(label, read, stored))
@@ -135,28 +137,30 @@ def _deliver(config: BridgeConfig, store: Store, engine: Engine, result: CycleRe
 
 def diff_mappings(config: BridgeConfig, store: Store, source: str, old: list[str] | None,
                   new: list[str], progress: ProgressHook | None = None,
-                  derive_progress: Callable[[int, int], None] | None = None) -> Impact:
+                  derive_progress: Callable[[str, int, int], None] | None = None) -> Impact:
     """What replacing a source's mapping files `old` (None: as configured) by `new` would do,
     from the stored records alone, in one transaction that is rolled back: the records are
     mapped with `old` and derived, then mapped with `new` (each change compared with the row
     it replaces, as a remap does) and derived again. Nothing is written, nothing is fetched.
-    `progress` hears the re-mapping, `derive_progress` the transitions derived."""
+    `progress` hears `re-mapping SOURCE (old|new mapping)`, `derive_progress` ("old" or
+    "new", transitions derived, transitions in all)."""
     src = config.source(source)
-    compiled_old = mapping_for_source(src.kind, old) if old is not None else compiled_for(src)
-    compiled_new = mapping_for_source(src.kind, new)
+    compiled = {"old": mapping_for_source(src.kind, old) if old is not None else compiled_for(src),
+                "new": mapping_for_source(src.kind, new)}
     with contextlib.ExitStack() as locks:
         if not locks.enter_context(job_lock(store, f"pull:{source}")):
             raise TransientError(f"source {source!r} is being synced by another process; try again later")
         locks.enter_context(waiting_lock(store, "derive", DERIVE_LOCK_WAIT))
         with store.engine.connect() as conn, _rolled_back(conn):
-            engine = Engine(config, store, compiled={source: compiled_old}, derive_progress=derive_progress)
-            _remap_source(conn, engine, source, progress)
-            _derive_in(conn, config, engine, CycleResult())
             comparison = impact.Comparison()
-            engine = Engine(config, store, compiled={source: compiled_new}, derive_progress=derive_progress)
-            _remap_source(conn, engine, source, progress, comparison)
-            comparison.before_derivation(conn)
-            _derive_in(conn, config, engine, CycleResult())
+            for stage in ("old", "new"):
+                hook = (functools.partial(derive_progress, stage) if derive_progress else None)
+                engine = Engine(config, store, compiled={source: compiled[stage]}, derive_progress=hook)
+                _remap_source(conn, engine, source, progress, comparison if stage == "new" else None,
+                              label=f"re-mapping {source} ({stage} mapping)")
+                if stage == "new":
+                    comparison.before_derivation(conn)
+                _derive_in(conn, config, engine, CycleResult())
             comparison.after_derivation(conn)
             return comparison.result(_tickets_of(conn, [source]))
 

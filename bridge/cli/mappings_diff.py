@@ -51,7 +51,7 @@ def command(ctx: click.Context, files: tuple[str, ...], source: str | None, fmt:
 
     from bridge import impact as impacts
     from bridge.cli.context import load_cli_config, open_cli_store
-    from bridge.cli.progress import Reporter, cycle_hooks
+    from bridge.cli.progress import Reporter
 
     if len(files) > 2:
         raise click.UsageError("give NEW, or OLD and NEW")
@@ -64,8 +64,11 @@ def command(ctx: click.Context, files: tuple[str, ...], source: str | None, fmt:
     store = open_cli_store(config, dry_run=True)
     try:
         with Reporter(Console(stderr=True)) as report:
-            change = ops.diff_mappings(config, store, name, [old] if old else None, [new], progress=report,
-                                       derive_progress=cycle_hooks(report)["derive_progress"])
+            def derived(stage: str, done: int, total: int) -> None:
+                report(f"deriving ({stage} mapping)", done, total, unit="transitions")
+
+            change = ops.diff_mappings(config, store, name, [old] if old else None, [new],
+                                       progress=report, derive_progress=derived)
     finally:
         store.close()
     title = f"Mapping change for {name}: {old or 'configured'} → {new}"
