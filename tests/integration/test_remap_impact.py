@@ -101,9 +101,14 @@ def test_the_dry_run_reports_what_the_remap_then_applies(world: tuple[Path, Brid
     assert {g.field for g in done.quarantined} == {"resolved"}
     assert sum(g.count for g in done.quarantined) == len(held)
 
-    # the same remap again changes nothing
+    # the same remap again changes nothing, and writes no row (each row's time stays)
     _, again = migrate.remap(config, store, "jira", dry_run=True)
     assert again.empty
+    before = digests(store)
+    migrate.remap(config, store, "jira", push=False)
+    after = digests(store)
+    assert after["tickets"] == before["tickets"] and after["quarantine"] == before["quarantine"]
+    assert after["projects"] == before["projects"]
 
 
 def test_remap_cli_reports_quarantine_without_verbose_and_exits_3(world: tuple[Path, BridgeConfig, Store]) -> None:
