@@ -16,25 +16,33 @@ from bridge.store.schema import quarantine, raw_records, tickets
 BATCH = 2000
 
 
-def raw_batches(conn: Connection, source: str, streams: Iterable[str], batch: int = BATCH,
-                ) -> Iterator[list[RawRecord]]:
-    """The live raw records of `streams`, in id order, `batch` at a time. The stored rows
-    were validated when stored: they are not validated again."""
-    wanted = sorted(streams)
-    last_id = 0
-    columns = (raw_records.c.id, raw_records.c.stream, raw_records.c.key, raw_records.c.updated,
-               raw_records.c.payload)
-    while wanted:
-        rows = conn.execute(select(*columns).where(
-            raw_records.c.source == source, raw_records.c.id > last_id,
-            raw_records.c.deleted.is_(False), raw_records.c.stream.in_(wanted))
-            .order_by(raw_records.c.id).limit(batch)).all()
-        if not rows:
-            return
-        yield [RawRecord.model_construct(source=source, stream=stream, key=key, updated=updated,
-                                         payload=payload, deleted=False)
-               for _, stream, key, updated, payload in rows]
-        last_id = rows[-1][0]
+def raw_batches(conn: Connection, source: str, streams: Iterable[str] | None = None,
+                batch: int = BATCH) -> Iterator[list[RawRecord]]:
+    """The live raw records of `streams` (None: every stream of the source), stream by
+    stream in key order, `batch` at a time. Keyset pages on the (source, stream, key) index:
+    each costs its own size (paging in id order had every page sort the whole source). The
+    stored rows were validated when stored: they are not validated again."""
+    if streams is None:
+        streams = conn.execute(select(raw_records.c.stream).where(
+            raw_records.c.source == source).distinct()).scalars()
+    columns = (raw_records.c.key, raw_records.c.updated, raw_records.c.payload)
+    for stream in sorted(set(streams)):
+        last: str | None = None
+        while True:
+            query = select(*columns).where(raw_records.c.source == source,
+                                           raw_records.c.stream == stream,
+                                           raw_records.c.deleted.is_(False))
+            if last is not None:
+                query = query.where(raw_records.c.key > last)
+            rows = conn.execute(query.order_by(raw_records.c.key).limit(batch)).all()
+            if not rows:
+                break
+            yield [RawRecord.model_construct(source=source, stream=stream, key=key, updated=updated,
+                                             payload=payload, deleted=False)
+                   for key, updated, payload in rows]
+            last = rows[-1][0]
+            if len(rows) < batch:
+                break
 
 
 StoredTicket = tuple[str, str | None, str | None, str | None, str | None]
