@@ -13,7 +13,7 @@ from bridge.models import RawRecord
 from bridge.store.repository import lookup_by, utcnow
 from bridge.store.schema import quarantine, raw_records, tickets
 
-BATCH = 2000
+BATCH = 1000  # records a batch: their parsed payloads are most of the remap's memory
 
 
 def raw_batches(conn: Connection, source: str, streams: Iterable[str] | None = None,
