@@ -220,10 +220,6 @@ def _ordered(groups: dict[tuple[str, str, str | None, str], Held]) -> list[Held]
     return sorted(groups.values(), key=lambda h: (-h.count, h.source, h.stream, str(h.field), h.reason))
 
 
-def _ref(source: str, key: str, label: str | None) -> str:
-    return f"{source}:{label or key}"
-
-
 # -- rendering ---------------------------------------------------------------------------------
 
 def _examples(refs: list[str], count: int) -> str:

@@ -243,8 +243,7 @@ class SourceMapping:
                 continue
             writes.append(ticket)
             if comparison is not None:
-                label = payload.get("display_key") or (old[4] if old else None)
-                comparison.ticket(f"{source}:{label or key}", old[1:4] if old else None,
+                comparison.ticket(f"{source}:{payload.get('display_key') or key}", old[1:] if old else None,
                                   (payload["practice"], payload["capability"], payload["team"]))
         repo.upsert_tickets(conn, writes)
         repo.upsert_projects(conn, projects)

@@ -45,13 +45,14 @@ def raw_batches(conn: Connection, source: str, streams: Iterable[str] | None = N
                 break
 
 
-StoredTicket = tuple[str, str | None, str | None, str | None, str | None]
+StoredTicket = tuple[str, str | None, str | None, str | None]
 
 
 def stored_tickets(conn: Connection, source: str, keys: Sequence[str]) -> dict[str, StoredTicket]:
-    """key -> (content hash, practice, capability, team, display key) of the stored tickets."""
+    """key -> (content hash, practice, capability, team) of the stored tickets (columns only:
+    no stored payload is parsed)."""
     columns = (tickets.c.key, tickets.c.content_hash, tickets.c.practice, tickets.c.capability,
-               tickets.c.team, tickets.c.payload["display_key"].as_string())
+               tickets.c.team)
     return {row[0]: tuple(row[1:]) for row in lookup_by(
         conn, columns, tickets, {"source": source}, "key", keys)}
 
