@@ -1,66 +1,48 @@
-"""What a mapping change does to the stored picture: a before/after comparison of the
-state store, read inside the caller's transaction.
+"""What a mapping change does to the stored picture, compared record by record while the
+change is made, inside the caller's transaction.
 
-`migrate remap --dry-run` and `mappings diff` take a snapshot, map and derive again in a
-transaction they roll back, take another snapshot and compare; the applied remap runs the
-very same steps and commits instead, so what the dry run reported is what it applies.
+`migrate remap --dry-run` and `mappings diff` map and derive again in a transaction they
+roll back; the applied remap runs the very same steps and commits instead, so what the dry
+run reported is what it applies. No second picture of the store is kept: each batch of
+re-mapped records is compared with the rows it replaces as it is written (`Comparison`),
+keeping counts and a bounded number of examples; only the derived state (transitions and
+articles, a few per project, which the derivation itself reads whole) is read before and
+after the derivation.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections import Counter
-from collections.abc import Iterable
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, select
 
-from bridge.store.schema import knowledge_articles, quarantine, tickets, transitions
+from bridge.store.schema import knowledge_articles, transitions
 
 #: ticket columns whose change moves a ticket to another workload cell
 MOVES = ("practice", "capability", "team")
-EXAMPLES = 5
+EXAMPLES = 5  # shown per row of a table or Markdown report
+KEEP = 20  # examples kept per group (the JSON report)
+GROUPS = 100  # quarantine groups (where, field, reason) kept; more are counted as "other"
+GATE_ROWS = 200  # changed gates listed; more are counted
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+OTHER = "(other reasons)"
 
 
 @dataclass
-class Snapshot:
-    """The parts of the store a mapping change can move, keyed so two snapshots compare."""
+class Sample:
+    """How many, and the first `KEEP` of them (in stored order)."""
 
-    tickets: dict[tuple[str, str], tuple[str | None, ...]] = field(default_factory=dict)
-    labels: dict[tuple[str, str], str] = field(default_factory=dict)
-    quarantine: dict[tuple[str, str, str], tuple[str | None, str]] = field(default_factory=dict)
-    gates: dict[str, tuple[str, str, tuple[tuple[str, str], ...]]] = field(default_factory=dict)
-    articles: dict[str, str] = field(default_factory=dict)
+    count: int = 0
+    examples: list[Any] = field(default_factory=list)
 
-
-def snapshot(conn: Connection, sources: Iterable[str] | None = None) -> Snapshot:
-    """Tickets (their practice, tier and team), quarantine, gates and articles as stored now;
-    tickets and quarantine only of `sources` when given (derived state is always whole)."""
-    only = set(sources) if sources is not None else None
-    shot = Snapshot()
-    query = select(tickets.c.source, tickets.c.key, tickets.c.practice, tickets.c.capability,
-                   tickets.c.team, tickets.c.payload["display_key"].as_string().label("label"))
-    if only is not None:
-        query = query.where(tickets.c.source.in_(sorted(only)))
-    for row in conn.execution_options(yield_per=5000).execute(query):
-        shot.tickets[(row.source, row.key)] = (row.practice, row.capability, row.team)
-        if row.label:
-            shot.labels[(row.source, row.key)] = str(row.label)
-    held = select(quarantine.c.source, quarantine.c.stream, quarantine.c.key,
-                  quarantine.c.field, quarantine.c.reason)
-    if only is not None:
-        held = held.where(quarantine.c.source.in_(sorted(only)))
-    for q in conn.execute(held):
-        shot.quarantine[(q.source, q.stream, q.key)] = (q.field, q.reason)
-    for t in conn.execute(select(transitions.c.id, transitions.c.service, transitions.c.gate_status,
-                                 transitions.c.payload)):
-        items = (t.payload or {}).get("gate", {}).get("items", [])
-        shot.gates[t.id] = (t.service, t.gate_status,
-                            tuple((str(i.get("key")), str(i.get("status"))) for i in items))
-    for a in conn.execute(select(knowledge_articles.c.transition_id, knowledge_articles.c.content_hash)):
-        shot.articles[a.transition_id] = a.content_hash
-    return shot
+    def add(self, example: Any) -> None:
+        self.count += 1
+        if len(self.examples) < KEEP:
+            self.examples.append(example)
 
 
 @dataclass
@@ -70,29 +52,45 @@ class Move:
     column: str
     old: str | None
     new: str | None
-    tickets: list[str] = field(default_factory=list)  # "source:key"
+    count: int = 0
+    tickets: list[str] = field(default_factory=list)  # "source:key", the first KEEP
+
+
+@dataclass
+class Held:
+    """Records quarantined (or released) for one field and one kind of reason: the reason
+    with the values it quotes left out, so alike ones group; each example has its own."""
+
+    source: str
+    stream: str
+    field: str | None
+    reason: str
+    count: int = 0
+    examples: list[dict[str, str]] = dataclasses.field(default_factory=list)  # {"key", "reason"}
 
 
 @dataclass
 class Impact:
-    """Every change between two snapshots, record by record (sorted, so two runs compare)."""
+    """Every change a remap makes: counts, and examples in stored order (two runs over the
+    same store report the same)."""
 
     tickets_compared: int = 0
     moves: list[Move] = field(default_factory=list)
-    tickets_added: list[str] = field(default_factory=list)
-    tickets_removed: list[str] = field(default_factory=list)
-    quarantined: list[dict[str, Any]] = field(default_factory=list)  # newly or differently
-    released: list[dict[str, Any]] = field(default_factory=list)
-    gates: list[dict[str, Any]] = field(default_factory=list)
+    tickets_added: Sample = field(default_factory=Sample)
+    tickets_removed: Sample = field(default_factory=Sample)
+    quarantined: list[Held] = field(default_factory=list)  # newly or differently
+    released: list[Held] = field(default_factory=list)
+    gates_changed: int = 0
+    gates: list[dict[str, Any]] = field(default_factory=list)  # the first GATE_ROWS
     articles: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return not (self.moves or self.tickets_added or self.tickets_removed or self.quarantined
-                    or self.released or self.gates or self.articles)
+        return not (self.moves or self.tickets_added.count or self.tickets_removed.count
+                    or self.quarantined or self.released or self.gates_changed or self.articles)
 
     def moved(self, column: str) -> int:
-        return sum(len(m.tickets) for m in self.moves if m.column == column)
+        return sum(m.count for m in self.moves if m.column == column)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -103,77 +101,130 @@ class Impact:
         return {
             "tickets_compared": self.tickets_compared,
             **{f"{c}_moved": self.moved(c) for c in MOVES},
-            "tickets_added": len(self.tickets_added), "tickets_removed": len(self.tickets_removed),
-            "quarantined": len(self.quarantined), "released": len(self.released),
-            "gates_changed": len(self.gates), "articles_rewritten": len(self.articles),
+            "tickets_added": self.tickets_added.count, "tickets_removed": self.tickets_removed.count,
+            "quarantined": sum(h.count for h in self.quarantined),
+            "released": sum(h.count for h in self.released),
+            "gates_changed": self.gates_changed, "articles_rewritten": len(self.articles),
         }
 
 
-def compare(before: Snapshot, after: Snapshot) -> Impact:
-    impact = Impact(tickets_compared=len(before.tickets.keys() | after.tickets.keys()))
-    groups: dict[tuple[str, str | None, str | None], list[str]] = {}
-    for ticket in sorted(before.tickets.keys() & after.tickets.keys()):
-        for column, was, now in zip(MOVES, before.tickets[ticket], after.tickets[ticket], strict=True):
+Gates = dict[str, tuple[str, str, tuple[tuple[str, str], ...]]]
+
+
+def derived_picture(conn: Connection) -> tuple[Gates, dict[str, str]]:
+    """Each transition's service, gate status and items, and each article's hash."""
+    gates: Gates = {}
+    for t in conn.execute(select(transitions.c.id, transitions.c.service, transitions.c.gate_status,
+                                 transitions.c.payload)):
+        items = (t.payload or {}).get("gate", {}).get("items", [])
+        gates[t.id] = (t.service, t.gate_status,
+                       tuple((str(i.get("key")), str(i.get("status"))) for i in items))
+    articles = {a.transition_id: a.content_hash for a in conn.execute(
+        select(knowledge_articles.c.transition_id, knowledge_articles.c.content_hash))}
+    return gates, articles
+
+
+class Comparison:
+    """Accumulates what a remap changes as it changes it: the old row against the new one,
+    per record, into counts and bounded examples (memory grows with the kinds of change,
+    never with the store)."""
+
+    def __init__(self) -> None:
+        self._moves: dict[tuple[str, str | None, str | None], Move] = {}
+        self._added = Sample()
+        self._held: dict[tuple[str, str, str | None, str], Held] = {}
+        self._released: dict[tuple[str, str, str | None, str], Held] = {}
+        self._derived: tuple[Gates, dict[str, str]] | None = None
+        self.impact = Impact()
+
+    def ticket(self, ref: str, old: tuple[str | None, ...] | None, new: tuple[str | None, ...]) -> None:
+        """A ticket written: `old` its stored (practice, capability, team), None when new."""
+        if old is None:
+            self._added.add(ref)
+            return
+        for column, was, now in zip(MOVES, old, new, strict=True):
             if was != now:
-                groups.setdefault((column, was, now), []).append(_ref(ticket, after, before))
-    order = {c: i for i, c in enumerate(MOVES)}
-    impact.moves = [Move(c, o, n, refs) for (c, o, n), refs in
-                    sorted(groups.items(), key=lambda g: (order[g[0][0]], -len(g[1]), str(g[0][1]),
-                                                         str(g[0][2])))]
-    impact.tickets_added = [_ref(k, after, before) for k in sorted(after.tickets.keys() - before.tickets.keys())]
-    impact.tickets_removed = [_ref(k, after, before)
-                              for k in sorted(before.tickets.keys() - after.tickets.keys())]
-    for key in sorted(after.quarantine):
-        if before.quarantine.get(key) != after.quarantine[key]:
-            fld, reason = after.quarantine[key]
-            impact.quarantined.append({"source": key[0], "stream": key[1], "key": key[2],
-                                       "field": fld, "reason": reason})
-    for key in sorted(before.quarantine.keys() - after.quarantine.keys()):
-        fld, reason = before.quarantine[key]
-        impact.released.append({"source": key[0], "stream": key[1], "key": key[2],
-                                "field": fld, "was": reason})
-    for tid in sorted(before.gates.keys() | after.gates.keys()):
-        old, new = before.gates.get(tid), after.gates.get(tid)
-        if old is not None and new is not None and old[1:] == new[1:]:
-            continue
-        old_items: dict[str, str] = dict(old[2]) if old else {}
-        new_items: dict[str, str] = dict(new[2]) if new else {}
-        items = [{"key": k, "old": old_items.get(k), "new": new_items.get(k)}
-                 for k in sorted(old_items.keys() | new_items.keys()) if old_items.get(k) != new_items.get(k)]
-        impact.gates.append({"transition": tid, "service": (new or old or ("",))[0],
-                             "old": old[1] if old else None, "new": new[1] if new else None,
-                             "items": items})
-    for tid in sorted(before.articles.keys() | after.articles.keys()):
-        old_hash, new_hash = before.articles.get(tid), after.articles.get(tid)
-        if old_hash != new_hash:
-            change = "written" if old_hash is None else "retired" if new_hash is None else "rewritten"
-            impact.articles.append({"transition": tid, "change": change})
-    return impact
+                move = self._moves.get((column, was, now))
+                if move is None:
+                    move = self._moves[(column, was, now)] = Move(column, was, now)
+                move.count += 1
+                if len(move.tickets) < KEEP:
+                    move.tickets.append(ref)
+
+    def quarantined(self, source: str, stream: str, key: str, field_name: str | None, reason: str) -> None:
+        _group(self._held, source, stream, key, field_name, reason)
+
+    def released(self, source: str, stream: str, key: str, field_name: str | None, was: str) -> None:
+        _group(self._released, source, stream, key, field_name, was)
+
+    def before_derivation(self, conn: Connection) -> None:
+        self._derived = derived_picture(conn)
+
+    def after_derivation(self, conn: Connection) -> None:
+        assert self._derived is not None, "before_derivation first"
+        (old_gates, old_articles), (new_gates, new_articles) = self._derived, derived_picture(conn)
+        self._derived = None
+        impact = self.impact
+        impact.gates_changed, impact.gates, impact.articles = 0, [], []
+        for tid in sorted(old_gates.keys() | new_gates.keys()):
+            old, new = old_gates.get(tid), new_gates.get(tid)
+            if old is not None and new is not None and old[1:] == new[1:]:
+                continue
+            impact.gates_changed += 1
+            if len(impact.gates) >= GATE_ROWS:
+                continue
+            old_items: dict[str, str] = dict(old[2]) if old else {}
+            new_items: dict[str, str] = dict(new[2]) if new else {}
+            items = [{"key": k, "old": old_items.get(k), "new": new_items.get(k)}
+                     for k in sorted(old_items.keys() | new_items.keys())
+                     if old_items.get(k) != new_items.get(k)]
+            impact.gates.append({"transition": tid, "service": (new or old or ("",))[0],
+                                 "old": old[1] if old else None, "new": new[1] if new else None,
+                                 "items": items})
+        for tid in sorted(old_articles.keys() | new_articles.keys()):
+            old_hash, new_hash = old_articles.get(tid), new_articles.get(tid)
+            if old_hash != new_hash:
+                change = "written" if old_hash is None else "retired" if new_hash is None else "rewritten"
+                impact.articles.append({"transition": tid, "change": change})
+
+    def result(self, tickets_compared: int) -> Impact:
+        """The report; ordered so two runs over the same store compare equal."""
+        impact = self.impact
+        impact.tickets_compared = tickets_compared
+        order = {c: i for i, c in enumerate(MOVES)}
+        impact.moves = sorted(self._moves.values(), key=lambda m: (order[m.column], -m.count,
+                                                                    str(m.old), str(m.new)))
+        impact.tickets_added = self._added
+        impact.quarantined = _ordered(self._held)
+        impact.released = _ordered(self._released)
+        return impact
 
 
-def _ref(key: tuple[str, str], *shots: Snapshot) -> str:
-    for shot in shots:
-        if key in shot.labels:
-            return f"{key[0]}:{shot.labels[key]}"
-    return f"{key[0]}:{key[1]}"
+def _group(groups: dict[tuple[str, str, str | None, str], Held], source: str, stream: str, key: str,
+           field_name: str | None, reason: str) -> None:
+    shape = _QUOTED.sub("'…'", reason)
+    ident = (source, stream, field_name, shape)
+    held = groups.get(ident)
+    if held is None:
+        if len(groups) >= GROUPS:  # bounded: a reason quoting a value per record
+            ident = (source, stream, None, OTHER)
+            held = groups.get(ident)
+        if held is None:
+            held = groups[ident] = Held(*ident)
+    held.count += 1
+    if len(held.examples) < KEEP:
+        held.examples.append({"key": key, "reason": reason})
+
+
+def _ordered(groups: dict[tuple[str, str, str | None, str], Held]) -> list[Held]:
+    return sorted(groups.values(), key=lambda h: (-h.count, h.source, h.stream, str(h.field), h.reason))
 
 
 # -- rendering ---------------------------------------------------------------------------------
 
-def _examples(refs: list[str]) -> str:
+def _examples(refs: list[str], count: int) -> str:
     shown = ", ".join(refs[:EXAMPLES])
-    return shown + (f", … (+{len(refs) - EXAMPLES})" if len(refs) > EXAMPLES else "")
-
-
-def _reasons(rows: list[dict[str, Any]], reason: str) -> list[tuple[str, str | None, str, int, list[str]]]:
-    """(source/stream, field, reason, count, example keys), largest first."""
-    counted: Counter[tuple[str, str | None, str]] = Counter()
-    examples: dict[tuple[str, str | None, str], list[str]] = {}
-    for r in rows:
-        group = (f"{r['source']}/{r['stream']}", r["field"], r[reason])
-        counted[group] += 1
-        examples.setdefault(group, []).append(r["key"])
-    return [(g[0], g[1], g[2], n, examples[g]) for g, n in counted.most_common()]
+    return shown + (f", … (+{count - min(len(refs), EXAMPLES)})" if count > min(len(refs), EXAMPLES) else "")
 
 
 def _sections(impact: Impact) -> list[tuple[str, list[str], list[list[str]]]]:
@@ -181,22 +232,26 @@ def _sections(impact: Impact) -> list[tuple[str, list[str], list[list[str]]]]:
     out: list[tuple[str, list[str], list[list[str]]]] = []
     labels = {"practice": "practice", "capability": "tier", "team": "team"}
     for column in MOVES:
-        rows = [[str(m.old or "-"), str(m.new or "-"), str(len(m.tickets)), _examples(m.tickets)]
+        rows = [[str(m.old or "-"), str(m.new or "-"), str(m.count), _examples(m.tickets, m.count)]
                 for m in impact.moves if m.column == column]
         if rows:
             out.append((f"Tickets moving to another {labels[column]}", ["from", "to", "tickets", "examples"], rows))
-    if impact.tickets_added or impact.tickets_removed:
+    if impact.tickets_added.count or impact.tickets_removed.count:
         out.append(("Tickets appearing or disappearing", ["change", "tickets", "examples"],
-                    [[c, str(len(refs)), _examples(refs)] for c, refs in
-                     (("mapped now", impact.tickets_added), ("no longer mapped", impact.tickets_removed)) if refs]))
-    for title, rows_in, reason in (("Records quarantined", impact.quarantined, "reason"),
-                                   ("Records released from quarantine", impact.released, "was")):
-        grouped = _reasons(rows_in, reason)
-        if grouped:
+                    [[c, str(s.count), _examples(s.examples, s.count)] for c, s in
+                     (("mapped now", impact.tickets_added), ("no longer mapped", impact.tickets_removed))
+                     if s.count]))
+    for title, groups in (("Records quarantined", impact.quarantined),
+                          ("Records released from quarantine", impact.released)):
+        if groups:
             out.append((title, ["where", "field", "reason", "records", "examples"],
-                        [[w, f or "-", r, str(n), _examples(keys)] for w, f, r, n, keys in grouped]))
+                        [[f"{h.source}/{h.stream}", h.field or "-", h.reason, str(h.count),
+                          _examples([e["key"] for e in h.examples], h.count)] for h in groups]))
     if impact.gates:
-        out.append(("Transitions whose gate changes", ["transition", "service", "status", "items"],
+        more = impact.gates_changed - len(impact.gates)
+        out.append(("Transitions whose gate changes" + (f" (the first {len(impact.gates)}; {more} more)"
+                                                        if more else ""),
+                    ["transition", "service", "status", "items"],
                     [[g["transition"], g["service"], f"{g['old'] or '-'} → {g['new'] or '-'}",
                       "; ".join(f"{i['key']}: {i['old'] or '-'} → {i['new'] or '-'}" for i in g["items"])]
                      for g in impact.gates]))

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import functools
 import hashlib
 import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -21,7 +22,7 @@ from bridge.backfill import Backfilled, backfill
 from bridge.config import BridgeConfig
 from bridge.derive.run import REPUBLISH, derive_all
 from bridge.engine import DERIVE_LOCK_WAIT, CycleResult, Engine, ProgressHook, SourceOutcome
-from bridge.errors import EXIT_OK, BridgeBug, ConfigError, TransientError
+from bridge.errors import EXIT_OK, BridgeBug, ConfigError, PermissionDenied, TransientError
 from bridge.impact import Impact
 from bridge.outbox import deliver_due, pending_pushes
 from bridge.sourcemaps import compiled_for, load_source_mapping
@@ -67,13 +68,15 @@ def remap(config: BridgeConfig, store: Store, source: str | None = None,
         with store.engine.connect() as conn:
             tx = conn.begin()
             try:
-                before = impact.snapshot(conn)
+                comparison = impact.Comparison()
                 for name in names:
                     started = time.monotonic()
-                    result.sources.append(_remap_source(conn, engine, name, progress))
+                    result.sources.append(_remap_source(conn, engine, name, progress, comparison))
                     result.sources[-1].seconds = time.monotonic() - started
+                comparison.before_derivation(conn)
                 _derive_in(conn, config, engine, result)
-                report = impact.compare(before, impact.snapshot(conn))
+                comparison.after_derivation(conn)
+                report = comparison.result(_tickets_of(conn, names))
             except BaseException:
                 tx.rollback()
                 raise
@@ -91,17 +94,24 @@ def remap(config: BridgeConfig, store: Store, source: str | None = None,
     return result, report
 
 
-def _remap_source(conn: Connection, engine: Engine, name: str,
-                  progress: ProgressHook | None) -> SourceOutcome:
-    stored = int(conn.execute(select(func.count()).select_from(raw_records).where(
-        raw_records.c.source == name, raw_records.c.deleted.is_(False))).scalar_one())
-    if progress:
-        progress(f"re-mapping {name}", 0, stored)
+def _remap_source(conn: Connection, engine: Engine, name: str, progress: ProgressHook | None,
+                  comparison: impact.Comparison | None = None, label: str | None = None,
+                  ) -> SourceOutcome:
     mapping = engine.mapping(engine.config.source(name))
-    counts = mapping.remap_all(conn)
+    stored = int(conn.execute(select(func.count()).select_from(raw_records).where(
+        raw_records.c.source == name, raw_records.c.deleted.is_(False),
+        raw_records.c.stream.in_(sorted(mapping.compiled.streams)))).scalar_one())
+    label = label or f"re-mapping {name}"
     if progress:
-        progress(f"re-mapping {name}", counts.mapped + counts.quarantined, stored)
+        progress(label, 0, stored)
+    counts = mapping.remap_all(conn, comparison, (lambda read: progress(label, read, stored))
+                               if progress else None)
     return SourceOutcome(name, pulled=0, mapped=counts.mapped, quarantined=counts.quarantined)
+
+
+def _tickets_of(conn: Connection, sources: list[str]) -> int:
+    return int(conn.execute(select(func.count()).select_from(tickets).where(
+        tickets.c.source.in_(sources))).scalar_one())
 
 
 def _derive_in(conn: Connection, config: BridgeConfig, engine: Engine, result: CycleResult) -> None:
@@ -126,25 +136,33 @@ def _deliver(config: BridgeConfig, store: Store, engine: Engine, result: CycleRe
 
 
 def diff_mappings(config: BridgeConfig, store: Store, source: str, old: list[str] | None,
-                  new: list[str], progress: ProgressHook | None = None) -> Impact:
+                  new: list[str], progress: ProgressHook | None = None,
+                  derive_progress: Callable[[str, int, int], None] | None = None) -> Impact:
     """What replacing a source's mapping files `old` (None: as configured) by `new` would do,
-    from the stored records alone: both are mapped and derived in one transaction that is
-    rolled back, and the two pictures compared. Nothing is written, nothing is fetched."""
+    from the stored records alone, in one transaction that is rolled back: the records are
+    mapped with `old` and derived, then mapped with `new` (each change compared with the row
+    it replaces, as a remap does) and derived again. Nothing is written, nothing is fetched.
+    `progress` hears `re-mapping SOURCE (old|new mapping)`, `derive_progress` ("old" or
+    "new", transitions derived, transitions in all)."""
     src = config.source(source)
-    compiled_old = mapping_for_source(src.kind, old) if old is not None else compiled_for(src)
-    compiled_new = mapping_for_source(src.kind, new)
+    compiled = {"old": mapping_for_source(src.kind, old) if old is not None else compiled_for(src),
+                "new": mapping_for_source(src.kind, new)}
     with contextlib.ExitStack() as locks:
         if not locks.enter_context(job_lock(store, f"pull:{source}")):
             raise TransientError(f"source {source!r} is being synced by another process; try again later")
         locks.enter_context(waiting_lock(store, "derive", DERIVE_LOCK_WAIT))
         with store.engine.connect() as conn, _rolled_back(conn):
-            shots = []
-            for compiled in (compiled_old, compiled_new):
-                engine = Engine(config, store, compiled={source: compiled})
-                _remap_source(conn, engine, source, progress)
+            comparison = impact.Comparison()
+            for stage in ("old", "new"):
+                hook = (functools.partial(derive_progress, stage) if derive_progress else None)
+                engine = Engine(config, store, compiled={source: compiled[stage]}, derive_progress=hook)
+                _remap_source(conn, engine, source, progress, comparison if stage == "new" else None,
+                              label=f"re-mapping {source} ({stage} mapping)")
+                if stage == "new":
+                    comparison.before_derivation(conn)
                 _derive_in(conn, config, engine, CycleResult())
-                shots.append(impact.snapshot(conn))
-    return impact.compare(*shots)
+            comparison.after_derivation(conn)
+            return comparison.result(_tickets_of(conn, [source]))
 
 
 @contextlib.contextmanager
@@ -258,6 +276,7 @@ class ReconcileResult:
     stored: int
     deleted: int
     examples: list[str] = field(default_factory=list)
+    reported: int | None = None  # the count the tool gave for its census, when it gave one
 
     @property
     def share(self) -> float:
@@ -303,27 +322,37 @@ def reconcile(config: BridgeConfig, store: Store, source: str,
     results: list[ReconcileResult] = []
     try:
         for spec in connector.streams():
-            present = _census(connector, spec.name, progress)  # raises before anything is written
             with store.engine.connect() as conn:
                 stored = set(conn.execute(select(raw_records.c.key).where(
                     raw_records.c.source == source, raw_records.c.stream == spec.name,
                     raw_records.c.deleted.is_(False))).scalars())
+            try:
+                present, reported = _census(connector, spec.name, progress)  # raises before anything is written
+            except PermissionDenied as exc:
+                if not stored:
+                    log.warning("%s: no census of %s (%s): nothing stored there to reconcile",
+                                source, spec.name, exc)
+                    continue
+                cause = connector.census_cause(spec.name, present=0, stored=len(stored),
+                                               reported=None, denied=exc) or f"{exc}: missing read permission"
+                raise ConfigError(f"reconcile {source}: no census of {spec.name}, where {len(stored)} "
+                                  f"record(s) are stored: {cause}. Nothing was marked deleted") from exc
             gone[spec.name] = sorted(stored - present)
             results.append(ReconcileResult(spec.name, len(present), len(stored), len(gone[spec.name]),
-                                           gone[spec.name][:10]))
+                                           gone[spec.name][:10], reported))
+        outcome = Reconciled(source, results, dry_run=dry_run)
+        over = [r for r in results if r.deleted and r.share > max_share]
+        if over:
+            with store.engine.connect() as conn:
+                outcome.cause = _likely_cause(conn, connector, source, over, gone)
     finally:
         connector.close()
-    outcome = Reconciled(source, results, dry_run=dry_run)
-    over = [r for r in results if r.deleted and r.share > max_share]
-    if over:
-        with store.engine.connect() as conn:
-            outcome.cause = _likely_cause(conn, source, over, gone)
-        if not force and not dry_run:
-            shares = ", ".join(f"{r.deleted} of {r.stored} {r.stream} record(s) ({r.share:.0%})" for r in over)
-            raise ConfigError(
-                f"reconcile {source}: {shares} would be marked deleted, more than --max-share "
-                f"{max_share:.0%}; {outcome.cause}. Check with --dry-run, then use --force if "
-                "the records really are gone")
+    if over and not force and not dry_run:
+        shares = ", ".join(f"{r.deleted} of {r.stored} {r.stream} record(s) ({r.share:.0%})" for r in over)
+        raise ConfigError(
+            f"reconcile {source}: {shares} would be marked deleted, more than --max-share "
+            f"{max_share:.0%}; {outcome.cause}. Check with --dry-run, then use --force if "
+            "the records really are gone")
     if dry_run:
         return outcome
     with store.engine.begin() as conn:
@@ -341,10 +370,15 @@ def reconcile(config: BridgeConfig, store: Store, source: str,
     return outcome
 
 
-def _likely_cause(conn: Connection, source: str, over: list[ReconcileResult],
+def _likely_cause(conn: Connection, connector: Connector, source: str, over: list[ReconcileResult],
                   gone: dict[str, list[str]]) -> str:
-    """Name what most likely hid the records: a whole stream unreadable, or whole projects
-    gone (a narrowed scope or a permission lost on them)."""
+    """Name what most likely hid the records: what the tool's census says (its connector
+    knows: ServiceNow's count against the rows returned), else a whole stream unreadable,
+    else whole projects gone (a narrowed scope or a permission lost on them)."""
+    said = [note for r in over if (note := connector.census_cause(
+        r.stream, present=r.present, stored=r.stored, reported=r.reported))]
+    if said:
+        return "; ".join(said)
     empty = [r.stream for r in over if r.present == 0]
     if empty:
         return (f"the census found no record at all in {', '.join(empty)}: the account has probably "
@@ -367,7 +401,9 @@ def _likely_cause(conn: Connection, source: str, over: list[ReconcileResult],
             "read permission on part of it")
 
 
-def _census(connector: Connector, stream: str, progress: ProgressHook | None) -> set[str]:
+def _census(connector: Connector, stream: str, progress: ProgressHook | None,
+            ) -> tuple[set[str], int | None]:
+    """The keys present, and the count the tool gave on the census's first page."""
     label = f"census {connector.name}/{stream}"
     connector.read_total = None
     present: set[str] = set()
@@ -377,7 +413,7 @@ def _census(connector: Connector, stream: str, progress: ProgressHook | None) ->
             progress(label, len(present), connector.read_total)
     if progress:
         progress(label, len(present), connector.read_total)
-    return present
+    return present, connector.read_total
 
 
 @dataclass

@@ -3,19 +3,26 @@ applied to changed raw records inside the caller's transaction."""
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, String, Table
 
 from bridge.models import Project, RawRecord, Ticket
+from bridge.store import bulk
 from bridge.store import repository as repo
 from bridge.store.schema import projects as projects_table
 from bridge.store.schema import tickets as tickets_table
 from connectors.base import SourceConfig
 from mappings import mapping_for_source
 from mappings.compile import BoundMapping, CompiledMapping, MapOutcome
+
+if TYPE_CHECKING:
+    from bridge.impact import Comparison
 
 # cursors rows of the engine's own start with "~": no stream is named so, stream names
 # being table and resource names
@@ -177,15 +184,75 @@ class SourceMapping:
             repo.delete_cursor(conn, self.source.name, REMAP_MARKS)
         return counts
 
-    def remap_all(self, conn: Connection) -> ApplyCounts:
-        """Map every stored record again (after a mapping change); nothing is left pending."""
+    def remap_all(self, conn: Connection, comparison: Comparison | None = None,
+                  progress: Callable[[int], None] | None = None) -> ApplyCounts:
+        """Map every stored record again (after a mapping change); nothing is left pending.
+
+        Batch by batch: each mapped entity's digest is compared with the stored one and only
+        what changed is written; `comparison` hears each change with the row it replaces,
+        `progress` the records read so far."""
         self._bound = None
         bound = self.bound(conn)
         counts = ApplyCounts()
-        self._map(conn, bound, repo.iter_raw(conn, self.source.name, self.compiled.streams), counts)
+        read = 0
+        with _collector_paused():
+            for batch in bulk.raw_batches(conn, self.source.name, self.compiled.streams):
+                self._remap_batch(conn, bound, batch, counts, comparison)
+                read += len(batch)
+                if progress is not None:
+                    progress(read)
         self.pending_remap = {}
         repo.delete_cursor(conn, self.source.name, REMAP_MARKS)
         return counts
+
+    def _remap_batch(self, conn: Connection, bound: BoundMapping, batch: Sequence[RawRecord],
+                     counts: ApplyCounts, comparison: Comparison | None) -> None:
+        source = self.source.name
+        tickets: dict[str, Ticket] = {}
+        projects: list[Project] = []
+        held: dict[tuple[str, str], tuple[str | None, str, dict[str, Any]]] = {}
+        mapped: list[tuple[str, str]] = []
+        for record in batch:
+            outcome = _judge(bound, record)
+            if outcome.kind == "quarantine":
+                held[(record.stream, record.key)] = (outcome.field, outcome.reason or "mapping failed",
+                                                     record.payload)
+                counts.quarantined += 1
+                continue
+            mapped.append((record.stream, record.key))
+            if isinstance(outcome.entity, Ticket):
+                tickets[outcome.entity.key] = outcome.entity
+                counts.mapped += 1
+            elif isinstance(outcome.entity, Project):
+                projects.append(outcome.entity)
+                counts.mapped += 1
+        # quarantine: write what is new or different, release what maps now
+        was = bulk.stored_quarantine(conn, source, [*held, *mapped])
+        changed = [(stream, key, fld, reason, payload) for (stream, key), (fld, reason, payload)
+                   in held.items() if was.get((stream, key)) != (fld, reason)]
+        bulk.put_quarantine(conn, source, changed)
+        freed = [ident for ident in mapped if ident in was]
+        bulk.release(conn, source, freed)
+        # tickets: only those whose digest differs from the stored one
+        stored = bulk.stored_tickets(conn, source, list(tickets))
+        writes: list[Ticket] = []
+        for key, ticket in tickets.items():
+            old = stored.get(key)
+            payload = ticket.model_dump(mode="json")
+            if old is not None and old[0] == repo.content_hash(payload):
+                continue
+            writes.append(ticket)
+            if comparison is not None:
+                comparison.ticket(f"{source}:{payload.get('display_key') or key}", old[1:] if old else None,
+                                  (payload["practice"], payload["capability"], payload["team"]))
+        repo.upsert_tickets(conn, writes)
+        repo.upsert_projects(conn, projects)
+        if comparison is not None:
+            for stream, key, fld, reason, _ in changed:
+                comparison.quarantined(source, stream, key, fld, reason)
+            for stream, key in freed:
+                fld, reason = was[(stream, key)]
+                comparison.released(source, stream, key, fld, reason)
 
     def remap_quarantined(self, conn: Connection) -> ApplyCounts:
         """Map again the stored records a mapping rejected (after a mapping or data fix).
@@ -208,17 +275,7 @@ class SourceMapping:
             if record.deleted:
                 repo.delete_entity(conn, record.source, record.key)
                 continue
-            try:
-                outcome = bound.map(record)
-            except _RECORD_FAILURES as exc:
-                log.warning("%s/%s %s: mapping failed: %s: %s", record.source, record.stream,
-                            record.key, type(exc).__name__, exc)
-                outcome = MapOutcome("quarantine", reason=f"mapping failed: {type(exc).__name__}: "
-                                                          f"{str(exc)[:300]}")
-            if outcome.kind != "quarantine" and isinstance(outcome.entity, Project | Ticket):
-                long = _too_long(outcome.entity)
-                if long is not None:
-                    outcome = MapOutcome("quarantine", field=long[0], reason=long[1])
+            outcome = _judge(bound, record)
             if outcome.kind == "quarantine":
                 repo.put_quarantine(conn, record.source, record.stream, record.key,
                                     outcome.reason or "mapping failed", outcome.field, record.payload)
@@ -239,3 +296,33 @@ class SourceMapping:
         repo.upsert_projects(conn, projects)
         for stream, keys in released.items():
             repo.release_quarantine(conn, self.source.name, stream, keys)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cycle collector off while batches are mapped: each batch's records (parsed JSON,
+    acyclic, freed by reference counting) would otherwise set off full collections over
+    every object alive, a quarter of a remap's time."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _judge(bound: BoundMapping, record: RawRecord) -> MapOutcome:
+    """The record's outcome as stored: a mapping failure or a value too long for its
+    column quarantines the record, never the page."""
+    try:
+        outcome = bound.map(record)
+    except _RECORD_FAILURES as exc:
+        log.warning("%s/%s %s: mapping failed: %s: %s", record.source, record.stream,
+                    record.key, type(exc).__name__, exc)
+        return MapOutcome("quarantine", reason=f"mapping failed: {type(exc).__name__}: {str(exc)[:300]}")
+    if outcome.kind != "quarantine" and isinstance(outcome.entity, Project | Ticket):
+        long = _too_long(outcome.entity)
+        if long is not None:
+            return MapOutcome("quarantine", field=long[0], reason=long[1])
+    return outcome

@@ -380,6 +380,13 @@ class Connector(abc.ABC):
         for record in self.read(stream, None, lambda q: None):
             yield record.key
 
+    def census_cause(self, stream: str, *, present: int, stored: int, reported: int | None,
+                     denied: PermissionDenied | None = None) -> str | None:
+        """Why a census of `stream` found `present` keys where `stored` are stored (or was
+        `denied`), in the tool's terms; `reported` is the count the tool gave on the census's
+        first page. None: this tool has nothing to add to the generic causes."""
+        return None
+
     def close(self) -> None:  # noqa: B027 - optional hook, most connectors hold nothing
         """Release sessions and pools."""
 

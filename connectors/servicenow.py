@@ -507,6 +507,28 @@ class ServiceNowConnector(Connector):
                                   request=f"GET /api/now/table/{stream}")
             last = ids[-1]
 
+    def census_cause(self, stream: str, *, present: int, stored: int, reported: int | None,
+                     denied: PermissionDenied | None = None) -> str | None:
+        """ServiceNow's count (X-Total-Count) is taken before row ACLs remove rows: a count
+        above the rows returned means rows hidden from the account, a count that agrees
+        means the table shows the account fewer rows than before (a few rows hidden by ACLs
+        in any case: the difference must account for most of what is missing)."""
+        if denied is not None:
+            return (f"the account may not read table {stream} ({denied.request or 'HTTP 403'}): "
+                    f"missing read permission (a table ACL or a role it lost); grant it read "
+                    f"access to {stream}, or leave the table out of `tables`")
+        if reported is not None and reported - present >= (stored - present) / 2:
+            # the rows still exist (counted) but are not returned: most of what is missing
+            return (f"ServiceNow counted {reported:,} row(s) in {stream} but returned {present:,} "
+                    f"(ACL-trimmed or empty pages): row-level read ACLs hide the rest from the "
+                    "account: missing read permission on those records")
+        if reported is not None:
+            return (f"{stream} counts {reported:,} row(s) (returned {present:,}), where {stored:,} are "
+                    "stored: the table's scope was narrowed for the account (a changed role, "
+                    "domain or query business rule) or in the source's configuration, "
+                    "or the records were really deleted")
+        return None
+
     # -- what the bridge wrote, read back ------------------------------------------------------
 
     @property

@@ -64,7 +64,11 @@ def command(ctx: click.Context, files: tuple[str, ...], source: str | None, fmt:
     store = open_cli_store(config, dry_run=True)
     try:
         with Reporter(Console(stderr=True)) as report:
-            change = ops.diff_mappings(config, store, name, [old] if old else None, [new], progress=report)
+            def derived(stage: str, done: int, total: int) -> None:
+                report(f"deriving ({stage} mapping)", done, total, unit="transitions")
+
+            change = ops.diff_mappings(config, store, name, [old] if old else None, [new],
+                                       progress=report, derive_progress=derived)
     finally:
         store.close()
     title = f"Mapping change for {name}: {old or 'configured'} → {new}"

@@ -12,6 +12,7 @@ from bridge.engine import Engine
 from bridge.sandbox import Sandbox
 from bridge.sandbox.testing import sandbox_factory  # noqa: F401 - fixture
 from bridge.store import open_store
+from mappings.loader import default_path
 from tests.integration.test_cycle import write_config
 from tests.integration.test_migrate import cli
 
@@ -52,6 +53,14 @@ def test_sync_and_every_migrate_verb_log_progress_without_a_terminal(
     done = cli(config, "migrate", "remap", "--source", "jira")
     assert done.returncode == 0, done.stderr
     assert counted(progress_lines(done.stderr), "re-mapping jira") > 0
+
+    # mappings diff: both re-mappings and both derivations, the new one of each last
+    done = cli(config, "mappings", "diff", str(default_path("jira")), "--source", "jira")
+    assert done.returncode == 0, done.stderr
+    lines = progress_lines(done.stderr)
+    for stage in ("old", "new"):
+        assert counted(lines, f"re-mapping jira ({stage} mapping)") > 0
+        assert counted(lines, f"deriving ({stage} mapping)") == len(derived)
 
     done = cli(config, "migrate", "republish")
     assert done.returncode == 0, done.stderr

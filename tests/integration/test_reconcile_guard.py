@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -98,3 +99,56 @@ def test_an_unreadable_stream_is_named_as_a_permission_problem(
         migrate.reconcile(config, store, "snow", max_share=0.5)
     assert "no record at all in problem" in str(refused.value)
     assert "read permission" in str(refused.value)
+
+
+def test_servicenow_rows_hidden_by_acls_are_named_as_missing_read_permission(
+        world: tuple[Sandbox, Path, Store]) -> None:
+    sb, path, store = world
+    sb.servicenow_store.acl_hidden = 0.6  # the account's read ACLs now hide most ticket rows
+    with pytest.raises(ConfigError) as refused:
+        migrate.reconcile(load_config(path), store, "snow")
+    message = str(refused.value)
+    assert "ServiceNow counted" in message and "row-level read ACLs" in message
+    assert "missing read permission" in message
+    assert deleted(store) == 0
+    dry = migrate.reconcile(load_config(path), store, "snow", dry_run=True)
+    hidden = [r for r in dry.streams if r.deleted]
+    assert hidden and all(r.reported is not None and r.reported > r.present for r in hidden)
+
+
+def test_a_servicenow_table_refused_with_403_is_named_and_changes_nothing(
+        world: tuple[Sandbox, Path, Store], monkeypatch: pytest.MonkeyPatch) -> None:
+    sb, path, store = world
+    real = sb.servicenow_store.may_read_table
+    monkeypatch.setattr(sb.servicenow_store, "may_read_table",
+                        lambda table: table.name != "problem" and real(table))
+    with pytest.raises(ConfigError) as refused:
+        migrate.reconcile(load_config(path), store, "snow", force=True)
+    message = str(refused.value)
+    assert "no census of problem" in message and "may not read table problem" in message
+    assert "missing read permission" in message and "Nothing was marked deleted" in message
+    assert deleted(store) == 0
+
+
+def test_a_servicenow_table_showing_fewer_rows_it_counts_all_of_is_a_narrowed_scope(
+        world: tuple[Sandbox, Path, Store], monkeypatch: pytest.MonkeyPatch) -> None:
+    sb, path, store = world
+    real = sb.servicenow_store.select
+
+    def narrowed(table: Any, query: Any, offset: int, limit: int, count: bool = True,
+                 ) -> tuple[list[int], int | None]:
+        # a query business rule (or a changed role) narrows what the account's queries match:
+        # the instance counts only what it returns
+        if table.name != "incident":
+            return real(table, query, offset, limit, count)
+        rows, _ = real(table, query, 0, 1_000_000, count)
+        kept = [i for i in rows if i % 3 == 0]
+        return kept[offset:offset + limit], len(kept)
+
+    monkeypatch.setattr(sb.servicenow_store, "select", narrowed)
+    with pytest.raises(ConfigError) as refused:
+        migrate.reconcile(load_config(path), store, "snow")
+    message = str(refused.value)
+    assert "incident counts" in message and "scope was narrowed" in message
+    assert "row-level" not in message
+    assert deleted(store) == 0

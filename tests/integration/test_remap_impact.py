@@ -16,7 +16,7 @@ from bridge.config import BridgeConfig, load_config
 from bridge.engine import Engine
 from bridge.sandbox import Sandbox
 from bridge.store import Store, open_store
-from bridge.store.schema import quarantine, tickets
+from bridge.store.schema import metadata, quarantine, tickets
 from connectors import http
 from mappings.loader import default_path
 from tests.integration.test_cycle import write_config
@@ -55,6 +55,11 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Pat
             store.close()
 
 
+def digests(store: Store) -> dict[str, tuple[int, str]]:
+    with store.engine.connect() as conn:
+        return {t.name: migrate.table_digest(conn, t) for t in metadata.sorted_tables}
+
+
 def use_mapping(path: Path) -> BridgeConfig:
     path.write_text(path.read_text().replace(
         "    retry: {max_attempts: 6, base_delay: 0.01, max_delay: 0.2}\n\n",
@@ -66,13 +71,11 @@ def test_the_dry_run_reports_what_the_remap_then_applies(world: tuple[Path, Brid
     path, config, store = world
     # before the change: what the new file would do, from the two mappings
     diffed = migrate.diff_mappings(config, store, "jira", None, [str(path.parent / "jira.yaml")])
-    with store.engine.connect() as conn:
-        untouched = impact.snapshot(conn)
+    untouched = digests(store)
 
     config = use_mapping(path)
     dry, reported = migrate.remap(config, store, "jira", dry_run=True)
-    with store.engine.connect() as conn:
-        assert impact.compare(untouched, impact.snapshot(conn)).empty  # nothing written
+    assert digests(store) == untouched  # nothing written
     assert dry.dry_run and dry.exit_code == 3  # records would be quarantined, as sync says
     s = reported.summary()
     assert s["practice_moved"] and s["team_moved"] and s["quarantined"] and s["gates_changed"]
@@ -86,15 +89,26 @@ def test_the_dry_run_reports_what_the_remap_then_applies(world: tuple[Path, Brid
         held = {(q.stream, q.key): q for q in conn.execute(select(quarantine).where(
             quarantine.c.source == "jira"))}
     for move in done.moves:
+        assert move.tickets and len(move.tickets) <= min(move.count, impact.KEEP)
         for ref in move.tickets:
             assert getattr(stored[ref.split(":", 1)[1]], move.column) == move.new
-    for q in done.quarantined:
-        assert held[(q["stream"], q["key"])].reason == q["reason"]
-    assert {q["field"] for q in done.quarantined} == {"resolved"}
+    moved = sum(1 for r in stored.values() if r.team == "Data Platform")
+    assert done.moved("team") == moved  # counted: every ticket, not only the examples
+    for group in done.quarantined:
+        assert group.examples and len(group.examples) <= min(group.count, impact.KEEP)
+        for example in group.examples:
+            assert held[(group.stream, example["key"])].reason == example["reason"]
+    assert {g.field for g in done.quarantined} == {"resolved"}
+    assert sum(g.count for g in done.quarantined) == len(held)
 
-    # the same remap again changes nothing
+    # the same remap again changes nothing, and writes no row (each row's time stays)
     _, again = migrate.remap(config, store, "jira", dry_run=True)
     assert again.empty
+    before = digests(store)
+    migrate.remap(config, store, "jira", push=False)
+    after = digests(store)
+    assert after["tickets"] == before["tickets"] and after["quarantine"] == before["quarantine"]
+    assert after["projects"] == before["projects"]
 
 
 def test_remap_cli_reports_quarantine_without_verbose_and_exits_3(world: tuple[Path, BridgeConfig, Store]) -> None:

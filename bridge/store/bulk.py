@@ -1,0 +1,94 @@
+"""Bulk reads and writes for re-mapping a whole source, inside the caller's transaction:
+raw records in large batches with only the columns a mapping reads, and the stored rows a
+batch of re-mapped records replaces (digest and the columns a report compares)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select
+
+from bridge.models import RawRecord
+from bridge.store.repository import lookup_by, utcnow
+from bridge.store.schema import quarantine, raw_records, tickets
+
+BATCH = 1000  # records a batch: their parsed payloads are most of the remap's memory
+
+
+def raw_batches(conn: Connection, source: str, streams: Iterable[str] | None = None,
+                batch: int = BATCH) -> Iterator[list[RawRecord]]:
+    """The live raw records of `streams` (None: every stream of the source), stream by
+    stream in key order, `batch` at a time. Keyset pages on the (source, stream, key) index:
+    each costs its own size (paging in id order had every page sort the whole source). The
+    stored rows were validated when stored: they are not validated again."""
+    if streams is None:
+        streams = conn.execute(select(raw_records.c.stream).where(
+            raw_records.c.source == source).distinct()).scalars()
+    columns = (raw_records.c.key, raw_records.c.updated, raw_records.c.payload)
+    for stream in sorted(set(streams)):
+        last: str | None = None
+        while True:
+            query = select(*columns).where(raw_records.c.source == source,
+                                           raw_records.c.stream == stream,
+                                           raw_records.c.deleted.is_(False))
+            if last is not None:
+                query = query.where(raw_records.c.key > last)
+            rows = conn.execute(query.order_by(raw_records.c.key).limit(batch)).all()
+            if not rows:
+                break
+            yield [RawRecord.model_construct(source=source, stream=stream, key=key, updated=updated,
+                                             payload=payload, deleted=False)
+                   for key, updated, payload in rows]
+            last = rows[-1][0]
+            if len(rows) < batch:
+                break
+
+
+StoredTicket = tuple[str, str | None, str | None, str | None]
+
+
+def stored_tickets(conn: Connection, source: str, keys: Sequence[str]) -> dict[str, StoredTicket]:
+    """key -> (content hash, practice, capability, team) of the stored tickets (columns only:
+    no stored payload is parsed)."""
+    columns = (tickets.c.key, tickets.c.content_hash, tickets.c.practice, tickets.c.capability,
+               tickets.c.team)
+    return {row[0]: tuple(row[1:]) for row in lookup_by(
+        conn, columns, tickets, {"source": source}, "key", keys)}
+
+
+def stored_quarantine(conn: Connection, source: str, wanted: Iterable[tuple[str, str]],
+                      ) -> dict[tuple[str, str], tuple[str | None, str]]:
+    """(stream, key) -> (field, reason) of the quarantined among `wanted`."""
+    by_stream: dict[str, list[str]] = {}
+    for stream, key in wanted:
+        by_stream.setdefault(stream, []).append(key)
+    found: dict[tuple[str, str], tuple[str | None, str]] = {}
+    for stream, keys in by_stream.items():
+        for key, field_name, reason in lookup_by(
+                conn, (quarantine.c.key, quarantine.c.field, quarantine.c.reason), quarantine,
+                {"source": source, "stream": stream}, "key", keys):
+            found[(stream, key)] = (field_name, reason)
+    return found
+
+
+def put_quarantine(conn: Connection, source: str,
+                   held: Sequence[tuple[str, str, str | None, str, dict[str, Any]]]) -> None:
+    """Quarantine (stream, key, field, reason, payload) rows, replacing what each had."""
+    release(conn, source, [(stream, key) for stream, key, *_ in held])
+    now = utcnow()
+    rows = [{"source": source, "stream": stream, "key": key, "field": field_name, "reason": reason,
+             "payload": payload, "at": now} for stream, key, field_name, reason, payload in held]
+    for start in range(0, len(rows), 1000):
+        conn.execute(insert(quarantine), rows[start:start + 1000])
+
+
+def release(conn: Connection, source: str, records: Iterable[tuple[str, str]]) -> None:
+    by_stream: dict[str, list[str]] = {}
+    for stream, key in records:
+        by_stream.setdefault(stream, []).append(key)
+    for stream, keys in by_stream.items():
+        for start in range(0, len(keys), 500):
+            conn.execute(delete(quarantine).where(
+                quarantine.c.source == source, quarantine.c.stream == stream,
+                quarantine.c.key.in_(keys[start:start + 500])))
