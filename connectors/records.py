@@ -8,6 +8,8 @@ import hashlib
 import json
 from typing import Any
 
+import orjson
+
 MAX_KEY_LENGTH = 255  # the store's key columns
 #: container levels the store's canonical JSON encoder (orjson) accepts in one payload
 MAX_NESTING = 254
@@ -34,6 +36,8 @@ def nesting_problem(payload: object, limit: int = MAX_NESTING,
     """(field, reason) of the first place `payload` nests deeper than `limit` containers,
     None when it does not; `field` is the first `field_steps` keys of the path there (2 for
     Jira's `fields.description`). Iterative, so a depth bomb cannot exhaust the stack."""
+    if limit >= MAX_NESTING and _encodes(payload):
+        return None  # the encoder itself refuses more than MAX_NESTING levels: nothing deeper
     stack: list[tuple[object, int, str]] = [(payload, 1, "")]
     while stack:
         value, depth, path = stack.pop()
@@ -49,6 +53,17 @@ def nesting_problem(payload: object, limit: int = MAX_NESTING,
             return where or "payload", f"nested deeper than {limit} levels"
         stack.extend((v, depth + 1, p) for p, v in children if isinstance(v, dict | list))
     return None
+
+
+def _encodes(payload: object) -> bool:
+    """Whether orjson encodes `payload`: it counts container levels in C and refuses more
+    than MAX_NESTING, so success proves the payload shallow enough at a fraction of the
+    walk's cost; any failure (depth, or a value it cannot encode) leaves it to the walk."""
+    try:
+        orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS)
+    except (orjson.JSONEncodeError, TypeError):
+        return False
+    return True
 
 
 def storable(value: object, limit: int = MAX_NESTING) -> dict[str, Any]:
