@@ -18,6 +18,7 @@ from sqlalchemy import (
     ARRAY,
     ColumnElement,
     Connection,
+    Insert,
     String,
     Table,
     Text,
@@ -32,7 +33,6 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.sql.expression import Executable
 
 from bridge.models import Project, RawRecord, ServiceTransition, Ticket
 from bridge.store.schema import (
@@ -150,7 +150,7 @@ def store_raw(conn: Connection, records: Sequence[RawRecord], now: datetime | No
 
 
 def _insert_or_update(dialect: str, table: Table, keys: Sequence[str], changing: Sequence[str],
-                      serialised: Sequence[str] = ()) -> Executable:
+                      serialised: Sequence[str] = ()) -> Insert:
     """INSERT ... ON CONFLICT (keys) DO UPDATE SET changing = the new values; the
     `serialised` JSON columns take their rows' JSON text as it is."""
     if dialect == "sqlite":
@@ -228,12 +228,44 @@ def upsert(conn: Connection, table: Table, keys: Sequence[str], rows: Sequence[d
     changing = [c for c in columns if c not in keys and c not in keep]
     if dialect in ("sqlite", "postgresql"):
         statement = _insert_or_update(dialect, table, keys, changing, serialised)
+        plan = (_driver_plan(conn, table, keys, changing, serialised, list(rows[0]))
+                if dialect == "sqlite" else None)
         for start in range(0, len(rows), 1000):
-            conn.execute(statement, list(rows[start:start + 1000]))
+            chunk = rows[start:start + 1000]
+            if plan is None:
+                conn.execute(statement, list(chunk))
+                continue
+            sql, order = plan
+            conn.exec_driver_sql(sql, [tuple([row[name] if convert is None else convert(row[name])
+                                              for name, convert in order]) for row in chunk])
         return
     for row in rows:
         _put(conn, table, {k: row[k] for k in keys}, {c: row[c] for c in changing},
              {c: row[c] for c in keep if c in row})
+
+
+_Plan = tuple[str, list[tuple[str, Callable[[Any], Any] | None]]]
+#: (table, keys, changing, serialised, row keys) -> SQL and, per parameter, row key and converter
+_driver_plans: dict[tuple[Any, ...], _Plan | None] = {}
+
+
+def _driver_plan(conn: Connection, table: Table, keys: Sequence[str], changing: Sequence[str],
+                 serialised: Sequence[str], names: list[str]) -> _Plan | None:
+    """The SQLite insert-or-update compiled once, and how to turn a row into its parameters
+    with the columns' own converters: rows go to the driver's executemany as they are,
+    without SQLAlchemy's per-row parameter processing (a sync's hot spot). None when a
+    parameter is not one of the rows' keys (a column default to fill in): SQLAlchemy does it."""
+    key = (table, tuple(keys), tuple(changing), tuple(serialised), tuple(names))
+    if key not in _driver_plans:
+        compiled = _insert_or_update("sqlite", table, keys, changing, serialised).compile(
+            dialect=conn.dialect, column_keys=names)
+        order = list(compiled.positiontup or ())
+        _driver_plans[key] = None
+        if compiled.positional and order and all(name in names for name in order):
+            _driver_plans[key] = (compiled.string, [
+                (name, compiled.binds[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect))
+                for name in order])
+    return _driver_plans[key]
 
 
 def _parsed_json(row: dict[str, Any], serialised: Sequence[str]) -> dict[str, Any]:

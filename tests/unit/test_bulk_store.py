@@ -156,3 +156,19 @@ def test_payloads_are_stored_as_json_every_reader_reads(store_url: str) -> None:
         assert stored_ticket == ticket("PAY-7", summary="Ren\u00e9e")
     finally:
         store.close()
+
+
+def test_a_column_left_to_its_default_is_filled_in(store_url: str) -> None:
+    store = open_store(store_url)
+    row = {"source": "jira", "key": "PAY-1", "status_category": "new", "opened": T0,
+           "payload": {"key": "PAY-1"}, "content_hash": "h", "updated_at": T0}
+    try:
+        with store.engine.begin() as conn:
+            repo.upsert(conn, tickets, ("source", "key"), [row])  # no sla_breached: its default
+            repo.upsert(conn, tickets, ("source", "key"), [{**row, "opened": T1}])
+        with store.engine.connect() as conn:
+            found = conn.execute(select(tickets.c.sla_breached, tickets.c.opened,
+                                        tickets.c.payload)).one()
+        assert tuple(found) == (False, T1, {"key": "PAY-1"})
+    finally:
+        store.close()
