@@ -403,9 +403,9 @@ class Engine:
         with reader:
             for page in reader:
                 outcome.pulled += len(page.records)
-                for record in page.records:
-                    if record.updated is not None and (newest is None or record.updated > newest):
-                        newest = record.updated
+                latest = max((r.updated for r in page.records if r.updated is not None), default=None)
+                if latest is not None and (newest is None or latest > newest):
+                    newest = latest
                 flush(page)
                 report(page)
                 if not page.last and self.should_stop():

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
 
 import orjson
@@ -15,6 +16,7 @@ MAX_KEY_LENGTH = 255  # the store's key columns
 MAX_NESTING = 254
 SYNTHETIC_PREFIX = "~sha256:"  # no vendor key starts with "~"
 _CUT = "~cut"  # what stands for containers pruned from a quarantined payload
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def key_problem(value: object) -> str | None:
@@ -26,7 +28,7 @@ def key_problem(value: object) -> str | None:
         return f"key is {_kind(value)}, not text"
     if len(value) > MAX_KEY_LENGTH:
         return f"key is {len(value):,} characters long (at most {MAX_KEY_LENGTH})"
-    if not value.strip() or any(ord(c) < 32 or c == "\x7f" for c in value):
+    if not value.strip() or _CONTROL.search(value):
         return "key is blank or holds control characters"
     return None
 

@@ -155,3 +155,12 @@ def test_the_nesting_limit_is_exact_whatever_the_payload_holds() -> None:
     # a tighter limit than the encoder's is walked
     assert nesting_problem(_depth(10), limit=9) is not None
     assert nesting_problem(_depth(9), limit=9) is None
+
+
+def test_a_key_with_a_control_character_is_refused_wherever_it_sits() -> None:
+    from connectors.records import key_problem
+
+    for bad in ("\x00PAY-1", "PAY\x1f-1", "PAY-1\x7f", "PAY\n1", "   "):
+        assert key_problem(bad) == "key is blank or holds control characters"
+    for good in ("PAY-1", "Ren\u00e9e 1", "PAY\x80-1", " PAY-1"):
+        assert key_problem(good) is None
