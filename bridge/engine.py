@@ -9,7 +9,9 @@ pull never reads as deletions).
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -44,6 +46,35 @@ SIGNPOST_LAG = timedelta(seconds=60)
 DERIVE_LOCK_WAIT = 600.0  # derivation takes seconds; a wait this long means something is stuck
 #: (source, records so far, records expected when the source said so)
 ProgressHook = Callable[[str, int, int | None], None]
+
+
+#: allocations between two young-generation collections while a pull runs (Python's default: 700)
+PULL_GC_THRESHOLD = 10_000
+_gc_lock = threading.Lock()
+_gc_pulls = 0
+_gc_before: tuple[int, int, int] | None = None
+
+
+@contextlib.contextmanager
+def fewer_collections() -> Iterator[None]:
+    """A pull allocates millions of short-lived containers (parsed pages, payloads, rows)
+    that reference counting frees; at the default threshold the cyclic collector runs
+    thousands of times per pull for next to nothing, about a tenth of its CPU. Pulls in
+    several threads share one setting, restored when the last one ends."""
+    global _gc_pulls, _gc_before
+    with _gc_lock:
+        if _gc_pulls == 0:
+            _gc_before = gc.get_threshold()
+            gc.set_threshold(max(_gc_before[0], PULL_GC_THRESHOLD), *_gc_before[1:])
+        _gc_pulls += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pulls -= 1
+            if _gc_pulls == 0 and _gc_before is not None:
+                gc.set_threshold(*_gc_before)
+                _gc_before = None
 
 
 class Interrupted(Exception):
@@ -290,7 +321,7 @@ class Engine:
 
     def pull_source(self, source: SourceConfig) -> SourceOutcome:
         outcome = SourceOutcome(source.name)
-        with job_lock(self.store, f"pull:{source.name}") as held:
+        with job_lock(self.store, f"pull:{source.name}") as held, fewer_collections():
             if not held:
                 outcome.status = "skipped"
                 outcome.error = "another smo-bridge process is syncing this source"
@@ -392,9 +423,9 @@ class Engine:
         with reader:
             for page in reader:
                 outcome.pulled += len(page.records)
-                for record in page.records:
-                    if record.updated is not None and (newest is None or record.updated > newest):
-                        newest = record.updated
+                latest = max((r.updated for r in page.records if r.updated is not None), default=None)
+                if latest is not None and (newest is None or latest > newest):
+                    newest = latest
                 flush(page)
                 report(page)
                 if not page.last and self.should_stop():

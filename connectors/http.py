@@ -352,16 +352,35 @@ class PolicyAdapter(HTTPAdapter):
 
 
 def _malformed_json(response: requests.Response, method: str) -> bool:
-    """A GET that promised JSON and sent something else (truncated, an HTML error page)."""
+    """A GET that promised JSON and sent something else (truncated, an HTML error page).
+    A body that parses is kept parsed: the library reading the response gets that value
+    instead of parsing megabytes a second time."""
     if method != "GET" or not response.content:
         return False
     if "json" not in response.headers.get("Content-Type", "").lower():
         return False
     try:
-        orjson.loads(response.content)  # several times faster than json: pages are megabytes
+        parsed = orjson.loads(response.content)  # several times faster than json: pages are megabytes
     except orjson.JSONDecodeError:
         return True
+    if (response.encoding or "utf-8").lower().replace("-", "") == "utf8":  # what orjson read it as
+        response.__class__ = ParsedResponse
+        response.__dict__[_PARSED] = parsed
     return False
+
+
+_PARSED = "_smo_parsed_json"
+
+
+class ParsedResponse(requests.Response):
+    """A response whose JSON body was parsed when the policy checked it: `json()` returns
+    that value the first time (its caller owns it), then parses afresh as requests does."""
+
+    def json(self, **kwargs: Any) -> Any:
+        parsed = self.__dict__.pop(_PARSED, _PARSED)
+        if parsed is _PARSED or kwargs:
+            return super().json(**kwargs)
+        return parsed
 
 
 def mount_policy(session: requests.Session, policy: HttpPolicy) -> requests.Session:

@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
+
+import orjson
 
 MAX_KEY_LENGTH = 255  # the store's key columns
 #: container levels the store's canonical JSON encoder (orjson) accepts in one payload
 MAX_NESTING = 254
 SYNTHETIC_PREFIX = "~sha256:"  # no vendor key starts with "~"
 _CUT = "~cut"  # what stands for containers pruned from a quarantined payload
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def key_problem(value: object) -> str | None:
@@ -24,7 +28,7 @@ def key_problem(value: object) -> str | None:
         return f"key is {_kind(value)}, not text"
     if len(value) > MAX_KEY_LENGTH:
         return f"key is {len(value):,} characters long (at most {MAX_KEY_LENGTH})"
-    if not value.strip() or any(ord(c) < 32 or c == "\x7f" for c in value):
+    if not value.strip() or _CONTROL.search(value):
         return "key is blank or holds control characters"
     return None
 
@@ -34,6 +38,8 @@ def nesting_problem(payload: object, limit: int = MAX_NESTING,
     """(field, reason) of the first place `payload` nests deeper than `limit` containers,
     None when it does not; `field` is the first `field_steps` keys of the path there (2 for
     Jira's `fields.description`). Iterative, so a depth bomb cannot exhaust the stack."""
+    if limit >= MAX_NESTING and _encodes(payload):
+        return None  # the encoder itself refuses more than MAX_NESTING levels: nothing deeper
     stack: list[tuple[object, int, str]] = [(payload, 1, "")]
     while stack:
         value, depth, path = stack.pop()
@@ -49,6 +55,17 @@ def nesting_problem(payload: object, limit: int = MAX_NESTING,
             return where or "payload", f"nested deeper than {limit} levels"
         stack.extend((v, depth + 1, p) for p, v in children if isinstance(v, dict | list))
     return None
+
+
+def _encodes(payload: object) -> bool:
+    """Whether orjson encodes `payload`: it counts container levels in C and refuses more
+    than MAX_NESTING, so success proves the payload shallow enough at a fraction of the
+    walk's cost; any failure (depth, or a value it cannot encode) leaves it to the walk."""
+    try:
+        orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS)
+    except (orjson.JSONEncodeError, TypeError):
+        return False
+    return True
 
 
 def storable(value: object, limit: int = MAX_NESTING) -> dict[str, Any]:

@@ -18,10 +18,13 @@ from sqlalchemy import (
     ARRAY,
     ColumnElement,
     Connection,
+    Insert,
     String,
     Table,
+    Text,
     and_,
     bindparam,
+    cast,
     delete,
     func,
     insert,
@@ -30,7 +33,6 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.sql.expression import Executable
 
 from bridge.models import Project, RawRecord, ServiceTransition, Ticket
 from bridge.store.schema import (
@@ -46,11 +48,30 @@ from bridge.store.schema import (
     transitions,
 )
 
+_CANONICAL = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+
+
+def canonical_json(payload: Any) -> bytes:
+    """The payload's canonical JSON (keys sorted): what its content hash is taken of, and
+    what a JSON column stores, so a payload is serialised once."""
+    return orjson.dumps(payload, option=_CANONICAL, default=str)
+
 
 def content_hash(payload: Any) -> str:
     """SHA-256 of the payload's canonical JSON (keys sorted): equal content, equal hash."""
-    canonical = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
-    return hashlib.sha256(canonical).hexdigest()
+    return hashlib.sha256(canonical_json(payload)).hexdigest()
+
+
+def _serialised(payload: Any) -> tuple[str, str]:
+    """(canonical JSON text, its content hash): one serialisation for both."""
+    text = canonical_json(payload)
+    return text.decode(), hashlib.sha256(text).hexdigest()
+
+
+def json_param(column: str) -> str:
+    """The row key that carries `column`'s value as JSON text already serialised (see
+    `upsert`'s `serialised`): a column's own name is reserved for values to serialise."""
+    return f"{column}__json"
 
 
 def utcnow() -> datetime:
@@ -99,12 +120,12 @@ def store_raw(conn: Connection, records: Sequence[RawRecord], now: datetime | No
                 result.deleted += 1
                 result.changed.append(record)
             continue
-        digest = content_hash(record.payload)
+        text, digest = _serialised(record.payload)
         if known is not None and known[1] == digest and not known[2]:
             result.unchanged += 1
             continue
         row = {"source": record.source, "stream": record.stream, "key": record.key,
-               "updated": record.updated, "payload": record.payload, "content_hash": digest,
+               "updated": record.updated, json_param("payload"): text, "content_hash": digest,
                "deleted": False, "first_seen": now, "last_seen": now,
                "identity": _identity(record, identity_field)}
         rows.append(row)
@@ -119,7 +140,8 @@ def store_raw(conn: Connection, records: Sequence[RawRecord], now: datetime | No
                      .values(deleted=True, last_seen=now))
     if rows:
         # first_seen stays as it was on a record seen before
-        upsert(conn, raw_records, ("source", "stream", "key"), rows, keep=("first_seen",))
+        upsert(conn, raw_records, ("source", "stream", "key"), rows, keep=("first_seen",),
+               serialised=("payload",))
     if new_rows and identity_field:
         retired = _retire_old_keys(conn, new_rows, now)
         result.changed += retired
@@ -128,18 +150,22 @@ def store_raw(conn: Connection, records: Sequence[RawRecord], now: datetime | No
 
 
 def _insert_or_update(dialect: str, table: Table, keys: Sequence[str], changing: Sequence[str],
-                      ) -> Executable:
-    """INSERT ... ON CONFLICT (keys) DO UPDATE SET changing = the new values."""
+                      serialised: Sequence[str] = ()) -> Insert:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE SET changing = the new values; the
+    `serialised` JSON columns take their rows' JSON text as it is."""
     if dialect == "sqlite":
         from sqlalchemy.dialects import sqlite
 
-        lite = sqlite.insert(table)
+        # SQLite keeps JSON as text: the text is the value
+        lite = sqlite.insert(table).values(
+            {c: bindparam(json_param(c), type_=Text()) for c in serialised})
         return lite.on_conflict_do_update(
             index_elements=[table.c[k] for k in keys],
             set_={c: lite.excluded[c] for c in changing}) if changing else lite.on_conflict_do_nothing()
     from sqlalchemy.dialects import postgresql
 
-    pg = postgresql.insert(table)
+    pg = postgresql.insert(table).values(
+        {c: cast(bindparam(json_param(c), type_=Text()), table.c[c].type) for c in serialised})
     return pg.on_conflict_do_update(
         index_elements=[table.c[k] for k in keys],
         set_={c: pg.excluded[c] for c in changing}) if changing else pg.on_conflict_do_nothing()
@@ -185,22 +211,68 @@ def _stored_digests(conn: Connection, wanted: Iterable[tuple[str, str, str]],
 
 
 def upsert(conn: Connection, table: Table, keys: Sequence[str], rows: Sequence[dict[str, Any]],
-           keep: Sequence[str] = ()) -> None:
+           keep: Sequence[str] = (), serialised: Sequence[str] = ()) -> None:
     """Insert `rows`, or update the row with the same `keys` values (every column given but
-    `keep`): one statement for all of them on SQLite and PostgreSQL, one per row elsewhere."""
+    `keep`): one statement for all of them on SQLite and PostgreSQL, one per row elsewhere.
+
+    `serialised`: JSON columns whose value each row carries as JSON text already, under
+    `json_param(column)`, so it is not serialised again per row."""
     if not rows:
         return
-    columns = list(rows[0])
-    changing = [c for c in columns if c not in keys and c not in keep]
     dialect = conn.dialect.name
+    if serialised and dialect not in ("sqlite", "postgresql"):
+        rows = [_parsed_json(row, serialised) for row in rows]
+        serialised = ()
+    params = {json_param(c): c for c in serialised}
+    columns = [params.get(c, c) for c in rows[0]]
+    changing = [c for c in columns if c not in keys and c not in keep]
     if dialect in ("sqlite", "postgresql"):
-        statement = _insert_or_update(dialect, table, keys, changing)
+        statement = _insert_or_update(dialect, table, keys, changing, serialised)
+        plan = (_driver_plan(conn, table, keys, changing, serialised, list(rows[0]))
+                if dialect == "sqlite" else None)
         for start in range(0, len(rows), 1000):
-            conn.execute(statement, list(rows[start:start + 1000]))
+            chunk = rows[start:start + 1000]
+            if plan is None:
+                conn.execute(statement, list(chunk))
+                continue
+            sql, order = plan
+            conn.exec_driver_sql(sql, [tuple([row[name] if convert is None else convert(row[name])
+                                              for name, convert in order]) for row in chunk])
         return
     for row in rows:
         _put(conn, table, {k: row[k] for k in keys}, {c: row[c] for c in changing},
              {c: row[c] for c in keep if c in row})
+
+
+_Plan = tuple[str, list[tuple[str, Callable[[Any], Any] | None]]]
+#: (table, keys, changing, serialised, row keys) -> SQL and, per parameter, row key and converter
+_driver_plans: dict[tuple[Any, ...], _Plan | None] = {}
+
+
+def _driver_plan(conn: Connection, table: Table, keys: Sequence[str], changing: Sequence[str],
+                 serialised: Sequence[str], names: list[str]) -> _Plan | None:
+    """The SQLite insert-or-update compiled once, and how to turn a row into its parameters
+    with the columns' own converters: rows go to the driver's executemany as they are,
+    without SQLAlchemy's per-row parameter processing (a sync's hot spot). None when a
+    parameter is not one of the rows' keys (a column default to fill in): SQLAlchemy does it."""
+    key = (table, tuple(keys), tuple(changing), tuple(serialised), tuple(names))
+    if key not in _driver_plans:
+        compiled = _insert_or_update("sqlite", table, keys, changing, serialised).compile(
+            dialect=conn.dialect, column_keys=names)
+        order = list(compiled.positiontup or ())
+        _driver_plans[key] = None
+        if compiled.positional and order and all(name in names for name in order):
+            _driver_plans[key] = (compiled.string, [
+                (name, compiled.binds[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect))
+                for name in order])
+    return _driver_plans[key]
+
+
+def _parsed_json(row: dict[str, Any], serialised: Sequence[str]) -> dict[str, Any]:
+    """The row with its JSON text parsed back, for a statement that serialises it itself."""
+    out = {k: v for k, v in row.items() if k not in {json_param(c) for c in serialised}}
+    out.update({c: orjson.loads(row[json_param(c)]) for c in serialised})
+    return out
 
 
 def _identity(record: RawRecord, field_name: str | None) -> str | None:
@@ -380,12 +452,11 @@ def _upsert_entities(conn: Connection, table: Table, batch: Sequence[_E],
     known = _entity_digests(conn, table, latest)
     changed: list[dict[str, Any]] = []
     for (source, key), entity in latest.items():
-        payload = entity.model_dump(mode="json")
-        digest = content_hash(payload)
+        text, digest = _serialised(entity.model_dump(mode="json"))
         if known.get((source, key)) != digest:
-            changed.append({"source": source, "key": key, **columns(entity), "payload": payload,
-                            "content_hash": digest, "updated_at": now})
-    upsert(conn, table, ("source", "key"), changed)
+            changed.append({"source": source, "key": key, **columns(entity),
+                            json_param("payload"): text, "content_hash": digest, "updated_at": now})
+    upsert(conn, table, ("source", "key"), changed, serialised=("payload",))
     return len(changed)
 
 

@@ -136,6 +136,35 @@ def test_malformed_json_body_is_retried(rsps: responses.RequestsMock) -> None:
     assert session().get(URL).json() == {"issues": []}
 
 
+def test_a_json_body_is_parsed_once(rsps: responses.RequestsMock,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    rsps.get(URL, json={"issues": [{"key": "PAY-1", "n": 1.5}]})
+    response = session().get(URL)
+    calls: list[object] = []
+    real = requests.models.complexjson.loads
+
+    def counted(*args: object, **kwargs: object) -> object:
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(requests.models.complexjson, "loads", counted)
+    first = response.json()
+    assert first == {"issues": [{"key": "PAY-1", "n": 1.5}]}
+    assert calls == []  # the value the policy parsed while checking the body
+    first["issues"].clear()  # the caller owns it: a second call parses afresh
+    assert response.json() == {"issues": [{"key": "PAY-1", "n": 1.5}]}
+    assert len(calls) == 1
+
+
+def test_a_body_in_another_charset_is_left_to_requests(rsps: responses.RequestsMock) -> None:
+    # valid UTF-8 that the server says is Latin-1: requests decodes it as the server says
+    body = '{"name": "Ren\u00e9e"}'.encode()
+    rsps.get(URL, body=body, content_type="application/json; charset=iso-8859-1")
+    response = session().get(URL)
+    assert type(response) is requests.Response
+    assert response.json() == {"name": "Ren\u00c3\u00a9e"}
+
+
 def test_connection_error_then_success(rsps: responses.RequestsMock) -> None:
     rsps.get(URL, body=requests.ConnectionError("Connection aborted: RemoteDisconnected"))
     rsps.get(URL, json={"ok": True})

@@ -134,3 +134,33 @@ def test_a_mapped_value_longer_than_its_column_is_held_not_fatal(tmp_path: Path)
         assert snapshot(store)["sources"][0]["tickets"] == len(JIRA_GOOD)
     finally:
         store.close()
+
+
+def _depth(levels: int, wide: object = None) -> dict[str, Any]:
+    """An object `levels` containers deep, alternating objects and lists."""
+    node: Any = wide
+    for n in range(levels - 1):
+        node = [node] if n % 2 else {"next": node}
+    return {"fields": node}
+
+
+def test_the_nesting_limit_is_exact_whatever_the_payload_holds() -> None:
+    from connectors.records import MAX_NESTING, nesting_problem
+
+    assert nesting_problem(_depth(MAX_NESTING)) is None
+    assert nesting_problem(_depth(MAX_NESTING + 1)) == ("fields", f"nested deeper than {MAX_NESTING} levels")
+    # a value the encoder refuses (an integer past 64 bits) leaves the judgement to the walk
+    assert nesting_problem(_depth(MAX_NESTING, wide=10**30)) is None
+    assert nesting_problem(_depth(MAX_NESTING + 1, wide=10**30)) is not None
+    # a tighter limit than the encoder's is walked
+    assert nesting_problem(_depth(10), limit=9) is not None
+    assert nesting_problem(_depth(9), limit=9) is None
+
+
+def test_a_key_with_a_control_character_is_refused_wherever_it_sits() -> None:
+    from connectors.records import key_problem
+
+    for bad in ("\x00PAY-1", "PAY\x1f-1", "PAY-1\x7f", "PAY\n1", "   "):
+        assert key_problem(bad) == "key is blank or holds control characters"
+    for good in ("PAY-1", "Ren\u00e9e 1", "PAY\x80-1", " PAY-1"):
+        assert key_problem(good) is None

@@ -134,3 +134,41 @@ def test_a_lookup_by_key_probes_the_unique_index_on_a_table_never_analysed(postg
     finally:
         store.close()
 
+
+
+def test_payloads_are_stored_as_json_every_reader_reads(store_url: str) -> None:
+    payload = {"z": 1, "id": "7", "fields": {"summary": "Ren\u00e9e's \"quote\"", "n": [1.5, None, True]}}
+    store = open_store(store_url)
+    try:
+        with store.engine.begin() as conn:
+            repo.store_raw(conn, [RawRecord(source="jira", stream="issues", key="PAY-7", updated=T0,
+                                            payload=payload)], now=T0)
+            repo.upsert_tickets(conn, [ticket("PAY-7", summary="Ren\u00e9e")], now=T0)
+        with store.engine.connect() as conn:
+            back = conn.execute(select(raw_records.c.payload, raw_records.c.content_hash)).one()
+            summary = conn.execute(select(
+                raw_records.c.payload["fields"]["summary"].as_string())).scalar()
+            ticket_summary = conn.execute(select(tickets.c.payload["summary"].as_string())).scalar()
+            stored_ticket = Ticket.model_validate(conn.execute(select(tickets.c.payload)).scalar())
+        assert back == (payload, repo.content_hash(payload))
+        assert summary == "Ren\u00e9e's \"quote\""  # the database's own JSON functions read it
+        assert ticket_summary == "Ren\u00e9e"
+        assert stored_ticket == ticket("PAY-7", summary="Ren\u00e9e")
+    finally:
+        store.close()
+
+
+def test_a_column_left_to_its_default_is_filled_in(store_url: str) -> None:
+    store = open_store(store_url)
+    row = {"source": "jira", "key": "PAY-1", "status_category": "new", "opened": T0,
+           "payload": {"key": "PAY-1"}, "content_hash": "h", "updated_at": T0}
+    try:
+        with store.engine.begin() as conn:
+            repo.upsert(conn, tickets, ("source", "key"), [row])  # no sla_breached: its default
+            repo.upsert(conn, tickets, ("source", "key"), [{**row, "opened": T1}])
+        with store.engine.connect() as conn:
+            found = conn.execute(select(tickets.c.sla_breached, tickets.c.opened,
+                                        tickets.c.payload)).one()
+        assert tuple(found) == (False, T1, {"key": "PAY-1"})
+    finally:
+        store.close()
