@@ -196,7 +196,7 @@ class SourceMapping:
         counts = ApplyCounts()
         read = 0
         with _collector_paused():
-            for batch in bulk.raw_batches(conn, self.source.name, self.compiled.streams):
+            for batch in repo.raw_batches(conn, self.source.name, self.compiled.streams):
                 self._remap_batch(conn, bound, batch, counts, comparison)
                 read += len(batch)
                 if progress is not None:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from bridge.sourcemaps import bind_stored
-from bridge.store import bulk
+from bridge.store import repository as repo
 from mappings import CompiledMapping
 
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
@@ -54,7 +54,7 @@ def trial_run(conn: Connection, source: str, compiled: CompiledMapping,
     and reason with up to `examples` records each."""
     bound = bind_stored(conn, source, compiled, save=False)
     result = TrialResult(source)
-    for raw in (r for batch in bulk.raw_batches(conn, source) for r in batch):
+    for raw in repo.iter_raw(conn, source):
         result.records += 1
         outcome = bound.map(raw)
         result.outcomes[outcome.kind] += 1

@@ -1,49 +1,17 @@
 """Bulk reads and writes for re-mapping a whole source, inside the caller's transaction:
-raw records in large batches with only the columns a mapping reads, and the stored rows a
-batch of re-mapped records replaces (digest and the columns a report compares)."""
+the stored rows a batch of re-mapped records replaces (digest and the columns a report
+compares), and the quarantine rows it changes. The batches come from
+`repository.raw_batches`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, insert
 
-from bridge.models import RawRecord
 from bridge.store.repository import lookup_by, utcnow
-from bridge.store.schema import quarantine, raw_records, tickets
-
-BATCH = 1000  # records a batch: their parsed payloads are most of the remap's memory
-
-
-def raw_batches(conn: Connection, source: str, streams: Iterable[str] | None = None,
-                batch: int = BATCH) -> Iterator[list[RawRecord]]:
-    """The live raw records of `streams` (None: every stream of the source), stream by
-    stream in key order, `batch` at a time. Keyset pages on the (source, stream, key) index:
-    each costs its own size (paging in id order had every page sort the whole source). The
-    stored rows were validated when stored: they are not validated again."""
-    if streams is None:
-        streams = conn.execute(select(raw_records.c.stream).where(
-            raw_records.c.source == source).distinct()).scalars()
-    columns = (raw_records.c.key, raw_records.c.updated, raw_records.c.payload)
-    for stream in sorted(set(streams)):
-        last: str | None = None
-        while True:
-            query = select(*columns).where(raw_records.c.source == source,
-                                           raw_records.c.stream == stream,
-                                           raw_records.c.deleted.is_(False))
-            if last is not None:
-                query = query.where(raw_records.c.key > last)
-            rows = conn.execute(query.order_by(raw_records.c.key).limit(batch)).all()
-            if not rows:
-                break
-            yield [RawRecord.model_construct(source=source, stream=stream, key=key, updated=updated,
-                                             payload=payload, deleted=False)
-                   for key, updated, payload in rows]
-            last = rows[-1][0]
-            if len(rows) < batch:
-                break
-
+from bridge.store.schema import quarantine, tickets
 
 StoredTicket = tuple[str, str | None, str | None, str | None]
 

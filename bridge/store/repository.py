@@ -8,7 +8,7 @@ only never commit on their own.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -353,25 +353,47 @@ def max_raw_id(conn: Connection, source: str) -> int:
     return int(found or 0)
 
 
+#: records a batch of `raw_batches`: their parsed payloads are most of a remap's memory
+RAW_BATCH = 1000
+
+
 def iter_raw(conn: Connection, source: str, streams: Iterable[str] | None = None,
-             batch: int = 2000, max_id: int | None = None) -> Iterable[RawRecord]:
-    """Every live raw record of a source (up to `max_id`), in id order (for remapping)."""
-    last_id = 0
-    while True:
-        query = (select(raw_records).where(raw_records.c.source == source, raw_records.c.id > last_id,
+             batch: int = RAW_BATCH, max_id: int | None = None) -> Iterator[RawRecord]:
+    """Every live raw record of a source's `streams` (all when None; only those stored up
+    to `max_id`), stream by stream in key order."""
+    for records in raw_batches(conn, source, streams, batch, max_id=max_id):
+        yield from records
+
+
+def raw_batches(conn: Connection, source: str, streams: Iterable[str] | None = None,
+                batch: int = RAW_BATCH, *, max_id: int | None = None) -> Iterator[list[RawRecord]]:
+    """The live raw records of `streams` (None: every stream of the source), stream by
+    stream in key order, `batch` at a time. Keyset pages on the (source, stream, key) index:
+    each costs its own size (paging in id order had every page sort the whole source). The
+    stored rows were validated when stored: they are not validated again."""
+    if streams is None:
+        streams = conn.execute(select(raw_records.c.stream).where(
+            raw_records.c.source == source).distinct()).scalars()
+    columns = (raw_records.c.key, raw_records.c.updated, raw_records.c.payload)
+    for stream in sorted(set(streams)):
+        last: str | None = None
+        while True:
+            query = select(*columns).where(raw_records.c.source == source,
+                                           raw_records.c.stream == stream,
                                            raw_records.c.deleted.is_(False))
-                 .order_by(raw_records.c.id).limit(batch))
-        if max_id is not None:
-            query = query.where(raw_records.c.id <= max_id)
-        if streams is not None:
-            query = query.where(raw_records.c.stream.in_(list(streams)))
-        rows = conn.execute(query).mappings().all()
-        if not rows:
-            return
-        for row in rows:
-            yield RawRecord(source=row["source"], stream=row["stream"], key=row["key"],
-                            updated=row["updated"], payload=row["payload"])
-        last_id = rows[-1]["id"]
+            if last is not None:
+                query = query.where(raw_records.c.key > last)
+            if max_id is not None:
+                query = query.where(raw_records.c.id <= max_id)
+            rows = conn.execute(query.order_by(raw_records.c.key).limit(batch)).all()
+            if not rows:
+                break
+            yield [RawRecord.model_construct(source=source, stream=stream, key=key, updated=updated,
+                                             payload=payload, deleted=False)
+                   for key, updated, payload in rows]
+            last = rows[-1][0]
+            if len(rows) < batch:
+                break
 
 
 # --- saved lookups ------------------------------------------------------------------------
