@@ -22,6 +22,7 @@ the stored cells and the daemon's metrics alike:
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -63,14 +64,14 @@ class TicketColumns:
         cap: list[str] = []
         practice: list[str] = []
         team: list[str] = []
-        opened: list[float] = []
-        resolved: list[float] = []
-        effort: list[float] = []
-        breached: list[bool] = []
+        # flat arrays and one text object per distinct name: a million tickets stay megabytes
+        opened, resolved, effort = array("d"), array("d"), array("d")
+        breached = bytearray()
+        names: dict[str, str] = {}
         for c, p, t, o, r, e, b in rows:
-            cap.append(str(c))
-            practice.append(str(p or UNASSIGNED))
-            team.append(str(t or UNASSIGNED))
+            cap.append(names.setdefault(str(c), str(c)))
+            practice.append(names.setdefault(str(p or UNASSIGNED), str(p or UNASSIGNED)))
+            team.append(names.setdefault(str(t or UNASSIGNED), str(t or UNASSIGNED)))
             opened.append(_epoch(o))
             resolved.append(_epoch(r) if r is not None else np.nan)
             effort.append(float(e or 0.0))
@@ -177,10 +178,10 @@ def compute(columns: TicketColumns, by: Sequence[str], kind: PeriodKind, zone: Z
     # the backlog is read at each period's end, or now for the current period
     snapshot_at = np.minimum(bounds[1:], now_ts)
 
-    keys = list(zip(*(getattr(columns, dim) for dim in by), strict=True))
+    keys = zip(*(getattr(columns, dim) for dim in by), strict=True)  # not a list: one at a time
     codes_of: dict[tuple[str, ...], int] = {}
     codes = np.fromiter((codes_of.setdefault(k, len(codes_of)) for k in keys), dtype=np.int64,
-                        count=len(keys))
+                        count=len(columns))
     opened_bin = np.searchsorted(bounds, opened, side="right") - 1
     is_open = np.isnan(resolved)
     resolved_bin = np.where(is_open, -1, np.searchsorted(bounds, np.nan_to_num(resolved), side="right") - 1)
