@@ -22,7 +22,6 @@ the stored cells and the daemon's metrics alike:
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -61,6 +60,8 @@ class TicketColumns:
     def from_rows(cls, rows: Iterable[Sequence[Any]]) -> TicketColumns:
         """Rows of (capability, practice, team, opened, closed, effort_hours, sla_breached);
         `closed` is None while the ticket is open (see `load_ticket_columns`)."""
+        from array import array
+
         cap: list[str] = []
         practice: list[str] = []
         team: list[str] = []
@@ -178,10 +179,10 @@ def compute(columns: TicketColumns, by: Sequence[str], kind: PeriodKind, zone: Z
     # the backlog is read at each period's end, or now for the current period
     snapshot_at = np.minimum(bounds[1:], now_ts)
 
-    keys = zip(*(getattr(columns, dim) for dim in by), strict=True)  # not a list: one at a time
+    keys = list(zip(*(getattr(columns, dim) for dim in by), strict=True))
     codes_of: dict[tuple[str, ...], int] = {}
     codes = np.fromiter((codes_of.setdefault(k, len(codes_of)) for k in keys), dtype=np.int64,
-                        count=len(columns))
+                        count=len(keys))
     opened_bin = np.searchsorted(bounds, opened, side="right") - 1
     is_open = np.isnan(resolved)
     resolved_bin = np.where(is_open, -1, np.searchsorted(bounds, np.nan_to_num(resolved), side="right") - 1)
