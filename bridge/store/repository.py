@@ -413,13 +413,15 @@ def all_projects(conn: Connection) -> list[Project]:
     return [Project.model_validate(p) for p in conn.execute(select(projects.c.payload)).scalars()]
 
 
-def tickets_for(conn: Connection, project_keys: Iterable[str]) -> list[Ticket]:
+def tickets_for(conn: Connection, project_keys: Iterable[str]) -> Iterable[Ticket]:
+    """The tickets of these projects, read as they are used (a busy service has many)."""
     keys = list(project_keys)
     if not keys:
-        return []
+        return iter(())
     rows = conn.execute(select(tickets.c.payload).where(
-        or_(tickets.c.transition_key.in_(keys), tickets.c.project_key.in_(keys)))).scalars()
-    return [Ticket.model_validate(p) for p in rows]
+        or_(tickets.c.transition_key.in_(keys), tickets.c.project_key.in_(keys)))
+        .execution_options(yield_per=500)).scalars()
+    return (Ticket.model_validate(p) for p in rows)
 
 
 def stored_transitions(conn: Connection) -> dict[str, tuple[str, dict[str, Any]]]:
