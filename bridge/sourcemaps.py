@@ -85,9 +85,9 @@ def bind_stored(conn: Connection, source: str, compiled: CompiledMapping, *,
             "catalogue": catalogue, "reads": bound.lookup_reads()})
         saved = repo.get_cursor(conn, source, LOOKUPS_MARK) or {}
         if saved.get("signature") == signature:
-            for name, entries in repo.load_lookup_entries(conn, source).items():
+            for name, entry, record_key, payload in repo.load_lookup_entries(conn, source):
                 if name in bound.lookup_tables:
-                    bound.load_entries(name, entries)
+                    bound.load_entries(name, [(entry, record_key, payload)])
         else:
             for raw in repo.iter_raw(conn, source, bound.lookup_streams):
                 bound.feed(raw)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
 import jinja2
+import orjson
 from pydantic import BaseModel
 
 from bridge.models import (
@@ -555,8 +556,9 @@ class BoundMapping:
         """Per lookup read at known paths, a function record -> the parts of it read."""
         if self._projector_fns is None:
             paths, whole = self._read_paths()
-            self._projector_fns = {name: projector(found) for name, found in paths.items()
-                                   if name not in whole}
+            shared: dict[bytes, Any] = {}
+            self._projector_fns = {name: _sharing(projector(found), shared)
+                                   for name, found in paths.items() if name not in whole}
         return self._projector_fns
 
     def _lookup_projections(self) -> dict[str, list[Any] | None]:
@@ -639,6 +641,30 @@ class BoundMapping:
             if trace is not None:
                 trace.not_selected.append(f"{mapper.kind} rule {mapper.origin}: {mapper.why(payload)}")
         return MapOutcome("skip", reason="no rule selected the record", explanation=trace)
+
+
+#: projected lookup values up to this size (as JSON) are one object for all equal ones: a
+#: lookup keyed by ticket (an SLA breached flag) holds the same few values many times
+_SHARED_MAX = 256
+_SHARED_VALUES = 10_000  # distinct values kept for sharing; later ones are kept as they come
+
+
+def _sharing(project: Callable[[Any], Any], shared: dict[bytes, Any]) -> Callable[[Any], Any]:
+    def share(record: Any) -> Any:
+        value = project(record)
+        try:
+            token = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+        except TypeError:
+            return value
+        if len(token) > _SHARED_MAX:
+            return value
+        found = shared.get(token)
+        if found is not None:
+            return found
+        if len(shared) < _SHARED_VALUES:
+            shared[token] = value
+        return value
+    return share
 
 
 def _in_table(table: ValueTable, value: Any) -> bool:

@@ -305,13 +305,12 @@ def iter_raw(conn: Connection, source: str, streams: Iterable[str] | None = None
 # --- saved lookups ------------------------------------------------------------------------
 
 
-def load_lookup_entries(conn: Connection, source: str) -> dict[str, list[tuple[str, str, Any]]]:
+def load_lookup_entries(conn: Connection, source: str) -> Iterable[tuple[str, str, str, Any]]:
+    """(lookup, entry, record key, record) of every saved entry, read as they are used."""
     rows = conn.execute(select(lookup_entries.c.lookup, lookup_entries.c.entry, lookup_entries.c.record_key,
-                               lookup_entries.c.payload).where(lookup_entries.c.source == source))
-    found: dict[str, list[tuple[str, str, Any]]] = {}
-    for lookup, entry, record_key, payload in rows:
-        found.setdefault(lookup, []).append((entry, record_key, payload))
-    return found
+                               lookup_entries.c.payload).where(lookup_entries.c.source == source)
+                        .execution_options(yield_per=1000))
+    return (tuple(row) for row in rows)
 
 
 def save_lookup_changes(conn: Connection, source: str,

@@ -76,3 +76,16 @@ def test_the_projection_keeps_whatever_a_path_reaches_below_its_keys() -> None:
                                "j": "text"}
     assert projector([steps("[0]")])(record) is record  # read from the root: kept whole
     assert project("not a record") == "not a record"
+
+
+def test_equal_small_projected_values_are_one_object() -> None:
+    bound = default_mapping("servicenow").bind()
+    for n in range(3):
+        bound.feed(raw("task_sla", f"sla{n}", {"sys_id": f"sla{n}", "task": f"inc{n}",
+                                               "has_breached": {"value": "true",
+                                                                "display_value": "true"}, **NOISE}))
+    bound.load_entries("breached_slas", [("inc9", "sla9", {"has_breached": {
+        "display_value": "true", "value": "true"}, "stage": "breached"})])
+    table = bound.lookup_tables["breached_slas"]
+    assert len(table) == 4 and len({id(v) for v in table.values()}) == 1
+    assert table["inc9"] == {"has_breached": {"value": "true", "display_value": "true"}}
