@@ -452,13 +452,16 @@ class BoundMapping:
                 continue
             entry = map_key(key)
             project = projectors.get(name)
-            payload = raw.payload if project is None else project(raw.payload)
+            kept = not raw.deleted and (when is None or when(raw.payload))
+            # projected only when kept: most records of a stream (an issue that is no epic)
+            # never enter its lookup
+            payload = raw.payload if project is None or not kept else project(raw.payload)
             if name in self._many:
-                changed = self._feed_many(name, entry, raw, payload, when) or changed
+                changed = self._feed_many(name, entry, raw, payload, kept) or changed
                 continue
             table = self.lookup_tables[name]
             owners = self._lookup_owners.setdefault(name, {})
-            if raw.deleted or (when is not None and not when(raw.payload)):
+            if not kept:
                 # only the record that filled an entry may empty it: many issues share a project key
                 if owners.get(entry) == raw.key:
                     table.pop(entry, None)
@@ -474,12 +477,11 @@ class BoundMapping:
                 changed = True
         return changed
 
-    def _feed_many(self, name: str, entry: str, raw: RawRecord, payload: Any,
-                   when: Predicate | None) -> bool:
+    def _feed_many(self, name: str, entry: str, raw: RawRecord, payload: Any, kept: bool) -> bool:
         """A `many` lookup keeps each matching record of an entry; the whole entry is saved."""
         table = self.lookup_tables[name]
         rows = table.get(entry)
-        if raw.deleted or (when is not None and not when(raw.payload)):
+        if not kept:
             if rows is None or raw.key not in rows:
                 return False
             del rows[raw.key]
@@ -646,7 +648,7 @@ class BoundMapping:
 #: projected lookup values up to this size (as JSON) are one object for all equal ones: a
 #: lookup keyed by ticket (an SLA breached flag) holds the same few values many times
 _SHARED_MAX = 256
-_SHARED_VALUES = 10_000  # distinct values kept for sharing; later ones are kept as they come
+_SHARED_VALUES = 1_000  # distinct values kept for sharing; later ones are kept as they come
 
 
 def _sharing(project: Callable[[Any], Any], shared: dict[bytes, Any]) -> Callable[[Any], Any]:
