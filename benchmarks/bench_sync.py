@@ -8,7 +8,9 @@ Per sandbox size of the curve (both tools, one Jira and one ServiceNow source, S
   wall time and the process's peak RSS (os.wait4);
 - a cycle with nothing to do: the engine in this process, warmed by one cycle (as the
   daemon is), timed; the sandbox's request log says how many requests each stream made;
-- at the largest size also `smo-bridge migrate remap` of everything stored.
+- at the largest size also `smo-bridge migrate remap` of everything stored;
+- between the curve's two largest sizes, how the first load's peak RSS grows per ticket
+  (memory must not grow with the source).
 `--full` adds a first load of 1,000,000 tickets (memory must not grow with the source).
 """
 
@@ -111,6 +113,7 @@ def part(bench: Bench) -> None:
     runs = bench.scale.runs
     per_record: dict[int, float] = {}
     no_change: dict[int, float] = {}
+    peak_rss: dict[int, float] = {}
     for tickets in bench.scale.curve:
         folder = bench.scratch(f"sync-{tickets}")
         largest = tickets == bench.scale.curve[-1]
@@ -118,6 +121,7 @@ def part(bench: Bench) -> None:
             loads = bench.scale.heavy_runs if tickets >= 100_000 else runs
             seconds, peaks, records, config = first_loads(folder, sb, loads)
             per_record[tickets] = median(seconds) / records
+            peak_rss[tickets] = median(peaks)
             bench.add(f"first load, {tickets:,} tickets (sync --once, own process)",
                       median(seconds), "s", runs=seconds,
                       note=f"{records:,} records, {records / median(seconds):,.0f} records/s")
@@ -146,8 +150,33 @@ def part(bench: Bench) -> None:
         flat = max(no_change.values()) / min(no_change.values())
         bench.add("scale curve, no-change cycle, largest/smallest", flat, "x", "<=", LINEAR_TARGET,
                   note=", ".join(f"{s // 1000}k: {no_change[s]:.2f} s" for s in sizes))
+        memory_growth(bench, peak_rss)
     if bench.scale.big_load_tickets:
         big_load(bench, bench.scale.big_load_tickets)
+
+
+#: below this many tickets a load's peak still grows as its pages in flight fill up: growth
+#: measured there is not the source's
+GROWTH_FROM_TICKETS = 20_000
+
+
+def memory_growth(bench: Bench, peaks: dict[int, float]) -> None:
+    """How a first load's peak RSS grows with the source between the curve's two largest
+    sizes, and the peak of a 1,000,000-ticket load that growth implies (a straight line: a
+    hint where that load is not run, not a measurement)."""
+    sizes = sorted(peaks)
+    note = ", ".join(f"{s // 1000}k: {peaks[s]:,.0f} MB" for s in sizes)
+    small, large = sizes[-2], sizes[-1]
+    if small < GROWTH_FROM_TICKETS:
+        bench.add("scale curve, first load peak RSS", peaks[large], "MB",
+                  note=f"{note} (growth is read from {GROWTH_FROM_TICKETS:,} tickets up)")
+        return
+    slope = (peaks[large] - peaks[small]) / (large - small)  # MB per ticket
+    bench.add(f"scale curve, first load peak RSS growth per 100,000 tickets "
+              f"({small // 1000}k to {large // 1000}k)", slope * 100_000, "MB", note=note)
+    bench.add("  a 1,000,000-ticket first load's peak RSS at that growth (projected)",
+              peaks[large] + slope * (1_000_000 - large), "MB",
+              note=f"target {BIG_MEMORY_TARGET_MB:.0f} MB for the measured load (--full)")
 
 
 def remap(bench: Bench, config: Path, records: int, runs: int) -> None:

@@ -78,22 +78,23 @@ def bind_stored(conn: Connection, source: str, compiled: CompiledMapping, *,
                 save: bool) -> BoundMapping:
     """A mapping bound from the store: the field catalogue, then the lookups.
 
-    Lookups come from their saved entries while the lookup definitions and the catalogue
-    are those they were built with; otherwise they are rebuilt from every stored record of
+    Lookups come from their saved entries while the lookup definitions, the catalogue and
+    the paths the rules read from lookups are those they were built with; otherwise they are rebuilt from every stored record of
     their streams (a cost proportional to those streams), and saved again with `save`
     (without it, as for a trial run or a preview, nothing is written)."""
     stream = compiled.dialect.catalogue_stream
     catalogue = compiled.catalogue_from(repo.iter_raw(conn, source, [stream]) if stream else [])
     bound = compiled.bind(catalogue)
     if bound.lookup_streams:
+        # saved entries hold only the parts of records the rules read: other reads need a rebuild
         signature = repo.content_hash({
             "lookups": {k: v.model_dump(mode="json") for k, v in compiled.lookups.items()},
-            "catalogue": catalogue})
+            "catalogue": catalogue, "reads": bound.lookup_reads()})
         saved = repo.get_cursor(conn, source, LOOKUPS_MARK) or {}
         if saved.get("signature") == signature:
-            for name, entries in repo.load_lookup_entries(conn, source).items():
+            for name, entry, record_key, payload in repo.load_lookup_entries(conn, source):
                 if name in bound.lookup_tables:
-                    bound.load_entries(name, entries)
+                    bound.load_entries(name, [(entry, record_key, payload)])
         else:
             for raw in repo.iter_raw(conn, source, bound.lookup_streams):
                 bound.feed(raw)

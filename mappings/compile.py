@@ -8,11 +8,12 @@ path (no pydantic validation per record: the coercers in `values.py` guarantee t
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
 import jinja2
+import orjson
 from pydantic import BaseModel
 
 from bridge.models import (
@@ -30,7 +31,7 @@ from mappings.conditions import Predicate, compile_condition, describe, trace_co
 from mappings.gate import GateDef
 from mappings.outcome import Explanation, MapOutcome
 from mappings.parsing import map_key
-from mappings.paths import FieldPath, compile_getter, parse_path
+from mappings.paths import FieldPath, Step, compile_getter, parse_path, projector, resolve_names
 from mappings.schema import (
     ApprovalList,
     ClassificationRule,
@@ -372,6 +373,7 @@ class BoundMapping:
         self._lookup_owners: dict[str, dict[str, str]] = {}  # lookup -> entry -> raw record key
         self._readers: dict[str, set[str]] | None = None
         self._projections: dict[str, list[Any] | None] | None = None
+        self._projector_fns: dict[str, Callable[[Any], Any]] | None = None
         # (lookup, entry, record key or None when removed, record) changed by `feed`: the
         # engine saves them beside the page, and drains the list
         self.changes: list[tuple[str, str, str | None, Any]] = []
@@ -440,6 +442,7 @@ class BoundMapping:
         if self._projections is None:
             self._projections = self._lookup_projections()
         changed = False
+        projectors = self._projectors()
         for name, key_fn, when in feeders:
             try:
                 key = key_fn(raw.payload)
@@ -448,12 +451,17 @@ class BoundMapping:
             if key is None or key == "":
                 continue
             entry = map_key(key)
+            project = projectors.get(name)
+            kept = not raw.deleted and (when is None or when(raw.payload))
+            # projected only when kept: most records of a stream (an issue that is no epic)
+            # never enter its lookup
+            payload = raw.payload if project is None or not kept else project(raw.payload)
             if name in self._many:
-                changed = self._feed_many(name, entry, raw, when) or changed
+                changed = self._feed_many(name, entry, raw, payload, kept) or changed
                 continue
             table = self.lookup_tables[name]
             owners = self._lookup_owners.setdefault(name, {})
-            if raw.deleted or (when is not None and not when(raw.payload)):
+            if not kept:
                 # only the record that filled an entry may empty it: many issues share a project key
                 if owners.get(entry) == raw.key:
                     table.pop(entry, None)
@@ -462,18 +470,18 @@ class BoundMapping:
                     changed = True
                 continue
             old = table.get(entry)
-            table[entry] = raw.payload
+            table[entry] = payload
             owners[entry] = raw.key
-            if self._reads_changed(name, old, raw.payload):
-                self.changes.append((name, entry, raw.key, raw.payload))
+            if self._reads_changed(name, old, payload):
+                self.changes.append((name, entry, raw.key, payload))
                 changed = True
         return changed
 
-    def _feed_many(self, name: str, entry: str, raw: RawRecord, when: Predicate | None) -> bool:
+    def _feed_many(self, name: str, entry: str, raw: RawRecord, payload: Any, kept: bool) -> bool:
         """A `many` lookup keeps each matching record of an entry; the whole entry is saved."""
         table = self.lookup_tables[name]
         rows = table.get(entry)
-        if raw.deleted or (when is not None and not when(raw.payload)):
+        if not kept:
             if rows is None or raw.key not in rows:
                 return False
             del rows[raw.key]
@@ -481,8 +489,8 @@ class BoundMapping:
             if rows is None:
                 rows = table[entry] = LookupRows()
             old = rows.get(raw.key)
-            rows[raw.key] = raw.payload
-            if not self._reads_changed(name, old, raw.payload):
+            rows[raw.key] = payload
+            if not self._reads_changed(name, old, payload):
                 return False
         if not rows:
             table.pop(entry, None)
@@ -499,11 +507,14 @@ class BoundMapping:
         """Fill a lookup from saved (entry, record key, record) triples instead of feeding it."""
         table = self.lookup_tables[name]
         owners = self._lookup_owners.setdefault(name, {})
+        project = self._projectors().get(name)
         for entry, record_key, payload in entries:
             if name in self._many:
-                table[entry] = LookupRows(payload) if record_key == _MANY_KEY else LookupRows()
+                rows = payload if record_key == _MANY_KEY else {}
+                table[entry] = LookupRows(rows if project is None else
+                                          {k: project(v) for k, v in rows.items()})
                 continue
-            table[entry] = payload
+            table[entry] = payload if project is None else project(payload)
             owners[entry] = record_key
 
     def entries(self) -> Iterable[tuple[str, str, str, Any]]:
@@ -516,12 +527,46 @@ class BoundMapping:
                 else:
                     yield name, entry, owners.get(entry, ""), payload
 
+    def lookup_reads(self) -> dict[str, list[str] | None]:
+        """Per lookup read by the rules, the paths they read from its records (resolved
+        through the field catalogue); None where a rule takes the whole record. A lookup
+        keeps only these parts of its records: what it holds grows with what is read."""
+        paths, whole = self._read_paths()
+        reads: dict[str, list[str] | None] = {name: None for name in whole}
+        for name, found in paths.items():
+            if name not in whole:
+                reads[name] = sorted({".".join(map(str, steps)) for steps in found})
+        return reads
+
+    def _read_paths(self) -> tuple[dict[str, list[tuple[Step, ...]]], set[str]]:
+        """(lookup -> resolved paths read from it, lookups read whole)."""
+        paths: dict[str, list[tuple[Step, ...]]] = {}
+        whole: set[str] = set()
+        for spec in _lookup_transforms(self._lookup_readers_defs()):
+            if spec.path is None:
+                whole.add(spec.lookup)
+            else:
+                paths.setdefault(spec.lookup, []).append(
+                    resolve_names(parse_path(spec.path), self.catalogue))
+        return paths, whole
+
+    def _lookup_readers_defs(self) -> list[Any]:
+        return [*(r.item for r in self.compiled.projects), *(r.item for r in self.compiled.tickets),
+                *(r.item for r in self.compiled.rules)]
+
+    def _projectors(self) -> dict[str, Callable[[Any], Any]]:
+        """Per lookup read at known paths, a function record -> the parts of it read."""
+        if self._projector_fns is None:
+            paths, whole = self._read_paths()
+            shared: dict[bytes, Any] = {}
+            self._projector_fns = {name: _sharing(projector(found), shared)
+                                   for name, found in paths.items() if name not in whole}
+        return self._projector_fns
+
     def _lookup_projections(self) -> dict[str, list[Any] | None]:
         """Per lookup, getters of the paths the rules read from its records; None where a
         rule takes the whole record."""
-        specs = _lookup_transforms([*(r.item for r in self.compiled.projects),
-                                    *(r.item for r in self.compiled.tickets),
-                                    *(r.item for r in self.compiled.rules)])
+        specs = _lookup_transforms(self._lookup_readers_defs())
         out: dict[str, list[Any] | None] = {}
         for spec in specs:
             if spec.path is None:
@@ -598,6 +643,30 @@ class BoundMapping:
             if trace is not None:
                 trace.not_selected.append(f"{mapper.kind} rule {mapper.origin}: {mapper.why(payload)}")
         return MapOutcome("skip", reason="no rule selected the record", explanation=trace)
+
+
+#: projected lookup values up to this size (as JSON) are one object for all equal ones: a
+#: lookup keyed by ticket (an SLA breached flag) holds the same few values many times
+_SHARED_MAX = 256
+_SHARED_VALUES = 1_000  # distinct values kept for sharing; later ones are kept as they come
+
+
+def _sharing(project: Callable[[Any], Any], shared: dict[bytes, Any]) -> Callable[[Any], Any]:
+    def share(record: Any) -> Any:
+        value = project(record)
+        try:
+            token = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+        except TypeError:
+            return value
+        if len(token) > _SHARED_MAX:
+            return value
+        found = shared.get(token)
+        if found is not None:
+            return found
+        if len(shared) < _SHARED_VALUES:
+            shared[token] = value
+        return value
+    return share
 
 
 def _in_table(table: ValueTable, value: Any) -> bool:

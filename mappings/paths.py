@@ -344,3 +344,49 @@ def compile_object_getter(path: FieldPath) -> Getter:
             return current
         return current[0] if current else None
     return get
+
+
+#: a projection trie: key -> the parts of its value kept (None: all of it)
+_Trie = dict[str, "_Trie | None"]
+
+
+def projector(paths: list[tuple[Step, ...]]) -> Getter:
+    """A function record -> a copy holding only what these (resolved) paths reach, such that
+    every getter of one of the paths reads the same from the copy as from the record. Keys
+    are followed as far as the path has key steps; below that (an index, a fan-out, the
+    path's end) the value is kept whole."""
+    trie: _Trie = {}
+    for steps in paths:
+        keys = []
+        for step in steps:
+            if step.kind != "key":
+                break
+            keys.append(step.name)
+        if not keys:
+            return _whole  # a path starting with an index reads the record itself
+        node: _Trie = trie
+        for key in keys[:-1]:
+            sub = node.setdefault(key, {})
+            if sub is None:
+                break  # a shorter path keeps this value whole already
+            node = sub
+        else:
+            node[keys[-1]] = None
+
+    def project(record: Any) -> Any:
+        return _project(record, trie)
+    return project
+
+
+def _project(value: Any, trie: _Trie) -> Any:
+    if type(value) is not dict:
+        return value
+    out = {}
+    for key, sub in trie.items():
+        if key in value:
+            out[key] = value[key] if sub is None else _project(value[key], sub)
+    return out
+
+
+def _whole(record: Any) -> Any:
+    return record

@@ -8,7 +8,7 @@ Waivers are data read from the tools (a project's `waivers` attribute, or ticket
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -91,6 +91,35 @@ def delivered_on(evidence: list[Evidence]) -> date | None:
     """When an item's evidence was delivered: its latest delivery-dated piece."""
     dated = [e.at.date() for e in evidence if e.at is not None and e.kind in DELIVERED]
     return max(dated) if dated else None
+
+
+def tickets_read(gate: GateDef) -> Callable[[Ticket], bool]:
+    """Whether the gate's evidence (or a waiver) can read a ticket: a deliverable or waiver
+    label, a ticket rule matching it (an open one, for `no_open_tickets`). Evaluating with
+    only those tickets gives the same items as with all of the transition's, so derivation
+    holds those few, not every ticket of a transition's busy service."""
+    labels: set[str] = set()
+    matching: list[Any] = []
+    open_matching: list[Any] = []
+    rules: list[tuple[Any, str]] = [(i.evidence, i.key) for i in gate.enabled_items]
+    while rules:
+        rule, key = rules.pop()
+        if isinstance(rule, AllOfEvidence | AnyOfEvidence):
+            rules += [(r, key) for r in rule.rules]
+        elif isinstance(rule, DeliverableDone | ReceiversSignoff):
+            labels.add(rule.label_for(key))
+        elif isinstance(rule, TicketDone | TicketsApproved):
+            matching.append(rule)
+        elif isinstance(rule, NoOpenTickets):
+            open_matching.append(rule)
+
+    def read(ticket: Ticket) -> bool:
+        if any(label in labels or label.startswith(WAIVER_LABEL) for label in ticket.labels):
+            return True
+        if any(rule.matches(ticket) for rule in matching):
+            return True
+        return ticket.status_category != "done" and any(r.matches(ticket) for r in open_matching)
+    return read
 
 
 def evaluate_items(gate: GateDef, ctx: EvidenceContext) -> list[GateItem]:

@@ -227,10 +227,14 @@ def cancelled(projects: Sequence[Project]) -> bool:
     return bool(projects) and all(says(p) for p in projects)
 
 
+def is_known_error(ticket: Ticket) -> bool:
+    """An open problem (known error): the tickets an article reads."""
+    return (ticket.type or "").casefold() in {"problem", "known error"} and ticket.status_category != "done"
+
+
 def known_errors(tickets: Iterable[Ticket]) -> list[str]:
     """The service's open problems (known errors), as the desk should read them."""
-    found = [t for t in tickets if (t.type or "").casefold() in {"problem", "known error"}
-             and t.status_category != "done"]
+    found = [t for t in tickets if is_known_error(t)]
     found.sort(key=lambda t: t.opened, reverse=True)
     return [f"{t.label}: {t.summary}" if t.summary else t.label for t in found[:KNOWN_ERRORS]]
 

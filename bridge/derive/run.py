@@ -30,7 +30,7 @@ from sqlalchemy import Connection, func, select
 from bridge import __version__, pullstate
 from bridge.boardlinks import transition_url
 from bridge.config import BridgeConfig
-from bridge.derive.evidence import EvidenceContext, evaluate_items
+from bridge.derive.evidence import EvidenceContext, evaluate_items, tickets_read
 from bridge.derive.gates import acceptance, evaluate, undated_for, went_live
 from bridge.derive.knowledge import (
     ArticleChoice,
@@ -39,6 +39,7 @@ from bridge.derive.knowledge import (
     author_for,
     cancelled,
     choose_article,
+    is_known_error,
     render_article,
     written_digest,
 )
@@ -165,7 +166,8 @@ def derive_all(conn: Connection, config: BridgeConfig, mappings: MappingProvider
             result.transitions += 1
             crash_point("derive")
             continue
-        tickets = repo.tickets_for(conn, keys)
+        read = tickets_read(gate_def)  # held: only what evidence or the article reads
+        tickets = [t for t in repo.tickets_for(conn, keys) if read(t) or is_known_error(t)]
         items = evaluate_items(gate_def, EvidenceContext(transition, group, tickets, article_state,
                                                          unreadable, today=today))
         accepted = acceptance(group, transition, items, gate_def.acceptance)

@@ -87,17 +87,19 @@ class TicketColumns:
     def from_rows(cls, rows: Iterable[Sequence[Any]]) -> TicketColumns:
         """Rows of (capability, practice, team, opened, closed, effort_hours, sla_breached);
         `closed` is None while the ticket is open (see `load_ticket_columns`)."""
+        from array import array
+
         cap: list[str] = []
         practice: list[str] = []
         team: list[str] = []
-        opened: list[float] = []
-        resolved: list[float] = []
-        effort: list[float] = []
-        breached: list[bool] = []
+        # flat arrays and one text object per distinct name: a million tickets stay megabytes
+        opened, resolved, effort = array("d"), array("d"), array("d")
+        breached = bytearray()
+        names: dict[str, str] = {}
         for c, p, t, o, r, e, b in rows:
-            cap.append(str(c))
-            practice.append(str(p or UNASSIGNED))
-            team.append(str(t or UNASSIGNED))
+            cap.append(names.setdefault(str(c), str(c)))
+            practice.append(names.setdefault(str(p or UNASSIGNED), str(p or UNASSIGNED)))
+            team.append(names.setdefault(str(t or UNASSIGNED), str(t or UNASSIGNED)))
             opened.append(_epoch(o))
             resolved.append(_epoch(r) if r is not None else np.nan)
             effort.append(float(e or 0.0))

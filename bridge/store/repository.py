@@ -399,13 +399,12 @@ def raw_batches(conn: Connection, source: str, streams: Iterable[str] | None = N
 # --- saved lookups ------------------------------------------------------------------------
 
 
-def load_lookup_entries(conn: Connection, source: str) -> dict[str, list[tuple[str, str, Any]]]:
+def load_lookup_entries(conn: Connection, source: str) -> Iterable[tuple[str, str, str, Any]]:
+    """(lookup, entry, record key, record) of every saved entry, read as they are used."""
     rows = conn.execute(select(lookup_entries.c.lookup, lookup_entries.c.entry, lookup_entries.c.record_key,
-                               lookup_entries.c.payload).where(lookup_entries.c.source == source))
-    found: dict[str, list[tuple[str, str, Any]]] = {}
-    for lookup, entry, record_key, payload in rows:
-        found.setdefault(lookup, []).append((entry, record_key, payload))
-    return found
+                               lookup_entries.c.payload).where(lookup_entries.c.source == source)
+                        .execution_options(yield_per=1000))
+    return (tuple(row) for row in rows)
 
 
 def save_lookup_changes(conn: Connection, source: str,
@@ -506,13 +505,15 @@ def all_projects(conn: Connection) -> list[Project]:
     return [Project.model_validate(p) for p in conn.execute(select(projects.c.payload)).scalars()]
 
 
-def tickets_for(conn: Connection, project_keys: Iterable[str]) -> list[Ticket]:
+def tickets_for(conn: Connection, project_keys: Iterable[str]) -> Iterable[Ticket]:
+    """The tickets of these projects, read as they are used (a busy service has many)."""
     keys = list(project_keys)
     if not keys:
-        return []
+        return iter(())
     rows = conn.execute(select(tickets.c.payload).where(
-        or_(tickets.c.transition_key.in_(keys), tickets.c.project_key.in_(keys)))).scalars()
-    return [Ticket.model_validate(p) for p in rows]
+        or_(tickets.c.transition_key.in_(keys), tickets.c.project_key.in_(keys)))
+        .execution_options(yield_per=500)).scalars()
+    return (Ticket.model_validate(p) for p in rows)
 
 
 def stored_transitions(conn: Connection) -> dict[str, tuple[str, dict[str, Any]]]:

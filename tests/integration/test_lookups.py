@@ -59,3 +59,31 @@ def test_saved_lookups_are_read_back_and_rebuilt_when_definitions_change(
         assert rebuilt.lookup_tables["transition_epics"] == bound.lookup_tables["transition_epics"]
     finally:
         store.close()
+
+
+def test_saved_lookups_hold_only_what_rules_read_and_other_reads_rebuild_them(
+        sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    from mappings.compile import BoundMapping
+
+    sb = sandbox_factory(seed=32, tickets=200, jira_deployment="cloud")
+    config = load_config(write_config(tmp_path, sb, push=False))
+    store = open_store(config.state)
+    try:
+        assert Engine(config, store).run_cycle().exit_code == 0
+        with store.engine.connect() as conn:
+            users = [p for name, _, _, p in repo.load_lookup_entries(conn, "snow") if name == "users"]
+        assert users and all(set(payload) <= {"name", "email", "phone"} for payload in users)
+
+        # rules reading another path of a lookup find no saved entry built for them: rebuilt
+        real = BoundMapping.lookup_reads
+        monkeypatch.setattr(BoundMapping, "lookup_reads",
+                            lambda self: {**real(self), "users": ["name", "title"]})
+        read: list[str] = []
+        iter_raw = repo.iter_raw
+        monkeypatch.setattr(repo, "iter_raw", lambda conn, source, streams=None, **kw: (
+            read.extend(streams or []), iter_raw(conn, source, streams, **kw))[1])
+        with store.engine.begin() as conn:
+            load_source_mapping(config.source("snow")).bound(conn)
+        assert "sys_user" in read
+    finally:
+        store.close()
