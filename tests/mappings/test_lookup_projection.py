@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.base import RawRecord
+from bridge.models import RawRecord
 from mappings.loader import default_mapping
 from mappings.paths import parse_path, projector, resolve_names
 
