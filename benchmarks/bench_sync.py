@@ -5,7 +5,7 @@ peak memory of a first load, and remap of what was stored.
 
 Per sandbox size of the curve (both tools, one Jira and one ServiceNow source, SQLite):
 - first load: `smo-bridge sync --once --no-push` in its own process, a fresh store per run;
-  wall time and the process's peak RSS (os.wait4);
+  wall time and the process's peak RSS (its VmHWM, read while it runs);
 - a cycle with nothing to do: the engine in this process, warmed by one cycle (as the
   daemon is), timed; the sandbox's request log says how many requests each stream made;
 - at the largest size also `smo-bridge migrate remap` of everything stored;

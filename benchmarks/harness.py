@@ -165,15 +165,20 @@ class Finished:
 def run_measured(args: Sequence[str], *, env: dict[str, str] | None = None,
                  cwd: Path | None = None, timeout: float = 3600,
                  stdout_to: Path | None = None) -> Finished:
-    """Run a process to its end: wall seconds and its own peak RSS (os.wait4's rusage).
-    `stdout_to`: write its output there instead of returning it."""
+    """Run a process to its end: wall seconds, its own peak RSS and CPU seconds.
+    `stdout_to`: write its output there instead of returning it.
+
+    The peak is the process's VmHWM, read while it runs: rusage's ru_maxrss would carry
+    this (harness) process's size at the fork across the exec."""
     with tempfile.TemporaryFile("w+") as err, \
             (stdout_to.open("w+") if stdout_to else tempfile.TemporaryFile("w+")) as out:
         started = time.perf_counter()
         proc = subprocess.Popen(list(args), env=env or child_env(), cwd=cwd or ROOT, stdout=out,
                                 stderr=err, text=True)
         deadline = started + timeout
+        peak_kb = 0
         while True:
+            peak_kb = max(peak_kb, _high_water_kb(proc.pid))
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
@@ -186,9 +191,21 @@ def run_measured(args: Sequence[str], *, env: dict[str, str] | None = None,
         proc.returncode = os.waitstatus_to_exitcode(status)
         err.seek(0)
         out.seek(0)
-        return Finished(seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime,
+        return Finished(seconds, peak_kb / 1024, usage.ru_utime + usage.ru_stime,
                         proc.returncode,
                         "" if stdout_to else out.read(), err.read())
+
+
+def _high_water_kb(pid: int) -> int:
+    """A running process's peak resident set so far (Linux /proc), 0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 def bridge_cli(*args: str) -> list[str]:
