@@ -19,8 +19,8 @@ deprecated unpaged GET /project is kept for Server/DC, which has no /project/sea
 
 Issue keys change when an issue moves to another project (or its project is re-keyed);
 the issue `id` does not. The issues stream declares `identity_field="id"` so the engine,
-which holds the stored keys, can retire the old key; within one read the connector
-retires it itself (see `_read_issues`).
+which holds the stored keys, retires the old key, whether the move happened between reads
+or during one (the issue then comes twice: under the old key, then the new one).
 """
 
 from __future__ import annotations
@@ -488,32 +488,16 @@ class JiraConnector(Connector):
         self, since: datetime | None, on_q: QuarantineHandler | None
     ) -> Iterator[RawRecord]:
         """Issues in (updated, key) order. An issue moved while we page shows up twice, by
-        its stable `id`: under the old key, then (its `updated` bumped) under the new one.
-        The old key is then retired with a deleted record, just before the new one, so
-        the move is not counted twice. Moves between reads are the engine's to settle
-        through the stream's `identity_field` (the connector keeps no state)."""
-        emitted: dict[str, str] = {}  # issue id -> key it was emitted under in this read
+        its stable `id`: under the old key, then (its `updated` bumped) under the new one;
+        the engine retires the old key by that id (`identity_field`), so this read keeps
+        nothing per issue: its memory does not grow with the project."""
         for raw in self.issues(since, self.issue_field_ids()):
             if (isinstance(raw, dict) and not key_problem(raw.get("key"))
                     and self._wants_done_transition(raw)):
                 raw = self._with_done_transition(raw)
             record = self._issue_record(raw, on_q)
-            if record is None:
-                continue
-            issue_id = raw.get("id")
-            if issue_id:
-                earlier = emitted.get(str(issue_id))
-                if earlier is not None and earlier != record.key:
-                    yield RawRecord(
-                        source=self.name,
-                        stream="issues",
-                        key=earlier,
-                        updated=record.updated,
-                        payload={"id": str(issue_id), "key": earlier, "movedTo": record.key},
-                        deleted=True,
-                    )
-                emitted[str(issue_id)] = record.key
-            yield record
+            if record is not None:
+                yield record
 
     def _wants_done_transition(self, issue: Mapping[str, Any]) -> bool:
         """Only done issues carrying a configured label: the changelog costs one call each."""

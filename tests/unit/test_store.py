@@ -175,6 +175,27 @@ def test_a_record_under_a_new_key_retires_the_old_one(store_url: str) -> None:
         store.close()
 
 
+def test_a_record_moved_within_one_page_leaves_only_its_new_key(store_url: str) -> None:
+    """A read that meets an issue before and after its move hands both over in one page."""
+    from bridge.models import RawRecord
+    from bridge.store.repository import store_raw
+
+    store = open_store(store_url)
+    try:
+        with store.engine.begin() as conn:
+            result = store_raw(conn, [
+                RawRecord(source="jira", stream="issues", key="OPS-7", payload={"id": "4242", "v": 1}),
+                RawRecord(source="jira", stream="issues", key="OPS-8", payload={"id": "4243"}),
+                RawRecord(source="jira", stream="issues", key="PAY-31", payload={"id": "4242", "v": 2}),
+            ], identity_field="id")
+            live = conn.execute(select(raw_records.c.key).where(raw_records.c.deleted.is_(False))
+                                .order_by(raw_records.c.key)).scalars().all()
+        assert live == ["OPS-8", "PAY-31"]
+        assert result.deleted == 1
+    finally:
+        store.close()
+
+
 def test_writers_on_several_threads_never_meet_a_locked_database(store_url: str) -> None:
     """Two pull jobs of one daemon write from two threads: each transaction reads, then
     writes. On SQLite a deferred transaction would fail at once with "database is locked"."""
