@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert
+from sqlalchemy import Connection, insert
 
-from bridge.store.repository import lookup_by, utcnow
+from bridge.store.repository import lookup_by, release_quarantine, utcnow
 from bridge.store.schema import quarantine, tickets
 
 StoredTicket = tuple[str, str | None, str | None, str | None]
@@ -56,7 +56,4 @@ def release(conn: Connection, source: str, records: Iterable[tuple[str, str]]) -
     for stream, key in records:
         by_stream.setdefault(stream, []).append(key)
     for stream, keys in by_stream.items():
-        for start in range(0, len(keys), 500):
-            conn.execute(delete(quarantine).where(
-                quarantine.c.source == source, quarantine.c.stream == stream,
-                quarantine.c.key.in_(keys[start:start + 500])))
+        release_quarantine(conn, source, stream, keys)
