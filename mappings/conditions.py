@@ -36,7 +36,8 @@ OPERATORS = ("equals", "in", "matches", "exists", "gt", "ge", "lt", "le", "conta
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True,
+                              defer_build=True)  # built on first use: quick CLI start
 
 
 class Check(_Strict):

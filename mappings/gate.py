@@ -30,7 +30,8 @@ _OFFSET = re.compile(r"^([+-]?)(\d+)([dw])$")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True,
+                              defer_build=True)  # built on first use: quick CLI start
 
 
 class _Matching(_Strict):

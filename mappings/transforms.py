@@ -62,7 +62,8 @@ SimpleName = Literal[
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True,
+                              defer_build=True)  # built on first use: quick CLI start
 
 
 class MapTransform(_Strict):
