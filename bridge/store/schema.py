@@ -89,6 +89,7 @@ raw_records = Table(
     # led by the identity: a lookup by key must find only the unique index (a PostgreSQL
     # table not yet analysed would otherwise scan a whole stream through this one)
     Index(None, "identity", "source", "stream"),
+    Index(None, "source", "deleted"),  # status counts live records per source from it alone
 )
 
 # lookups that mappings build from reference records, saved so a cycle need not re-read them
