@@ -94,3 +94,26 @@ def test_the_revisions_read_without_alembic_are_alembics(store_url: str) -> None
             assert revision.stored(conn) == revision.head()
     finally:
         store.close()
+
+
+def test_config_validate_loads_the_mapping_layer_only_for_files_it_names(tmp_path: Path) -> None:
+    config = tmp_path / "smo-bridge.yaml"
+    source = ("  - {name: jira, kind: jira, url: 'http://127.0.0.1:9', "
+              "auth: {kind: basic, username: u, password: p}")
+    config.write_text(f"sources:\n{source}}}\n")
+    run = (f"from bridge.cli.main import main\nimport sys\n"
+           f"code = main(['--config', {str(config)!r}, 'config', 'validate'])\n"
+           "print(code, file=sys.stderr)\n")
+    assert loaded_after(run, tmp_path, (*HEAVY, "mappings", "jinja2")) == set()
+    done = subprocess.run([sys.executable, "-m", "bridge.cli.main", "--config", str(config),
+                           "config", "validate"], cwd=tmp_path, env=clean_env(),
+                          capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout) == (0, f"{config}: valid: jira (jira)\n")
+    # a named mapping file is checked, every problem of it reported
+    (tmp_path / "jira.yaml").write_text("meta: {kind: jira}\ntickets: [{practise: x}]\n")
+    config.write_text(f"sources:\n{source}, mappings: [jira.yaml]}}\n")
+    assert loaded_after(run, tmp_path, ("mappings",)) == {"mappings"}
+    done = subprocess.run([sys.executable, "-m", "bridge.cli.main", "--config", str(config),
+                           "config", "validate"], cwd=tmp_path, env=clean_env(),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stderr.startswith(f"{tmp_path / 'jira.yaml'}:2:"), done.stderr
