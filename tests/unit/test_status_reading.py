@@ -234,3 +234,25 @@ def test_the_driver_path_writes_nothing(tmp_path: Path) -> None:
     finally:
         store.close()
     assert read_status(url, CONFIGURED)["outbox"] == {"pending": 0, "failed": 0, "delivered": 4}
+
+
+def test_the_status_command_on_each_backend_prints_what_sqlalchemy_reads(
+        store_url: str, tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from bridge.cli.main import cli
+
+    _fill(store_url)
+    config = tmp_path / "smo-bridge.yaml"
+    config.write_text(f"state: {store_url}\nsources:\n" + "".join(
+        f"  - {{name: {name}, kind: {kind}, url: 'http://127.0.0.1:9', "
+        "auth: {kind: basic, username: u, password: '${UNSET_SECRET}'}}\n"
+        for name, kind in CONFIGURED))
+    done = CliRunner().invoke(cli, ["--config", str(config), "status", "--format", "json"],
+                              catch_exceptions=False)
+    assert done.exit_code == 0, done.output
+    shown = json.loads(done.output)
+    through, _ = _through_sqlalchemy(store_url)
+    assert shown == through
