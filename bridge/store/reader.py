@@ -164,8 +164,16 @@ def _postgresql(rest: str, url: str) -> DriverReader | None:
 
     try:  # libpq reads the same URL form (user, password, host, port, database, options)
         conn = psycopg.connect(f"postgresql://{rest}")
+    except psycopg.OperationalError as exc:
+        # unreachable, refused, a wrong password: said now, as SQLAlchemy's path says it,
+        # rather than waited for a second time through it
+        from sqlalchemy.exc import OperationalError
+
+        from bridge.store.database import _unavailable
+
+        raise _unavailable(url, OperationalError(None, None, exc)) from None
     except (psycopg.Error, ValueError):
-        return None
+        return None  # an option libpq does not take: SQLAlchemy's parser may
     return DriverReader("postgresql", conn, url)
 
 

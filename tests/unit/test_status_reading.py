@@ -256,3 +256,17 @@ def test_the_status_command_on_each_backend_prints_what_sqlalchemy_reads(
     shown = json.loads(done.output)
     through, _ = _through_sqlalchemy(store_url)
     assert shown == through
+
+
+def test_an_unreachable_server_is_said_once_as_sqlalchemy_says_it() -> None:
+    from bridge.errors import TransientError
+    from bridge.store.database import open_existing_store
+
+    url = "postgresql+psycopg://bridge:pw-not-shown@127.0.0.1:1/smo"
+    with pytest.raises(TransientError) as driven:
+        open_reader(url)
+    with pytest.raises(TransientError) as through:
+        open_existing_store(url)
+    assert str(driven.value) == str(through.value)
+    assert str(driven.value).startswith("state store postgresql+psycopg://bridge:***@127.0.0.1:1/smo "
+                                        "unavailable: ")
