@@ -8,9 +8,10 @@ values (SQLite: JSON and timestamps as text; PostgreSQL: decoded), which `json_v
 `timestamp` turn into the same Python values on both.
 
 `open_reader` opens the store only when it can tell cheaply that the store is there and
-current; for anything else (a missing file, an older schema, another driver, an unreachable
-server) it returns None and the caller opens the store the usual way, which names the
-problem (bridge.store.database.open_existing_store).
+current; for anything else (a missing file, an older schema, another driver) it returns
+None and the caller opens the store the usual way, which names the problem
+(bridge.store.database.open_existing_store). A PostgreSQL server that cannot be reached
+is reported at once, in the same words.
 """
 
 from __future__ import annotations
@@ -118,7 +119,8 @@ def as_reader(conn: Connection | Reader) -> Reader:
 def open_reader(url: str) -> DriverReader | None:
     """The store at `url` through its driver, when it exists at the current schema and its
     URL is one of the plain forms read here (a SQLite file, PostgreSQL through psycopg);
-    else None: open it through SQLAlchemy instead. Nothing is created, locked or upgraded."""
+    else None: open it through SQLAlchemy instead. Nothing is created, locked or upgraded;
+    raises TransientError when the PostgreSQL server cannot be reached."""
     match = _URL.match(url)
     if match is None:
         return None
