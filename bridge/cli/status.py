@@ -44,13 +44,10 @@ def with_pull_states(data: dict[str, Any], store: Store) -> dict[str, Any]:
     """Each source with whether its last pull completed: after one that stored pages and
     stopped, the transitions it touches wait for a complete pull (bridge.pullstate)."""
     from bridge.store.reader import AlchemyReader
-    from bridge.store.status import pull_states
+    from bridge.store.status import add_pull_states
 
     with store.engine.connect() as conn:
-        pulls = pull_states(AlchemyReader(conn))
-    for source in data["sources"]:
-        source["pull"] = pulls.get(source["name"], {"complete": True, "completed_at": None,
-                                                    "failed_at": None})
+        add_pull_states(data["sources"], AlchemyReader(conn))
     return data
 
 

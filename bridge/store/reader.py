@@ -176,6 +176,7 @@ def _postgresql(rest: str, url: str) -> DriverReader | None:
         raise _unavailable(url, OperationalError(None, None, exc)) from None
     except (psycopg.Error, ValueError):
         return None  # an option libpq does not take: SQLAlchemy's parser may
+    conn.read_only = True  # status writes nothing: the server holds it to that
     return DriverReader("postgresql", conn, url)
 
 

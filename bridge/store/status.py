@@ -80,10 +80,7 @@ def snapshot(store: Store | Reader, configured_sources: Iterable[tuple[str, str]
         for name, kind in kinds.items()
     ]
     if pulls:
-        marks = pull_states(reader)
-        for source in sources:
-            source["pull"] = marks.get(source["name"], {
-                "complete": True, "completed_at": None, "failed_at": None})
+        add_pull_states(sources, reader)
     transitions = [_transition(json_value(payload)) for (payload,) in reader.rows(TRANSITIONS)]
     workloads_as_of, workload_rows = _current_workloads(reader, now)
     outbox_counts = {str(status): int(n) for status, n in reader.rows(OUTBOX)}
@@ -97,15 +94,15 @@ def snapshot(store: Store | Reader, configured_sources: Iterable[tuple[str, str]
     }
 
 
-def pull_states(reader: Reader) -> dict[str, dict[str, Any]]:
-    """Each marked source's pull state as `status` shows it (bridge.pullstate.PullState)."""
-    states: dict[str, dict[str, Any]] = {}
-    for source, value in reader.rows(PULL_MARKS):
-        mark = json_value(value)
-        states[str(source)] = {"complete": bool(mark.get("complete", True)),
-                               "completed_at": mark.get("completed_at"),
-                               "failed_at": mark.get("failed_at")}
-    return states
+def add_pull_states(sources: list[dict[str, Any]], reader: Reader) -> None:
+    """Each source's `pull` as `status` shows it (bridge.pullstate.PullState): whether its
+    last pull completed, when, and whether a later one failed; no mark reads as complete."""
+    marks = {str(source): json_value(value) for source, value in reader.rows(PULL_MARKS)}
+    for source in sources:
+        mark = marks.get(source["name"], {})
+        source["pull"] = {"complete": bool(mark.get("complete", True)),
+                          "completed_at": mark.get("completed_at"),
+                          "failed_at": mark.get("failed_at")}
 
 
 def _current_workloads(reader: Reader, now: datetime) -> tuple[datetime, list[dict[str, Any]]]:
