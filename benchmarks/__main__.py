@@ -24,6 +24,7 @@ from pathlib import Path
 
 from benchmarks import (
     bench_board,
+    bench_cli,
     bench_mapping,
     bench_sandbox,
     bench_scaleout,
@@ -56,6 +57,7 @@ PARTS: tuple[Part, ...] = (
     Part("workloads", bench_workloads.part, ALL, "workload recompute"),
     Part("scaleout", bench_scaleout.part, ALL, "one daemon vs two on one PostgreSQL"),
     Part("board", bench_board.part, ALL, "the board's pages, 200 transitions"),
+    Part("cli", bench_cli.part, ALL, "quick commands, whole process: --help, status, validate"),
     Part("soak", soak.part, frozenset({"full"}), "the daemon for 30+ cycles with faults"),
 )
 

@@ -89,10 +89,11 @@ def every_issue_at_once(ctx: click.Context) -> None:
     if issues:
         files = len({i.file for i in issues})
         raise ConfigError(f"{len(issues)} problem(s) in {files} file(s)", issues)
+    from bridge.cli.config_cmd import valid_line
+
     config = load_cli_config(ctx)
     assert config is not None
-    names = ", ".join(f"{s.name} ({s.kind})" for s in config.sources) or "no sources"
-    click.echo(f"{config.path}: valid: {names}")
+    click.echo(valid_line(config))
 
 
 def _configured(ctx: click.Context) -> bool:

@@ -1,25 +1,36 @@
-"""Read-only queries behind `smo-bridge status`: what the store holds now."""
+"""Read-only queries behind `smo-bridge status`: what the store holds now.
+
+The queries are SQL text that SQLite and PostgreSQL both accept, run either on a SQLAlchemy
+connection or straight through the driver (bridge.store.reader): `status` then imports no
+SQLAlchemy, and both ways read with the very same statements."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, func, select
-from sqlalchemy.sql.elements import ColumnElement
-
-from bridge.store.database import Store
-from bridge.store.schema import (
-    outbox,
-    projects,
-    quarantine,
-    raw_records,
-    runs,
-    tickets,
-    transitions,
-)
+from bridge.store.reader import AlchemyReader, Reader, json_value, open_reader, timestamp
 from bridge.store.snapshots import current_workloads
+
+if TYPE_CHECKING:
+    from bridge.store.database import Store
+
+#: per source: figure -> (table, extra condition); `records` counts live raw records from
+#: the (source, deleted) index alone
+SOURCE_COUNTS = {
+    "records": ("raw_records", "deleted = FALSE"),
+    "projects": ("projects", None),
+    "tickets": ("tickets", None),
+    "quarantined": ("quarantine", None),
+}
+LAST_SUCCESS = ("SELECT source, max(finished_at) FROM runs "
+                "WHERE status = 'ok' AND source IS NOT NULL GROUP BY source")
+TRANSITIONS = "SELECT payload FROM transitions ORDER BY go_live, id"
+ANY_TICKET = "SELECT key FROM tickets LIMIT 1"
+OUTBOX = "SELECT status, count(*) FROM outbox GROUP BY status"
+#: each source's pull mark (bridge.pullstate: the cursor `~pull`; no mark reads as complete)
+PULL_MARKS = "SELECT source, value FROM cursors WHERE stream = '~pull'"
 
 
 def iso_utc(value: datetime | None) -> str | None:
@@ -28,75 +39,89 @@ def iso_utc(value: datetime | None) -> str | None:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def snapshot(store: Store, configured_sources: Iterable[tuple[str, str]] = (),
-             now: datetime | None = None) -> dict[str, Any]:
+def read_status(url: str, configured_sources: Iterable[tuple[str, str]] = (),
+                now: datetime | None = None) -> dict[str, Any]:
+    """`status` of the store at `url`, with each source's pull state: through the driver
+    when it can open the store, else through SQLAlchemy (which names any problem)."""
+    reader = open_reader(url)
+    if reader is not None:
+        with reader:
+            return snapshot(reader, configured_sources, now, pulls=True)
+    from bridge.store.database import open_existing_store
+
+    store = open_existing_store(url)
+    try:
+        return snapshot(store, configured_sources, now, pulls=True)
+    finally:
+        store.close()
+
+
+def snapshot(store: Store | Reader, configured_sources: Iterable[tuple[str, str]] = (),
+             now: datetime | None = None, *, pulls: bool = False) -> dict[str, Any]:
     """The contract's status object: sources, transitions, workloads (as defined in
-    bridge.derive.workloads, per capability, practice and team), outbox. The workloads are
-    those the last derivation stored (`workloads_as_of` says when); a store no derivation
-    has written them to yet has them computed from its tickets as of `now`."""
+    bridge.derive.workloads, per capability, practice and team), outbox; with `pulls`,
+    each source's pull state too. The workloads are those the last derivation stored
+    (`workloads_as_of` says when); a store no derivation has written them to yet has them
+    computed from its tickets as of `now`."""
+    if not isinstance(store, AlchemyReader) and hasattr(store, "engine"):
+        with store.engine.connect() as conn:
+            return snapshot(AlchemyReader(conn), configured_sources, now, pulls=pulls)
+    reader = store
     now = now or datetime.now(UTC)
-    with store.engine.connect() as conn:
-        records = _count_by(conn, raw_records.c.source, raw_records.c.deleted.is_(False))
-        project_counts = _count_by(conn, projects.c.source)
-        ticket_counts = _count_by(conn, tickets.c.source)
-        quarantine_counts = _count_by(conn, quarantine.c.source)
-        last_success: dict[str, datetime] = dict(conn.execute(
-            select(runs.c.source, func.max(runs.c.finished_at))
-            .where(runs.c.status == "ok", runs.c.source.is_not(None))
-            .group_by(runs.c.source)).all())
-        kinds = dict(configured_sources)
-        for name in (*records, *project_counts, *ticket_counts, *quarantine_counts, *last_success):
-            kinds.setdefault(name, "unknown")
-        sources = [
-            {
-                "name": name,
-                "kind": kind,
-                "last_success": iso_utc(_aware(last_success.get(name))),
-                "records": int(records.get(name, 0)),
-                "projects": int(project_counts.get(name, 0)),
-                "tickets": int(ticket_counts.get(name, 0)),
-                "quarantined": int(quarantine_counts.get(name, 0)),
-            }
-            for name, kind in kinds.items()
-        ]
-        transition_rows = conn.execute(
-            select(transitions.c.payload).order_by(transitions.c.go_live, transitions.c.id)).all()
-        workloads_as_of, workload_rows = _current_workloads(conn, now)
-        outbox_counts = _count_by(conn, outbox.c.status)
+    counts = {figure: _count_by(reader, "source", table, where)
+              for figure, (table, where) in SOURCE_COUNTS.items()}
+    last_success = {str(source): timestamp(when) for source, when in reader.rows(LAST_SUCCESS)}
+    kinds = dict(configured_sources)
+    for name in (*(n for c in counts.values() for n in c), *last_success):
+        kinds.setdefault(name, "unknown")
+    sources: list[dict[str, Any]] = [
+        {"name": name, "kind": kind, "last_success": iso_utc(last_success.get(name)),
+         **{figure: counts[figure].get(name, 0) for figure in SOURCE_COUNTS}}
+        for name, kind in kinds.items()
+    ]
+    if pulls:
+        add_pull_states(sources, reader)
+    transitions = [_transition(json_value(payload)) for (payload,) in reader.rows(TRANSITIONS)]
+    workloads_as_of, workload_rows = _current_workloads(reader, now)
+    outbox_counts = {str(status): int(n) for status, n in reader.rows(OUTBOX)}
     return {
         "sources": sources,
-        "transitions": [_transition(row.payload) for row in transition_rows],
+        "transitions": transitions,
         "workloads": workload_rows,
         "workloads_as_of": iso_utc(workloads_as_of),
-        "outbox": {
-            "pending": int(outbox_counts.get("pending", 0)),
-            "failed": int(outbox_counts.get("failed", 0)),
-            "delivered": int(outbox_counts.get("delivered", 0)),
-        },
+        "outbox": {status: outbox_counts.get(status, 0)
+                   for status in ("pending", "failed", "delivered")},
     }
 
 
-def _current_workloads(conn: Connection, now: datetime) -> tuple[datetime, list[dict[str, Any]]]:
-    stored = current_workloads(conn)
+def add_pull_states(sources: list[dict[str, Any]], reader: Reader) -> None:
+    """Each source's `pull` as `status` shows it (bridge.pullstate.PullState): whether its
+    last pull completed, when, and whether a later one failed; no mark reads as complete."""
+    marks = {str(source): json_value(value) for source, value in reader.rows(PULL_MARKS)}
+    for source in sources:
+        mark = marks.get(source["name"], {})
+        source["pull"] = {"complete": bool(mark.get("complete", True)),
+                          "completed_at": mark.get("completed_at"),
+                          "failed_at": mark.get("failed_at")}
+
+
+def _current_workloads(reader: Reader, now: datetime) -> tuple[datetime, list[dict[str, Any]]]:
+    stored = current_workloads(reader)
     if stored is not None:
-        return _aware(stored[0]) or now, stored[1]
-    if conn.execute(select(tickets.c.key).limit(1)).first() is None:
+        return stored
+    if not reader.rows(ANY_TICKET):
         return now, []
     # numpy and every ticket row: only for a store no derivation wrote the snapshot to
     from bridge.derive.workloads import DIMENSIONS, current, load_ticket_columns
 
-    return now, current(load_ticket_columns(conn), DIMENSIONS, now)
+    with reader.sqlalchemy() as conn:
+        return now, current(load_ticket_columns(conn), DIMENSIONS, now)
 
 
-def _count_by(conn: Connection, column: ColumnElement[Any], *where: ColumnElement[bool]) -> dict[str, int]:
-    rows = conn.execute(select(column, func.count()).where(*where).group_by(column)).all()
+def _count_by(reader: Reader, column: str, table: str, where: str | None = None) -> dict[str, int]:
+    condition = f" WHERE {where}" if where else ""
+    rows = reader.rows(f"SELECT {column}, count(*) FROM {table}{condition} GROUP BY {column}")
     return {str(value): int(count) for value, count in rows}
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)  # SQLite aggregates bypass the column type
-    return value
 
 
 def _transition(payload: dict[str, Any]) -> dict[str, Any]:

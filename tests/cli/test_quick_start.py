@@ -1,7 +1,7 @@
 """Quick commands import only what they use: `status` and `config validate` start without
 Alembic, the vendor clients, the HTTP library (connectors declare their configuration in
 light modules), numpy or rich (each costs a tenth of a second or so), and read the schema
-revision without Alembic. Checked by the modules a fresh process holds,
+revision without Alembic; `status` reads the store without SQLAlchemy. Checked by the modules a fresh process holds,
 never by timing."""
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from tests.helpers import clean_env
 HEAVY = ("alembic", "jira", "pysnow", "numpy", "rich", "requests")
 
 
-def loaded_after(code: str, cwd: Path) -> set[str]:
+def loaded_after(code: str, cwd: Path, heavy: tuple[str, ...] = HEAVY) -> set[str]:
     """The heavy top-level packages a fresh interpreter holds after running `code`."""
     probe = (f"import sys\n{code}\nimport json\n"
-             f"print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & {set(HEAVY)!r})))")
+             f"print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & {set(heavy)!r})))")
     done = subprocess.run([sys.executable, "-c", probe], cwd=cwd, env=clean_env(),
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
@@ -70,9 +70,10 @@ def test_status_reads_the_stored_workloads_without_numpy_and_config_validate_not
             refresh_cells(conn, ZoneInfo("UTC"))
     finally:
         store.close()
-    assert loaded_after(status, deployment.parent) == set()
+    # status reads through the driver (bridge.store.reader) and prints plain text tables
+    assert loaded_after(status, deployment.parent, (*HEAVY, "sqlalchemy")) == set()
     table = run.format(args=["--config", str(deployment), "status"])
-    assert loaded_after(table, deployment.parent) == {"rich"}
+    assert loaded_after(table, deployment.parent, (*HEAVY, "sqlalchemy")) == set()
     validate = run.format(args=["--config", str(deployment), "config", "validate"])
     assert loaded_after(validate, deployment.parent) == set()
 
@@ -93,3 +94,26 @@ def test_the_revisions_read_without_alembic_are_alembics(store_url: str) -> None
             assert revision.stored(conn) == revision.head()
     finally:
         store.close()
+
+
+def test_config_validate_loads_the_mapping_layer_only_for_files_it_names(tmp_path: Path) -> None:
+    config = tmp_path / "smo-bridge.yaml"
+    source = ("  - {name: jira, kind: jira, url: 'http://127.0.0.1:9', "
+              "auth: {kind: basic, username: u, password: p}")
+    config.write_text(f"sources:\n{source}}}\n")
+    run = (f"from bridge.cli.main import main\nimport sys\n"
+           f"code = main(['--config', {str(config)!r}, 'config', 'validate'])\n"
+           "print(code, file=sys.stderr)\n")
+    assert loaded_after(run, tmp_path, (*HEAVY, "mappings", "jinja2")) == set()
+    done = subprocess.run([sys.executable, "-m", "bridge.cli.main", "--config", str(config),
+                           "config", "validate"], cwd=tmp_path, env=clean_env(),
+                          capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout) == (0, f"{config}: valid: jira (jira)\n")
+    # a named mapping file is checked, every problem of it reported
+    (tmp_path / "jira.yaml").write_text("meta: {kind: jira}\ntickets: [{practise: x}]\n")
+    config.write_text(f"sources:\n{source}, mappings: [jira.yaml]}}\n")
+    assert loaded_after(run, tmp_path, ("mappings",)) == {"mappings"}
+    done = subprocess.run([sys.executable, "-m", "bridge.cli.main", "--config", str(config),
+                           "config", "validate"], cwd=tmp_path, env=clean_env(),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stderr.startswith(f"{tmp_path / 'jira.yaml'}:2:"), done.stderr
