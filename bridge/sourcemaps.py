@@ -200,36 +200,35 @@ class SourceMapping:
         counts = ApplyCounts()
         read = 0
         with fewer_collections():
-            for stream, rows in bulk.raw_pages(conn, self.source.name, self.compiled.streams):
-                self._remap_page(conn, bound, stream, rows, counts, comparison)
-                read += len(rows)
+            for page in bulk.raw_pages(conn, self.source.name, self.compiled.streams):
+                self._remap_page(conn, bound, page, counts, comparison)
+                read += len(page.rows)
                 if progress is not None:
                     progress(read)
         self.pending_remap = {}
         repo.delete_cursor(conn, self.source.name, REMAP_MARKS)
         return counts
 
-    def _remap_page(self, conn: Connection, bound: BoundMapping, stream: str,
-                    rows: Sequence[bulk.RawRow], counts: ApplyCounts,
-                    comparison: Comparison | None) -> None:
-        source = self.source.name
+    def _remap_page(self, conn: Connection, bound: BoundMapping, page: bulk.Page,
+                    counts: ApplyCounts, comparison: Comparison | None) -> None:
+        source, stream = self.source.name, page.stream
         tickets: dict[str, Ticket] = {}
         projects: list[Project] = []
-        held: dict[tuple[str, str], tuple[str | None, str, dict[str, Any]]] = {}
-        mapped: list[tuple[str, str]] = []
+        held: dict[str, tuple[str | None, str, dict[str, Any]]] = {}
+        mapped: list[str] = []
         skipped: list[str] = []
-        for key, updated, text in rows:
+        for key, updated, text in page.rows:
             # parsed here, one at a time: only a quarantined record's payload outlives its turn
             record = _stored_record(source, stream, key, updated, orjson.loads(text))
             outcome = _judge(bound, record)
             if outcome.kind == "quarantine":
-                held[(stream, key)] = (outcome.field, outcome.reason or "mapping failed", record.payload)
+                held[key] = (outcome.field, outcome.reason or "mapping failed", record.payload)
                 counts.quarantined += 1
                 continue
             if outcome.kind == "skip":
                 skipped.append(key)
                 continue
-            mapped.append((stream, key))
+            mapped.append(key)
             if isinstance(outcome.entity, Ticket):
                 tickets[outcome.entity.key] = outcome.entity
                 counts.mapped += 1
@@ -237,18 +236,23 @@ class SourceMapping:
                 projects.append(outcome.entity)
                 counts.mapped += 1
         # quarantine: write what is new or different, release what maps now
-        was = bulk.stored_quarantine(conn, source, [*held, *mapped])
-        changed = [(stream, key, fld, reason, payload) for (stream, key), (fld, reason, payload)
-                   in held.items() if was.get((stream, key)) != (fld, reason)]
+        was = page.quarantined
+        changed = [(stream, key, fld, reason, payload) for key, (fld, reason, payload) in held.items()
+                   if was.get(key) != (fld, reason)]
         bulk.put_quarantine(conn, source, changed)
-        freed = [ident for ident in mapped if ident in was]
-        bulk.release(conn, source, freed)
-        # a record skipped now: the ticket it produced goes (unless another record of the page
+        freed = [key for key in mapped if key in was]
+        bulk.release(conn, source, [(stream, key) for key in freed])
+        # a record skipped now: the ticket it produced goes (unless a record of the page
         # produces that key now)
-        removed = bulk.remove_tickets_of(conn, source, stream, [k for k in skipped if k not in tickets])
+        removed = bulk.remove_tickets_of(conn, source, stream, [
+            key for key in skipped if key in page.tickets and key not in tickets])
         # tickets: only those whose digest differs from the stored one are written, with the
-        # serialisation the comparison made
-        stored = bulk.stored_tickets(conn, source, list(tickets))
+        # serialisation the comparison made; the page read the stored tickets keyed as its records
+        stored = page.tickets
+        read = {key for key, _, _ in page.rows}
+        others = [key for key in tickets if key not in read]  # keyed otherwise than their records
+        if others:
+            stored = {**stored, **bulk.stored_tickets(conn, source, others)}
         writes: list[Ticket] = []
         serialised: list[tuple[str, str]] = []
         for key, ticket in tickets.items():
@@ -268,11 +272,11 @@ class SourceMapping:
         if comparison is not None:
             for label in removed:
                 comparison.removed(f"{source}:{label}")
-            for stream_name, key, fld, reason, _ in changed:
-                comparison.quarantined(source, stream_name, key, fld, reason)
-            for stream_name, key in freed:
-                fld, reason = was[(stream_name, key)]
-                comparison.released(source, stream_name, key, fld, reason)
+            for _, key, fld, reason, _ in changed:
+                comparison.quarantined(source, stream, key, fld, reason)
+            for key in freed:
+                fld, reason = was[key]
+                comparison.released(source, stream, key, fld, reason)
 
     def remap_quarantined(self, conn: Connection) -> ApplyCounts:
         """Map again the stored records a mapping rejected (after a mapping or data fix).

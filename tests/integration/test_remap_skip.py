@@ -1,6 +1,7 @@
 """A record the new mapping skips no longer has a ticket: the remap removes the ticket it
 produced, in its transaction, and the impact report counts it (the dry run's report is the
-applied remap's, on SQLite and PostgreSQL)."""
+applied remap's, on SQLite and PostgreSQL). Records a mapping quarantined are released when
+the next one maps them."""
 
 from __future__ import annotations
 
@@ -15,12 +16,12 @@ from bridge.config import BridgeConfig, load_config
 from bridge.engine import Engine
 from bridge.sandbox import Sandbox
 from bridge.store import Store, open_store
-from bridge.store.schema import tickets
+from bridge.store.schema import quarantine, tickets
 from connectors import http
 from mappings.loader import default_path
 from tests.conftest import fresh_database
 from tests.integration.test_cycle import write_config
-from tests.integration.test_remap_impact import digests, use_mapping
+from tests.integration.test_remap_impact import changed_mapping, digests, use_mapping
 
 pytestmark = pytest.mark.sandbox
 
@@ -104,5 +105,29 @@ def test_the_same_on_postgresql(postgres_url: str, tmp_path: Path, monkeypatch: 
     store = open_store(pg_url)
     try:
         check_remap_removes_skipped(config, store)
+    finally:
+        store.close()
+
+
+def test_records_quarantined_by_one_mapping_are_released_by_the_next(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = stored_world(tmp_path, monkeypatch)
+    (tmp_path / "jira.yaml").write_text(changed_mapping())  # unresolved tickets refused
+    store = open_store(config.state)
+    try:
+        _, refused = migrate.remap(config, store, "jira", push=False)
+        held = refused.summary()["quarantined"]
+        assert held and refused.summary()["released"] == 0
+
+        (tmp_path / "jira.yaml").write_text(default_path("jira").read_text())
+        _, reported = migrate.remap(config, store, "jira", dry_run=True, push=False)
+        assert reported.summary()["released"] == held and reported.summary()["quarantined"] == 0
+        assert {g.field for g in reported.released} == {"resolved"}
+        _, done = migrate.remap(config, store, "jira", push=False)
+        assert asdict(done) == asdict(reported)
+        with store.engine.connect() as conn:
+            assert conn.execute(select(quarantine.c.key).where(quarantine.c.source == "jira")).all() == []
+        _, again = migrate.remap(config, store, "jira", dry_run=True, push=False)
+        assert again.empty
     finally:
         store.close()
