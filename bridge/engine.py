@@ -9,9 +9,7 @@ pull never reads as deletions).
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -25,6 +23,7 @@ from bridge.config import OWN_MAPPING, BridgeConfig
 from bridge.derive.run import derive_all, refresh_if_unchanged
 from bridge.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, BridgeError, PermissionDenied
 from bridge.faults import crash_point
+from bridge.gcpause import fewer_collections
 from bridge.logs import exception_summary, redact
 from bridge.models import RawRecord
 from bridge.outbox import deliver_due, pending_pushes
@@ -46,35 +45,6 @@ SIGNPOST_LAG = timedelta(seconds=60)
 DERIVE_LOCK_WAIT = 600.0  # derivation takes seconds; a wait this long means something is stuck
 #: (source, records so far, records expected when the source said so)
 ProgressHook = Callable[[str, int, int | None], None]
-
-
-#: allocations between two young-generation collections while a pull runs (Python's default: 700)
-PULL_GC_THRESHOLD = 10_000
-_gc_lock = threading.Lock()
-_gc_pulls = 0
-_gc_before: tuple[int, int, int] | None = None
-
-
-@contextlib.contextmanager
-def fewer_collections() -> Iterator[None]:
-    """A pull allocates millions of short-lived containers (parsed pages, payloads, rows)
-    that reference counting frees; at the default threshold the cyclic collector runs
-    thousands of times per pull for next to nothing, about a tenth of its CPU. Pulls in
-    several threads share one setting, restored when the last one ends."""
-    global _gc_pulls, _gc_before
-    with _gc_lock:
-        if _gc_pulls == 0:
-            _gc_before = gc.get_threshold()
-            gc.set_threshold(max(_gc_before[0], PULL_GC_THRESHOLD), *_gc_before[1:])
-        _gc_pulls += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_pulls -= 1
-            if _gc_pulls == 0 and _gc_before is not None:
-                gc.set_threshold(*_gc_before)
-                _gc_before = None
 
 
 class Interrupted(Exception):

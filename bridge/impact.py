@@ -132,6 +132,7 @@ class Comparison:
     def __init__(self) -> None:
         self._moves: dict[tuple[str, str | None, str | None], Move] = {}
         self._added = Sample()
+        self._removed = Sample()
         self._held: dict[tuple[str, str, str | None, str], Held] = {}
         self._released: dict[tuple[str, str, str | None, str], Held] = {}
         self._derived: tuple[Gates, dict[str, str]] | None = None
@@ -150,6 +151,10 @@ class Comparison:
                 move.count += 1
                 if len(move.tickets) < KEEP:
                     move.tickets.append(ref)
+
+    def removed(self, ref: str) -> None:
+        """A ticket removed: the mapping now skips the record that produced it."""
+        self._removed.add(ref)
 
     def quarantined(self, source: str, stream: str, key: str, field_name: str | None, reason: str) -> None:
         _group(self._held, source, stream, key, field_name, reason)
@@ -195,6 +200,7 @@ class Comparison:
         impact.moves = sorted(self._moves.values(), key=lambda m: (order[m.column], -m.count,
                                                                     str(m.old), str(m.new)))
         impact.tickets_added = self._added
+        impact.tickets_removed = self._removed
         impact.quarantined = _ordered(self._held)
         impact.released = _ordered(self._released)
         return impact

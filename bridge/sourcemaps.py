@@ -3,15 +3,17 @@ applied to changed raw records inside the caller's transaction."""
 
 from __future__ import annotations
 
-import contextlib
-import gc
+import hashlib
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from sqlalchemy import Connection, String, Table
 
+from bridge.gcpause import fewer_collections
 from bridge.models import Project, RawRecord, Ticket
 from bridge.store import bulk
 from bridge.store import repository as repo
@@ -189,38 +191,44 @@ class SourceMapping:
                   progress: Callable[[int], None] | None = None) -> ApplyCounts:
         """Map every stored record again (after a mapping change); nothing is left pending.
 
-        Batch by batch: each mapped entity's digest is compared with the stored one and only
-        what changed is written; `comparison` hears each change with the row it replaces,
-        `progress` the records read so far."""
+        Page by page: each mapped entity's digest is compared with the stored one and only
+        what changed is written; a record the mapping now skips takes the ticket it produced
+        with it. `comparison` hears each change with the row it replaces, `progress` the
+        records read so far."""
         self._bound = None
         bound = self.bound(conn)
         counts = ApplyCounts()
         read = 0
-        with _collector_paused():
-            for batch in repo.raw_batches(conn, self.source.name, self.compiled.streams):
-                self._remap_batch(conn, bound, batch, counts, comparison)
-                read += len(batch)
+        with fewer_collections():
+            for page in bulk.raw_pages(conn, self.source.name, self.compiled.streams):
+                self._remap_page(conn, bound, page, counts, comparison)
+                read += len(page.rows)
                 if progress is not None:
                     progress(read)
         self.pending_remap = {}
         repo.delete_cursor(conn, self.source.name, REMAP_MARKS)
         return counts
 
-    def _remap_batch(self, conn: Connection, bound: BoundMapping, batch: Sequence[RawRecord],
-                     counts: ApplyCounts, comparison: Comparison | None) -> None:
-        source = self.source.name
+    def _remap_page(self, conn: Connection, bound: BoundMapping, page: bulk.Page,
+                    counts: ApplyCounts, comparison: Comparison | None) -> None:
+        source, stream = self.source.name, page.stream
         tickets: dict[str, Ticket] = {}
         projects: list[Project] = []
-        held: dict[tuple[str, str], tuple[str | None, str, dict[str, Any]]] = {}
-        mapped: list[tuple[str, str]] = []
-        for record in batch:
+        held: dict[str, tuple[str | None, str, dict[str, Any]]] = {}
+        mapped: list[str] = []
+        skipped: list[str] = []
+        for key, updated, text in page.rows:
+            # parsed here, one at a time: only a quarantined record's payload outlives its turn
+            record = _stored_record(source, stream, key, updated, orjson.loads(text))
             outcome = _judge(bound, record)
             if outcome.kind == "quarantine":
-                held[(record.stream, record.key)] = (outcome.field, outcome.reason or "mapping failed",
-                                                     record.payload)
+                held[key] = (outcome.field, outcome.reason or "mapping failed", record.payload)
                 counts.quarantined += 1
                 continue
-            mapped.append((record.stream, record.key))
+            if outcome.kind == "skip":
+                skipped.append(key)
+                continue
+            mapped.append(key)
             if isinstance(outcome.entity, Ticket):
                 tickets[outcome.entity.key] = outcome.entity
                 counts.mapped += 1
@@ -228,31 +236,46 @@ class SourceMapping:
                 projects.append(outcome.entity)
                 counts.mapped += 1
         # quarantine: write what is new or different, release what maps now
-        was = bulk.stored_quarantine(conn, source, [*held, *mapped])
-        changed = [(stream, key, fld, reason, payload) for (stream, key), (fld, reason, payload)
-                   in held.items() if was.get((stream, key)) != (fld, reason)]
+        was = page.quarantined
+        changed = [(stream, key, fld, reason, payload) for key, (fld, reason, payload) in held.items()
+                   if was.get(key) != (fld, reason)]
         bulk.put_quarantine(conn, source, changed)
-        freed = [ident for ident in mapped if ident in was]
-        bulk.release(conn, source, freed)
-        # tickets: only those whose digest differs from the stored one
-        stored = bulk.stored_tickets(conn, source, list(tickets))
+        freed = [key for key in mapped if key in was]
+        bulk.release(conn, source, [(stream, key) for key in freed])
+        # a record skipped now: the ticket it produced goes (unless a record of the page
+        # produces that key now)
+        removed = bulk.remove_tickets_of(conn, source, stream, [
+            key for key in skipped if key in page.tickets and key not in tickets])
+        # tickets: only those whose digest differs from the stored one are written, with the
+        # serialisation the comparison made; the page read the stored tickets keyed as its records
+        stored = page.tickets
+        read = {key for key, _, _ in page.rows}
+        others = [key for key in tickets if key not in read]  # keyed otherwise than their records
+        if others:
+            stored = {**stored, **bulk.stored_tickets(conn, source, others)}
         writes: list[Ticket] = []
+        serialised: list[tuple[str, str]] = []
         for key, ticket in tickets.items():
             old = stored.get(key)
             payload = ticket.model_dump(mode="json")
-            if old is not None and old[0] == repo.content_hash(payload):
+            dump = repo.canonical_json(payload)
+            digest = hashlib.sha256(dump).hexdigest()
+            if old is not None and old[0] == digest:
                 continue
             writes.append(ticket)
+            serialised.append((dump.decode(), digest))
             if comparison is not None:
                 comparison.ticket(f"{source}:{payload.get('display_key') or key}", old[1:] if old else None,
                                   (payload["practice"], payload["capability"], payload["team"]))
-        repo.upsert_tickets(conn, writes)
+        repo.upsert_tickets(conn, writes, serialised=serialised)
         repo.upsert_projects(conn, projects)
         if comparison is not None:
-            for stream, key, fld, reason, _ in changed:
+            for label in removed:
+                comparison.removed(f"{source}:{label}")
+            for _, key, fld, reason, _ in changed:
                 comparison.quarantined(source, stream, key, fld, reason)
-            for stream, key in freed:
-                fld, reason = was[(stream, key)]
+            for key in freed:
+                fld, reason = was[key]
                 comparison.released(source, stream, key, fld, reason)
 
     def remap_quarantined(self, conn: Connection) -> ApplyCounts:
@@ -299,18 +322,21 @@ class SourceMapping:
             repo.release_quarantine(conn, self.source.name, stream, keys)
 
 
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The cycle collector off while batches are mapped: each batch's records (parsed JSON,
-    acyclic, freed by reference counting) would otherwise set off full collections over
-    every object alive, a quarter of a remap's time."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
+def _stored_record(source: str, stream: str, key: str, updated: datetime | None,
+                   payload: dict[str, Any]) -> RawRecord:
+    """A stored raw record as it was validated when stored, without validating it again
+    (`model_construct`'s default handling is a tenth of reading a record)."""
+    record = RawRecord.__new__(RawRecord)
+    _setattr(record, "__dict__", {"source": source, "stream": stream, "key": key, "updated": updated,
+                                  "payload": payload, "deleted": False})
+    _setattr(record, "__pydantic_fields_set__", set(_RAW_FIELDS))
+    _setattr(record, "__pydantic_extra__", None)
+    _setattr(record, "__pydantic_private__", None)
+    return record
+
+
+_setattr = object.__setattr__
+_RAW_FIELDS = frozenset(RawRecord.model_fields)
 
 
 def _judge(bound: BoundMapping, record: RawRecord) -> MapOutcome:

@@ -451,8 +451,11 @@ def upsert_projects(conn: Connection, batch: Sequence[Project], now: datetime | 
     return _upsert_entities(conn, projects, batch, lambda p: {"service": p.service}, now)
 
 
-def upsert_tickets(conn: Connection, batch: Sequence[Ticket], now: datetime | None = None) -> int:
-    """Store canonical tickets; returns how many were new or changed."""
+def upsert_tickets(conn: Connection, batch: Sequence[Ticket], now: datetime | None = None, *,
+                   serialised: Sequence[tuple[str, str]] | None = None) -> int:
+    """Store canonical tickets; returns how many were new or changed. `serialised`: per
+    ticket, its canonical JSON and content hash, already found to differ from the stored
+    ones (a remap compared them): written without looking them up or hashing them again."""
     def columns(ticket: Ticket) -> dict[str, Any]:
         return {
             "practice": ticket.practice, "capability": ticket.capability.value if ticket.capability else None,
@@ -461,19 +464,23 @@ def upsert_tickets(conn: Connection, batch: Sequence[Ticket], now: datetime | No
             "opened": ticket.opened, "resolved": ticket.resolved, "effort_hours": ticket.effort_hours,
             "sla_breached": ticket.sla_breached,
         }
-    return _upsert_entities(conn, tickets, batch, columns, now)
+    return _upsert_entities(conn, tickets, batch, columns, now, serialised)
 
 
 def _upsert_entities(conn: Connection, table: Table, batch: Sequence[_E],
-                     columns: Callable[[_E], dict[str, Any]], now: datetime | None) -> int:
+                     columns: Callable[[_E], dict[str, Any]], now: datetime | None,
+                     serialised: Sequence[tuple[str, str]] | None = None) -> int:
     """One SELECT of the stored digests, one insert-or-update statement for what changed;
     a key repeated in the batch: the last one wins."""
     now = now or utcnow()
     latest = {(e.ref.source, e.key): e for e in batch}
-    known = _entity_digests(conn, table, latest)
+    # compared by the caller already: each is written as it was serialised for the comparison
+    given = ({(e.ref.source, e.key): pair for e, pair in zip(batch, serialised, strict=True)}
+             if serialised is not None else {})
+    known = {} if serialised is not None else _entity_digests(conn, table, latest)
     changed: list[dict[str, Any]] = []
     for (source, key), entity in latest.items():
-        text, digest = _serialised(entity.model_dump(mode="json"))
+        text, digest = given.get((source, key)) or _serialised(entity.model_dump(mode="json"))
         if known.get((source, key)) != digest:
             changed.append({"source": source, "key": key, **columns(entity),
                             json_param("payload"): text, "content_hash": digest, "updated_at": now})
