@@ -49,7 +49,14 @@ from mappings.transforms import (
     TransformError,
     ValueTable,
 )
-from mappings.values import FieldPlan, Target, ValueEnv, compile_value, plan_field
+from mappings.values import (
+    FieldPlan,
+    Target,
+    ValueEnv,
+    compile_field,
+    compile_value,
+    plan_field,
+)
 
 T = TypeVar("T")
 
@@ -275,6 +282,7 @@ class _Mapper:
         targets = PROJECT_TARGETS if kind == "project" else TICKET_TARGETS
         fields = spec.fields
         self.plans: list[FieldPlan] = []
+        self.fields: list[tuple[str, Callable[[Any], Any], bool, Any]] = []
         for name, (target, model_required) in targets.items():
             value = getattr(fields, name)
             if value is None:
@@ -283,10 +291,16 @@ class _Mapper:
             if model_required and not plan.required:
                 plan = FieldPlan(plan.name, plan.read, plan.coerce, True, plan.source, plan.fallback)
             self.plans.append(plan)
+            # the per-record form: read and coerced in one call
+            self.fields.append((name, compile_field(value, target, env), plan.required,
+                                plan.fallback))
         self.steps = [(p.name, p.read, p.coerce, p.required, p.fallback, p.source) for p in self.plans]
+        self.sources = {p.name: p.source for p in self.plans}
         self.attributes = [plan_field(k, v, "any", env) for k, v in fields.attributes.items()]
+        self.attribute_fns = [(k, compile_field(v, "any", env)) for k, v in fields.attributes.items()]
         mapped = {p.name for p in self.plans}
         self.unmapped = [n for n in targets if n not in mapped and n != "updated"]
+        self.unmapped_lists = [n for n in self.unmapped if n in _LIST_FIELDS]
         self.sets_updated = "updated" in mapped
         self.items = [
             _ItemPlan(section, item, env, i)
@@ -296,6 +310,9 @@ class _Mapper:
         self.bound = bound
         model = Project if kind == "project" else Ticket
         self.template: dict[str, Any] = dict.fromkeys(model.model_fields)
+        for name in self.unmapped:  # each record gets its own list; the rest is immutable
+            if name not in _LIST_FIELDS:
+                self.template[name] = _FALLBACKS.get(name)
 
     def why(self, payload: Any) -> str:
         """Why `when` holds or not for this record, with the values it saw (explain only)."""
@@ -303,7 +320,55 @@ class _Mapper:
             return "no `when`: every record of the stream"
         return trace_condition(self.spec.when, self.env.getter, self.bound.ctx, payload)[1]
 
+    def map_fast(self, raw: RawRecord) -> MapOutcome:
+        """`map` without an explanation: the per-record hot path, one call per field."""
+        payload = raw.payload
+        values = self.template.copy()  # every field, in model order (stable dumps and hashes)
+        values["ref"] = _construct(SourceRef, {"source": raw.source, "stream": raw.stream,
+                                               "key": raw.key})
+        name = ""
+        try:
+            for name, read, required, fallback in self.fields:
+                value = read(payload)
+                if value is None:
+                    if required:
+                        return MapOutcome("quarantine", field=name, reason=(
+                            f"required value missing (from {self.sources[name]})"))
+                    value = fallback
+                values[name] = value
+        except (TransformError, ValueError, TypeError) as exc:
+            return MapOutcome("quarantine", field=name, reason=str(exc))
+        attributes: dict[str, Any] = {}
+        try:
+            for name, read in self.attribute_fns:
+                value = read(payload)
+                if value is not None:
+                    attributes[name] = value
+        except (TransformError, ValueError, TypeError) as exc:
+            return MapOutcome("quarantine", field=f"attributes.{name}", reason=str(exc))
+        values["attributes"] = attributes
+        for name in self.unmapped_lists:
+            values[name] = []
+        if not self.sets_updated:
+            values["updated"] = raw.updated
+        if self.kind == "project":
+            try:
+                for item in self.items:
+                    if values[item.section] is None:
+                        values[item.section] = []
+                    values[item.section].extend(item.build(payload, None))
+            except _Bad as bad:
+                return MapOutcome("quarantine", field=bad.field, reason=bad.reason)
+            for section in ("milestones", "contacts", "approvals"):
+                if values[section] is None:
+                    values[section] = []
+            return MapOutcome("project", _construct(Project, values))
+        self.bound.classify(values, payload, None)
+        return MapOutcome("ticket", _construct(Ticket, values))
+
     def map(self, raw: RawRecord, trace: Explanation | None) -> MapOutcome:
+        if trace is None:
+            return self.map_fast(raw)
         payload = raw.payload
         values = self.template.copy()  # every field, in model order (stable dumps and hashes)
         values["ref"] = _construct(SourceRef, {"source": raw.source, "stream": raw.stream,
@@ -620,7 +685,14 @@ class BoundMapping:
     def map(self, raw: RawRecord) -> MapOutcome:
         """Map one record: a project, a ticket, a skip, or a quarantine. Never raises for
         bad data; the failing field and reason travel in the outcome."""
-        return self._map(raw, None)
+        mappers = None if raw.deleted else self._mappers.get(raw.stream)
+        if mappers is None:
+            return self._map(raw, None)
+        payload = raw.payload
+        for mapper in mappers:
+            if mapper.when is None or mapper.when(payload):
+                return mapper.map_fast(raw)
+        return MapOutcome("skip", reason="no rule selected the record")
 
     def explain(self, raw: RawRecord) -> MapOutcome:
         """As `map`, with `outcome.explanation` filled (slower: for preview and tests)."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from mappings import fused
 from mappings.parsing import map_key, parse_bool, parse_date, parse_datetime
 from mappings.paths import FieldPath, Getter, compile_getter, named_field_path, parse_path
 from mappings.schema import FieldSpec, FieldValue
@@ -59,6 +60,25 @@ def describe_value(spec: FieldValue) -> str:
     return f"value {spec.value!r}"
 
 
+def _bare_path(spec: FieldValue, env: ValueEnv) -> FieldPath | None:
+    """The path of a value that is only a path (no transforms, no default); else None."""
+    if isinstance(spec, str):
+        return parse_path(spec)
+    if (spec.path is None and spec.field is None) or spec.transforms or (
+            "default" in spec.model_fields_set):
+        return None
+    return spec_path(spec, env.ctx.field_head)
+
+
+def _plain_paths(specs: list[FieldValue], env: ValueEnv) -> list[FieldPath] | None:
+    """The paths of `first_of` parts that are all bare paths of key steps (whose getters
+    never give `""`), when specialising; else None."""
+    paths = [_bare_path(s, env) for s in specs]
+    if not fused.ENABLED or any(p is None or p.special is not None or p.fans_out for p in paths):
+        return None
+    return paths  # type: ignore[return-value]
+
+
 def _present(value: Any) -> bool:
     return value is not None and value != "" and value != []
 
@@ -70,6 +90,8 @@ def compile_value(spec: FieldValue, env: ValueEnv) -> Fn:
     base: Fn
     if spec.path is not None or spec.field is not None:
         base = env.getter(spec_path(spec, env.ctx.field_head))
+    elif spec.first_of is not None and (paths := _plain_paths(spec.first_of, env)) is not None:
+        base = fused.first_present([env.getter(p) for p in paths])
     elif spec.first_of is not None:
         parts = [compile_value(s, env) for s in spec.first_of]
 
@@ -238,3 +260,35 @@ def plan_field(name: str, spec: FieldValue, target: Target, env: ValueEnv,
     required = isinstance(spec, FieldSpec) and spec.required
     return FieldPlan(name, compile_value(spec, env), COERCE[target], required,
                      describe_value(spec), fallback)
+
+
+def compile_field(spec: FieldValue, target: Target, env: ValueEnv) -> Fn:
+    """payload -> the canonical field's value (None: missing), read and coerced in one call:
+    `COERCE[target](compile_value(spec, env)(payload))`, specialised for the common shapes."""
+    coerce = COERCE[target]
+    if target != "list":
+        finish = None if target == "any" else coerce
+        text = target == "str"
+        path = _bare_path(spec, env)
+        found = None if path is None else fused.key_path(
+            path, env.ctx.catalogue, env.ctx.unwrap_value)
+        if found is not None:
+            keys, unwrap = found
+            if finish is None:
+                return env.getter(path)  # type: ignore[arg-type]
+            return (fused.read_as_text if text else fused.read_as)(keys, unwrap, finish)
+        if isinstance(spec, FieldSpec) and spec.first_of is not None and not spec.transforms and (
+                "default" not in spec.model_fields_set):
+            paths = _plain_paths(spec.first_of, env)
+            if paths is not None:
+                return fused.first_present([env.getter(p) for p in paths], finish, text)
+    read = compile_value(spec, env)
+    if target == "any":
+        def any_value(payload: Any) -> Any:
+            value = read(payload)
+            return None if value == "" else value
+        return any_value
+
+    def coerced(payload: Any) -> Any:
+        return coerce(read(payload))
+    return coerced
