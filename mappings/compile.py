@@ -27,7 +27,14 @@ from bridge.models import (
     Ticket,
 )
 from connectors.base import MappingDialect
-from mappings.conditions import Predicate, compile_condition, describe, trace_condition
+from mappings import fused
+from mappings.conditions import (
+    Predicate,
+    compile_condition,
+    describe,
+    iter_tests,
+    trace_condition,
+)
 from mappings.gate import GateDef
 from mappings.outcome import Explanation, MapOutcome
 from mappings.parsing import map_key
@@ -459,6 +466,8 @@ class BoundMapping:
              f"{r.origin}: {describe(r.item.when)} -> {r.item.practice}")
             for i, r in enumerate(compiled.rules)
         ]
+        self._inputs = _classification_inputs(compiled, self._classification_getter)
+        self._chosen: dict[tuple[Any, ...], Any] = {}  # inputs -> the classifier they choose
         self._mappers: dict[str, list[_Mapper]] = {}
         for kind, rules in (("project", compiled.projects), ("ticket", compiled.tickets)):
             for located in rules:
@@ -658,11 +667,13 @@ class BoundMapping:
         values["raw"] = payload  # conditions read ticket fields and raw.PATH from one dict
         chosen = None
         try:
-            for i, classifier in enumerate(self._classifiers):
-                if classifier[0](values):
-                    chosen = classifier
-                    break
-                if trace is not None:
+            if trace is None:
+                chosen = self._choose(values)
+            else:
+                for i, classifier in enumerate(self._classifiers):
+                    if classifier[0](values):
+                        chosen = classifier
+                        break
                     trace.unclassified.append(f"{classifier[4].split(': ', 1)[0]}: " + trace_condition(
                         self.compiled.rules[i].item.when, self._classification_getter, self.ctx,
                         values)[1])
@@ -681,6 +692,37 @@ class BoundMapping:
         values["capability"] = self.compiled.practices.get(default) if default else None
         if trace is not None:
             trace.classification = f"classification.default ({default})" if default else "none"
+
+    def _choose(self, values: dict[str, Any]) -> Any:
+        """The first classifier whose condition holds, or None. The conditions are pure
+        functions of the values they read: when those are texts (or lists of texts), the
+        choice is remembered by them (a few types, labels and project kinds recur)."""
+        key: tuple[Any, ...] | None = None
+        if self._inputs is not None:
+            parts: list[Any] = []
+            for get in self._inputs:
+                value = get(values)
+                if value is None or type(value) is str:
+                    parts.append(value)
+                elif type(value) is list and all(type(x) is str for x in value):
+                    parts.append(tuple(value))
+                else:
+                    break
+            else:
+                key = tuple(parts)
+                found = self._chosen.get(key, _UNSEEN)
+                if found is not _UNSEEN:
+                    return found
+        chosen = None
+        for classifier in self._classifiers:
+            if classifier[0](values):
+                chosen = classifier
+                break
+        if key is not None:
+            if len(self._chosen) >= _CHOSEN_MAX:
+                self._chosen.clear()
+            self._chosen[key] = chosen
+        return chosen
 
     def map(self, raw: RawRecord) -> MapOutcome:
         """Map one record: a project, a ticket, a skip, or a quarantine. Never raises for
@@ -739,6 +781,25 @@ def _sharing(project: Callable[[Any], Any], shared: dict[bytes, Any]) -> Callabl
             shared[token] = value
         return value
     return share
+
+
+_UNSEEN = object()
+_CHOSEN_MAX = 4096  # distinct classification inputs remembered; then it starts over
+
+
+def _classification_inputs(compiled: CompiledMapping, getter_for: Callable[[FieldPath], Any]
+                           ) -> list[Any] | None:
+    """Getters of every value the classification rules test, when the choice is a function
+    of those values alone (no transforms: those may read lookups); None otherwise or when
+    not specialising."""
+    if not fused.ENABLED:
+        return None
+    tests = [t for r in compiled.rules for t in iter_tests(r.item.when)]
+    if any(t.transforms for t in tests):
+        return None
+    paths = {t.field_path(compiled.dialect.field_head).text: t.field_path(
+        compiled.dialect.field_head) for t in tests}
+    return [getter_for(path) for path in paths.values()]
 
 
 def _in_table(table: ValueTable, value: Any) -> bool:
