@@ -256,12 +256,13 @@ _M = TypeVar("_M", Project, Ticket, Milestone, Contact, Approval, SourceRef)
 _setattr = object.__setattr__
 
 
-def _construct(cls: type[_M], values: dict[str, Any]) -> _M:
+def _construct(cls: type[_M], values: dict[str, Any], fields_set: set[str] | None = None) -> _M:
     """`model_construct` without its per-field default handling: `values` already holds
-    every field with a correctly typed value (the coercers guarantee it)."""
+    every field with a correctly typed value (the coercers guarantee it). `fields_set`:
+    a fresh set of the keys of `values`, when the caller has one at hand."""
     obj = cls.__new__(cls)
     _setattr(obj, "__dict__", values)
-    _setattr(obj, "__pydantic_fields_set__", set(values))
+    _setattr(obj, "__pydantic_fields_set__", set(values) if fields_set is None else fields_set)
     _setattr(obj, "__pydantic_extra__", None)
     _setattr(obj, "__pydantic_private__", None)
     return obj
@@ -317,6 +318,7 @@ class _Mapper:
         self.bound = bound
         model = Project if kind == "project" else Ticket
         self.template: dict[str, Any] = dict.fromkeys(model.model_fields)
+        self.fields_set = set(self.template)  # map_fast fills every field
         for name in self.unmapped:  # each record gets its own list; the rest is immutable
             if name not in _LIST_FIELDS:
                 self.template[name] = _FALLBACKS.get(name)
@@ -369,9 +371,9 @@ class _Mapper:
             for section in ("milestones", "contacts", "approvals"):
                 if values[section] is None:
                     values[section] = []
-            return MapOutcome("project", _construct(Project, values))
+            return MapOutcome("project", _construct(Project, values, self.fields_set.copy()))
         self.bound.classify(values, payload, None)
-        return MapOutcome("ticket", _construct(Ticket, values))
+        return MapOutcome("ticket", _construct(Ticket, values, self.fields_set.copy()))
 
     def map(self, raw: RawRecord, trace: Explanation | None) -> MapOutcome:
         if trace is None:

@@ -467,10 +467,12 @@ def _lookup(spec: LookupTransform, ctx: TransformContext) -> Fn:
     return look
 
 
-def compile_chain(specs: list[Any], ctx: TransformContext, base: Fn | None = None) -> Fn | None:
+def compile_chain(specs: list[Any], ctx: TransformContext, base: Fn | None = None,
+                  finish: Fn | None = None) -> Fn | None:
     """All transforms of a field as one function (None when there are none and no base).
 
-    With `base` (a getter) the read is fused in: one call per field on the hot path.
+    With `base` (a getter) the read is fused in: one call per field on the hot path; with
+    `finish` (a coercer, given only with transforms) the result is finish(value).
     """
     steps = tuple(compile_step(s, ctx) for s in specs)
     if not steps:
@@ -479,6 +481,15 @@ def compile_chain(specs: list[Any], ctx: TransformContext, base: Fn | None = Non
         base = _identity
     if len(steps) == 1 and steps[0][1]:
         only = steps[0][0]
+        if finish is not None:
+            def one_then(payload: Any) -> Any:
+                value = base(payload)
+                if value is None:
+                    return finish(None)
+                if type(value) is list:
+                    return finish([only(v) for v in value if v is not None])
+                return finish(only(value))
+            return one_then
 
         def one(payload: Any) -> Any:
             value = base(payload)
@@ -488,6 +499,20 @@ def compile_chain(specs: list[Any], ctx: TransformContext, base: Fn | None = Non
                 return [only(v) for v in value if v is not None]
             return only(value)
         return one
+    if finish is not None:
+        def chain_then(payload: Any) -> Any:
+            value = base(payload)
+            for fn, elementwise in steps:
+                if not elementwise:
+                    value = fn(value)
+                elif value is None:
+                    continue
+                elif type(value) is list:
+                    value = [fn(v) for v in value if v is not None]
+                else:
+                    value = fn(value)
+            return finish(value)
+        return chain_then
 
     def chain(payload: Any) -> Any:
         value = base(payload)

@@ -22,6 +22,7 @@ Fn = Callable[[Any], Any]
 Target = Literal["str", "list", "date", "datetime", "float", "bool", "status_category", "any"]
 
 STATUS_CATEGORIES = ("todo", "in_progress", "done")
+_fromisoformat = datetime.fromisoformat
 
 
 @dataclass
@@ -83,15 +84,22 @@ def _present(value: Any) -> bool:
     return value is not None and value != "" and value != []
 
 
-def compile_value(spec: FieldValue, env: ValueEnv) -> Fn:
-    """payload -> value after transforms and default; None means missing."""
+def compile_value(spec: FieldValue, env: ValueEnv, finish: Fn | None = None) -> Fn:
+    """payload -> value after transforms and default; None means missing. With `finish`
+    (a coercer): payload -> finish(value), folded into the last step where it can be."""
     if isinstance(spec, str):
-        return env.getter(parse_path(spec))
+        return _then(env.getter(parse_path(spec)), finish)
+    stream_constant = spec.path is not None and parse_path(spec.path).special == "stream" and (
+        not any(isinstance(t, LookupTransform) for t in spec.transforms))
+    has_default = "default" in spec.model_fields_set
+    last = None if stream_constant or has_default else finish  # the transforms' or the base's
     base: Fn
     if spec.path is not None or spec.field is not None:
         base = env.getter(spec_path(spec, env.ctx.field_head))
     elif spec.first_of is not None and (paths := _plain_paths(spec.first_of, env)) is not None:
         base = fused.first_present([env.getter(p) for p in paths])
+        if not spec.transforms and last is not None and last is not as_list:
+            base, last = fused.first_present([env.getter(p) for p in paths], last), None
     elif spec.first_of is not None:
         parts = [compile_value(s, env) for s in spec.first_of]
 
@@ -118,10 +126,13 @@ def compile_value(spec: FieldValue, env: ValueEnv) -> Fn:
     else:
         constant = spec.value
         base = lambda _payload: constant  # noqa: E731 - a constant needs no def
-    read = compile_chain(list(spec.transforms), env.ctx, base)
-    assert read is not None
-    if spec.path is not None and parse_path(spec.path).special == "stream" and not any(
-            isinstance(t, LookupTransform) for t in spec.transforms):
+    if not spec.transforms:
+        read = _then(base, last)
+    else:
+        chained = compile_chain(list(spec.transforms), env.ctx, base, last)
+        assert chained is not None
+        read = chained
+    if stream_constant:
         # `$stream` is constant per compiled stream: transform it once, at bind time
         try:
             constant = read(None)
@@ -129,14 +140,31 @@ def compile_value(spec: FieldValue, env: ValueEnv) -> Fn:
             pass
         else:
             read = lambda _payload: constant  # noqa: E731
-    if "default" not in spec.model_fields_set:
+        if not has_default:
+            return _then(read, finish)
+    if not has_default:
         return read
     fallback = spec.default
 
-    def with_default(payload: Any) -> Any:
+    if finish is None:
+        def with_default(payload: Any) -> Any:
+            value = read(payload)
+            return value if _present(value) else fallback
+        return with_default
+
+    def with_default_then(payload: Any) -> Any:
         value = read(payload)
-        return value if _present(value) else fallback
-    return with_default
+        return finish(value if _present(value) else fallback)
+    return with_default_then
+
+
+def _then(read: Fn, finish: Fn | None) -> Fn:
+    if finish is None:
+        return read
+
+    def then(payload: Any) -> Any:
+        return finish(read(payload))
+    return then
 
 
 # ---- coercion into the canonical types --------------------------------------------
@@ -182,6 +210,13 @@ def _as_date(value: Any) -> Any:
 
 
 def _as_datetime(value: Any) -> Any:
+    if type(value) is str and len(value) == 19 and value[10] in " T" and value[13] == ":" and (
+            value[16] == ":"):
+        # the ServiceNow form, UTC: as parse_datetime gives it, in one parse
+        try:
+            return _fromisoformat(value + "+00:00")
+        except ValueError:
+            pass
     if type(value) is datetime:
         return value
     if value is None or value == "":
@@ -282,13 +317,7 @@ def compile_field(spec: FieldValue, target: Target, env: ValueEnv) -> Fn:
             paths = _plain_paths(spec.first_of, env)
             if paths is not None:
                 return fused.first_present([env.getter(p) for p in paths], finish, text)
-    read = compile_value(spec, env)
-    if target == "any":
-        def any_value(payload: Any) -> Any:
-            value = read(payload)
-            return None if value == "" else value
-        return any_value
-
-    def coerced(payload: Any) -> Any:
-        return coerce(read(payload))
-    return coerced
+    if not fused.ENABLED:
+        read = compile_value(spec, env)
+        return lambda payload: coerce(read(payload))
+    return compile_value(spec, env, coerce)
