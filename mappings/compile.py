@@ -706,10 +706,16 @@ class BoundMapping:
                 value = get(values)
                 if value is None or type(value) is str:
                     parts.append(value)
-                elif type(value) is list and all(type(x) is str for x in value):
-                    parts.append(tuple(value))
-                else:
+                    continue
+                if type(value) is not list:
                     break
+                for x in value:
+                    if type(x) is not str:
+                        break
+                else:
+                    parts.append(tuple(value))
+                    continue
+                break
             else:
                 key = tuple(parts)
                 found = self._chosen.get(key, _UNSEEN)

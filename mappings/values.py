@@ -102,14 +102,16 @@ def compile_value(spec: FieldValue, env: ValueEnv, finish: Fn | None = None) -> 
             base, last = fused.first_present([env.getter(p) for p in paths], last), None
     elif spec.first_of is not None:
         parts = [compile_value(s, env) for s in spec.first_of]
-
-        def first_of(payload: Any) -> Any:
-            for part in parts:
-                value = part(payload)
-                if value is not None and value != "" and value != []:
-                    return value
-            return None
-        base = first_of
+        if not spec.transforms and last is not None and fused.ENABLED:
+            base, last = _first_of_then(parts, last), None
+        else:
+            def first_of(payload: Any) -> Any:
+                for part in parts:
+                    value = part(payload)
+                    if value is not None and value != "" and value != []:
+                        return value
+                return None
+            base = first_of
     elif spec.concat is not None:
         parts = [compile_value(s, env) for s in spec.concat]
 
@@ -141,7 +143,7 @@ def compile_value(spec: FieldValue, env: ValueEnv, finish: Fn | None = None) -> 
         else:
             read = lambda _payload: constant  # noqa: E731
         if not has_default:
-            return _then(read, finish)
+            return _then_constant(read, finish)
     if not has_default:
         return read
     fallback = spec.default
@@ -156,6 +158,29 @@ def compile_value(spec: FieldValue, env: ValueEnv, finish: Fn | None = None) -> 
         value = read(payload)
         return finish(value if _present(value) else fallback)
     return with_default_then
+
+
+def _first_of_then(parts: list[Fn], finish: Fn) -> Fn:
+    def first_of_then(payload: Any) -> Any:
+        for part in parts:
+            value = part(payload)
+            if value is not None and value != "" and value != []:
+                return finish(value)
+        return finish(None)
+    return first_of_then
+
+
+def _then_constant(read: Fn, finish: Fn | None) -> Fn:
+    """`_then` of a constant read: coerced once when that gives a value no record can change."""
+    if finish is None or not fused.ENABLED:
+        return _then(read, finish)
+    try:
+        value = finish(read(None))
+    except (ValueError, TypeError):
+        return _then(read, finish)  # it fails each record, as it should
+    if value is not None and type(value) not in (str, bool, int, float):
+        return _then(read, finish)
+    return lambda _payload: value
 
 
 def _then(read: Fn, finish: Fn | None) -> Fn:
@@ -312,6 +337,8 @@ def compile_field(spec: FieldValue, target: Target, env: ValueEnv) -> Fn:
             if finish is None:
                 return env.getter(path)  # type: ignore[arg-type]
             return (fused.read_as_text if text else fused.read_as)(keys, unwrap, finish)
+        if finish is None and path is not None and fused.ENABLED:
+            return env.getter(path)  # a getter never gives "": nothing for `any` to coerce
         if isinstance(spec, FieldSpec) and spec.first_of is not None and not spec.transforms and (
                 "default" not in spec.model_fields_set):
             paths = _plain_paths(spec.first_of, env)
