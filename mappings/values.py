@@ -14,7 +14,15 @@ from typing import Any, Literal
 
 from mappings import fused
 from mappings.parsing import map_key, parse_bool, parse_date, parse_datetime
-from mappings.paths import FieldPath, Getter, compile_getter, named_field_path, parse_path
+from mappings.paths import (
+    FieldPath,
+    Getter,
+    Step,
+    compile_getter,
+    named_field_path,
+    parse_path,
+    resolve_names,
+)
 from mappings.schema import FieldSpec, FieldValue
 from mappings.transforms import LookupTransform, TransformContext, TransformError, compile_chain
 
@@ -144,20 +152,73 @@ def compile_value(spec: FieldValue, env: ValueEnv, finish: Fn | None = None) -> 
             read = lambda _payload: constant  # noqa: E731
         if not has_default:
             return _then_constant(read, finish)
-    if not has_default:
+    if has_default:
+        fallback, plain = spec.default, read
+        if finish is None:
+            def with_default(payload: Any) -> Any:
+                value = plain(payload)
+                return value if _present(value) else fallback
+            read = with_default
+        else:
+            def with_default_then(payload: Any) -> Any:
+                value = plain(payload)
+                return finish(value if _present(value) else fallback)
+            read = with_default_then
+    if spec.first_of is not None or spec.concat is not None:
+        return _absent_guard(spec, read, env)
+    return read
+
+
+def _absent_guard(spec: FieldSpec, read: Fn, env: ValueEnv) -> Fn:
+    """A `first_of`/`concat` whose sources all lie under one object (say a Jira SLA field
+    an instance without Service Management lacks): when that object is absent, the value is
+    the one computed once for a record without it, if that is a constant."""
+    if not fused.ENABLED:
         return read
-    fallback = spec.default
+    leaves = _leaf_paths(spec, env)
+    if not leaves:
+        return read
+    resolved = [resolve_names(p, env.ctx.catalogue) for p in leaves]
+    prefix: list[Step] = []
+    for steps in zip(*resolved, strict=False):
+        if steps[0].kind != "key" or any(s != steps[0] for s in steps):
+            break
+        prefix.append(steps[0])
+    if len(prefix) < 2:  # deeper than a field head: an object a record may well lack
+        return read
+    try:
+        absent = read({})
+    except (ValueError, TypeError):
+        return read
+    if absent is not None and type(absent) not in (str, bool, int, float):
+        return read
+    holder = compile_getter(FieldPath("", tuple(prefix)))
 
-    if finish is None:
-        def with_default(payload: Any) -> Any:
-            value = read(payload)
-            return value if _present(value) else fallback
-        return with_default
+    def guarded(payload: Any) -> Any:
+        if holder(payload) is None:
+            return absent
+        return read(payload)
+    return guarded
 
-    def with_default_then(payload: Any) -> Any:
-        value = read(payload)
-        return finish(value if _present(value) else fallback)
-    return with_default_then
+
+def _leaf_paths(spec: FieldValue, env: ValueEnv) -> list[FieldPath] | None:
+    """Every path a value reads; None when it reads anything else (a lookup's records,
+    the stream) or when a path is not a plain one."""
+    if isinstance(spec, str):
+        path = parse_path(spec)
+        return None if path.special else [path]
+    if any(isinstance(t, LookupTransform) for t in spec.transforms):
+        return None
+    if spec.path is not None or spec.field is not None:
+        path = spec_path(spec, env.ctx.field_head)
+        return None if path.special else [path]
+    found: list[FieldPath] = []
+    for part in spec.first_of or spec.concat or []:
+        leaves = _leaf_paths(part, env)
+        if leaves is None:
+            return None
+        found.extend(leaves)
+    return found
 
 
 def _first_of_then(parts: list[Fn], finish: Fn) -> Fn:
