@@ -199,3 +199,81 @@ def first_present(getters: Sequence[Getter], finish: Fn | None = None, text: boo
                 return finish(v)
         return None
     return fn
+
+
+def read_step(keys: tuple[Any, ...], unwrap: bool, step: Fn, finish: Fn) -> Fn:
+    """The key getter, one per-element transform `step`, then `finish` (a coercer that
+    keeps None as None): `compile_chain` of one step over that getter, in one call."""
+    if unwrap:
+        if len(keys) == 1:
+            (a,) = keys
+
+            def su1(r: Any) -> Any:
+                try:
+                    v = r[a]
+                except _MISS:
+                    return None
+                if type(v) is dict:
+                    v = v.get("value")
+                if v is None or v == "":
+                    return None
+                if type(v) is list:
+                    return finish([step(x) for x in v if x is not None])
+                return finish(step(v))
+            return su1
+        a, b = keys
+
+        def su2(r: Any) -> Any:
+            try:
+                v = r[a][b]
+            except _MISS:
+                return None
+            if type(v) is dict:
+                v = v.get("value")
+            if v is None or v == "":
+                return None
+            if type(v) is list:
+                return finish([step(x) for x in v if x is not None])
+            return finish(step(v))
+        return su2
+    if len(keys) == 1:
+        (a,) = keys
+
+        def s1(r: Any) -> Any:
+            try:
+                v = r[a]
+            except _MISS:
+                return None
+            if v is None or v == "":
+                return None
+            if type(v) is list:
+                return finish([step(x) for x in v if x is not None])
+            return finish(step(v))
+        return s1
+    if len(keys) == 2:
+        a, b = keys
+
+        def s2(r: Any) -> Any:
+            try:
+                v = r[a][b]
+            except _MISS:
+                return None
+            if v is None or v == "":
+                return None
+            if type(v) is list:
+                return finish([step(x) for x in v if x is not None])
+            return finish(step(v))
+        return s2
+    a, b, c = keys
+
+    def s3(r: Any) -> Any:
+        try:
+            v = r[a][b][c]
+        except _MISS:
+            return None
+        if v is None or v == "":
+            return None
+        if type(v) is list:
+            return finish([step(x) for x in v if x is not None])
+        return finish(step(v))
+    return s3

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from mappings import fused
@@ -24,7 +24,13 @@ from mappings.paths import (
     resolve_names,
 )
 from mappings.schema import FieldSpec, FieldValue
-from mappings.transforms import LookupTransform, TransformContext, TransformError, compile_chain
+from mappings.transforms import (
+    LookupTransform,
+    TransformContext,
+    TransformError,
+    compile_chain,
+    compile_step,
+)
 
 Fn = Callable[[Any], Any]
 Target = Literal["str", "list", "date", "datetime", "float", "bool", "status_category", "any"]
@@ -138,6 +144,8 @@ def compile_value(spec: FieldValue, env: ValueEnv, finish: Fn | None = None) -> 
         base = lambda _payload: constant  # noqa: E731 - a constant needs no def
     if not spec.transforms:
         read = _then(base, last)
+    elif (one := _one_step(spec, env, last)) is not None:
+        read = one
     else:
         chained = compile_chain(list(spec.transforms), env.ctx, base, last)
         assert chained is not None
@@ -221,6 +229,22 @@ def _leaf_paths(spec: FieldValue, env: ValueEnv) -> list[FieldPath] | None:
     return found
 
 
+def _one_step(spec: FieldSpec, env: ValueEnv, finish: Fn | None) -> Fn | None:
+    """A key path, one per-element transform and a coercion, as one call; None for
+    another shape."""
+    if finish is None or finish is as_list or len(spec.transforms) != 1 or (
+            spec.path is None and spec.field is None):
+        return None
+    found = fused.key_path(spec_path(spec, env.ctx.field_head), env.ctx.catalogue,
+                           env.ctx.unwrap_value)
+    if found is None:
+        return None
+    step, elementwise = compile_step(spec.transforms[0], env.ctx)
+    if not elementwise:
+        return None
+    return fused.read_step(*found, step, finish)
+
+
 def _first_of_then(parts: list[Fn], finish: Fn) -> Fn:
     def first_of_then(payload: Any) -> Any:
         for part in parts:
@@ -296,13 +320,21 @@ def _as_date(value: Any) -> Any:
 
 
 def _as_datetime(value: Any) -> Any:
-    if type(value) is str and len(value) == 19 and value[10] in " T" and value[13] == ":" and (
-            value[16] == ":"):
-        # the ServiceNow form, UTC: as parse_datetime gives it, in one parse
-        try:
-            return _fromisoformat(value + "+00:00")
-        except ValueError:
-            pass
+    if type(value) is str:
+        if len(value) == 19 and value[10] in " T" and value[13] == ":" and value[16] == ":":
+            # the ServiceNow form, UTC: as parse_datetime gives it, in one parse
+            try:
+                return _fromisoformat(value + "+00:00")
+            except ValueError:
+                pass
+        elif len(value) > 19 and value[-5] in "+-" and not value.isdigit():
+            # with an offset (Jira's +1300): parse_datetime's first step, without the call
+            try:
+                parsed = _fromisoformat(value)
+            except ValueError:
+                parsed = None
+            if parsed is not None and parsed.tzinfo is not None:
+                return parsed if parsed.tzinfo is UTC else parsed.astimezone(UTC)
     if type(value) is datetime:
         return value
     if value is None or value == "":
