@@ -201,79 +201,57 @@ def first_present(getters: Sequence[Getter], finish: Fn | None = None, text: boo
     return fn
 
 
-def read_step(keys: tuple[Any, ...], unwrap: bool, step: Fn, finish: Fn) -> Fn:
-    """The key getter, one per-element transform `step`, then `finish` (a coercer that
-    keeps None as None): `compile_chain` of one step over that getter, in one call."""
-    if unwrap:
-        if len(keys) == 1:
-            (a,) = keys
+def read_steps(keys: tuple[Any, ...], unwrap: bool, steps: Sequence[tuple[Fn, bool]],
+               finish: Fn | None, drop_empty_list: bool = False) -> Fn:
+    """The key getter, then `transforms.compile_chain`'s steps ((function, per element)),
+    then `finish` when given, in one call. `drop_empty_list`: an empty list read counts as
+    missing (a `first_of` of this one path)."""
+    n = len(keys)
+    a, b, c = (*keys, None, None)[:3]
+    if len(steps) == 1 and steps[0][1]:
+        only = steps[0][0]
 
-            def su1(r: Any) -> Any:
-                try:
-                    v = r[a]
-                except _MISS:
-                    return None
-                if type(v) is dict:
-                    v = v.get("value")
-                if v is None or v == "":
-                    return None
-                if type(v) is list:
-                    return finish([step(x) for x in v if x is not None])
-                return finish(step(v))
-            return su1
-        a, b = keys
-
-        def su2(r: Any) -> Any:
-            try:
-                v = r[a][b]
-            except _MISS:
-                return None
-            if type(v) is dict:
-                v = v.get("value")
-            if v is None or v == "":
-                return None
-            if type(v) is list:
-                return finish([step(x) for x in v if x is not None])
-            return finish(step(v))
-        return su2
-    if len(keys) == 1:
-        (a,) = keys
-
-        def s1(r: Any) -> Any:
+        def one(r: Any) -> Any:
             try:
                 v = r[a]
+                if n > 1:
+                    v = v[b]
+                    if n > 2:
+                        v = v[c]
             except _MISS:
-                return None
-            if v is None or v == "":
-                return None
-            if type(v) is list:
-                return finish([step(x) for x in v if x is not None])
-            return finish(step(v))
-        return s1
-    if len(keys) == 2:
-        a, b = keys
+                v = None
+            else:
+                if unwrap and type(v) is dict:
+                    v = v.get("value")
+                if v == "" or (drop_empty_list and v == []):
+                    v = None
+            if v is not None:
+                v = [only(x) for x in v if x is not None] if type(v) is list else only(v)
+            return v if finish is None else finish(v)
+        return one
 
-        def s2(r: Any) -> Any:
-            try:
-                v = r[a][b]
-            except _MISS:
-                return None
-            if v is None or v == "":
-                return None
-            if type(v) is list:
-                return finish([step(x) for x in v if x is not None])
-            return finish(step(v))
-        return s2
-    a, b, c = keys
-
-    def s3(r: Any) -> Any:
+    def chain(r: Any) -> Any:
         try:
-            v = r[a][b][c]
+            v = r[a]
+            if n > 1:
+                v = v[b]
+                if n > 2:
+                    v = v[c]
         except _MISS:
-            return None
-        if v is None or v == "":
-            return None
-        if type(v) is list:
-            return finish([step(x) for x in v if x is not None])
-        return finish(step(v))
-    return s3
+            v = None
+        else:
+            if unwrap and type(v) is dict:
+                v = v.get("value")
+            if v == "" or (drop_empty_list and v == []):
+                v = None
+        for fn, elementwise in steps:
+            if not elementwise:
+                v = fn(v)
+            elif v is None:
+                continue
+            elif type(v) is list:
+                v = [fn(x) for x in v if x is not None]
+            else:
+                v = fn(v)
+        return v if finish is None else finish(v)
+    return chain

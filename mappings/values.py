@@ -144,8 +144,8 @@ def compile_value(spec: FieldValue, env: ValueEnv, finish: Fn | None = None) -> 
         base = lambda _payload: constant  # noqa: E731 - a constant needs no def
     if not spec.transforms:
         read = _then(base, last)
-    elif (one := _one_step(spec, env, last)) is not None:
-        read = one
+    elif (steps := _path_steps(spec, env, last)) is not None:
+        read = steps
     else:
         chained = compile_chain(list(spec.transforms), env.ctx, base, last)
         assert chained is not None
@@ -229,20 +229,24 @@ def _leaf_paths(spec: FieldValue, env: ValueEnv) -> list[FieldPath] | None:
     return found
 
 
-def _one_step(spec: FieldSpec, env: ValueEnv, finish: Fn | None) -> Fn | None:
-    """A key path, one per-element transform and a coercion, as one call; None for
-    another shape."""
-    if finish is None or finish is as_list or len(spec.transforms) != 1 or (
-            spec.path is None and spec.field is None):
+def _path_steps(spec: FieldSpec, env: ValueEnv, finish: Fn | None) -> Fn | None:
+    """A key path (or a `first_of` of one), its transforms and `finish`, as one call;
+    None for another shape."""
+    if not spec.transforms:
         return None
-    found = fused.key_path(spec_path(spec, env.ctx.field_head), env.ctx.catalogue,
-                           env.ctx.unwrap_value)
+    drop_empty_list = False
+    if spec.path is not None or spec.field is not None:
+        path = spec_path(spec, env.ctx.field_head)
+    elif spec.first_of is not None and len(spec.first_of) == 1 and (
+            (paths := _plain_paths(spec.first_of, env)) is not None):
+        path, drop_empty_list = paths[0], True
+    else:
+        return None
+    found = fused.key_path(path, env.ctx.catalogue, env.ctx.unwrap_value)
     if found is None:
         return None
-    step, elementwise = compile_step(spec.transforms[0], env.ctx)
-    if not elementwise:
-        return None
-    return fused.read_step(*found, step, finish)
+    steps = [compile_step(t, env.ctx) for t in spec.transforms]
+    return fused.read_steps(*found, steps, finish, drop_empty_list)
 
 
 def _first_of_then(parts: list[Fn], finish: Fn) -> Fn:
