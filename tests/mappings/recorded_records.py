@@ -106,7 +106,8 @@ def sandbox_records(deployment: str, tickets: int) -> tuple[list[RawRecord], lis
     return jira_records, snow_records
 
 
-ODD_VALUES: list[Any] = ["garbage", "", {"x": 1}, {"value": "7", "display_value": "Seven"}, [1, 2],
+ODD_VALUES: list[Any] = ["garbage", "", " padded text ", "  ", {"x": 1},
+                         {"value": "7", "display_value": "Seven"}, [1, 2],
                          [], True, 12.5, None, "2026-13-45 99:00:00"]
 
 
@@ -124,13 +125,14 @@ def mutants(records: list[RawRecord], streams: set[str], per_stream: int = 4) ->
         places: list[tuple[str, ...]] = [(k,) for k in payload]
         if isinstance(payload.get("fields"), dict):
             places += [("fields", k) for k in payload["fields"]]
-        for place in places:
-            for odd in ODD_VALUES:
-                changed = copy.deepcopy(payload)
-                target = changed
-                for key in place[:-1]:
-                    target = target[key]
-                target[place[-1]] = copy.deepcopy(odd)
+        for i, place in enumerate(places):
+            for odd in (ODD_VALUES * 2)[i % len(ODD_VALUES):][:4]:  # four per place, in turn
+                changed = dict(payload)  # the rest is shared: mapping never changes a payload
+                if len(place) == 2:
+                    changed[place[0]] = dict(changed[place[0]])
+                    changed[place[0]][place[1]] = copy.deepcopy(odd)
+                else:
+                    changed[place[0]] = copy.deepcopy(odd)
                 out.append(RawRecord(source=record.source, stream=record.stream,
                                      key=record.key, payload=changed))
     return out
