@@ -255,3 +255,29 @@ def read_steps(keys: tuple[Any, ...], unwrap: bool, steps: Sequence[tuple[Fn, bo
                 v = fn(v)
         return v if finish is None else finish(v)
     return chain
+
+
+def first_keys(paths: Sequence[tuple[tuple[Any, ...], bool]], finish: Fn | None = None,
+               text: bool = False) -> Fn:
+    """`first_present` over key paths ((keys, unwrap) of `key_path`), each read inline."""
+    parts = [(*(*keys, None, None)[:3], len(keys), unwrap) for keys, unwrap in paths]
+
+    def fk(r: Any) -> Any:
+        for a, b, c, n, unwrap in parts:
+            try:
+                v = r[a]
+                if n > 1:
+                    v = v[b]
+                    if n > 2:
+                        v = v[c]
+            except _MISS:
+                continue
+            if unwrap and type(v) is dict:
+                v = v.get("value")
+            if v is None or v == "" or v == []:
+                continue
+            if finish is None or (text and type(v) is str):
+                return v
+            return finish(v)
+        return None
+    return fk

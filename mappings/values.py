@@ -111,9 +111,9 @@ def compile_value(spec: FieldValue, env: ValueEnv, finish: Fn | None = None) -> 
     if spec.path is not None or spec.field is not None:
         base = env.getter(spec_path(spec, env.ctx.field_head))
     elif spec.first_of is not None and (paths := _plain_paths(spec.first_of, env)) is not None:
-        base = fused.first_present([env.getter(p) for p in paths])
+        base = _first_present(paths, env)
         if not spec.transforms and last is not None and last is not as_list:
-            base, last = fused.first_present([env.getter(p) for p in paths], last), None
+            base, last = _first_present(paths, env, last), None
     elif spec.first_of is not None:
         parts = [compile_value(s, env) for s in spec.first_of]
         if not spec.transforms and last is not None and fused.ENABLED:
@@ -247,6 +247,15 @@ def _path_steps(spec: FieldSpec, env: ValueEnv, finish: Fn | None) -> Fn | None:
         return None
     steps = [compile_step(t, env.ctx) for t in spec.transforms]
     return fused.read_steps(*found, steps, finish, drop_empty_list)
+
+
+def _first_present(paths: list[FieldPath], env: ValueEnv, finish: Fn | None = None,
+                   text: bool = False) -> Fn:
+    """`first_of` these paths (then `finish`), key paths read inline."""
+    keys = [fused.key_path(p, env.ctx.catalogue, env.ctx.unwrap_value) for p in paths]
+    if all(k is not None for k in keys):
+        return fused.first_keys(keys, finish, text)  # type: ignore[arg-type]
+    return fused.first_present([env.getter(p) for p in paths], finish, text)
 
 
 def _first_of_then(parts: list[Fn], finish: Fn) -> Fn:
@@ -440,7 +449,7 @@ def compile_field(spec: FieldValue, target: Target, env: ValueEnv) -> Fn:
                 "default" not in spec.model_fields_set):
             paths = _plain_paths(spec.first_of, env)
             if paths is not None:
-                return fused.first_present([env.getter(p) for p in paths], finish, text)
+                return _first_present(paths, env, finish, text)
     if not fused.ENABLED:
         read = compile_value(spec, env)
         return lambda payload: coerce(read(payload))
