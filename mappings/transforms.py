@@ -28,6 +28,7 @@ from pydantic import (
 
 from bridge.yamlfile import did_you_mean
 from connectors.zones import zone_problem
+from mappings import fused
 from mappings.parsing import map_key, parse_bool, parse_date, parse_datetime, parse_hours
 from mappings.paths import FieldPath, Getter, compile_getter, parse_path
 
@@ -244,6 +245,9 @@ class TransformError(ValueError):
     (The parsers raise plain ValueError; callers catch ValueError, which covers both.)"""
 
 
+_ABSENT = object()
+
+
 @dataclass
 class ValueTable:
     """A compiled value map (a `map` transform or a named table)."""
@@ -265,6 +269,22 @@ class ValueTable:
             return self.values[key]
         except KeyError:
             return self.default if self.has_default else value
+
+    def getter(self) -> Callable[[Any], Any]:
+        """`get` as a closure over the table's parts (the per-record form); the table is
+        not changed once compiled."""
+        if not fused.ENABLED:
+            return self.get
+        values, fold, has_default, default = (self.values, self.ignore_case, self.has_default,
+                                              self.default)
+
+        def get(value: Any) -> Any:
+            key = value if type(value) is str else map_key(value)
+            found = values.get(key.lower() if fold else key, _ABSENT)
+            if found is _ABSENT:
+                return default if has_default else value
+            return found
+        return get
 
 
 @dataclass
@@ -289,6 +309,8 @@ def _elementwise(fn: Fn) -> Fn:
 
 
 def _to_str(value: Any) -> str:
+    if type(value) is str:
+        return value
     if isinstance(value, dict | list):
         raise TransformError(f"expected a text, got {type(value).__name__}")
     return map_key(value)
@@ -382,7 +404,7 @@ def compile_step(spec: Any, ctx: TransformContext) -> Step:
     if isinstance(spec, MapTransform):
         table = ValueTable(dict(spec.map), "default" in spec.model_fields_set, spec.default,
                            spec.ignore_case)
-        return table.get, True
+        return table.getter(), True
     if isinstance(spec, RegexTransform):
         return _regex(spec), True
     if isinstance(spec, SplitTransform):
@@ -399,7 +421,7 @@ def compile_step(spec: Any, ctx: TransformContext) -> Step:
         return (lambda v: None if v is None else sep.join(
             map_key(x) for x in (v if type(v) is list else [v]) if x is not None)), False
     if isinstance(spec, TableTransform):
-        return ctx.tables[spec.table].get, True
+        return ctx.tables[spec.table].getter(), True
     if isinstance(spec, LookupTransform):
         return _lookup(spec, ctx), True
     if isinstance(spec, FormatTransform):
@@ -428,7 +450,7 @@ def _regex(spec: RegexTransform) -> Fn:
     group: int | str = spec.group if spec.group is not None else (1 if pattern.groups else 0)
 
     def extract(value: Any) -> Any:
-        match = pattern.search(map_key(value))
+        match = pattern.search(value if type(value) is str else map_key(value))
         if match is None:
             return None
         try:
