@@ -22,10 +22,10 @@ _MISS = (KeyError, IndexError, TypeError)
 _PARTS = ("value", "display_value", "link")
 
 
-def key_path(path: FieldPath, catalogue: Mapping[str, str],
-             unwrap_value: bool) -> tuple[tuple[Any, ...], bool] | None:
-    """(keys, unwrap) when `paths.compile_getter` reads `path` with an unrolled key getter
-    (one to three keys, or one or two with the ServiceNow value unwrapped); else None."""
+def key_path(path: FieldPath, catalogue: Mapping[str, str], unwrap_value: bool,
+             max_keys: int = 3) -> tuple[tuple[Any, ...], bool] | None:
+    """(keys, unwrap) when `paths.compile_getter` reads `path` as a plain key getter (up
+    to `max_keys` keys, or one or two with the ServiceNow value unwrapped); else None."""
     if not ENABLED or path.special is not None:
         return None
     steps = resolve_names(path, catalogue)
@@ -33,7 +33,7 @@ def key_path(path: FieldPath, catalogue: Mapping[str, str],
         return None
     keys = tuple(s.name for s in steps)
     unwrap = unwrap_value and keys[-1] not in _PARTS
-    if len(keys) > (2 if unwrap else 3):
+    if len(keys) > (2 if unwrap else max_keys):
         return None
     return keys, unwrap
 
@@ -207,7 +207,7 @@ def read_steps(keys: tuple[Any, ...], unwrap: bool, steps: Sequence[tuple[Fn, bo
     then `finish` when given, in one call. `drop_empty_list`: an empty list read counts as
     missing (a `first_of` of this one path)."""
     n = len(keys)
-    a, b, c = (*keys, None, None)[:3]
+    a, b, c, d = (*keys, None, None, None)[:4]
     if len(steps) == 1 and steps[0][1]:
         only = steps[0][0]
 
@@ -218,6 +218,8 @@ def read_steps(keys: tuple[Any, ...], unwrap: bool, steps: Sequence[tuple[Fn, bo
                     v = v[b]
                     if n > 2:
                         v = v[c]
+                        if n > 3:
+                            v = v[d]
             except _MISS:
                 v = None
             else:
@@ -237,6 +239,8 @@ def read_steps(keys: tuple[Any, ...], unwrap: bool, steps: Sequence[tuple[Fn, bo
                 v = v[b]
                 if n > 2:
                     v = v[c]
+                    if n > 3:
+                        v = v[d]
         except _MISS:
             v = None
         else:
@@ -260,16 +264,18 @@ def read_steps(keys: tuple[Any, ...], unwrap: bool, steps: Sequence[tuple[Fn, bo
 def first_keys(paths: Sequence[tuple[tuple[Any, ...], bool]], finish: Fn | None = None,
                text: bool = False) -> Fn:
     """`first_present` over key paths ((keys, unwrap) of `key_path`), each read inline."""
-    parts = [(*(*keys, None, None)[:3], len(keys), unwrap) for keys, unwrap in paths]
+    parts = [(*(*keys, None, None, None)[:4], len(keys), unwrap) for keys, unwrap in paths]
 
     def fk(r: Any) -> Any:
-        for a, b, c, n, unwrap in parts:
+        for a, b, c, d, n, unwrap in parts:
             try:
                 v = r[a]
                 if n > 1:
                     v = v[b]
                     if n > 2:
                         v = v[c]
+                        if n > 3:
+                            v = v[d]
             except _MISS:
                 continue
             if unwrap and type(v) is dict:

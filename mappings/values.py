@@ -192,8 +192,8 @@ def _absent_guard(spec: FieldSpec, read: Fn, env: ValueEnv) -> Fn:
         if steps[0].kind != "key" or any(s != steps[0] for s in steps):
             break
         prefix.append(steps[0])
-    if len(prefix) < 2:  # deeper than a field head: an object a record may well lack
-        return read
+    if len(prefix) < 2 or not any(s.kind == "named" for s in leaves[0].steps[:len(prefix)]):
+        return read  # only a field by name (a custom field) is absent often enough to pay
     try:
         absent = read({})
     except (ValueError, TypeError):
@@ -242,7 +242,7 @@ def _path_steps(spec: FieldSpec, env: ValueEnv, finish: Fn | None) -> Fn | None:
         path, drop_empty_list = paths[0], True
     else:
         return None
-    found = fused.key_path(path, env.ctx.catalogue, env.ctx.unwrap_value)
+    found = fused.key_path(path, env.ctx.catalogue, env.ctx.unwrap_value, max_keys=4)
     if found is None:
         return None
     steps = [compile_step(t, env.ctx) for t in spec.transforms]
@@ -252,7 +252,7 @@ def _path_steps(spec: FieldSpec, env: ValueEnv, finish: Fn | None) -> Fn | None:
 def _first_present(paths: list[FieldPath], env: ValueEnv, finish: Fn | None = None,
                    text: bool = False) -> Fn:
     """`first_of` these paths (then `finish`), key paths read inline."""
-    keys = [fused.key_path(p, env.ctx.catalogue, env.ctx.unwrap_value) for p in paths]
+    keys = [fused.key_path(p, env.ctx.catalogue, env.ctx.unwrap_value, max_keys=4) for p in paths]
     if all(k is not None for k in keys):
         return fused.first_keys(keys, finish, text)  # type: ignore[arg-type]
     return fused.first_present([env.getter(p) for p in paths], finish, text)
