@@ -202,10 +202,10 @@ def first_present(getters: Sequence[Getter], finish: Fn | None = None, text: boo
 
 
 def read_steps(keys: tuple[Any, ...], unwrap: bool, steps: Sequence[tuple[Fn, bool]],
-               finish: Fn | None, drop_empty_list: bool = False) -> Fn:
+               finish: Fn | None, drop_empty_list: bool = False, text: bool = False) -> Fn:
     """The key getter, then `transforms.compile_chain`'s steps ((function, per element)),
     then `finish` when given, in one call. `drop_empty_list`: an empty list read counts as
-    missing (a `first_of` of this one path)."""
+    missing (a `first_of` of this one path); `text`: `finish` is the text coercer."""
     n = len(keys)
     a, b, c, d = (*keys, None, None, None)[:4]
     if len(steps) == 1 and steps[0][1]:
@@ -229,7 +229,11 @@ def read_steps(keys: tuple[Any, ...], unwrap: bool, steps: Sequence[tuple[Fn, bo
                     v = None
             if v is not None:
                 v = [only(x) for x in v if x is not None] if type(v) is list else only(v)
-            return v if finish is None else finish(v)
+            if finish is None:
+                return v
+            if text and type(v) is str:
+                return v or None
+            return finish(v)
         return one
 
     def chain(r: Any) -> Any:
@@ -257,7 +261,11 @@ def read_steps(keys: tuple[Any, ...], unwrap: bool, steps: Sequence[tuple[Fn, bo
                 v = [fn(x) for x in v if x is not None]
             else:
                 v = fn(v)
-        return v if finish is None else finish(v)
+        if finish is None:
+            return v
+        if text and type(v) is str:
+            return v or None
+        return finish(v)
     return chain
 
 

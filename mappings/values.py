@@ -246,7 +246,7 @@ def _path_steps(spec: FieldSpec, env: ValueEnv, finish: Fn | None) -> Fn | None:
     if found is None:
         return None
     steps = [compile_step(t, env.ctx) for t in spec.transforms]
-    return fused.read_steps(*found, steps, finish, drop_empty_list)
+    return fused.read_steps(*found, steps, finish, drop_empty_list, finish is as_str)
 
 
 def _first_present(paths: list[FieldPath], env: ValueEnv, finish: Fn | None = None,
@@ -259,10 +259,14 @@ def _first_present(paths: list[FieldPath], env: ValueEnv, finish: Fn | None = No
 
 
 def _first_of_then(parts: list[Fn], finish: Fn) -> Fn:
+    text = finish is as_str  # a present text is its own coercion
+
     def first_of_then(payload: Any) -> Any:
         for part in parts:
             value = part(payload)
             if value is not None and value != "" and value != []:
+                if text and type(value) is str:
+                    return value
                 return finish(value)
         return finish(None)
     return first_of_then
