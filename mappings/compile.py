@@ -475,6 +475,7 @@ class BoundMapping:
              f"{r.origin}: {describe(r.item.when)} -> {r.item.practice}")
             for i, r in enumerate(compiled.rules)
         ]
+        self._team_of = compiled.teams.getter() if compiled.teams is not None else None
         self._inputs = _classification_inputs(compiled, self._classification_getter)
         self._chosen: dict[tuple[Any, ...], Any] = {}  # inputs -> the classifier they choose
         self._mappers: dict[str, list[_Mapper]] = {}
@@ -665,8 +666,8 @@ class BoundMapping:
         """Set practice, capability and the specialist team on mapped ticket values."""
         teams = self.compiled.teams
         group = values.get("team")
-        if teams is not None and group is not None:
-            values["team"] = teams.get(group)
+        if teams is not None and group is not None and self._team_of is not None:
+            values["team"] = self._team_of(group)
             if values["team"] != group:  # keep what the tool called it: `unmapped` needs a name
                 values.setdefault("attributes", {})["group"] = group
             if trace is not None:
