@@ -246,6 +246,7 @@ class TransformError(ValueError):
 
 
 _ABSENT = object()
+_SEEN_MAX = 4096  # texts a regex transform remembers; then it starts over
 
 
 @dataclass
@@ -457,7 +458,21 @@ def _regex(spec: RegexTransform) -> Fn:
             return match.group(group)
         except IndexError:
             raise TransformError(f"the regex has no group {group!r}") from None
-    return extract
+    if not fused.ENABLED:
+        return extract
+    seen: dict[str, Any] = {}  # texts repeat (a priority's few forms): each searched once
+
+    def extract_seen(value: Any) -> Any:
+        if type(value) is not str:
+            return extract(value)
+        found = seen.get(value, _ABSENT)
+        if found is _ABSENT:
+            found = extract(value)
+            if len(seen) >= _SEEN_MAX:
+                seen.clear()
+            seen[value] = found
+        return found
+    return extract_seen
 
 
 class LookupRows(dict[str, Any]):
