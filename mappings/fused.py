@@ -3,8 +3,10 @@ coerced in one call, giving exactly what the general form (`values.compile_value
 target's coercer) gives.
 
 Mapping costs a few Python calls per field and record; most fields of the shipped defaults
-are a bare path of one to three keys, or a `first_of` of such paths. Set `ENABLED` false
-and binding builds the general form everywhere (the equality tests map with both).
+are a bare path of a few keys, a `first_of` of such paths, or such a path with a transform
+or two. Set `ENABLED` false and binding builds the general form everywhere (value tables,
+conditions and the classification choice included): tests/mappings/test_specialised_equal.py
+maps with both and compares.
 """
 
 from __future__ import annotations
