@@ -27,7 +27,14 @@ from bridge.models import (
     Ticket,
 )
 from connectors.base import MappingDialect
-from mappings.conditions import Predicate, compile_condition, describe, trace_condition
+from mappings import fused
+from mappings.conditions import (
+    Predicate,
+    compile_condition,
+    describe,
+    iter_tests,
+    trace_condition,
+)
 from mappings.gate import GateDef
 from mappings.outcome import Explanation, MapOutcome
 from mappings.parsing import map_key
@@ -49,7 +56,14 @@ from mappings.transforms import (
     TransformError,
     ValueTable,
 )
-from mappings.values import FieldPlan, Target, ValueEnv, compile_value, plan_field
+from mappings.values import (
+    FieldPlan,
+    Target,
+    ValueEnv,
+    compile_field,
+    compile_value,
+    plan_field,
+)
 
 T = TypeVar("T")
 
@@ -239,17 +253,25 @@ class _ItemPlan:
 
 
 _M = TypeVar("_M", Project, Ticket, Milestone, Contact, Approval, SourceRef)
-_setattr = object.__setattr__
+# BaseModel's own slot and `__dict__` descriptors: setting through them skips the
+# attribute lookups `object.__setattr__` makes on a model class (a third of the cost)
+_SLOTS = vars(BaseModel)
+_set_dict = _SLOTS["__dict__"].__set__
+_set_fields_set = _SLOTS["__pydantic_fields_set__"].__set__
+_set_extra = _SLOTS["__pydantic_extra__"].__set__
+_set_private = _SLOTS["__pydantic_private__"].__set__
+_new = object.__new__
 
 
-def _construct(cls: type[_M], values: dict[str, Any]) -> _M:
+def _construct(cls: type[_M], values: dict[str, Any], fields_set: set[str] | None = None) -> _M:
     """`model_construct` without its per-field default handling: `values` already holds
-    every field with a correctly typed value (the coercers guarantee it)."""
-    obj = cls.__new__(cls)
-    _setattr(obj, "__dict__", values)
-    _setattr(obj, "__pydantic_fields_set__", set(values))
-    _setattr(obj, "__pydantic_extra__", None)
-    _setattr(obj, "__pydantic_private__", None)
+    every field with a correctly typed value (the coercers guarantee it). `fields_set`:
+    a fresh set of the keys of `values`, when the caller has one at hand."""
+    obj = _new(cls)
+    _set_dict(obj, values)
+    _set_fields_set(obj, set(values) if fields_set is None else fields_set)
+    _set_extra(obj, None)
+    _set_private(obj, None)
     return obj
 
 
@@ -275,6 +297,7 @@ class _Mapper:
         targets = PROJECT_TARGETS if kind == "project" else TICKET_TARGETS
         fields = spec.fields
         self.plans: list[FieldPlan] = []
+        self.fields: list[tuple[str, Callable[[Any], Any], bool, Any]] = []
         for name, (target, model_required) in targets.items():
             value = getattr(fields, name)
             if value is None:
@@ -283,10 +306,16 @@ class _Mapper:
             if model_required and not plan.required:
                 plan = FieldPlan(plan.name, plan.read, plan.coerce, True, plan.source, plan.fallback)
             self.plans.append(plan)
+            # the per-record form: read and coerced in one call
+            self.fields.append((name, compile_field(value, target, env), plan.required,
+                                plan.fallback))
         self.steps = [(p.name, p.read, p.coerce, p.required, p.fallback, p.source) for p in self.plans]
+        self.sources = {p.name: p.source for p in self.plans}
         self.attributes = [plan_field(k, v, "any", env) for k, v in fields.attributes.items()]
+        self.attribute_fns = [(k, compile_field(v, "any", env)) for k, v in fields.attributes.items()]
         mapped = {p.name for p in self.plans}
         self.unmapped = [n for n in targets if n not in mapped and n != "updated"]
+        self.unmapped_lists = [n for n in self.unmapped if n in _LIST_FIELDS]
         self.sets_updated = "updated" in mapped
         self.items = [
             _ItemPlan(section, item, env, i)
@@ -296,6 +325,10 @@ class _Mapper:
         self.bound = bound
         model = Project if kind == "project" else Ticket
         self.template: dict[str, Any] = dict.fromkeys(model.model_fields)
+        self.fields_set = set(self.template)  # map_fast fills every field
+        for name in self.unmapped:  # each record gets its own list; the rest is immutable
+            if name not in _LIST_FIELDS:
+                self.template[name] = _FALLBACKS.get(name)
 
     def why(self, payload: Any) -> str:
         """Why `when` holds or not for this record, with the values it saw (explain only)."""
@@ -303,7 +336,55 @@ class _Mapper:
             return "no `when`: every record of the stream"
         return trace_condition(self.spec.when, self.env.getter, self.bound.ctx, payload)[1]
 
+    def map_fast(self, raw: RawRecord) -> MapOutcome:
+        """`map` without an explanation: the per-record hot path, one call per field."""
+        payload = raw.payload
+        values = self.template.copy()  # every field, in model order (stable dumps and hashes)
+        values["ref"] = _construct(SourceRef, {"source": raw.source, "stream": raw.stream,
+                                               "key": raw.key})
+        name = ""
+        try:
+            for name, read, required, fallback in self.fields:
+                value = read(payload)
+                if value is None:
+                    if required:
+                        return MapOutcome("quarantine", field=name, reason=(
+                            f"required value missing (from {self.sources[name]})"))
+                    value = fallback
+                values[name] = value
+        except (TransformError, ValueError, TypeError) as exc:
+            return MapOutcome("quarantine", field=name, reason=str(exc))
+        attributes: dict[str, Any] = {}
+        try:
+            for name, read in self.attribute_fns:
+                value = read(payload)
+                if value is not None:
+                    attributes[name] = value
+        except (TransformError, ValueError, TypeError) as exc:
+            return MapOutcome("quarantine", field=f"attributes.{name}", reason=str(exc))
+        values["attributes"] = attributes
+        for name in self.unmapped_lists:
+            values[name] = []
+        if not self.sets_updated:
+            values["updated"] = raw.updated
+        if self.kind == "project":
+            try:
+                for item in self.items:
+                    if values[item.section] is None:
+                        values[item.section] = []
+                    values[item.section].extend(item.build(payload, None))
+            except _Bad as bad:
+                return MapOutcome("quarantine", field=bad.field, reason=bad.reason)
+            for section in ("milestones", "contacts", "approvals"):
+                if values[section] is None:
+                    values[section] = []
+            return MapOutcome("project", _construct(Project, values, self.fields_set.copy()))
+        self.bound.classify(values, payload, None)
+        return MapOutcome("ticket", _construct(Ticket, values, self.fields_set.copy()))
+
     def map(self, raw: RawRecord, trace: Explanation | None) -> MapOutcome:
+        if trace is None:
+            return self.map_fast(raw)
         payload = raw.payload
         values = self.template.copy()  # every field, in model order (stable dumps and hashes)
         values["ref"] = _construct(SourceRef, {"source": raw.source, "stream": raw.stream,
@@ -394,6 +475,9 @@ class BoundMapping:
              f"{r.origin}: {describe(r.item.when)} -> {r.item.practice}")
             for i, r in enumerate(compiled.rules)
         ]
+        self._team_of = compiled.teams.getter() if compiled.teams is not None else None
+        self._inputs = _classification_inputs(compiled, self._classification_getter)
+        self._chosen: dict[tuple[Any, ...], Any] = {}  # inputs -> the classifier they choose
         self._mappers: dict[str, list[_Mapper]] = {}
         for kind, rules in (("project", compiled.projects), ("ticket", compiled.tickets)):
             for located in rules:
@@ -582,8 +666,8 @@ class BoundMapping:
         """Set practice, capability and the specialist team on mapped ticket values."""
         teams = self.compiled.teams
         group = values.get("team")
-        if teams is not None and group is not None:
-            values["team"] = teams.get(group)
+        if teams is not None and group is not None and self._team_of is not None:
+            values["team"] = self._team_of(group)
             if values["team"] != group:  # keep what the tool called it: `unmapped` needs a name
                 values.setdefault("attributes", {})["group"] = group
             if trace is not None:
@@ -593,11 +677,13 @@ class BoundMapping:
         values["raw"] = payload  # conditions read ticket fields and raw.PATH from one dict
         chosen = None
         try:
-            for i, classifier in enumerate(self._classifiers):
-                if classifier[0](values):
-                    chosen = classifier
-                    break
-                if trace is not None:
+            if trace is None:
+                chosen = self._choose(values)
+            else:
+                for i, classifier in enumerate(self._classifiers):
+                    if classifier[0](values):
+                        chosen = classifier
+                        break
                     trace.unclassified.append(f"{classifier[4].split(': ', 1)[0]}: " + trace_condition(
                         self.compiled.rules[i].item.when, self._classification_getter, self.ctx,
                         values)[1])
@@ -617,10 +703,54 @@ class BoundMapping:
         if trace is not None:
             trace.classification = f"classification.default ({default})" if default else "none"
 
+    def _choose(self, values: dict[str, Any]) -> Any:
+        """The first classifier whose condition holds, or None. The conditions are pure
+        functions of the values they read: when those are texts (or lists of texts), the
+        choice is remembered by them (a few types, labels and project kinds recur)."""
+        key: tuple[Any, ...] | None = None
+        if self._inputs is not None:
+            parts: list[Any] = []
+            for get in self._inputs:
+                value = get(values)
+                if value is None or type(value) is str:
+                    parts.append(value)
+                    continue
+                if type(value) is not list:
+                    break
+                for x in value:
+                    if type(x) is not str:
+                        break
+                else:
+                    parts.append(tuple(value))
+                    continue
+                break
+            else:
+                key = tuple(parts)
+                found = self._chosen.get(key, _UNSEEN)
+                if found is not _UNSEEN:
+                    return found
+        chosen = None
+        for classifier in self._classifiers:
+            if classifier[0](values):
+                chosen = classifier
+                break
+        if key is not None:
+            if len(self._chosen) >= _CHOSEN_MAX:
+                self._chosen.clear()
+            self._chosen[key] = chosen
+        return chosen
+
     def map(self, raw: RawRecord) -> MapOutcome:
         """Map one record: a project, a ticket, a skip, or a quarantine. Never raises for
         bad data; the failing field and reason travel in the outcome."""
-        return self._map(raw, None)
+        mappers = None if raw.deleted else self._mappers.get(raw.stream)
+        if mappers is None:
+            return self._map(raw, None)
+        payload = raw.payload
+        for mapper in mappers:
+            if mapper.when is None or mapper.when(payload):
+                return mapper.map_fast(raw)
+        return MapOutcome("skip", reason="no rule selected the record")
 
     def explain(self, raw: RawRecord) -> MapOutcome:
         """As `map`, with `outcome.explanation` filled (slower: for preview and tests)."""
@@ -667,6 +797,25 @@ def _sharing(project: Callable[[Any], Any], shared: dict[bytes, Any]) -> Callabl
             shared[token] = value
         return value
     return share
+
+
+_UNSEEN = object()
+_CHOSEN_MAX = 4096  # distinct classification inputs remembered; then it starts over
+
+
+def _classification_inputs(compiled: CompiledMapping, getter_for: Callable[[FieldPath], Any]
+                           ) -> list[Any] | None:
+    """Getters of every value the classification rules test, when the choice is a function
+    of those values alone (no transforms: those may read lookups); None otherwise or when
+    not specialising."""
+    if not fused.ENABLED:
+        return None
+    tests = [t for r in compiled.rules for t in iter_tests(r.item.when)]
+    if any(t.transforms for t in tests):
+        return None
+    paths = {t.field_path(compiled.dialect.field_head).text: t.field_path(
+        compiled.dialect.field_head) for t in tests}
+    return [getter_for(path) for path in paths.values()]
 
 
 def _in_table(table: ValueTable, value: Any) -> bool:

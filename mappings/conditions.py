@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from mappings import fused
 from mappings.parsing import map_key, parse_date, parse_datetime
 from mappings.paths import FieldPath, Getter, named_field_path, parse_path
 from mappings.transforms import Transform, TransformContext, compile_chain
@@ -189,10 +190,10 @@ def compile_condition(cond: Any, getter_for: GetterFactory, ctx: TransformContex
     ctx = ctx or TransformContext()
     if isinstance(cond, AllOf):
         parts = [compile_condition(c, getter_for, ctx) for c in cond.all]
-        return lambda r: all(p(r) for p in parts)
+        return _every(parts) if fused.ENABLED else lambda r: all(p(r) for p in parts)
     if isinstance(cond, AnyOf):
         parts = [compile_condition(c, getter_for, ctx) for c in cond.any]
-        return lambda r: any(p(r) for p in parts)
+        return _some(parts) if fused.ENABLED else lambda r: any(p(r) for p in parts)
     if isinstance(cond, NotOf):
         inner = compile_condition(cond.not_, getter_for, ctx)
         return lambda r: not inner(r)
@@ -200,7 +201,7 @@ def compile_condition(cond: Any, getter_for: GetterFactory, ctx: TransformContex
     getter = getter_for(cond.field_path(ctx.field_head if ctx else None))
     test = _operator(cond)
     if not cond.transforms:
-        fast = _fast_text_test(cond, getter, test)
+        fast = _fast_test(cond, getter, test) if fused.ENABLED else None
         return fast or (lambda r: test(getter(r)))
     read = compile_chain(list(cond.transforms), ctx, getter)
     assert read is not None
@@ -213,14 +214,87 @@ def compile_condition(cond: Any, getter_for: GetterFactory, ctx: TransformContex
     return transformed
 
 
-def _fast_text_test(cond: Check, getter: Getter, slow: Callable[[Any], bool]) -> Predicate | None:
-    """`equals`/`in` on text, the classification hot path, without the generic layers."""
-    if cond.ignore_case or cond.operator not in ("equals", "in"):
-        return None
-    if cond.operator == "equals":
-        if not isinstance(cond.equals, str):
+def _every(parts: list[Predicate]) -> Predicate:
+    """`all` of predicates (each gives a bool) without a generator per record."""
+    if len(parts) == 1:
+        return parts[0]
+    if len(parts) == 2:
+        p0, p1 = parts
+        return lambda r: p0(r) and p1(r)
+
+    def every(r: Any) -> bool:
+        for p in parts:  # noqa: SIM110 - a loop: no generator per record
+            if not p(r):
+                return False
+        return True
+    return every
+
+
+def _some(parts: list[Predicate]) -> Predicate:
+    """`any` of predicates (each gives a bool) without a generator per record."""
+    if len(parts) == 1:
+        return parts[0]
+    if len(parts) == 2:
+        p0, p1 = parts
+        return lambda r: p0(r) or p1(r)
+
+    def some(r: Any) -> bool:
+        for p in parts:  # noqa: SIM110 - a loop: no generator per record
+            if p(r):
+                return True
+        return False
+    return some
+
+
+def _fast_test(cond: Check, getter: Getter, slow: Callable[[Any], bool]) -> Predicate | None:
+    """The tests of the classification hot path on the values they mostly see (a text, a
+    list of texts) without the generic layers; any other value takes `slow`, the same test."""
+    op, fold = cond.operator, cond.ignore_case
+    if op == "exists":
+        wanted = bool(cond.exists)
+
+        def exists(record: Any) -> bool:
+            value = getter(record)
+            return (value is not None and value != "" and value != [] and value != {}) is wanted
+        return exists
+    if op == "matches":
+        search = re.compile(cond.matches or "", re.IGNORECASE if fold else 0).search
+
+        def matches(record: Any) -> bool:
+            value = getter(record)
+            if type(value) is str:
+                return search(value) is not None
+            if type(value) is list:
+                for x in value:
+                    if x is not None and search(x if type(x) is str else map_key(x)) is not None:
+                        return True
+                return False
+            return slow(value)
+        return matches
+    if op == "contains":
+        if fold or type(cond.contains) is not str:
             return None
-        target = cond.equals
+        needle = cond.contains
+
+        def contains(record: Any) -> bool:
+            value = getter(record)
+            if type(value) is list:
+                if needle in value:
+                    return True
+                return any(type(x) is not str and _norm(x, False) == needle for x in value)
+            return slow(value)
+        return contains
+    if op == "equals":
+        if type(cond.equals) is not str:
+            return None
+        target = cond.equals.lower() if fold else cond.equals
+        if fold:
+            def equals_folded(record: Any) -> bool:
+                value = getter(record)
+                if type(value) is str:
+                    return value.lower() == target
+                return slow(value)
+            return equals_folded
 
         def equals(record: Any) -> bool:
             value = getter(record)
@@ -228,9 +302,16 @@ def _fast_text_test(cond: Check, getter: Getter, slow: Callable[[Any], bool]) ->
                 return value == target
             return slow(value)
         return equals
-    if not all(isinstance(x, str) for x in cond.in_ or []):
+    if op != "in" or not all(type(x) is str for x in cond.in_ or []):
         return None
-    options = frozenset(cond.in_ or [])
+    options = frozenset(x.lower() if fold else x for x in cond.in_ or [])
+    if fold:
+        def member_folded(record: Any) -> bool:
+            value = getter(record)
+            if type(value) is str:
+                return value.lower() in options
+            return slow(value)
+        return member_folded
 
     def member(record: Any) -> bool:
         value = getter(record)

@@ -180,6 +180,13 @@ _FALSE = frozenset({"false", "no", "n", "0", "off", "f", ""})
 
 def parse_bool(value: Any) -> bool:
     """true/false, yes/no, y/n, 1/0, on/off (any case); numbers by their truth."""
+    if type(value) is str:  # the common case first; the checks below give the same
+        lowered = value.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        raise ValueError(f"not a yes/no value: {value!r}")
     if isinstance(value, bool):
         return value
     if isinstance(value, int | float):

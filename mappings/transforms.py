@@ -28,6 +28,7 @@ from pydantic import (
 
 from bridge.yamlfile import did_you_mean
 from connectors.zones import zone_problem
+from mappings import fused
 from mappings.parsing import map_key, parse_bool, parse_date, parse_datetime, parse_hours
 from mappings.paths import FieldPath, Getter, compile_getter, parse_path
 
@@ -244,6 +245,10 @@ class TransformError(ValueError):
     (The parsers raise plain ValueError; callers catch ValueError, which covers both.)"""
 
 
+_ABSENT = object()
+_SEEN_MAX = 4096  # texts a regex transform remembers; then it starts over
+
+
 @dataclass
 class ValueTable:
     """A compiled value map (a `map` transform or a named table)."""
@@ -265,6 +270,22 @@ class ValueTable:
             return self.values[key]
         except KeyError:
             return self.default if self.has_default else value
+
+    def getter(self) -> Callable[[Any], Any]:
+        """`get` as a closure over the table's parts (the per-record form); the table is
+        not changed once compiled."""
+        if not fused.ENABLED:
+            return self.get
+        values, fold, has_default, default = (self.values, self.ignore_case, self.has_default,
+                                              self.default)
+
+        def get(value: Any) -> Any:
+            key = value if type(value) is str else map_key(value)
+            found = values.get(key.lower() if fold else key, _ABSENT)
+            if found is _ABSENT:
+                return default if has_default else value
+            return found
+        return get
 
 
 @dataclass
@@ -289,6 +310,8 @@ def _elementwise(fn: Fn) -> Fn:
 
 
 def _to_str(value: Any) -> str:
+    if type(value) is str:
+        return value
     if isinstance(value, dict | list):
         raise TransformError(f"expected a text, got {type(value).__name__}")
     return map_key(value)
@@ -382,7 +405,7 @@ def compile_step(spec: Any, ctx: TransformContext) -> Step:
     if isinstance(spec, MapTransform):
         table = ValueTable(dict(spec.map), "default" in spec.model_fields_set, spec.default,
                            spec.ignore_case)
-        return table.get, True
+        return table.getter(), True
     if isinstance(spec, RegexTransform):
         return _regex(spec), True
     if isinstance(spec, SplitTransform):
@@ -399,7 +422,7 @@ def compile_step(spec: Any, ctx: TransformContext) -> Step:
         return (lambda v: None if v is None else sep.join(
             map_key(x) for x in (v if type(v) is list else [v]) if x is not None)), False
     if isinstance(spec, TableTransform):
-        return ctx.tables[spec.table].get, True
+        return ctx.tables[spec.table].getter(), True
     if isinstance(spec, LookupTransform):
         return _lookup(spec, ctx), True
     if isinstance(spec, FormatTransform):
@@ -428,14 +451,28 @@ def _regex(spec: RegexTransform) -> Fn:
     group: int | str = spec.group if spec.group is not None else (1 if pattern.groups else 0)
 
     def extract(value: Any) -> Any:
-        match = pattern.search(map_key(value))
+        match = pattern.search(value if type(value) is str else map_key(value))
         if match is None:
             return None
         try:
             return match.group(group)
         except IndexError:
             raise TransformError(f"the regex has no group {group!r}") from None
-    return extract
+    if not fused.ENABLED:
+        return extract
+    seen: dict[str, Any] = {}  # texts repeat (a priority's few forms): each searched once
+
+    def extract_seen(value: Any) -> Any:
+        if type(value) is not str:
+            return extract(value)
+        found = seen.get(value, _ABSENT)
+        if found is _ABSENT:
+            found = extract(value)
+            if len(seen) >= _SEEN_MAX:
+                seen.clear()
+            seen[value] = found
+        return found
+    return extract_seen
 
 
 class LookupRows(dict[str, Any]):
@@ -467,10 +504,12 @@ def _lookup(spec: LookupTransform, ctx: TransformContext) -> Fn:
     return look
 
 
-def compile_chain(specs: list[Any], ctx: TransformContext, base: Fn | None = None) -> Fn | None:
+def compile_chain(specs: list[Any], ctx: TransformContext, base: Fn | None = None,
+                  finish: Fn | None = None) -> Fn | None:
     """All transforms of a field as one function (None when there are none and no base).
 
-    With `base` (a getter) the read is fused in: one call per field on the hot path.
+    With `base` (a getter) the read is fused in: one call per field on the hot path; with
+    `finish` (a coercer, given only with transforms) the result is finish(value).
     """
     steps = tuple(compile_step(s, ctx) for s in specs)
     if not steps:
@@ -479,6 +518,15 @@ def compile_chain(specs: list[Any], ctx: TransformContext, base: Fn | None = Non
         base = _identity
     if len(steps) == 1 and steps[0][1]:
         only = steps[0][0]
+        if finish is not None:
+            def one_then(payload: Any) -> Any:
+                value = base(payload)
+                if value is None:
+                    return finish(None)
+                if type(value) is list:
+                    return finish([only(v) for v in value if v is not None])
+                return finish(only(value))
+            return one_then
 
         def one(payload: Any) -> Any:
             value = base(payload)
@@ -488,6 +536,20 @@ def compile_chain(specs: list[Any], ctx: TransformContext, base: Fn | None = Non
                 return [only(v) for v in value if v is not None]
             return only(value)
         return one
+    if finish is not None:
+        def chain_then(payload: Any) -> Any:
+            value = base(payload)
+            for fn, elementwise in steps:
+                if not elementwise:
+                    value = fn(value)
+                elif value is None:
+                    continue
+                elif type(value) is list:
+                    value = [fn(v) for v in value if v is not None]
+                else:
+                    value = fn(value)
+            return finish(value)
+        return chain_then
 
     def chain(payload: Any) -> Any:
         value = base(payload)
