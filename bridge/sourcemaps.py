@@ -295,6 +295,9 @@ class SourceMapping:
         tickets: list[Ticket] = []
         projects: list[Project] = []
         released: dict[str, list[str]] = {}
+        skipped: dict[str, list[str]] = {}
+        produced: set[str] = set()
+        ticket_streams = {s for rule in self.compiled.tickets for s in rule.item.streams}
         for record in records:
             if record.deleted:
                 repo.delete_entity(conn, record.source, record.key)
@@ -306,8 +309,11 @@ class SourceMapping:
                 counts.quarantined += 1
                 continue
             released.setdefault(record.stream, []).append(record.key)
+            if outcome.kind == "skip" and record.stream in ticket_streams:
+                skipped.setdefault(record.stream, []).append(record.key)
             if isinstance(outcome.entity, Ticket):
                 tickets.append(outcome.entity)
+                produced.add(outcome.entity.key)
                 counts.mapped += 1
             elif isinstance(outcome.entity, Project):
                 projects.append(outcome.entity)
@@ -317,6 +323,10 @@ class SourceMapping:
                 tickets = []
         if tickets:
             repo.upsert_tickets(conn, tickets)
+        # a record changed so that no rule maps it any more: the ticket it produced goes
+        for stream, keys in skipped.items():
+            bulk.remove_tickets_of(conn, self.source.name, stream,
+                                   [key for key in keys if key not in produced])
         repo.upsert_projects(conn, projects)
         for stream, keys in released.items():
             repo.release_quarantine(conn, self.source.name, stream, keys)

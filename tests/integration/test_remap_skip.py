@@ -1,4 +1,4 @@
-"""A record the new mapping skips no longer has a ticket: the remap removes the ticket it
+"""A record the new mapping skips (or a pulled record no rule maps any more) no longer has a ticket: the remap removes the ticket it
 produced, in its transaction, and the impact report counts it (the dry run's report is the
 applied remap's, on SQLite and PostgreSQL). Records a mapping quarantined are released when
 the next one maps them."""
@@ -15,6 +15,7 @@ from bridge import impact, migrate
 from bridge.config import BridgeConfig, load_config
 from bridge.engine import Engine
 from bridge.sandbox import Sandbox
+from bridge.sandbox.jira_data import TYPE_NAMES
 from bridge.store import Store, open_store
 from bridge.store.schema import quarantine, tickets
 from connectors import http
@@ -131,3 +132,29 @@ def test_records_quarantined_by_one_mapping_are_released_by_the_next(
         assert again.empty
     finally:
         store.close()
+
+
+def test_a_pulled_record_now_skipped_loses_its_ticket(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sync: an issue edited so that no rule maps it any more takes its ticket with it."""
+    monkeypatch.setattr(http, "pause", lambda seconds: None)
+    with Sandbox(seed=21, tickets=300, jira_deployment="cloud") as sb:
+        path = write_config(tmp_path, sb)
+        (tmp_path / "jira.yaml").write_text(skipping_changes())
+        config = use_mapping(path)
+        store = open_store(config.state)
+        try:
+            assert Engine(config, store).run_cycle().exit_code == 0
+            before = jira_tickets(store)
+            data = sb.jira_store.data
+            kept = [h for h in range(len(data.cols["type"]))
+                    if data.key_of(h) in before and before[data.key_of(h)] != "Change"]
+            edited, untouched = kept[0], kept[1]
+            data.cols["type"][edited] = TYPE_NAMES.index("Change")
+            sb.jira_store.touch(edited)
+            sb.jira_store.touch(untouched)  # changed too, still mapped: keeps its ticket
+            assert Engine(config, store).run_cycle().exit_code == 0
+            after = jira_tickets(store)
+        finally:
+            store.close()
+    assert before.keys() - after.keys() == {data.key_of(edited)}
+    assert data.key_of(untouched) in after
