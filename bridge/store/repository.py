@@ -290,10 +290,15 @@ def _retire_old_keys(conn: Connection, new_rows: list[dict[str, Any]], now: date
         if row["identity"] is not None:
             by_stream.setdefault((row["source"], row["stream"]), {})[row["identity"]] = row["key"]
     for (source, stream), current in by_stream.items():
-        live = lookup_by(conn, (raw_records.c.id, raw_records.c.key, raw_records.c.identity),
-                         raw_records, {"source": source, "stream": stream}, "identity",
-                         list(current), raw_records.c.deleted.is_(False))
-        moved = [row_id for row_id, key, identity in live if key != current[identity]]
+        # live rows are picked here, not in SQL: a `deleted` condition lets SQLite probe the
+        # (source, deleted) index instead of the identity one, a scan of the whole source
+        # per page (a first load quadratic in its size)
+        found = lookup_by(conn, (raw_records.c.id, raw_records.c.key, raw_records.c.identity,
+                                 raw_records.c.deleted),
+                          raw_records, {"source": source, "stream": stream}, "identity",
+                          list(current))
+        moved = [row_id for row_id, key, identity, deleted in found
+                 if not deleted and key != current[identity]]
         if not moved:
             continue  # the usual case: the live rows found are those just inserted
         old = conn.execute(select(raw_records.c.key, raw_records.c.payload)
