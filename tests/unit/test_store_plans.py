@@ -10,6 +10,7 @@ from sqlalchemy import event
 
 from bridge.models import RawRecord
 from bridge.store import open_store
+from bridge.store.database import SQLITE_PAGE_SIZE
 from bridge.store.repository import store_raw
 
 
@@ -58,3 +59,12 @@ def test_stored_digests_are_looked_up_by_the_key_index(tmp_path: Path) -> None:
                    'raw_records."key" IN')
     assert plans and all("sqlite_autoindex_raw_records_1" in plan for plan in plans), plans
 
+
+def test_a_new_sqlite_store_has_large_pages(tmp_path: Path) -> None:
+    """Payloads of a few KB fill 4 KB pages one to a page, or spill over."""
+    store = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+    try:
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA page_size").scalar() == SQLITE_PAGE_SIZE
+    finally:
+        store.close()
