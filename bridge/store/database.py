@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_PAGE_SIZE = 16_384
+#: the backends the store's statements are written for (insert-or-update, locks, migrations)
+BACKENDS = ("sqlite", "postgresql")
 
 
 def _alembic_config() -> Config:
@@ -87,6 +89,9 @@ def create_store_engine(url: str, *, create: bool = False, read_only: bool = Fal
     `make_folder`: then a missing folder is an error) is made, the file readable by its
     owner only: it holds people's names and addresses."""
     parsed = _parsed(url)
+    if parsed.get_backend_name() not in BACKENDS:
+        raise ConfigError(f"state: {redacted_url(url)}: a store is SQLite or PostgreSQL "
+                          "(sqlite:///FILE or postgresql+psycopg://...)")
     # payloads are large JSON documents: orjson is several times faster than json; statement
     # parameters are records (people's addresses): never in an error message or a log line
     kwargs: dict[str, Any] = {"json_serializer": _dumps, "json_deserializer": orjson.loads,

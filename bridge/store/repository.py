@@ -213,35 +213,28 @@ def _stored_digests(conn: Connection, wanted: Iterable[tuple[str, str, str]],
 def upsert(conn: Connection, table: Table, keys: Sequence[str], rows: Sequence[dict[str, Any]],
            keep: Sequence[str] = (), serialised: Sequence[str] = ()) -> None:
     """Insert `rows`, or update the row with the same `keys` values (every column given but
-    `keep`): one statement for all of them on SQLite and PostgreSQL, one per row elsewhere.
+    `keep`): one statement for all of them (a store is SQLite or PostgreSQL: database.py
+    refuses any other backend).
 
     `serialised`: JSON columns whose value each row carries as JSON text already, under
     `json_param(column)`, so it is not serialised again per row."""
     if not rows:
         return
     dialect = conn.dialect.name
-    if serialised and dialect not in ("sqlite", "postgresql"):
-        rows = [_parsed_json(row, serialised) for row in rows]
-        serialised = ()
     params = {json_param(c): c for c in serialised}
     columns = [params.get(c, c) for c in rows[0]]
     changing = [c for c in columns if c not in keys and c not in keep]
-    if dialect in ("sqlite", "postgresql"):
-        statement = _insert_or_update(dialect, table, keys, changing, serialised)
-        plan = (_driver_plan(conn, table, keys, changing, serialised, list(rows[0]))
-                if dialect == "sqlite" else None)
-        for start in range(0, len(rows), 1000):
-            chunk = rows[start:start + 1000]
-            if plan is None:
-                conn.execute(statement, list(chunk))
-                continue
-            sql, order = plan
-            conn.exec_driver_sql(sql, [tuple([row[name] if convert is None else convert(row[name])
-                                              for name, convert in order]) for row in chunk])
-        return
-    for row in rows:
-        _put(conn, table, {k: row[k] for k in keys}, {c: row[c] for c in changing},
-             {c: row[c] for c in keep if c in row})
+    statement = _insert_or_update(dialect, table, keys, changing, serialised)
+    plan = (_driver_plan(conn, table, keys, changing, serialised, list(rows[0]))
+            if dialect == "sqlite" else None)
+    for start in range(0, len(rows), 1000):
+        chunk = rows[start:start + 1000]
+        if plan is None:
+            conn.execute(statement, list(chunk))
+            continue
+        sql, order = plan
+        conn.exec_driver_sql(sql, [tuple([row[name] if convert is None else convert(row[name])
+                                          for name, convert in order]) for row in chunk])
 
 
 _Plan = tuple[str, list[tuple[str, Callable[[Any], Any] | None]]]
@@ -266,13 +259,6 @@ def _driver_plan(conn: Connection, table: Table, keys: Sequence[str], changing: 
                 (name, compiled.binds[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect))
                 for name in order])
     return _driver_plans[key]
-
-
-def _parsed_json(row: dict[str, Any], serialised: Sequence[str]) -> dict[str, Any]:
-    """The row with its JSON text parsed back, for a statement that serialises it itself."""
-    out = {k: v for k, v in row.items() if k not in {json_param(c) for c in serialised}}
-    out.update({c: orjson.loads(row[json_param(c)]) for c in serialised})
-    return out
 
 
 def _identity(record: RawRecord, field_name: str | None) -> str | None:

@@ -6,11 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import event
 
+from bridge.errors import ConfigError
 from bridge.models import RawRecord
 from bridge.store import open_store
-from bridge.store.database import SQLITE_PAGE_SIZE
+from bridge.store.database import SQLITE_PAGE_SIZE, create_store_engine
 from bridge.store.repository import store_raw
 
 
@@ -68,3 +70,12 @@ def test_a_new_sqlite_store_has_large_pages(tmp_path: Path) -> None:
             assert conn.exec_driver_sql("PRAGMA page_size").scalar() == SQLITE_PAGE_SIZE
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("url", ["mysql://smo:secret@db/smo", "mssql+pyodbc://smo@dsn"])
+def test_a_backend_other_than_sqlite_or_postgresql_is_refused_by_name(url: str) -> None:
+    """The store's statements (insert-or-update, locks) exist for those two only."""
+    with pytest.raises(ConfigError) as caught:
+        create_store_engine(url)
+    assert "SQLite or PostgreSQL" in str(caught.value)
+    assert "secret" not in str(caught.value)
