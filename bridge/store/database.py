@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from bridge.errors import BridgeError, ConfigError, TransientError
-from bridge.store import revision
+from bridge.store import revision, sqlite_head
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -36,6 +36,30 @@ def head_revision() -> str | None:
     return revision.head()
 
 
+def alembic_upgrade(conn: Connection) -> None:
+    """Every migration the store lacks, through Alembic, in the caller's transaction."""
+    from alembic import command
+
+    cfg = _alembic_config()
+    cfg.attributes["connection"] = conn
+    command.upgrade(cfg, "head")
+
+
+def _created_from_head(conn: Connection) -> bool:
+    """A new SQLite database gets the newest schema from its statements (sqlite_head.py), in
+    the caller's transaction: Alembic's import and its replay of every migration were a tenth
+    of a second of a first sync. False (nothing done) for any other database."""
+    if conn.dialect.name != "sqlite" or revision.head() != sqlite_head.REVISION:
+        return False
+    if conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar():
+        return False
+    for statement in sqlite_head.STATEMENTS:
+        conn.exec_driver_sql(statement)
+    conn.exec_driver_sql("INSERT INTO alembic_version (version_num) VALUES (?)",
+                         (sqlite_head.REVISION,))
+    return True
+
+
 class Store:
     """A handle on the state database; `engine` is a plain SQLAlchemy engine."""
 
@@ -56,14 +80,11 @@ class Store:
         Under the `schema` lock: processes started together on an empty database would
         otherwise all create the tables, and all but one fail.
         """
-        from alembic import command
-
         from bridge.store.locks import SCHEMA_LOCK_WAIT, waiting_lock  # locks build on Store
 
-        cfg = _alembic_config()
         with waiting_lock(self, "schema", SCHEMA_LOCK_WAIT), self.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+            if not _created_from_head(conn):
+                alembic_upgrade(conn)
 
     def close(self) -> None:
         self.engine.dispose()
