@@ -616,7 +616,10 @@ class JiraConnector(Connector):
         except ValueError as exc:
             self.quarantine(on_q, stream, str(exc), payload, key=key, field="updated")
             return None
-        return RawRecord(source=self.name, stream=stream, key=key, updated=when, payload=payload)
+        # checked already (an object, a text key by storable_key, an aware UTC time):
+        # validating again would copy every issue's top level
+        return RawRecord.model_construct(source=self.name, stream=stream, key=key, updated=when,
+                                         payload=payload)
 
     #: what the gate push needs: a property and a comment on the transition's epic
     GATE_PERMISSIONS = ("EDIT_ISSUES", "ADD_COMMENTS")

@@ -7,18 +7,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from bridge.errors import BridgeError, ConfigError, TransientError
-from bridge.store import revision
+from bridge.store import revision, sqlite_head
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_PAGE_SIZE = 16_384
+#: the backends the store's statements are written for (insert-or-update, locks, migrations)
+BACKENDS = ("sqlite", "postgresql")
 
 
 def _alembic_config() -> Config:
@@ -31,6 +34,30 @@ def _alembic_config() -> Config:
 
 def head_revision() -> str | None:
     return revision.head()
+
+
+def alembic_upgrade(conn: Connection) -> None:
+    """Every migration the store lacks, through Alembic, in the caller's transaction."""
+    from alembic import command
+
+    cfg = _alembic_config()
+    cfg.attributes["connection"] = conn
+    command.upgrade(cfg, "head")
+
+
+def _created_from_head(conn: Connection) -> bool:
+    """A new SQLite database gets the newest schema from its statements (sqlite_head.py), in
+    the caller's transaction: Alembic's import and its replay of every migration were a tenth
+    of a second of a first sync. False (nothing done) for any other database."""
+    if conn.dialect.name != "sqlite" or revision.head() != sqlite_head.REVISION:
+        return False
+    if conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar():
+        return False
+    for statement in sqlite_head.STATEMENTS:
+        conn.exec_driver_sql(statement)
+    conn.exec_driver_sql("INSERT INTO alembic_version (version_num) VALUES (?)",
+                         (sqlite_head.REVISION,))
+    return True
 
 
 class Store:
@@ -53,14 +80,11 @@ class Store:
         Under the `schema` lock: processes started together on an empty database would
         otherwise all create the tables, and all but one fail.
         """
-        from alembic import command
-
         from bridge.store.locks import SCHEMA_LOCK_WAIT, waiting_lock  # locks build on Store
 
-        cfg = _alembic_config()
         with waiting_lock(self, "schema", SCHEMA_LOCK_WAIT), self.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+            if not _created_from_head(conn):
+                alembic_upgrade(conn)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -86,6 +110,9 @@ def create_store_engine(url: str, *, create: bool = False, read_only: bool = Fal
     `make_folder`: then a missing folder is an error) is made, the file readable by its
     owner only: it holds people's names and addresses."""
     parsed = _parsed(url)
+    if parsed.get_backend_name() not in BACKENDS:
+        raise ConfigError(f"state: {redacted_url(url)}: a store is SQLite or PostgreSQL "
+                          "(sqlite:///FILE or postgresql+psycopg://...)")
     # payloads are large JSON documents: orjson is several times faster than json; statement
     # parameters are records (people's addresses): never in an error message or a log line
     kwargs: dict[str, Any] = {"json_serializer": _dumps, "json_deserializer": orjson.loads,
@@ -125,6 +152,9 @@ def _dumps(value: Any) -> str:
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.isolation_level = None
     cursor = dbapi_conn.cursor()
+    # a new database only (a no-op once it holds anything): stored payloads are 1-6 KB of
+    # JSON, which 4 KB pages hold one to a page with the rest left empty or spilt over
+    cursor.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")

@@ -213,35 +213,28 @@ def _stored_digests(conn: Connection, wanted: Iterable[tuple[str, str, str]],
 def upsert(conn: Connection, table: Table, keys: Sequence[str], rows: Sequence[dict[str, Any]],
            keep: Sequence[str] = (), serialised: Sequence[str] = ()) -> None:
     """Insert `rows`, or update the row with the same `keys` values (every column given but
-    `keep`): one statement for all of them on SQLite and PostgreSQL, one per row elsewhere.
+    `keep`): one statement for all of them (a store is SQLite or PostgreSQL: database.py
+    refuses any other backend).
 
     `serialised`: JSON columns whose value each row carries as JSON text already, under
     `json_param(column)`, so it is not serialised again per row."""
     if not rows:
         return
     dialect = conn.dialect.name
-    if serialised and dialect not in ("sqlite", "postgresql"):
-        rows = [_parsed_json(row, serialised) for row in rows]
-        serialised = ()
     params = {json_param(c): c for c in serialised}
     columns = [params.get(c, c) for c in rows[0]]
     changing = [c for c in columns if c not in keys and c not in keep]
-    if dialect in ("sqlite", "postgresql"):
-        statement = _insert_or_update(dialect, table, keys, changing, serialised)
-        plan = (_driver_plan(conn, table, keys, changing, serialised, list(rows[0]))
-                if dialect == "sqlite" else None)
-        for start in range(0, len(rows), 1000):
-            chunk = rows[start:start + 1000]
-            if plan is None:
-                conn.execute(statement, list(chunk))
-                continue
-            sql, order = plan
-            conn.exec_driver_sql(sql, [tuple([row[name] if convert is None else convert(row[name])
-                                              for name, convert in order]) for row in chunk])
-        return
-    for row in rows:
-        _put(conn, table, {k: row[k] for k in keys}, {c: row[c] for c in changing},
-             {c: row[c] for c in keep if c in row})
+    statement = _insert_or_update(dialect, table, keys, changing, serialised)
+    plan = (_driver_plan(conn, table, keys, changing, serialised, list(rows[0]))
+            if dialect == "sqlite" else None)
+    for start in range(0, len(rows), 1000):
+        chunk = rows[start:start + 1000]
+        if plan is None:
+            conn.execute(statement, list(chunk))
+            continue
+        sql, order = plan
+        conn.exec_driver_sql(sql, [tuple([row[name] if convert is None else convert(row[name])
+                                          for name, convert in order]) for row in chunk])
 
 
 _Plan = tuple[str, list[tuple[str, Callable[[Any], Any] | None]]]
@@ -268,13 +261,6 @@ def _driver_plan(conn: Connection, table: Table, keys: Sequence[str], changing: 
     return _driver_plans[key]
 
 
-def _parsed_json(row: dict[str, Any], serialised: Sequence[str]) -> dict[str, Any]:
-    """The row with its JSON text parsed back, for a statement that serialises it itself."""
-    out = {k: v for k, v in row.items() if k not in {json_param(c) for c in serialised}}
-    out.update({c: orjson.loads(row[json_param(c)]) for c in serialised})
-    return out
-
-
 def _identity(record: RawRecord, field_name: str | None) -> str | None:
     if not field_name:
         return None
@@ -290,10 +276,15 @@ def _retire_old_keys(conn: Connection, new_rows: list[dict[str, Any]], now: date
         if row["identity"] is not None:
             by_stream.setdefault((row["source"], row["stream"]), {})[row["identity"]] = row["key"]
     for (source, stream), current in by_stream.items():
-        live = lookup_by(conn, (raw_records.c.id, raw_records.c.key, raw_records.c.identity),
-                         raw_records, {"source": source, "stream": stream}, "identity",
-                         list(current), raw_records.c.deleted.is_(False))
-        moved = [row_id for row_id, key, identity in live if key != current[identity]]
+        # live rows are picked here, not in SQL: a `deleted` condition lets SQLite probe the
+        # (source, deleted) index instead of the identity one, a scan of the whole source
+        # per page (a first load quadratic in its size)
+        found = lookup_by(conn, (raw_records.c.id, raw_records.c.key, raw_records.c.identity,
+                                 raw_records.c.deleted),
+                          raw_records, {"source": source, "stream": stream}, "identity",
+                          list(current))
+        moved = [row_id for row_id, key, identity, deleted in found
+                 if not deleted and key != current[identity]]
         if not moved:
             continue  # the usual case: the live rows found are those just inserted
         old = conn.execute(select(raw_records.c.key, raw_records.c.payload)

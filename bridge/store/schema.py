@@ -43,14 +43,24 @@ class UTCDateTime(TypeDecorator[datetime]):
         if dialect.name != "sqlite":
             return super().bind_processor(dialect)
 
+        #: the last value converted and its text: a page's rows share one `now` (first_seen,
+        #: last_seen, updated_at), converted once. Read and replaced as one pair, so threads
+        #: sharing this processor always see a value with its own text.
+        last: list[tuple[object, str | None]] = [(None, None)]
+
         def process(value: datetime | None) -> str | None:
             # SQLAlchemy's SQLite DATETIME text (`2026-05-01 08:00:00.000000`) in one step:
             # stores hold millions of these, and the two-step conversion was a sync's hot spot
             if value is None:
                 return None
+            seen = last[0]
+            if seen[0] is value:
+                return seen[1]
             if value.tzinfo is None:
                 raise ValueError("naive datetime refused by the state store")
-            return value.astimezone(UTC).isoformat(" ", "microseconds")[:26]
+            text = value.astimezone(UTC).isoformat(" ", "microseconds")[:26]
+            last[0] = (value, text)
+            return text
         return process
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
