@@ -176,11 +176,12 @@ def load_ticket_columns(conn: Connection) -> TicketColumns:
 CHUNK_TICKETS = 50_000
 
 
-def ticket_chunks(conn: Connection, size: int = CHUNK_TICKETS) -> Iterator[TicketColumns]:
+def ticket_chunks(conn: Connection, size: int | None = None) -> Iterator[TicketColumns]:
     """The classified tickets as `load_ticket_columns` gives them, a few whole groups
     (capability, practice, team) at a time, read from the store in group order: the
     workloads of a million tickets are computed in the memory of the largest group. Within
     a group tickets come in the order they are stored, so sums add up as they always did."""
+    size = size or CHUNK_TICKETS
     builder = _ColumnsBuilder()
     finished: set[tuple[str, str, str]] = set()
     key: tuple[str, str, str] | None = None
