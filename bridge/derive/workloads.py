@@ -7,7 +7,9 @@ Period boundaries are local midnight in the configured time zone (ISO weeks star
 Monday), converted to UTC instants, so DST changes move no ticket into the wrong period.
 
 Everything is recomputed from the ticket columns with numpy: a million tickets take
-seconds, so there is no incremental bookkeeping to get wrong. A cycle in which no ticket
+seconds, so there is no incremental bookkeeping to get wrong. The stored cells are computed
+a few whole groups at a time, read from the store in group order (`ticket_chunks`), so
+their memory does not grow with the tickets. A cycle in which no ticket
 changed and the day did not roll (`bridge.derive.run`) recomputes only the cells of the
 current week and month, the ones whose backlog age follows the clock, from the columns of
 the tickets that can count in them, kept in this process since the last full refresh.
