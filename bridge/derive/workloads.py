@@ -35,7 +35,17 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import Connection, case, delete, func, insert, literal_column, select
+from sqlalchemy import (
+    Connection,
+    String,
+    case,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+    type_coerce,
+)
 
 from bridge.store.schema import tickets, workload_cells
 from bridge.store.snapshots import current_workloads, save_current_workloads
@@ -160,12 +170,15 @@ class _ColumnsBuilder:
         return columns
 
 
+_EPOCH = datetime(1970, 1, 1)
+
+
 def _epoch(value: datetime | str) -> float:
-    if isinstance(value, str):  # the source's `updated`, read from the stored payload
-        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if value.tzinfo is None:  # SQLite hands back naive UTC
-        value = value.replace(tzinfo=UTC)
-    return value.timestamp()
+    # SQLite's stored text, or the source's `updated` from the payload
+    at = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if at.tzinfo is None:  # naive UTC: the very float `timestamp()` gives, in one step
+        return (at - _EPOCH).total_seconds()
+    return at.timestamp()
 
 
 def load_ticket_columns(conn: Connection) -> TicketColumns:
@@ -210,6 +223,10 @@ def _ticket_rows(conn: Connection, *, by_group: bool) -> Iterator[tuple[Any, ...
                    else_=None)
     practice: Any = tickets.c.practice
     team: Any = tickets.c.team
+    opened: Any = tickets.c.opened
+    resolved: Any = tickets.c.resolved
+    if conn.dialect.name == "sqlite":  # the stored text, parsed once by `_epoch`
+        opened, resolved = type_coerce(opened, String), type_coerce(resolved, String)
     order: list[Any] = []
     if by_group:  # `from_rows` calls an empty name `unassigned`: the order must too
         practice = func.coalesce(func.nullif(practice, ""), UNASSIGNED)
@@ -219,18 +236,18 @@ def _ticket_rows(conn: Connection, *, by_group: bool) -> Iterator[tuple[Any, ...
                   else [tickets.c.source, tickets.c.key])
         order = [tickets.c.capability, practice, team, *stored]
     result = conn.execute(
-        select(tickets.c.capability, practice, team, tickets.c.opened,
-               tickets.c.status_category, tickets.c.resolved, updated,
+        select(tickets.c.capability, practice, team, opened, tickets.c.status_category, resolved,
+               updated,
                tickets.c.effort_hours, tickets.c.sla_breached)
         .where(tickets.c.capability.is_not(None)).order_by(*order),
         execution_options={"yield_per": 5_000})  # PostgreSQL: a server-side cursor, not all rows at once
-    for cap, practice_, team_, opened, category, resolved, updated_, effort, breached in result:
-        yield (cap, practice_, team_, opened, _closed_at(category, resolved, updated_, opened),
+    for cap, practice_, team_, opened_, category, resolved_, updated_, effort, breached in result:
+        yield (cap, practice_, team_, opened_, _closed_at(category, resolved_, updated_, opened_),
                effort, breached)
 
 
-def _closed_at(category: str, resolved: datetime | None, updated: str | None,
-               opened: datetime) -> datetime | str | None:
+def _closed_at(category: str, resolved: datetime | str | None, updated: str | None,
+               opened: datetime | str) -> datetime | str | None:
     if category != "done":
         return None
     return resolved or updated or opened
