@@ -227,19 +227,23 @@ def _ticket_rows(conn: Connection, *, by_group: bool) -> Iterator[tuple[Any, ...
     resolved: Any = tickets.c.resolved
     if conn.dialect.name == "sqlite":  # the stored text, parsed once by `_epoch`
         opened, resolved = type_coerce(opened, String), type_coerce(resolved, String)
+    capability: Any = tickets.c.capability
     order: list[Any] = []
-    if by_group:  # `from_rows` calls an empty name `unassigned`: the order must too
+    if by_group:
+        # an expression, not the indexed column: SQLite scans the table and sorts once rather
+        # than walking the index to every row (a fifth less time)
+        capability = func.coalesce(capability, None)
+        # `from_rows` calls an empty name `unassigned`: the order must too
         practice = func.coalesce(func.nullif(practice, ""), UNASSIGNED)
         team = func.coalesce(func.nullif(team, ""), UNASSIGNED)
         # then as stored: the order an unordered read gives on SQLite
         stored: list[Any] = ([literal_column("tickets.rowid")] if conn.dialect.name == "sqlite"
-                  else [tickets.c.source, tickets.c.key])
-        order = [tickets.c.capability, practice, team, *stored]
+                             else [tickets.c.source, tickets.c.key])
+        order = [capability, practice, team, *stored]
     result = conn.execute(
         select(tickets.c.capability, practice, team, opened, tickets.c.status_category, resolved,
-               updated,
-               tickets.c.effort_hours, tickets.c.sla_breached)
-        .where(tickets.c.capability.is_not(None)).order_by(*order),
+               updated, tickets.c.effort_hours, tickets.c.sla_breached)
+        .where(capability.is_not(None)).order_by(*order),
         execution_options={"yield_per": 5_000})  # PostgreSQL: a server-side cursor, not all rows at once
     for cap, practice_, team_, opened_, category, resolved_, updated_, effort, breached in result:
         yield (cap, practice_, team_, opened_, _closed_at(category, resolved_, updated_, opened_),
