@@ -7,7 +7,9 @@ Period boundaries are local midnight in the configured time zone (ISO weeks star
 Monday), converted to UTC instants, so DST changes move no ticket into the wrong period.
 
 Everything is recomputed from the ticket columns with numpy: a million tickets take
-seconds, so there is no incremental bookkeeping to get wrong. A cycle in which no ticket
+seconds, so there is no incremental bookkeeping to get wrong. The stored cells are computed
+a few whole groups at a time, read from the store in group order (`ticket_chunks`), so
+their memory does not grow with the tickets. A cycle in which no ticket
 changed and the day did not roll (`bridge.derive.run`) recomputes only the cells of the
 current week and month, the ones whose backlog age follows the clock, from the columns of
 the tickets that can count in them, kept in this process since the last full refresh.
@@ -25,14 +27,25 @@ the stored cells and the daemon's metrics alike:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import Connection, case, delete, func, insert, select
+from sqlalchemy import (
+    Connection,
+    String,
+    case,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+    type_coerce,
+)
 
 from bridge.store.schema import tickets, workload_cells
 from bridge.store.snapshots import current_workloads, save_current_workloads
@@ -47,99 +60,198 @@ _DAY = 86400.0
 
 @dataclass
 class TicketColumns:
-    """Ticket fields needed for workloads, as parallel arrays (epoch seconds)."""
+    """Ticket fields needed for workloads, as parallel arrays (epoch seconds); each ticket's
+    (capability, practice, team) as a small code into `names`, so a million tickets hold
+    tens of megabytes of numbers and one text object per distinct name."""
 
-    capability: list[str]
-    practice: list[str]
-    team: list[str]
+    group: np.ndarray[Any, np.dtype[np.int32]]
+    names: list[tuple[str, str, str]]  # group code -> (capability, practice, team)
     opened: np.ndarray[Any, np.dtype[np.float64]]
     closed: np.ndarray[Any, np.dtype[np.float64]]  # NaN while open
     effort: np.ndarray[Any, np.dtype[np.float64]]
     breached: np.ndarray[Any, np.dtype[np.bool_]]
     #: by grouping: each ticket's group code and the groups' names (`group_codes`)
-    _groups: dict[tuple[str, ...], tuple[np.ndarray[Any, np.dtype[np.int64]],
+    _groups: dict[tuple[str, ...], tuple[np.ndarray[Any, np.dtype[Any]],
                                          dict[int, tuple[str, ...]]]] = field(
         default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
-        return len(self.capability)
+        return int(self.group.size)
 
-    def group_codes(self, by: Sequence[str]) -> tuple[np.ndarray[Any, np.dtype[np.int64]],
+    def group_codes(self, by: Sequence[str]) -> tuple[np.ndarray[Any, np.dtype[Any]],
                                                        dict[int, tuple[str, ...]]]:
         """Each ticket's group (by `by`) as a code, and code -> group; kept, as columns
         kept across cycles are grouped again each cycle."""
         key = tuple(by)
         if key not in self._groups:
-            keys = zip(*(getattr(self, dim) for dim in by), strict=True)
+            at = [DIMENSIONS.index(dim) for dim in by]
             codes_of: dict[tuple[str, ...], int] = {}
-            codes = np.fromiter((codes_of.setdefault(k, len(codes_of)) for k in keys),
-                                dtype=np.int64, count=len(self))
-            self._groups[key] = codes, {code: k for k, code in codes_of.items()}
+            # a coarser grouping maps each fine group's code: one step per group, not per ticket
+            coarse = np.array([codes_of.setdefault(tuple(name[i] for i in at), len(codes_of))
+                               for name in self.names], dtype=np.int32)
+            self._groups[key] = (coarse[self.group] if coarse.size else self.group,
+                                 {code: k for k, code in codes_of.items()})
         return self._groups[key]
 
     def subset(self, keep: np.ndarray[Any, np.dtype[np.bool_]]) -> TicketColumns:
-        rows = np.flatnonzero(keep).tolist()
-        return TicketColumns([self.capability[i] for i in rows], [self.practice[i] for i in rows],
-                             [self.team[i] for i in rows], self.opened[keep], self.closed[keep],
+        return TicketColumns(self.group[keep], self.names, self.opened[keep], self.closed[keep],
                              self.effort[keep], self.breached[keep])
+
+    @classmethod
+    def concat(cls, parts: Sequence[TicketColumns]) -> TicketColumns:
+        """One set of columns from parts in order (their name tables joined)."""
+        names: list[tuple[str, str, str]] = []
+        groups = []
+        for part in parts:
+            groups.append(part.group + np.int32(len(names)))
+            names += part.names
+        if not groups:
+            return cls.from_rows([])
+        return cls(np.concatenate(groups).astype(np.int32, copy=False), names,
+                   np.concatenate([p.opened for p in parts]), np.concatenate([p.closed for p in parts]),
+                   np.concatenate([p.effort for p in parts]),
+                   np.concatenate([p.breached for p in parts]))
 
     @classmethod
     def from_rows(cls, rows: Iterable[Sequence[Any]]) -> TicketColumns:
         """Rows of (capability, practice, team, opened, closed, effort_hours, sla_breached);
         `closed` is None while the ticket is open (see `load_ticket_columns`)."""
-        from array import array
+        builder = _ColumnsBuilder()
+        for row in rows:
+            builder.add(row)
+        return builder.take()
 
-        cap: list[str] = []
-        practice: list[str] = []
-        team: list[str] = []
-        # flat arrays and one text object per distinct name: a million tickets stay megabytes
-        opened, resolved, effort = array("d"), array("d"), array("d")
-        breached = bytearray()
-        names: dict[str, str] = {}
-        for c, p, t, o, r, e, b in rows:
-            cap.append(names.setdefault(str(c), str(c)))
-            practice.append(names.setdefault(str(p or UNASSIGNED), str(p or UNASSIGNED)))
-            team.append(names.setdefault(str(t or UNASSIGNED), str(t or UNASSIGNED)))
-            opened.append(_epoch(o))
-            resolved.append(_epoch(r) if r is not None else np.nan)
-            effort.append(float(e or 0.0))
-            breached.append(bool(b))
-        opened_at = np.array(opened, dtype=np.float64)
-        closed = np.array(resolved, dtype=np.float64)
+
+class _ColumnsBuilder:
+    """Rows appended into flat arrays (no object per ticket), taken as `TicketColumns`."""
+
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        self.codes: dict[tuple[str, str, str], int] = {}
+        self.group = array("i")
+        self.opened, self.resolved, self.effort = array("d"), array("d"), array("d")
+        self.breached = bytearray()
+        self.last: tuple[Any, Any, Any] | None = None
+        self.last_key = ("", "", "")
+        self.last_code = 0
+
+    def __len__(self) -> int:
+        return len(self.group)
+
+    def add(self, row: Sequence[Any]) -> tuple[str, str, str]:
+        """Append a row; its group's (capability, practice, team)."""
+        c, p, t, o, r, e, b = row
+        raw = (c, p, t)
+        if raw != self.last:  # rows of one group mostly come together
+            key = (str(c), str(p or UNASSIGNED), str(t or UNASSIGNED))
+            self.last, self.last_key = raw, key
+            self.last_code = self.codes.setdefault(key, len(self.codes))
+        self.group.append(self.last_code)
+        self.opened.append(_epoch(o))
+        self.resolved.append(_epoch(r) if r is not None else np.nan)
+        self.effort.append(float(e or 0.0))
+        self.breached.append(bool(b))
+        return self.last_key
+
+    def take(self) -> TicketColumns:
+        opened_at = np.frombuffer(self.opened, dtype=np.float64) if self.opened else np.zeros(0)
+        closed = np.frombuffer(self.resolved, dtype=np.float64) if self.resolved else np.zeros(0)
         # never closed before it was opened (clocks and imports disagree)
         closed_at = np.where(np.isnan(closed), np.nan, np.maximum(closed, opened_at))
-        return cls(cap, practice, team, opened_at, closed_at, np.array(effort, dtype=np.float64),
-                   np.array(breached, dtype=np.bool_))
+        names = list(self.codes)
+        columns = TicketColumns(
+            np.frombuffer(self.group, dtype=np.int32) if self.group else np.zeros(0, np.int32),
+            names, opened_at, closed_at,
+            np.frombuffer(self.effort, dtype=np.float64) if self.effort else np.zeros(0),
+            np.frombuffer(self.breached, dtype=np.bool_))
+        self._reset()
+        return columns
+
+
+_EPOCH = datetime(1970, 1, 1)
 
 
 def _epoch(value: datetime | str) -> float:
-    if isinstance(value, str):  # the source's `updated`, read from the stored payload
-        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if value.tzinfo is None:  # SQLite hands back naive UTC
-        value = value.replace(tzinfo=UTC)
-    return value.timestamp()
+    # SQLite's stored text, or the source's `updated` from the payload
+    at = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if at.tzinfo is None:  # naive UTC: the very float `timestamp()` gives, in one step
+        return (at - _EPOCH).total_seconds()
+    return at.timestamp()
 
 
 def load_ticket_columns(conn: Connection) -> TicketColumns:
     """The classified tickets in the store, with when each closed (module docstring)."""
+    return TicketColumns.from_rows(_ticket_rows(conn, by_group=False))
+
+
+#: tickets per chunk of whole groups that `ticket_chunks` hands out (a group larger than
+#: this is one chunk of its own)
+CHUNK_TICKETS = 50_000
+
+
+def ticket_chunks(conn: Connection, size: int | None = None) -> Iterator[TicketColumns]:
+    """The classified tickets as `load_ticket_columns` gives them, a few whole groups
+    (capability, practice, team) at a time, read from the store in group order: the
+    workloads of a million tickets are computed in the memory of the largest group. Within
+    a group tickets come in the order they are stored, so sums add up as they always did."""
+    size = size or CHUNK_TICKETS
+    builder = _ColumnsBuilder()
+    finished: set[tuple[str, str, str]] = set()
+    key: tuple[str, str, str] | None = None
+    for row in _ticket_rows(conn, by_group=True):
+        if row[:3] != key:
+            if key is not None:
+                finished.add(key)
+            key = (row[0], row[1], row[2])
+            if key in finished:  # a database that sorts equal names apart (a non-deterministic collation)
+                raise RuntimeError(f"tickets of workload group {key} came back apart")
+            if len(builder) >= size:
+                yield builder.take()
+        builder.add(row)
+    if len(builder):
+        yield builder.take()
+
+
+def _ticket_rows(conn: Connection, *, by_group: bool) -> Iterator[tuple[Any, ...]]:
+    """(capability, practice, team, opened, closed, effort_hours, sla_breached) of each
+    classified ticket; `by_group`: ordered by group, names as the group is called."""
     done = tickets.c.status_category == "done"
     # only done tickets without a resolution date read their payload's `updated`
     updated = case((done & tickets.c.resolved.is_(None), tickets.c.payload["updated"].as_string()),
                    else_=None)
+    practice: Any = tickets.c.practice
+    team: Any = tickets.c.team
+    opened: Any = tickets.c.opened
+    resolved: Any = tickets.c.resolved
+    if conn.dialect.name == "sqlite":  # the stored text, parsed once by `_epoch`
+        opened, resolved = type_coerce(opened, String), type_coerce(resolved, String)
+    capability: Any = tickets.c.capability
+    order: list[Any] = []
+    if by_group:
+        # an expression, not the indexed column: SQLite scans the table and sorts once rather
+        # than walking the index to every row (a fifth less time)
+        capability = func.coalesce(capability, None)
+        # `from_rows` calls an empty name `unassigned`: the order must too
+        practice = func.coalesce(func.nullif(practice, ""), UNASSIGNED)
+        team = func.coalesce(func.nullif(team, ""), UNASSIGNED)
+        # then as stored: the order an unordered read gives on SQLite
+        stored: list[Any] = ([literal_column("tickets.rowid")] if conn.dialect.name == "sqlite"
+                             else [tickets.c.source, tickets.c.key])
+        order = [capability, practice, team, *stored]
     result = conn.execute(
-        select(tickets.c.capability, tickets.c.practice, tickets.c.team, tickets.c.opened,
-               tickets.c.status_category, tickets.c.resolved, updated,
-               tickets.c.effort_hours, tickets.c.sla_breached)
-        .where(tickets.c.capability.is_not(None))
-    )
-    return TicketColumns.from_rows(
-        (cap, practice, team, opened, _closed_at(category, resolved, updated, opened), effort,
-         breached)
-        for cap, practice, team, opened, category, resolved, updated, effort, breached in result)
+        select(tickets.c.capability, practice, team, opened, tickets.c.status_category, resolved,
+               updated, tickets.c.effort_hours, tickets.c.sla_breached)
+        .where(capability.is_not(None)).order_by(*order),
+        execution_options={"yield_per": 5_000})  # PostgreSQL: a server-side cursor, not all rows at once
+    for cap, practice_, team_, opened_, category, resolved_, updated_, effort, breached in result:
+        yield (cap, practice_, team_, opened_, _closed_at(category, resolved_, updated_, opened_),
+               effort, breached)
 
 
-def _closed_at(category: str, resolved: datetime | None, updated: str | None,
-               opened: datetime) -> datetime | str | None:
+def _closed_at(category: str, resolved: datetime | str | None, updated: str | None,
+               opened: datetime | str) -> datetime | str | None:
     if category != "done":
         return None
     return resolved or updated or opened
@@ -210,17 +322,13 @@ def compute(columns: TicketColumns, by: Sequence[str], kind: PeriodKind, zone: Z
     # the backlog is read at each period's end, or now for the current period
     snapshot_at = np.minimum(bounds[1:], now_ts)
 
-    codes, group_names = columns.group_codes(by)
     opened_bin = np.searchsorted(bounds, opened, side="right") - 1
     is_open = np.isnan(resolved)
     resolved_bin = np.where(is_open, -1, np.searchsorted(bounds, np.nan_to_num(resolved), side="right") - 1)
     credit_bin = np.where(is_open, opened_bin, resolved_bin)
 
-    order = np.argsort(codes, kind="stable")
-    splits = np.flatnonzero(np.diff(codes[order])) + 1
     rows: list[dict[str, Any]] = []
-    for members in np.split(order, splits):
-        key = group_names[int(codes[members[0]])]
+    for key, members in _members(columns, by):
         g_opened = opened[members]
         g_resolved = resolved[members]
         n_opened = _per_period(opened_bin[members], n_periods)
@@ -260,12 +368,8 @@ def current(columns: TicketColumns, by: Sequence[str], now: datetime,
     is_open = (opened <= now_ts) & ~(closed <= now_ts)
     opened_recently = (opened > since) & (opened <= now_ts)
     closed_recently = (closed > since) & (closed <= now_ts)
-    groups: dict[tuple[str, ...], list[int]] = {}
-    for i, key in enumerate(zip(*(getattr(columns, dim) for dim in by), strict=True)):
-        groups.setdefault(key, []).append(i)
     rows: list[dict[str, Any]] = []
-    for key in sorted(groups):
-        members = np.array(groups[key], dtype=np.int64)
+    for key, members in sorted(_members(columns, by), key=lambda found: found[0]):
         open_members = members[is_open[members]]
         row: dict[str, Any] = dict(zip(by, key, strict=True))
         row.update(
@@ -278,6 +382,18 @@ def current(columns: TicketColumns, by: Sequence[str], now: datetime,
         )
         rows.append(row)
     return rows
+
+
+def _members(columns: TicketColumns, by: Sequence[str]
+             ) -> Iterator[tuple[tuple[str, ...], np.ndarray[Any, np.dtype[np.intp]]]]:
+    """Each group (by `by`) with its tickets' indexes, ascending (sums add in one order)."""
+    if not len(columns):
+        return
+    codes, group_names = columns.group_codes(by)
+    order = np.argsort(codes, kind="stable")
+    splits = np.flatnonzero(np.diff(codes[order])) + 1
+    for members in np.split(order, splits):
+        yield group_names[int(codes[members[0]])], members
 
 
 def _per_period(bins: np.ndarray[Any, Any], n: int,
@@ -296,20 +412,33 @@ _kept: tuple[str, TicketColumns] | None = None
 def refresh_cells(conn: Connection, zone: ZoneInfo, now: datetime | None = None, *,
                   keep_as: str | None = None) -> int:
     """Recompute the stored cells (finest grouping, weeks and months) in the caller's
-    transaction; with `keep_as`, keep what `refresh_current_cells` needs under that token."""
+    transaction; with `keep_as`, keep what `refresh_current_cells` needs under that token.
+
+    Group by group (`ticket_chunks`): no group's figures depend on another's, so the cells
+    are those of all tickets at once, in the memory of a chunk."""
     global _kept
     now = now or datetime.now(UTC)
-    columns = load_ticket_columns(conn)
-    conn.execute(delete(workload_cells))
+    cells: dict[PeriodKind, list[dict[str, Any]]] = {kind: [] for kind in KINDS}
+    now_rows: list[dict[str, Any]] = []
+    kept: list[TicketColumns] = []
+    for chunk in ticket_chunks(conn):
+        for kind in KINDS:
+            cells[kind] += compute(chunk, DIMENSIONS, kind, zone, now)
+        now_rows += current(chunk, DIMENSIONS, now)
+        if keep_as is not None:
+            kept.append(_current_tickets(chunk, zone, now))
     rows: list[dict[str, Any]] = []
-    for kind in KINDS:
-        rows += _stored(compute(columns, DIMENSIONS, kind, zone, now))
+    for kind in KINDS:  # in the order one computation over all tickets gives
+        rows += _stored(sorted(cells[kind], key=lambda r: (*(r[d] for d in DIMENSIONS),
+                                                           r["period_start"])))
+    conn.execute(delete(workload_cells))
     if rows:
         conn.execute(insert(workload_cells), rows)
-    # what `status` and the metrics show, from the same columns: they read it, not the tickets
-    save_current_workloads(conn, current(columns, DIMENSIONS, now), now)
+    # what `status` and the metrics show, from the same tickets: they read it, not the tickets
+    now_rows.sort(key=lambda row: tuple(row[dim] for dim in DIMENSIONS))
+    save_current_workloads(conn, now_rows, now)
     if keep_as is not None:
-        _kept = (keep_as, _current_tickets(columns, zone, now))
+        _kept = (keep_as, TicketColumns.concat(kept))
     return len(rows)
 
 
@@ -319,7 +448,9 @@ def refresh_current_cells(conn: Connection, zone: ZoneInfo, now: datetime, token
     knows). Returns the number of cells stored in all."""
     global _kept
     if _kept is None or _kept[0] != token:  # another process refreshed, or this one started
-        _kept = (token, _current_tickets(load_ticket_columns(conn), zone, now))
+        # read as `refresh_cells` reads them: each group's tickets in the same order
+        _kept = (token, TicketColumns.concat([_current_tickets(chunk, zone, now)
+                                              for chunk in ticket_chunks(conn)]))
     columns = _kept[1]
     rows: list[dict[str, Any]] = []
     for kind in KINDS:
