@@ -91,7 +91,7 @@ def workload_cells(w: dict[str, Any]) -> list[Cell]:
     age = w.get("median_age_days")
     return [(w["capability"], None), (w["practice"], None), (w["team"], None),
             (str(w["open"]), None), (str(w["opened"]), None), (str(w["closed"]), None),
-            ("" if age is None else str(age), None)]
+            ("" if age is None else f"{age:.2f}", None)]  # aligned decimals
 
 
 def workloads_title(data: dict[str, Any]) -> str:
