@@ -240,7 +240,7 @@ class SourceMapping:
         changed = [(stream, key, fld, reason, payload) for key, (fld, reason, payload) in held.items()
                    if was.get(key) != (fld, reason)]
         bulk.put_quarantine(conn, source, changed)
-        freed = [key for key in mapped if key in was]
+        freed = [key for key in (*mapped, *skipped) if key in was]  # a skipped record is no longer held
         bulk.release(conn, source, [(stream, key) for key in freed])
         # a record skipped now: the ticket it produced goes (unless a record of the page
         # produces that key now)

@@ -134,6 +134,28 @@ def test_records_quarantined_by_one_mapping_are_released_by_the_next(
         store.close()
 
 
+def test_records_quarantined_by_one_mapping_and_skipped_by_the_next_are_released(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = stored_world(tmp_path, monkeypatch)
+    (tmp_path / "jira.yaml").write_text(changed_mapping())  # unresolved tickets refused
+    store = open_store(config.state)
+    try:
+        _, refused = migrate.remap(config, store, "jira", push=False)
+        held = refused.summary()["quarantined"]
+        assert held
+        # the next mapping no longer maps unresolved issues at all
+        (tmp_path / "jira.yaml").write_text(default_path("jira").read_text().replace(
+            RULE, RULE + "    when: {path: fields.resolutiondate, exists: true}\n", 1))
+        _, reported = migrate.remap(config, store, "jira", dry_run=True, push=False)
+        assert reported.summary()["released"] == held
+        _, done = migrate.remap(config, store, "jira", push=False)
+        assert asdict(done) == asdict(reported)
+        with store.engine.connect() as conn:
+            assert conn.execute(select(quarantine.c.key).where(quarantine.c.source == "jira")).all() == []
+    finally:
+        store.close()
+
+
 def test_a_pulled_record_now_skipped_loses_its_ticket(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Sync: an issue edited so that no rule maps it any more takes its ticket with it."""
     monkeypatch.setattr(http, "pause", lambda seconds: None)
