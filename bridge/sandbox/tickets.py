@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 import random
 from array import array
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bridge.sandbox.clock import DAY_MS
@@ -96,16 +97,28 @@ def same_second_moments(rng: random.Random, start_ms: int, end_ms: int, count: i
 
 
 def bulk_touch(
-    rng: random.Random, created: Iterable[int], updated: array[int], moments: list[int]
+    rng: random.Random, created: Sequence[int], updated: array[int], moments: list[int]
 ) -> None:
-    """Move about 2 % of tickets' `updated` onto a shared bulk-edit instant after their creation."""
-    if not moments:
+    """Move about 2 % of tickets' `updated` onto a shared bulk-edit instant after their creation,
+    and at least two onto each instant (when two were last updated before it): a small seed's
+    few drawn tickets could otherwise all have later edits, and no instant be shared."""
+    if not moments or not updated:
         return
     for i, c in enumerate(created):
         if rng.random() < 0.02:
             later = [m for m in moments[-8:] if m > c] or [m for m in moments if m > c]
             if later:
                 updated[i] = max(updated[i], rng.choice(later))
+    instants = set(moments)
+    sharing = Counter(u for u in updated if u in instants)
+    for m in moments:
+        for _ in range(64):  # a bounded search: seeding stays linear in the tickets
+            if sharing[m] >= 2:
+                break
+            i = rng.randrange(len(updated))
+            if updated[i] < m and created[i] < m and updated[i] not in instants:
+                updated[i] = m
+                sharing[m] += 1
 
 
 def weighted(rng: random.Random, weights: tuple[int, ...]) -> int:
