@@ -180,7 +180,7 @@ _FALSE = frozenset({"false", "no", "n", "0", "off", "f", ""})
 
 def parse_bool(value: Any) -> bool:
     """true/false, yes/no, y/n, 1/0, on/off (any case); numbers by their truth."""
-    if type(value) is str:  # the common case first; the checks below give the same
+    if isinstance(value, str):  # the common case first
         lowered = value.strip().lower()
         if lowered in _TRUE:
             return True
@@ -191,12 +191,6 @@ def parse_bool(value: Any) -> bool:
         return value
     if isinstance(value, int | float):
         return value != 0
-    if isinstance(value, str):
-        lowered = value.strip().lower()
-        if lowered in _TRUE:
-            return True
-        if lowered in _FALSE:
-            return False
     raise ValueError(f"not a yes/no value: {value!r}")
 
 
