@@ -112,6 +112,7 @@ class SourceMapping:
         self.source = source
         self.compiled = compiled
         self._bound: BoundMapping | None = None
+        self._ticket_streams = {s for rule in compiled.tickets for s in rule.item.streams}
         # stream -> highest raw id stored when a lookup it reads changed: records stored later
         # were mapped with the new lookup already. Saved with the page that changed the lookup
         # (REMAP_MARKS), so a process killed before `settle` leaves it to the next one.
@@ -297,7 +298,6 @@ class SourceMapping:
         released: dict[str, list[str]] = {}
         skipped: dict[str, list[str]] = {}
         produced: set[str] = set()
-        ticket_streams = {s for rule in self.compiled.tickets for s in rule.item.streams}
         for record in records:
             if record.deleted:
                 repo.delete_entity(conn, record.source, record.key)
@@ -309,7 +309,7 @@ class SourceMapping:
                 counts.quarantined += 1
                 continue
             released.setdefault(record.stream, []).append(record.key)
-            if outcome.kind == "skip" and record.stream in ticket_streams:
+            if outcome.kind == "skip" and record.stream in self._ticket_streams:
                 skipped.setdefault(record.stream, []).append(record.key)
             if isinstance(outcome.entity, Ticket):
                 tickets.append(outcome.entity)
