@@ -13,12 +13,12 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 
 from bridge.errors import BridgeError, ConfigError, TransientError
 from bridge.store import revision, sqlite_head
+from bridge.store.reader import SQLITE_BUSY_TIMEOUT_MS
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_PAGE_SIZE = 16_384
 #: the backends the store's statements are written for (insert-or-update, locks, migrations)
 BACKENDS = ("sqlite", "postgresql")

@@ -30,7 +30,9 @@ from bridge.store import revision
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-SQLITE_BUSY_TIMEOUT_S = 30.0  # as bridge.store.database: a writer may hold the lock a while
+#: how long a SQLite reader or writer waits for another's lock (a writer may hold it a while);
+#: here, not in database.py, so that this module's readers need not import SQLAlchemy
+SQLITE_BUSY_TIMEOUT_MS = 30_000
 _URL = re.compile(r"^(?P<backend>[a-z0-9]+)(?:\+(?P<driver>[a-z0-9_]+))?://(?P<rest>.*)$", re.S)
 
 
@@ -154,7 +156,7 @@ def _sqlite(rest: str, url: str) -> DriverReader | None:
     import sqlite3
 
     try:
-        conn = sqlite3.connect(database, timeout=SQLITE_BUSY_TIMEOUT_S, isolation_level=None)
+        conn = sqlite3.connect(database, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         conn.execute("BEGIN")  # one snapshot for every query, as the SQLAlchemy path reads
     except sqlite3.Error:
         return None
