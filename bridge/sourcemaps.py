@@ -3,7 +3,6 @@ applied to changed raw records inside the caller's transaction."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -259,12 +258,11 @@ class SourceMapping:
         for key, ticket in tickets.items():
             old = stored.get(key)
             payload = ticket.model_dump(mode="json")
-            dump = repo.canonical_json(payload)
-            digest = hashlib.sha256(dump).hexdigest()
+            text, digest = repo.serialise(payload)
             if old is not None and old[0] == digest:
                 continue
             writes.append(ticket)
-            serialised.append((dump.decode(), digest))
+            serialised.append((text, digest))
             if comparison is not None:
                 comparison.ticket(f"{source}:{payload.get('display_key') or key}", old[1:] if old else None,
                                   (payload["practice"], payload["capability"], payload["team"]))

@@ -62,7 +62,7 @@ def content_hash(payload: Any) -> str:
     return hashlib.sha256(canonical_json(payload)).hexdigest()
 
 
-def _serialised(payload: Any) -> tuple[str, str]:
+def serialise(payload: Any) -> tuple[str, str]:
     """(canonical JSON text, its content hash): one serialisation for both."""
     text = canonical_json(payload)
     return text.decode(), hashlib.sha256(text).hexdigest()
@@ -120,7 +120,7 @@ def store_raw(conn: Connection, records: Sequence[RawRecord], now: datetime | No
                 result.deleted += 1
                 result.changed.append(record)
             continue
-        text, digest = _serialised(record.payload)
+        text, digest = serialise(record.payload)
         if known is not None and known[1] == digest and not known[2]:
             result.unchanged += 1
             continue
@@ -471,7 +471,7 @@ def _upsert_entities(conn: Connection, table: Table, batch: Sequence[_E],
     known = {} if serialised is not None else _entity_digests(conn, table, latest)
     changed: list[dict[str, Any]] = []
     for (source, key), entity in latest.items():
-        text, digest = given.get((source, key)) or _serialised(entity.model_dump(mode="json"))
+        text, digest = given.get((source, key)) or serialise(entity.model_dump(mode="json"))
         if known.get((source, key)) != digest:
             changed.append({"source": source, "key": key, **columns(entity),
                             json_param("payload"): text, "content_hash": digest, "updated_at": now})
