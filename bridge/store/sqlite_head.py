@@ -2,7 +2,7 @@
 store is made from them in one transaction (database.py) instead of Alembic replaying every
 migration. Generated from the migrations, never edited by hand:
 
-    .venv/bin/python -c "from bridge.store import sqlite_head; sqlite_head.write()"
+    .venv/bin/python -m bridge.store.regenerate
 
 A test checks that these statements and the migrations give the same schema.
 """
@@ -33,36 +33,3 @@ STATEMENTS: tuple[str, ...] = (
     'CREATE TABLE daemon_members (\n\tid VARCHAR(255) NOT NULL, \n\tstarted_at FLOAT NOT NULL, \n\theartbeat_at FLOAT NOT NULL, \n\tCONSTRAINT pk_daemon_members PRIMARY KEY (id)\n)',
     'CREATE INDEX ix_raw_records_source_deleted ON raw_records (source, deleted)',
 )
-
-
-def _generate() -> str:
-    """This module's text, from a SQLite database Alembic brings to the newest revision."""
-    import tempfile
-    from pathlib import Path
-
-    from sqlalchemy import create_engine
-
-    from bridge.store.database import alembic_upgrade
-    from bridge.store.revision import head
-
-    with tempfile.TemporaryDirectory() as folder:
-        engine = create_engine(f"sqlite:///{Path(folder) / 'head.db'}")
-        try:
-            with engine.begin() as conn:
-                alembic_upgrade(conn)
-                rows = conn.exec_driver_sql(
-                    "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid").scalars().all()
-        finally:
-            engine.dispose()
-    text = Path(__file__).read_text(encoding="utf-8")
-    top = text[:text.index("REVISION = ")]
-    bottom = text[text.index("\n\n\ndef _generate"):]
-    body = "".join(f"    {statement!r},\n" for statement in rows)
-    return f'{top}REVISION = "{head()}"\nSTATEMENTS: tuple[str, ...] = (\n{body})' + bottom
-
-
-def write() -> None:
-    """Rewrite this module from the migrations (after adding one)."""
-    from pathlib import Path
-
-    Path(__file__).write_text(_generate(), encoding="utf-8")

@@ -20,7 +20,7 @@ def _schema(conn: Connection) -> list[tuple[str, str, str, str | None]]:
 def test_the_statements_are_those_of_the_newest_migration() -> None:
     assert head_revision() == sqlite_head.REVISION, (
         "a migration was added: regenerate bridge/store/sqlite_head.py with "
-        '.venv/bin/python -c "from bridge.store import sqlite_head; sqlite_head.write()"')
+        '.venv/bin/python -m bridge.store.regenerate')
 
 
 def test_a_new_store_has_the_schema_the_migrations_give(tmp_path: Path) -> None:
@@ -52,3 +52,11 @@ def test_a_new_sqlite_store_does_not_import_alembic(tmp_path: Path) -> None:
             f"open_store({url!r}).close(); print('alembic' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_the_module_is_what_its_generator_writes() -> None:
+    from bridge.store import regenerate
+
+    assert regenerate.generate() == regenerate.TARGET.read_text(encoding="utf-8"), (
+        "bridge/store/sqlite_head.py differs from the migrations: .venv/bin/python -m "
+        "bridge.store.regenerate")
