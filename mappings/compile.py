@@ -216,6 +216,9 @@ class _ItemPlan:
             p.name for p in self.plans if p.required]
         self.model = _ITEM_MODELS[section]
         self.defaults = {k: _FALLBACKS.get(k) for k in targets if k not in given}
+        # fields no mapping sets (an approval's `ref`) still exist on every item built
+        self.defaults.update({name: info.default for name, info in self.model.model_fields.items()
+                              if name not in targets})
 
     def build(self, payload: Any, trace: Explanation | None) -> list[Any]:
         elements = (self.each(payload) or []) if self.each else [payload]

@@ -8,7 +8,7 @@ from typing import Any
 
 from bridge.derive.evidence import EvidenceContext, evaluate_items
 from bridge.derive.linking import merge_transition
-from bridge.models import ItemStatus, Project, RawRecord, SourceRef
+from bridge.models import Approval, ItemStatus, Project, RawRecord, SourceRef
 from mappings.gate import GateDef
 from mappings.loader import default_mapping
 
@@ -101,3 +101,15 @@ def test_a_project_with_two_approvals_gets_two_approval_items() -> None:
     got = [(a.approver, a.at) for a in outcome.project.approvals]
     assert got == [("Ana Ruiz", datetime(2026, 10, 20, 8, tzinfo=UTC)),
                    ("Bob Other", datetime(2026, 10, 21, 9, tzinfo=UTC))]
+
+
+def test_items_built_from_a_list_have_every_field_of_their_model() -> None:
+    """An approval's `ref` is no mapping target: it is still there (None), as validation
+    would give it, so reading it never fails and a stored dump reads back equal."""
+    bound = bound_with(approval("a1", "prj1", "Ana Ruiz", "2026-10-20 08:00:00"))
+    outcome = bound.map(raw("pm_project", "prj1", PROJECT))
+    assert outcome.kind == "project", outcome.reason
+    (built,) = outcome.project.approvals
+    assert built.ref is None
+    assert built.model_dump() == Approval.model_validate(built.model_dump()).model_dump()
+    assert Project.model_validate(outcome.project.model_dump()) == outcome.project
