@@ -62,9 +62,12 @@ def _encodes(payload: object) -> bool:
     than MAX_NESTING, so success proves the payload shallow enough at a fraction of the
     walk's cost; any failure (depth, or a value it cannot encode) leaves it to the walk."""
     try:
-        orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS)
+        orjson.dumps(payload)  # text keys, as parsed JSON has: twice as fast as with the option
     except (orjson.JSONEncodeError, TypeError):
-        return False
+        try:
+            orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS)
+        except (orjson.JSONEncodeError, TypeError):
+            return False
     return True
 
 

@@ -164,3 +164,17 @@ def test_a_key_with_a_control_character_is_refused_wherever_it_sits() -> None:
         assert key_problem(bad) == "key is blank or holds control characters"
     for good in ("PAY-1", "Ren\u00e9e 1", "PAY\x80-1", " PAY-1"):
         assert key_problem(good) is None
+
+
+def test_keys_that_are_no_text_still_serialise_and_nest_as_before() -> None:
+    """Vendor JSON has text keys (the quick path); a payload built in Python may not: it
+    still encodes, keys as text, sorted, and its nesting is still judged."""
+    from bridge.store.repository import canonical_json, content_hash
+    from connectors.records import MAX_NESTING, nesting_problem
+
+    assert canonical_json({"b": 1, "a": {"d": [1, 2], "c": None}}) == b'{"a":{"c":null,"d":[1,2]},"b":1}'
+    assert canonical_json({2: "x", "1": "y"}) == b'{"1":"y","2":"x"}'
+    assert content_hash({2: "x"}) == content_hash({"2": "x"})
+    deep_int_keys = {1: _depth(MAX_NESTING - 1)}
+    assert nesting_problem(deep_int_keys) is None
+    assert nesting_problem({1: _depth(MAX_NESTING)}) is not None
