@@ -83,6 +83,8 @@ class Store:
         from bridge.store.locks import SCHEMA_LOCK_WAIT, waiting_lock  # locks build on Store
 
         with waiting_lock(self, "schema", SCHEMA_LOCK_WAIT), self.engine.begin() as conn:
+            if revision.stored(conn) == revision.head():
+                return  # current: no Alembic import (a tenth of a second of every start)
             if not _created_from_head(conn):
                 alembic_upgrade(conn)
 
