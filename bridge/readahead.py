@@ -15,6 +15,7 @@ import queue
 import threading
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from bridge.models import RawRecord
 from connectors.base import Quarantined, QuarantineHandler
@@ -26,6 +27,7 @@ Read = Callable[[QuarantineHandler], Iterator[RawRecord]]
 @dataclass
 class Page:
     records: list[RawRecord] = field(default_factory=list)
+    prepared: list[Any] = field(default_factory=list)  # `prepare(record)` of each, when given
     rejected: list[Quarantined] = field(default_factory=list)  # quarantined while it was read
     read_total: int | None = None  # the connector's `read_total` when the page was complete
     last: bool = False  # the read ended with this page (which may be empty)
@@ -37,13 +39,19 @@ class _Failed:
 
 
 class ReadAhead:
-    """Pages of `size` records from `read`; `ahead=0` reads in the caller's thread."""
+    """Pages of `size` records from `read`; `ahead=0` reads in the caller's thread.
+
+    `prepare`, when given, is called on each record as it is read, in the reader's thread
+    (work the consumer would otherwise do itself, done while it is busy with the page
+    before); its results are the page's `prepared`, one per record."""
 
     def __init__(self, read: Read, *, size: int, ahead: int,
-                 total: Callable[[], int | None] = lambda: None, name: str = "read-ahead") -> None:
+                 total: Callable[[], int | None] = lambda: None, name: str = "read-ahead",
+                 prepare: Callable[[RawRecord], Any] | None = None) -> None:
         if size < 1 or ahead < 0:
             raise ValueError("size must be at least 1 and ahead at least 0")
         self._read, self.size, self.ahead, self._total, self.name = read, size, ahead, total, name
+        self._prepare = prepare
         self._stop = threading.Event()
         # one credit per page the reader may start: the page in the consumer's hands and
         # `ahead` more; the consumer gives one back each time it asks for the next page
@@ -110,9 +118,12 @@ class ReadAhead:
             page.rejected.append(item)
 
         records = self._read(rejected)
+        prepare = self._prepare
         try:
             for record in records:
                 page.records.append(record)
+                if prepare is not None:
+                    page.prepared.append(prepare(record))
                 if len(page.records) >= self.size:
                     page.read_total = self._total()
                     done, page = page, Page()

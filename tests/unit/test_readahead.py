@@ -105,3 +105,18 @@ def test_closing_mid_read_stops_and_joins_the_reader() -> None:
     assert read.closed
     assert "stopped-reader" not in {t.name for t in threading.enumerate()}
     assert read.yielded <= 3 * SIZE
+
+
+@pytest.mark.parametrize("ahead", [0, 2])
+def test_each_record_is_prepared_as_it_is_read_in_the_readers_thread(ahead: int) -> None:
+    threads: set[str] = set()
+
+    def prepare(r: RawRecord) -> int:
+        threads.add(threading.current_thread().name)
+        return int(r.payload["n"]) * 10
+
+    pages = list(ReadAhead(CountingRead(11), size=SIZE, ahead=ahead, name="reader", prepare=prepare))
+    assert [p.prepared for p in pages] == [[int(r.payload["n"]) * 10 for r in p.records] for p in pages]
+    assert sum(len(p.prepared) for p in pages) == 9  # 11 read, two rejected
+    assert threads == ({"reader"} if ahead else {threading.current_thread().name})
+    assert all(p.prepared == [] for p in ReadAhead(CountingRead(4), size=SIZE, ahead=ahead))
