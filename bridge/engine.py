@@ -25,14 +25,13 @@ from bridge.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, BridgeError, Permi
 from bridge.faults import crash_point
 from bridge.gcpause import fewer_collections
 from bridge.logs import exception_summary, redact
-from bridge.models import RawRecord
 from bridge.outbox import deliver_due, pending_pushes
 from bridge.readahead import Page, ReadAhead
 from bridge.sourcemaps import SourceMapping, load_source_mapping
 from bridge.store import Store
 from bridge.store import repository as repo
 from bridge.store.locks import job_lock, waiting_lock
-from connectors.base import Connector, Quarantined, SourceConfig, StreamSpec, connector_for
+from connectors.base import Connector, SourceConfig, StreamSpec, connector_for
 from mappings.compile import CompiledMapping
 from mappings.policy import Policy, load_policy
 
@@ -370,8 +369,7 @@ class Engine:
             if incremental and newest is not None and (is_sorted or page.last):
                 advance = min(newest, signpost)
             with self.unit() as conn:
-                self._store_page(conn, page.records, page.rejected, mapping, outcome,
-                                 spec.identity_field)
+                self._store_page(conn, page, mapping, outcome, spec.identity_field)
                 if advance is not None and (cursor is None or advance.isoformat() != cursor.get("last_value")):
                     repo.set_cursor(conn, source, stream, {"last_value": advance.isoformat(),
                                                            "signpost": signpost.isoformat()})
@@ -389,7 +387,7 @@ class Engine:
         # still commits with it, so nothing read ahead counts until it is stored
         reader = ReadAhead(lambda rejected: connector.read(stream, since, rejected), size=PAGE,
                            ahead=READ_AHEAD, total=lambda: connector.read_total,
-                           name=f"read {source}/{stream}")
+                           name=f"read {source}/{stream}", prepare=repo.raw_serialisation)
         with reader:
             for page in reader:
                 outcome.pulled += len(page.records)
@@ -401,15 +399,16 @@ class Engine:
                 if not page.last and self.should_stop():
                     raise Interrupted
 
-    def _store_page(self, conn: Connection, page: list[RawRecord], rejected: list[Quarantined],
-                    mapping: SourceMapping, outcome: SourceOutcome, identity_field: str | None) -> None:
-        for bad in rejected:
+    def _store_page(self, conn: Connection, page: Page, mapping: SourceMapping,
+                    outcome: SourceOutcome, identity_field: str | None) -> None:
+        for bad in page.rejected:
             repo.put_quarantine(conn, bad.source, bad.stream, bad.key or "?", bad.reason, bad.field,
                                 bad.payload)
             outcome.quarantined += 1
-        changed = bool(rejected)
-        if page:
-            written = repo.store_raw(conn, page, identity_field=identity_field)
+        changed = bool(page.rejected)
+        if page.records:
+            written = repo.store_raw(conn, page.records, identity_field=identity_field,
+                                     serialised=page.prepared or None)
             changed = changed or bool(written.inserted or written.updated or written.deleted)
             outcome.inserted += written.inserted
             outcome.updated += written.updated

@@ -93,8 +93,14 @@ class RawWriteResult:
     changed: list[RawRecord] = field(default_factory=list)
 
 
+def raw_serialisation(record: RawRecord) -> tuple[str, str] | None:
+    """What `store_raw` stores of a record: its payload's `serialise`, None for a deletion."""
+    return None if record.deleted else serialise(record.payload)
+
+
 def store_raw(conn: Connection, records: Sequence[RawRecord], now: datetime | None = None,
-              identity_field: str | None = None) -> RawWriteResult:
+              identity_field: str | None = None,
+              serialised: Sequence[tuple[str, str] | None] | None = None) -> RawWriteResult:
     """Upsert records by (source, stream, key); unchanged content is skipped by hash.
 
     Per page: one SELECT of the stored digests, one insert-or-update statement for what is
@@ -102,20 +108,22 @@ def store_raw(conn: Connection, records: Sequence[RawRecord], now: datetime | No
 
     With `identity_field` (a payload field that survives a key change, e.g. a Jira issue's
     id), a record arriving under a new key retires the stored record it used to be.
+    `serialised`: `raw_serialisation` of each record, worked out already (by the reader).
     """
     now = now or utcnow()
     result = RawWriteResult()
     if not records:
         return result
     # last one wins when a page repeats a key (boundary overlap)
-    latest: dict[tuple[str, str, str], RawRecord] = {}
-    for record in records:
-        latest[(record.source, record.stream, record.key)] = record
+    latest: dict[tuple[str, str, str], int] = {}
+    for index, record in enumerate(records):
+        latest[(record.source, record.stream, record.key)] = index
     existing = _stored_digests(conn, latest)
     rows: list[dict[str, Any]] = []
     new_rows: list[dict[str, Any]] = []
     gone: list[int] = []
-    for ident, record in latest.items():
+    for ident, index in latest.items():
+        record = records[index]
         known = existing.get(ident)
         if record.deleted:
             if known is not None and not known[2]:
@@ -123,7 +131,8 @@ def store_raw(conn: Connection, records: Sequence[RawRecord], now: datetime | No
                 result.deleted += 1
                 result.changed.append(record)
             continue
-        text, digest = serialise(record.payload)
+        given = serialised[index] if serialised is not None else None
+        text, digest = given if given is not None else serialise(record.payload)
         if known is not None and known[1] == digest and not known[2]:
             result.unchanged += 1
             continue

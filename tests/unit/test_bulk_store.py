@@ -172,3 +172,27 @@ def test_a_column_left_to_its_default_is_filled_in(store_url: str) -> None:
         assert tuple(found) == (False, T1, {"key": "PAY-1"})
     finally:
         store.close()
+
+
+def test_serialisations_given_with_a_page_are_what_it_would_work_out(store_url: str) -> None:
+    """The reader serialises each record ahead (`raw_serialisation`); a page that repeats a
+    key keeps the last copy's serialisation, and a deletion has none."""
+    store = open_store(store_url)
+    try:
+        with store.engine.begin() as conn:
+            repo.store_raw(conn, [raw(f"PAY-{n}", "new") for n in range(10)], now=T0)
+        page = ([raw("PAY-1", "new"), raw("PAY-2", "first copy"), raw("PAY-2", "second copy"),
+                 raw("PAY-3", "new", deleted=True), raw("PAY-20", "new")])
+        given = [repo.raw_serialisation(r) for r in page]
+        assert given[3] is None
+        with store.engine.begin() as conn:
+            written = repo.store_raw(conn, page, now=T1, serialised=given)
+        assert (written.inserted, written.updated, written.unchanged, written.deleted) == (1, 1, 1, 1)
+        rows = stored(store)
+        assert rows["PAY-2"] == ("second copy", False, T0, T1)
+        with store.engine.connect() as conn:
+            digest = conn.execute(select(raw_records.c.content_hash).where(
+                raw_records.c.key == "PAY-2")).scalar()
+        assert digest == repo.content_hash(page[2].payload) == given[2][1]  # type: ignore[index]
+    finally:
+        store.close()
