@@ -7,6 +7,7 @@ only never commit on their own.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy.engine import Dialect
 
 from bridge.models import Project, RawRecord, ServiceTransition, Ticket
 from bridge.store.schema import (
@@ -236,41 +238,53 @@ def upsert(conn: Connection, table: Table, keys: Sequence[str], rows: Sequence[d
     params = {json_param(c): c for c in serialised}
     columns = [params.get(c, c) for c in rows[0]]
     changing = [c for c in columns if c not in keys and c not in keep]
-    statement = _insert_or_update(dialect, table, keys, changing, serialised)
-    plan = (_driver_plan(conn, table, keys, changing, serialised, list(rows[0]))
-            if dialect == "sqlite" else None)
+    plan = _driver_plan(conn, table, keys, changing, serialised, list(rows[0]))
+    if plan is None:
+        statement = _insert_or_update(dialect, table, keys, changing, serialised)
+        for start in range(0, len(rows), 1000):
+            conn.execute(statement, list(rows[start:start + 1000]))
+        return
+    sql, order = plan
     for start in range(0, len(rows), 1000):
-        chunk = rows[start:start + 1000]
-        if plan is None:
-            conn.execute(statement, list(chunk))
-            continue
-        sql, order = plan
         conn.exec_driver_sql(sql, [tuple([row[name] if convert is None else convert(row[name])
-                                          for name, convert in order]) for row in chunk])
+                                          for name, convert in order])
+                                   for row in rows[start:start + 1000]])
 
 
 _Plan = tuple[str, list[tuple[str, Callable[[Any], Any] | None]]]
-#: (table, keys, changing, serialised, row keys) -> SQL and, per parameter, row key and converter
+#: (dialect, table, keys, changing, serialised, row keys) -> SQL and, per parameter, row key
+#: and converter
 _driver_plans: dict[tuple[Any, ...], _Plan | None] = {}
 
 
 def _driver_plan(conn: Connection, table: Table, keys: Sequence[str], changing: Sequence[str],
                  serialised: Sequence[str], names: list[str]) -> _Plan | None:
-    """The SQLite insert-or-update compiled once, and how to turn a row into its parameters
-    with the columns' own converters: rows go to the driver's executemany as they are,
-    without SQLAlchemy's per-row parameter processing (a sync's hot spot). None when a
+    """The insert-or-update compiled once with positional parameters, and how to turn a row
+    into them with the columns' own converters: rows go to the driver's executemany as they
+    are, without SQLAlchemy's per-row parameter processing (a sync's hot spot). None when a
     parameter is not one of the rows' keys (a column default to fill in): SQLAlchemy does it."""
-    key = (table, tuple(keys), tuple(changing), tuple(serialised), tuple(names))
+    dialect = conn.dialect
+    key = (dialect.name, table, tuple(keys), tuple(changing), tuple(serialised), tuple(names))
     if key not in _driver_plans:
-        compiled = _insert_or_update("sqlite", table, keys, changing, serialised).compile(
-            dialect=conn.dialect, column_keys=names)
+        compiled = _insert_or_update(dialect.name, table, keys, changing, serialised).compile(
+            dialect=_positional(dialect), column_keys=names, for_executemany=True)
         order = list(compiled.positiontup or ())
         _driver_plans[key] = None
         if compiled.positional and order and all(name in names for name in order):
             _driver_plans[key] = (compiled.string, [
-                (name, compiled.binds[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect))
+                (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
                 for name in order])
     return _driver_plans[key]
+
+
+def _positional(dialect: Dialect) -> Dialect:
+    """`dialect`, or a copy of it that renders positional parameters (psycopg's `%s`): rows
+    given as tuples, which psycopg binds as they are instead of looking each name up."""
+    if dialect.positional:
+        return dialect
+    positional = copy.copy(dialect)
+    positional.paramstyle, positional.positional = "format", True
+    return positional
 
 
 def _identity(record: RawRecord, field_name: str | None) -> str | None:
