@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Text, and_, cast, delete, insert, select
 
-from bridge.store.repository import lookup_by, release_quarantine, utcnow
+from bridge.store.repository import lookup_by, one_of, release_quarantine, utcnow
 from bridge.store.schema import quarantine, raw_records, tickets
 
 #: records a page of `raw_pages`: only their JSON text is held, a record is parsed when used
@@ -92,7 +92,7 @@ def remove_tickets_of(conn: Connection, source: str, stream: str, keys: Sequence
             and (found[key].get("ref") or {}).get("key") == key]
     for start in range(0, len(gone), 500):
         conn.execute(delete(tickets).where(tickets.c.source == source,
-                                           tickets.c.key.in_(gone[start:start + 500])))
+                                           one_of(conn, tickets.c.key, gone[start:start + 500])))
     return [found[key].get("display_key") or key for key in gone]
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    any_,
     bindparam,
     cast,
     delete,
@@ -150,7 +151,7 @@ def store_raw(conn: Connection, records: Sequence[RawRecord], now: datetime | No
             result.updated += 1
         result.changed.append(record)
     for start in range(0, len(gone), 500):
-        conn.execute(update(raw_records).where(raw_records.c.id.in_(gone[start:start + 500]))
+        conn.execute(update(raw_records).where(one_of(conn, raw_records.c.id, gone[start:start + 500]))
                      .values(deleted=True, last_seen=now))
     if rows:
         # first_seen stays as it was on a record seen before
@@ -183,6 +184,15 @@ def _insert_or_update(dialect: str, table: Table, keys: Sequence[str], changing:
     return pg.on_conflict_do_update(
         index_elements=[table.c[k] for k in keys],
         set_={c: pg.excluded[c] for c in changing}) if changing else pg.on_conflict_do_nothing()
+
+
+def one_of(conn: Connection, column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
+    """`column IN values`; on PostgreSQL `column = ANY(array)`: one parameter, so one
+    statement whatever the number of values, which SQLAlchemy and psycopg need not render
+    and parse again, nor the server plan again, per page (an IN list is one parameter each)."""
+    if conn.dialect.name != "postgresql":
+        return column.in_(values)
+    return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
 
 
 def lookup_by(conn: Connection, columns: Sequence[ColumnElement[Any]], table: Table,
@@ -314,8 +324,8 @@ def _retire_old_keys(conn: Connection, new_rows: list[dict[str, Any]], now: date
         if not moved:
             continue  # the usual case: the live rows found are those just inserted
         old = conn.execute(select(raw_records.c.key, raw_records.c.payload)
-                           .where(raw_records.c.id.in_(moved))).all()
-        conn.execute(update(raw_records).where(raw_records.c.id.in_(moved))
+                           .where(one_of(conn, raw_records.c.id, moved))).all()
+        conn.execute(update(raw_records).where(one_of(conn, raw_records.c.id, moved))
                      .values(deleted=True, last_seen=now))
         retired += [RawRecord(source=source, stream=stream, key=key, payload=payload, deleted=True)
                     for key, payload in old]
@@ -437,7 +447,7 @@ def save_lookup_changes(conn: Connection, source: str,
         for start in range(0, len(entries), 500):
             conn.execute(delete(lookup_entries).where(
                 lookup_entries.c.source == source, lookup_entries.c.lookup == lookup,
-                lookup_entries.c.entry.in_(entries[start:start + 500])))
+                one_of(conn, lookup_entries.c.entry, entries[start:start + 500])))
     rows = [{"source": source, "lookup": lookup, "entry": entry, "record_key": key, "payload": payload}
             for (lookup, entry), (key, payload) in latest.items() if key is not None]
     for start in range(0, len(rows), 1000):
@@ -618,7 +628,7 @@ def release_quarantine(conn: Connection, source: str, stream: str, keys: Iterabl
     key_list = list(keys)
     for start in range(0, len(key_list), 500):
         conn.execute(delete(quarantine).where(quarantine.c.source == source, quarantine.c.stream == stream,
-                                              quarantine.c.key.in_(key_list[start:start + 500])))
+                                              one_of(conn, quarantine.c.key, key_list[start:start + 500])))
 
 
 def count_quarantined(conn: Connection, source: str, streams: Iterable[str]) -> int:
