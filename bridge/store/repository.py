@@ -20,6 +20,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Insert,
+    Select,
     String,
     Table,
     Text,
@@ -196,27 +197,42 @@ def one_of(conn: Connection, column: ColumnElement[Any], values: Sequence[Any]) 
 
 
 def lookup_by(conn: Connection, columns: Sequence[ColumnElement[Any]], table: Table,
-              equal: dict[str, Any], column: str, values: Sequence[str],
-              *where: ColumnElement[bool]) -> list[Any]:
+              equal: dict[str, Any], column: str, values: Sequence[str]) -> list[Any]:
     """`columns` of the rows of `table` whose `column` is one of `values` and whose `equal`
     columns have those values, 500 values a statement.
 
     On PostgreSQL, one index probe per value (a lateral subquery the planner cannot
     flatten): a table not yet analysed (a first load) otherwise has `column IN (...)`
     planned as a filter on a scan of every row sharing the `equal` values, per page."""
+    statement = _lookup_statement(conn.dialect.name, tuple(columns), table, tuple(equal), column)
+    given = {f"equal_{k}": v for k, v in equal.items()}
     found: list[Any] = []
-    conditions = [*(table.c[k] == v for k, v in equal.items()), *where]
     for start in range(0, len(values), 500):
-        chunk = list(values[start:start + 500])
-        if conn.dialect.name != "postgresql":
-            found += conn.execute(select(*columns).where(*conditions, table.c[column].in_(chunk)))
-            continue
-        wanted = func.unnest(bindparam("values", chunk, type_=ARRAY(String()))).table_valued(
-            "value").render_derived(name="wanted")
-        probe = (select(*columns).where(*conditions, table.c[column] == wanted.c.value)
-                 .offset(0).lateral("found"))  # OFFSET keeps it a subquery: one probe per value
-        found += conn.execute(select(*probe.c).select_from(wanted).join(probe, true()))
+        found += conn.execute(statement, {**given, "values": list(values[start:start + 500])})
     return found
+
+
+#: (dialect, columns, table, `equal` columns, column) -> the statement `lookup_by` runs
+_lookups: dict[tuple[Any, ...], Select[Any]] = {}
+
+
+def _lookup_statement(dialect: str, columns: tuple[ColumnElement[Any], ...], table: Table,
+                      equal: tuple[str, ...], column: str) -> Select[Any]:
+    """`lookup_by`'s statement, built once per shape (its values are parameters): building
+    the lateral subquery again for every page was a sizeable part of a lookup's cost."""
+    key = (dialect, columns, table, equal, column)
+    if key not in _lookups:
+        conditions = [table.c[k] == bindparam(f"equal_{k}") for k in equal]
+        if dialect != "postgresql":
+            _lookups[key] = select(*columns).where(
+                *conditions, table.c[column].in_(bindparam("values", expanding=True)))
+        else:
+            wanted = func.unnest(bindparam("values", type_=ARRAY(String()))).table_valued(
+                "value").render_derived(name="wanted")
+            probe = (select(*columns).where(*conditions, table.c[column] == wanted.c.value)
+                     .offset(0).lateral("found"))  # OFFSET keeps it a subquery: one probe per value
+            _lookups[key] = select(*probe.c).select_from(wanted).join(probe, true())
+    return _lookups[key]
 
 
 def _stored_digests(conn: Connection, wanted: Iterable[tuple[str, str, str]],
