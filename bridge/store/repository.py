@@ -260,15 +260,29 @@ def upsert(conn: Connection, table: Table, keys: Sequence[str], rows: Sequence[d
     `json_param(column)`, so it is not serialised again per row."""
     if not rows:
         return
-    dialect = conn.dialect.name
     params = {json_param(c): c for c in serialised}
     columns = [params.get(c, c) for c in rows[0]]
     changing = [c for c in columns if c not in keys and c not in keep]
-    plan = _driver_plan(conn, table, keys, changing, serialised, list(rows[0]))
+    write_rows(conn, (table, tuple(keys), tuple(changing), tuple(serialised)), rows,
+               lambda dialect: _insert_or_update(dialect, table, keys, changing, serialised))
+
+
+def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert `rows` (each with the same keys), 1,000 a statement."""
+    if rows:
+        write_rows(conn, (table,), rows, lambda _dialect: insert(table))
+
+
+def write_rows(conn: Connection, shape: tuple[Any, ...], rows: Sequence[dict[str, Any]],
+               statement: Callable[[str], Insert]) -> None:
+    """Run the insert `statement(dialect name)` for `rows` (each with the same keys), 1,000
+    at a time: straight to the driver when it has a plan (see `_driver_plan`; `shape`
+    names the statement), otherwise through SQLAlchemy."""
+    plan = _driver_plan(conn, shape, statement, list(rows[0]))
     if plan is None:
-        statement = _insert_or_update(dialect, table, keys, changing, serialised)
+        built = statement(conn.dialect.name)
         for start in range(0, len(rows), 1000):
-            conn.execute(statement, list(rows[start:start + 1000]))
+            conn.execute(built, list(rows[start:start + 1000]))
         return
     sql, order = plan
     for start in range(0, len(rows), 1000):
@@ -278,21 +292,20 @@ def upsert(conn: Connection, table: Table, keys: Sequence[str], rows: Sequence[d
 
 
 _Plan = tuple[str, list[tuple[str, Callable[[Any], Any] | None]]]
-#: (dialect, table, keys, changing, serialised, row keys) -> SQL and, per parameter, row key
-#: and converter
+#: (dialect, statement shape, row keys) -> SQL and, per parameter, row key and converter
 _driver_plans: dict[tuple[Any, ...], _Plan | None] = {}
 
 
-def _driver_plan(conn: Connection, table: Table, keys: Sequence[str], changing: Sequence[str],
-                 serialised: Sequence[str], names: list[str]) -> _Plan | None:
-    """The insert-or-update compiled once with positional parameters, and how to turn a row
-    into them with the columns' own converters: rows go to the driver's executemany as they
-    are, without SQLAlchemy's per-row parameter processing (a sync's hot spot). None when a
+def _driver_plan(conn: Connection, shape: tuple[Any, ...], statement: Callable[[str], Insert],
+                 names: list[str]) -> _Plan | None:
+    """The statement compiled once with positional parameters, and how to turn a row into
+    them with the columns' own converters: rows go to the driver's executemany as they are,
+    without SQLAlchemy's per-row parameter processing (a sync's hot spot). None when a
     parameter is not one of the rows' keys (a column default to fill in): SQLAlchemy does it."""
     dialect = conn.dialect
-    key = (dialect.name, table, tuple(keys), tuple(changing), tuple(serialised), tuple(names))
+    key = (dialect.name, shape, tuple(names))
     if key not in _driver_plans:
-        compiled = _insert_or_update(dialect.name, table, keys, changing, serialised).compile(
+        compiled = statement(dialect.name).compile(
             dialect=_positional(dialect), column_keys=names, for_executemany=True)
         order = list(compiled.positiontup or ())
         _driver_plans[key] = None
@@ -464,18 +477,16 @@ def save_lookup_changes(conn: Connection, source: str,
             conn.execute(delete(lookup_entries).where(
                 lookup_entries.c.source == source, lookup_entries.c.lookup == lookup,
                 one_of(conn, lookup_entries.c.entry, entries[start:start + 500])))
-    rows = [{"source": source, "lookup": lookup, "entry": entry, "record_key": key, "payload": payload}
-            for (lookup, entry), (key, payload) in latest.items() if key is not None]
-    for start in range(0, len(rows), 1000):
-        conn.execute(insert(lookup_entries), rows[start:start + 1000])
+    insert_rows(conn, lookup_entries, [
+        {"source": source, "lookup": lookup, "entry": entry, "record_key": key, "payload": payload}
+        for (lookup, entry), (key, payload) in latest.items() if key is not None])
 
 
 def replace_lookup_entries(conn: Connection, source: str, rows: Iterable[tuple[str, str, str, Any]]) -> None:
     conn.execute(delete(lookup_entries).where(lookup_entries.c.source == source))
-    batch = [{"source": source, "lookup": lookup, "entry": entry, "record_key": key, "payload": payload}
-             for lookup, entry, key, payload in rows]
-    for start in range(0, len(batch), 1000):
-        conn.execute(insert(lookup_entries), batch[start:start + 1000])
+    insert_rows(conn, lookup_entries, [
+        {"source": source, "lookup": lookup, "entry": entry, "record_key": key, "payload": payload}
+        for lookup, entry, key, payload in rows])
 
 
 # --- canonical entities -----------------------------------------------------------------

@@ -1,7 +1,8 @@
-"""Insert-or-update rows go to the driver as tuples, converted by the columns' own bind
-processors, on PostgreSQL as on SQLite: what they store reads back as SQLAlchemy's own path
-would store it (JSON given as text or as a value, zoned timestamps, booleans, NULLs), and a
-row that leaves a column to its default still goes through SQLAlchemy, which fills it in."""
+"""Rows inserted, or inserted-or-updated, go to the driver as tuples converted by the
+columns' own bind processors, on PostgreSQL as on SQLite: what they store reads back as
+SQLAlchemy's own path would store it (JSON given as text or as a value, zoned timestamps,
+booleans, NULLs), and a row that leaves a column to its default still goes through
+SQLAlchemy, which fills it in."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select
 
-from bridge.store import Store, open_store
+from bridge.store import Store, bulk, open_store
 from bridge.store import repository as repo
 from bridge.store.schema import raw_records, tickets
 
@@ -119,3 +120,30 @@ def test_a_naive_timestamp_is_refused_on_the_driver_path(store_url: str) -> None
             assert conn.execute(select(tickets.c.key)).all() == []
     finally:
         store.close()
+
+
+def test_lookup_entries_and_quarantine_rows_written_by_the_driver_read_back_equal(
+        store_url: str) -> None:
+    store = open_store(store_url)
+    sent = _upserts(store)
+    user = {"sys_id": "u1", "name": "Ren\u00e9e", "manager": None, "active": True}
+    try:
+        with store.engine.begin() as conn:
+            repo.replace_lookup_entries(conn, "snow", [("users", "u1", "k1", user),
+                                                       ("users", "u2", "k2", {"sys_id": "u2"})])
+            repo.save_lookup_changes(conn, "snow", [("users", "u2", None, None),
+                                                    ("groups", "g1", "k3", {"sys_id": "g1"})])
+            bulk.put_quarantine(conn, "snow", [("incident", "INC1", "opened_at", "bad date", user),
+                                               ("incident", "INC2", None, "no rule", {})])
+        with store.engine.connect() as conn:
+            entries = sorted(repo.load_lookup_entries(conn, "snow"))
+            held = {row["key"]: row for row in repo.quarantined(conn, "snow")}
+    finally:
+        store.close()
+    assert sent == [True] * 3
+    assert entries == [("groups", "g1", "k3", {"sys_id": "g1"}), ("users", "u1", "k1", user)]
+    assert set(held) == {"INC1", "INC2"}
+    assert (held["INC1"]["field"], held["INC1"]["reason"], held["INC1"]["payload"]) == (
+        "opened_at", "bad date", user)
+    assert (held["INC2"]["field"], held["INC2"]["payload"]) == (None, {})
+    assert held["INC1"]["at"].utcoffset() == timedelta(0)
