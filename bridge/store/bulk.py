@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Text, and_, cast, delete, insert, select
+from sqlalchemy import Connection, Text, and_, cast, delete, select
 
-from bridge.store.repository import lookup_by, release_quarantine, utcnow
+from bridge.store.repository import insert_rows, lookup_by, one_of, release_quarantine, utcnow
 from bridge.store.schema import quarantine, raw_records, tickets
 
 #: records a page of `raw_pages`: only their JSON text is held, a record is parsed when used
@@ -92,7 +92,7 @@ def remove_tickets_of(conn: Connection, source: str, stream: str, keys: Sequence
             and (found[key].get("ref") or {}).get("key") == key]
     for start in range(0, len(gone), 500):
         conn.execute(delete(tickets).where(tickets.c.source == source,
-                                           tickets.c.key.in_(gone[start:start + 500])))
+                                           one_of(conn, tickets.c.key, gone[start:start + 500])))
     return [found[key].get("display_key") or key for key in gone]
 
 
@@ -101,10 +101,9 @@ def put_quarantine(conn: Connection, source: str,
     """Quarantine (stream, key, field, reason, payload) rows, replacing what each had."""
     release(conn, source, [(stream, key) for stream, key, *_ in held])
     now = utcnow()
-    rows = [{"source": source, "stream": stream, "key": key, "field": field_name, "reason": reason,
-             "payload": payload, "at": now} for stream, key, field_name, reason, payload in held]
-    for start in range(0, len(rows), 1000):
-        conn.execute(insert(quarantine), rows[start:start + 1000])
+    insert_rows(conn, quarantine, [
+        {"source": source, "stream": stream, "key": key, "field": field_name, "reason": reason,
+         "payload": payload, "at": now} for stream, key, field_name, reason, payload in held])
 
 
 def release(conn: Connection, source: str, records: Iterable[tuple[str, str]]) -> None:

@@ -7,6 +7,7 @@ only never commit on their own.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -19,10 +20,12 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Insert,
+    Select,
     String,
     Table,
     Text,
     and_,
+    any_,
     bindparam,
     cast,
     delete,
@@ -33,6 +36,7 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy.engine import Dialect
 
 from bridge.models import Project, RawRecord, ServiceTransition, Ticket
 from bridge.store.schema import (
@@ -148,7 +152,7 @@ def store_raw(conn: Connection, records: Sequence[RawRecord], now: datetime | No
             result.updated += 1
         result.changed.append(record)
     for start in range(0, len(gone), 500):
-        conn.execute(update(raw_records).where(raw_records.c.id.in_(gone[start:start + 500]))
+        conn.execute(update(raw_records).where(one_of(conn, raw_records.c.id, gone[start:start + 500]))
                      .values(deleted=True, last_seen=now))
     if rows:
         # first_seen stays as it was on a record seen before
@@ -183,28 +187,52 @@ def _insert_or_update(dialect: str, table: Table, keys: Sequence[str], changing:
         set_={c: pg.excluded[c] for c in changing}) if changing else pg.on_conflict_do_nothing()
 
 
+def one_of(conn: Connection, column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
+    """`column IN values`; on PostgreSQL `column = ANY(array)`: one parameter, so one
+    statement whatever the number of values, which SQLAlchemy and psycopg need not render
+    and parse again, nor the server plan again, per page (an IN list is one parameter each)."""
+    if conn.dialect.name != "postgresql":
+        return column.in_(values)
+    return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+
+
 def lookup_by(conn: Connection, columns: Sequence[ColumnElement[Any]], table: Table,
-              equal: dict[str, Any], column: str, values: Sequence[str],
-              *where: ColumnElement[bool]) -> list[Any]:
+              equal: dict[str, Any], column: str, values: Sequence[str]) -> list[Any]:
     """`columns` of the rows of `table` whose `column` is one of `values` and whose `equal`
     columns have those values, 500 values a statement.
 
     On PostgreSQL, one index probe per value (a lateral subquery the planner cannot
     flatten): a table not yet analysed (a first load) otherwise has `column IN (...)`
     planned as a filter on a scan of every row sharing the `equal` values, per page."""
+    statement = _lookup_statement(conn.dialect.name, tuple(columns), table, tuple(equal), column)
+    given = {f"equal_{k}": v for k, v in equal.items()}
     found: list[Any] = []
-    conditions = [*(table.c[k] == v for k, v in equal.items()), *where]
     for start in range(0, len(values), 500):
-        chunk = list(values[start:start + 500])
-        if conn.dialect.name != "postgresql":
-            found += conn.execute(select(*columns).where(*conditions, table.c[column].in_(chunk)))
-            continue
-        wanted = func.unnest(bindparam("values", chunk, type_=ARRAY(String()))).table_valued(
-            "value").render_derived(name="wanted")
-        probe = (select(*columns).where(*conditions, table.c[column] == wanted.c.value)
-                 .offset(0).lateral("found"))  # OFFSET keeps it a subquery: one probe per value
-        found += conn.execute(select(*probe.c).select_from(wanted).join(probe, true()))
+        found += conn.execute(statement, {**given, "values": list(values[start:start + 500])})
     return found
+
+
+#: (dialect, columns, table, `equal` columns, column) -> the statement `lookup_by` runs
+_lookups: dict[tuple[Any, ...], Select[Any]] = {}
+
+
+def _lookup_statement(dialect: str, columns: tuple[ColumnElement[Any], ...], table: Table,
+                      equal: tuple[str, ...], column: str) -> Select[Any]:
+    """`lookup_by`'s statement, built once per shape (its values are parameters): building
+    the lateral subquery again for every page was a sizeable part of a lookup's cost."""
+    key = (dialect, columns, table, equal, column)
+    if key not in _lookups:
+        conditions = [table.c[k] == bindparam(f"equal_{k}") for k in equal]
+        if dialect != "postgresql":
+            _lookups[key] = select(*columns).where(
+                *conditions, table.c[column].in_(bindparam("values", expanding=True)))
+        else:
+            wanted = func.unnest(bindparam("values", type_=ARRAY(String()))).table_valued(
+                "value").render_derived(name="wanted")
+            probe = (select(*columns).where(*conditions, table.c[column] == wanted.c.value)
+                     .offset(0).lateral("found"))  # OFFSET keeps it a subquery: one probe per value
+            _lookups[key] = select(*probe.c).select_from(wanted).join(probe, true())
+    return _lookups[key]
 
 
 def _stored_digests(conn: Connection, wanted: Iterable[tuple[str, str, str]],
@@ -232,45 +260,70 @@ def upsert(conn: Connection, table: Table, keys: Sequence[str], rows: Sequence[d
     `json_param(column)`, so it is not serialised again per row."""
     if not rows:
         return
-    dialect = conn.dialect.name
     params = {json_param(c): c for c in serialised}
     columns = [params.get(c, c) for c in rows[0]]
     changing = [c for c in columns if c not in keys and c not in keep]
-    statement = _insert_or_update(dialect, table, keys, changing, serialised)
-    plan = (_driver_plan(conn, table, keys, changing, serialised, list(rows[0]))
-            if dialect == "sqlite" else None)
+    write_rows(conn, (table, tuple(keys), tuple(changing), tuple(serialised)), rows,
+               lambda dialect: _insert_or_update(dialect, table, keys, changing, serialised))
+
+
+def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert `rows` (each with the same keys), 1,000 a statement."""
+    if rows:
+        write_rows(conn, (table,), rows, lambda _dialect: insert(table))
+
+
+def write_rows(conn: Connection, shape: tuple[Any, ...], rows: Sequence[dict[str, Any]],
+               statement: Callable[[str], Insert]) -> None:
+    """Run the insert `statement(dialect name)` for `rows` (each with the same keys), 1,000
+    at a time: straight to the driver when it has a plan (see `_driver_plan`; `shape`
+    names the statement), otherwise through SQLAlchemy."""
+    plan = _driver_plan(conn, shape, statement, list(rows[0]))
+    if plan is None:
+        built = statement(conn.dialect.name)
+        for start in range(0, len(rows), 1000):
+            conn.execute(built, list(rows[start:start + 1000]))
+        return
+    sql, order = plan
     for start in range(0, len(rows), 1000):
-        chunk = rows[start:start + 1000]
-        if plan is None:
-            conn.execute(statement, list(chunk))
-            continue
-        sql, order = plan
         conn.exec_driver_sql(sql, [tuple([row[name] if convert is None else convert(row[name])
-                                          for name, convert in order]) for row in chunk])
+                                          for name, convert in order])
+                                   for row in rows[start:start + 1000]])
 
 
 _Plan = tuple[str, list[tuple[str, Callable[[Any], Any] | None]]]
-#: (table, keys, changing, serialised, row keys) -> SQL and, per parameter, row key and converter
+#: (dialect, statement shape, row keys) -> SQL and, per parameter, row key and converter
 _driver_plans: dict[tuple[Any, ...], _Plan | None] = {}
 
 
-def _driver_plan(conn: Connection, table: Table, keys: Sequence[str], changing: Sequence[str],
-                 serialised: Sequence[str], names: list[str]) -> _Plan | None:
-    """The SQLite insert-or-update compiled once, and how to turn a row into its parameters
-    with the columns' own converters: rows go to the driver's executemany as they are,
+def _driver_plan(conn: Connection, shape: tuple[Any, ...], statement: Callable[[str], Insert],
+                 names: list[str]) -> _Plan | None:
+    """The statement compiled once with positional parameters, and how to turn a row into
+    them with the columns' own converters: rows go to the driver's executemany as they are,
     without SQLAlchemy's per-row parameter processing (a sync's hot spot). None when a
     parameter is not one of the rows' keys (a column default to fill in): SQLAlchemy does it."""
-    key = (table, tuple(keys), tuple(changing), tuple(serialised), tuple(names))
+    dialect = conn.dialect
+    key = (dialect.name, shape, tuple(names))
     if key not in _driver_plans:
-        compiled = _insert_or_update("sqlite", table, keys, changing, serialised).compile(
-            dialect=conn.dialect, column_keys=names)
+        compiled = statement(dialect.name).compile(
+            dialect=_positional(dialect), column_keys=names, for_executemany=True)
         order = list(compiled.positiontup or ())
         _driver_plans[key] = None
         if compiled.positional and order and all(name in names for name in order):
             _driver_plans[key] = (compiled.string, [
-                (name, compiled.binds[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect))
+                (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
                 for name in order])
     return _driver_plans[key]
+
+
+def _positional(dialect: Dialect) -> Dialect:
+    """`dialect`, or a copy of it that renders positional parameters (psycopg's `%s`): rows
+    given as tuples, which psycopg binds as they are instead of looking each name up."""
+    if dialect.positional:
+        return dialect
+    positional = copy.copy(dialect)
+    positional.paramstyle, positional.positional = "format", True
+    return positional
 
 
 def _identity(record: RawRecord, field_name: str | None) -> str | None:
@@ -300,8 +353,8 @@ def _retire_old_keys(conn: Connection, new_rows: list[dict[str, Any]], now: date
         if not moved:
             continue  # the usual case: the live rows found are those just inserted
         old = conn.execute(select(raw_records.c.key, raw_records.c.payload)
-                           .where(raw_records.c.id.in_(moved))).all()
-        conn.execute(update(raw_records).where(raw_records.c.id.in_(moved))
+                           .where(one_of(conn, raw_records.c.id, moved))).all()
+        conn.execute(update(raw_records).where(one_of(conn, raw_records.c.id, moved))
                      .values(deleted=True, last_seen=now))
         retired += [RawRecord(source=source, stream=stream, key=key, payload=payload, deleted=True)
                     for key, payload in old]
@@ -423,19 +476,17 @@ def save_lookup_changes(conn: Connection, source: str,
         for start in range(0, len(entries), 500):
             conn.execute(delete(lookup_entries).where(
                 lookup_entries.c.source == source, lookup_entries.c.lookup == lookup,
-                lookup_entries.c.entry.in_(entries[start:start + 500])))
-    rows = [{"source": source, "lookup": lookup, "entry": entry, "record_key": key, "payload": payload}
-            for (lookup, entry), (key, payload) in latest.items() if key is not None]
-    for start in range(0, len(rows), 1000):
-        conn.execute(insert(lookup_entries), rows[start:start + 1000])
+                one_of(conn, lookup_entries.c.entry, entries[start:start + 500])))
+    insert_rows(conn, lookup_entries, [
+        {"source": source, "lookup": lookup, "entry": entry, "record_key": key, "payload": payload}
+        for (lookup, entry), (key, payload) in latest.items() if key is not None])
 
 
 def replace_lookup_entries(conn: Connection, source: str, rows: Iterable[tuple[str, str, str, Any]]) -> None:
     conn.execute(delete(lookup_entries).where(lookup_entries.c.source == source))
-    batch = [{"source": source, "lookup": lookup, "entry": entry, "record_key": key, "payload": payload}
-             for lookup, entry, key, payload in rows]
-    for start in range(0, len(batch), 1000):
-        conn.execute(insert(lookup_entries), batch[start:start + 1000])
+    insert_rows(conn, lookup_entries, [
+        {"source": source, "lookup": lookup, "entry": entry, "record_key": key, "payload": payload}
+        for lookup, entry, key, payload in rows])
 
 
 # --- canonical entities -----------------------------------------------------------------
@@ -604,7 +655,7 @@ def release_quarantine(conn: Connection, source: str, stream: str, keys: Iterabl
     key_list = list(keys)
     for start in range(0, len(key_list), 500):
         conn.execute(delete(quarantine).where(quarantine.c.source == source, quarantine.c.stream == stream,
-                                              quarantine.c.key.in_(key_list[start:start + 500])))
+                                              one_of(conn, quarantine.c.key, key_list[start:start + 500])))
 
 
 def count_quarantined(conn: Connection, source: str, streams: Iterable[str]) -> int:
