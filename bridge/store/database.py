@@ -144,7 +144,31 @@ def create_store_engine(url: str, *, create: bool = False, read_only: bool = Fal
         # meanwhile (the busy timeout cannot help it); readers in WAL mode need no lock.
         begin = "BEGIN" if read_only else "BEGIN IMMEDIATE"
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql(begin))
+    else:
+        event.listen(engine, "connect", _postgres_session)
     return engine
+
+
+#: on when the server offers it (PostgreSQL 14+ built with lz4, as Debian's): payloads of a
+#: few KB are compressed when stored, and lz4 costs the server a fraction of pglz's CPU
+_LZ4 = ("SELECT 'lz4' = ANY(enumvals) FROM pg_catalog.pg_settings "
+        "WHERE name = 'default_toast_compression'")
+
+
+def _postgres_session(dbapi_conn: Any, _record: Any) -> None:
+    """This session's own settings (any role may set them; nothing outside it changes)."""
+    autocommit = dbapi_conn.autocommit
+    dbapi_conn.autocommit = True
+    try:
+        cursor = dbapi_conn.cursor()
+        try:
+            row = cursor.execute(_LZ4).fetchone()
+            if row is not None and row[0]:
+                cursor.execute("SET default_toast_compression = lz4")
+        finally:
+            cursor.close()
+    finally:
+        dbapi_conn.autocommit = autocommit
 
 
 def _dumps(value: Any) -> str:
