@@ -59,9 +59,10 @@ def config_for(folder: Path, sb: SandboxProcess, name: str) -> tuple[Path, str]:
 
 
 def no_change_cycles(config: Path, sb: SandboxProcess, runs: int
-                     ) -> tuple[list[float], list[float], Counter[str]]:
+                     ) -> tuple[list[float], list[float], Counter[str], int]:
     """Seconds and this process's CPU seconds (the bridge's, not the sandbox's) of each of
-    `runs` engine cycles after a warm-up, and requests per stream in one."""
+    `runs` engine cycles after a warm-up, requests per stream in one, and the records it read
+    again (unchanged: those the sources' `overlap_seconds` window holds)."""
     from bridge.config import load_config
     from bridge.engine import Engine
     from bridge.store import open_store
@@ -79,6 +80,7 @@ def no_change_cycles(config: Path, sb: SandboxProcess, runs: int
         times: list[float] = []
         cpu: list[float] = []
         per_stream: Counter[str] = Counter()
+        reread = 0
         for run in range(runs):
             sb.mark()
             started, cpu_started = time.perf_counter(), time.process_time()
@@ -87,10 +89,11 @@ def no_change_cycles(config: Path, sb: SandboxProcess, runs: int
             cpu.append(time.process_time() - cpu_started)
             if run == 0:
                 per_stream = Counter(stream_of(r) for r in sb.since_mark())
+                reread = sum(s.pulled for s in result.sources)
             changed = sum(s.inserted + s.updated + s.deleted for s in result.sources)
             if changed:
                 raise RuntimeError(f"a no-change cycle changed {changed} record(s)")
-        return times, cpu, per_stream
+        return times, cpu, per_stream, reread
     finally:
         quiet.setLevel(level)
         store.close()
@@ -119,6 +122,7 @@ def part(bench: Bench) -> None:
     load_seconds: dict[int, tuple[int, float]] = {}  # tickets -> (records, median seconds)
     no_change: dict[int, float] = {}
     no_change_cpu: dict[int, float] = {}
+    rereads: dict[int, int] = {}  # unchanged records a no-change cycle read again
     peak_rss: dict[int, float] = {}
     for tickets in bench.scale.curve:
         folder = bench.scratch(f"sync-{tickets}")
@@ -136,7 +140,8 @@ def part(bench: Bench) -> None:
                 bench.add(f"peak RSS of that first load, {tickets:,} tickets", median(peaks), "MB",
                           "<" if target else None, target, runs=peaks,
                           note="" if target else "target is for 200,000 tickets")
-            times, cpu, per_stream = no_change_cycles(config, sb, max(runs, 3))
+            times, cpu, per_stream, reread = no_change_cycles(config, sb, max(runs, 3))
+            rereads[tickets] = reread
             no_change[tickets] = median(times)
             no_change_cpu[tickets] = median(cpu)
             bench.add(f"no-change cycle, {records:,} stored records", median(times), "s",
@@ -149,20 +154,22 @@ def part(bench: Bench) -> None:
                           note=", ".join(f"{s}: {n}" for s, n in sorted(per_stream.items())))
                 remap(bench, config, records, bench.scale.heavy_runs)
     if len(load_seconds) > 1:
-        scale_curve(bench, load_seconds, no_change, no_change_cpu)
+        scale_curve(bench, load_seconds, no_change, no_change_cpu, rereads)
         memory_growth(bench, peak_rss)
     if bench.scale.big_load_tickets:
         big_load(bench, bench.scale.big_load_tickets)
 
 
 def scale_curve(bench: Bench, loads: dict[int, tuple[int, float]], no_change: dict[int, float],
-                no_change_cpu: dict[int, float]) -> None:
+                no_change_cpu: dict[int, float], rereads: dict[int, int]) -> None:
     """Linear: each further record of a first load costs the same at every size, i.e. the
     slopes between neighbouring sizes agree (seconds per record over the curve's steps; a
     fixed start-up of imports and schema is no part of a slope). Per record of the whole run
     is printed too: its largest/smallest says how much of a small load the start-up is.
     Flat: the bridge's CPU in a no-change cycle does not grow with what is stored (its wall
-    time, printed too, includes the sandbox's answers, whose indexes are the emulator's)."""
+    time, printed too, includes the sandbox's answers, whose indexes are the emulator's). The
+    records such a cycle reads again (the sources' overlap window, unchanged) are printed: a
+    larger sandbox has more edits in its last minutes, as a busier instance has."""
     sizes = sorted(loads)
     label = ", ".join(f"{s // 1000}k" for s in sizes)
     steps = [(small, large, (loads[large][1] - loads[small][1]) / (loads[large][0] - loads[small][0]))
@@ -178,7 +185,8 @@ def scale_curve(bench: Bench, loads: dict[int, tuple[int, float]], no_change: di
               + " (the smallest carries the start-up)")
     bench.add("scale curve, no-change cycle, bridge CPU, largest/smallest",
               max(no_change_cpu.values()) / min(no_change_cpu.values()), "x", "<=", LINEAR_TARGET,
-              note=", ".join(f"{s // 1000}k: {no_change_cpu[s]:.3f} s" for s in sizes))
+              note=", ".join(f"{s // 1000}k: {no_change_cpu[s]:.3f} s ({rereads[s]:,} records "
+                             "read again)" for s in sizes))
     bench.add("  its wall time, largest/smallest", max(no_change.values()) / min(no_change.values()),
               "x", note=", ".join(f"{s // 1000}k: {no_change[s]:.3f} s" for s in sizes))
 
