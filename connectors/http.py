@@ -14,6 +14,7 @@ from __future__ import annotations
 import enum
 import logging
 import random
+import ssl
 import threading
 import time
 import warnings
@@ -22,16 +23,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
 import orjson
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import InsecureRequestWarning
+from urllib3.util.ssl_ import create_urllib3_context
 
 from bridge.errors import BridgeError, PermissionDenied, SourceError, TransientError
 from connectors.base import SourceConfig
+
+if TYPE_CHECKING:
+    from requests.adapters import _HostParams, _PoolKwargs
 
 
 class Action(enum.Enum):
@@ -280,6 +285,34 @@ class PolicyAdapter(HTTPAdapter):
         self.policy = policy
         size = max(10, policy.max_concurrency)
         super().__init__(pool_connections=size, pool_maxsize=size)
+        self._contexts: dict[str, ssl.SSLContext] = {}  # CA bundle path -> its context
+        self._contexts_lock = threading.Lock()
+
+    def build_connection_pool_key_attributes(
+        self, request: requests.PreparedRequest, verify: bool | str,
+        cert: str | tuple[str, str] | None = None,
+    ) -> tuple[_HostParams, _PoolKwargs]:
+        """A CA bundle named by path (`REQUESTS_CA_BUNDLE`, a private CA) gets one TLS
+        context, made once, as requests does for its default bundle: otherwise urllib3 makes a
+        context and loads the bundle again for every connection, and a server that closes
+        after each response makes every request a new connection."""
+        host, pool = super().build_connection_pool_key_attributes(request, verify, cert)
+        bundle = pool.get("ca_certs") or pool.get("ca_cert_dir")
+        if host.get("scheme") != "https" or not isinstance(verify, str) or not bundle:
+            return host, pool
+        with self._contexts_lock:
+            context = self._contexts.get(bundle)
+            if context is None:
+                context = create_urllib3_context(cert_reqs=ssl.CERT_REQUIRED)
+                if "ca_certs" in pool:
+                    context.load_verify_locations(cafile=bundle)
+                else:
+                    context.load_verify_locations(capath=bundle)
+                self._contexts[bundle] = context
+        pool.pop("ca_certs", None)
+        pool.pop("ca_cert_dir", None)
+        pool["ssl_context"] = context
+        return host, pool
 
     def send(
         self,

@@ -102,3 +102,29 @@ def test_cli_tls_writes_the_bundle_and_logs_requests(tmp_path: Path) -> None:
     ]
     assert logged[1]["query"] == "sysparm_limit=1"
     assert json.loads(__import__("base64").b64decode(logged[0]["body"]))["maxResults"] == 1
+
+
+def test_the_bridges_sessions_make_one_tls_context_per_bundle(
+    tls_sandbox: tuple[Sandbox, Path], tmp_path: Path
+) -> None:
+    """A bundle named by path: one context, made once, for every connection (the sandbox
+    closes each connection, so every request connects again), still verifying."""
+    from connectors.base import SourceConfig
+    from connectors.http import HttpPolicy, PolicyAdapter, mount_policy
+
+    sb, bundle = tls_sandbox
+    config = SourceConfig.model_validate({"name": "src", "kind": "jira", "url": sb.jira_url,
+                                          "auth": {"kind": "basic", "username": "u", "password": "p"}})
+    session = mount_policy(requests.Session(), HttpPolicy(config, "jira"))
+    adapter = session.get_adapter(sb.jira_url)
+    assert isinstance(adapter, PolicyAdapter)
+    for _ in range(3):
+        got = session.get(f"{sb.jira_url}/rest/api/2/serverInfo", auth=AUTH, verify=str(bundle),
+                          timeout=10)
+        assert got.status_code == 200
+    assert list(adapter._contexts) == [str(bundle)]
+    assert len(adapter.poolmanager.pools) == 1  # one pool: the context is the same object
+    stranger = SandboxTLS(tmp_path / "other").ca_bundle  # a CA that did not sign the sandbox
+    with pytest.raises(requests.exceptions.SSLError, match="CERTIFICATE_VERIFY_FAILED"):
+        session.get(f"{sb.jira_url}/rest/api/2/serverInfo", auth=AUTH, verify=str(stranger),
+                    timeout=10)
