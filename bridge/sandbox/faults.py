@@ -13,6 +13,7 @@ spends no rate budget and draws nothing from the RNG. Latency applies to every r
 
 from __future__ import annotations
 
+import errno
 import math
 import random
 import socket
@@ -201,10 +202,10 @@ class FaultMiddleware:
         if action == "rate_limited" and budget is not None:
             return self.vendor.rate_limited(budget)(environ, start_response)
         if action == "drop":
-            sock: Any = environ.get("werkzeug.socket")
+            sock: Any = environ.get("sandbox.socket")
             if sock is not None:
                 sock.shutdown(socket.SHUT_RDWR)
-            raise ConnectionAbortedError("sandbox dropped the connection")
+            raise ConnectionAbortedError(errno.ECONNABORTED, "sandbox dropped the connection")
         if action == "error":
             return self.vendor.server_error(status)(environ, start_response)
         extra = self.vendor.budget_headers(budget) if budget else {}

@@ -1,4 +1,7 @@
-"""A threaded werkzeug HTTP(S) server on loopback, started and stopped from Python.
+"""A threaded HTTP/1.1 server (cheroot's) on loopback, started and stopped from Python.
+Connections stay open between requests, as Jira's and ServiceNow's do (werkzeug's server
+closes every connection after one response: a TCP connect, and over TLS a handshake, per
+request). An app reaches its request's socket as `environ["sandbox.socket"]`.
 
 Optional extras, both off by default:
 - TLS: `SandboxTLS` makes a throwaway certificate authority (the `trustme` package, a
@@ -13,12 +16,14 @@ from __future__ import annotations
 import base64
 import io
 import json
-import ssl
+import logging
+import tempfile
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from cheroot import wsgi
+from cheroot.ssl.builtin import BuiltinSSLAdapter
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -29,15 +34,26 @@ if TYPE_CHECKING:
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
 
 
-class _QuietHandler(WSGIRequestHandler):
-    """No access log on stderr: the sandbox serves thousands of requests in a test run."""
+class _Gateway(wsgi.Gateway_10):
+    """WSGI 1.0, plus the request's socket: the sandbox's fault injection drops it."""
 
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
+    def get_environ(self) -> dict[str, Any]:  # type: ignore[override]  # cheroot types it None
+        environ: dict[str, Any] = super().get_environ()
+        environ["sandbox.socket"] = self.req.conn.socket
+        return environ
 
-    def log(self, type: str, message: str, *args: object) -> None:
-        if type == "error":
-            super().log(type, message, *args)
+
+class _Server(wsgi.Server):
+    """Quiet: the sandbox serves thousands of requests in a test run; only an app's own
+    failure (a bug) is written to stderr, not a client that went away."""
+
+    def error_log(self, msg: str = "", level: int = logging.INFO, traceback: bool = False) -> None:
+        if level >= logging.ERROR:
+            super().error_log(msg, level, traceback)
+
+
+#: worker threads: each source's concurrent requests, several sources, latency injected
+THREADS = 32
 
 
 class SandboxTLS:
@@ -62,10 +78,14 @@ class SandboxTLS:
         self.ca_bundle = folder / "sandbox-ca.pem"
         self._ca.cert_pem.write_to_path(str(self.ca_bundle))
 
-    def server_context(self) -> ssl.SSLContext:
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        self._cert.configure_cert(context)
-        return context
+    def adapter(self) -> BuiltinSSLAdapter:
+        """The server's side: cheroot reads its certificate and key from files, written to
+        a private folder for the adapter's load and removed at once."""
+        with tempfile.TemporaryDirectory(prefix="smo-bridge-sandbox-tls-") as folder:
+            cert, key = Path(folder) / "cert.pem", Path(folder) / "key.pem"
+            self._cert.cert_chain_pems[0].write_to_path(str(cert))
+            self._cert.private_key_pem.write_to_path(str(key))
+            return BuiltinSSLAdapter(str(cert), str(key))
 
 
 class LineSink(Protocol):
@@ -114,14 +134,14 @@ class ServiceServer:
         self.requested_port = port
         self.tls = tls
         self.request_log: LineSink | None = None  # set before start() to log every request
-        self._server: BaseWSGIServer | None = None
+        self._server: wsgi.Server | None = None
         self._thread: threading.Thread | None = None
 
     @property
     def port(self) -> int:
         if self._server is None:
             raise RuntimeError("server not started")
-        return int(self._server.server_port)
+        return int(self._server.bind_addr[1])
 
     @property
     def url(self) -> str:
@@ -132,26 +152,20 @@ class ServiceServer:
     def start(self) -> None:
         """Bind and serve in a daemon thread; returns once the socket accepts connections."""
         app = self.app if self.request_log is None else RequestLog(self.app, self.request_log)
-        self._server = make_server(
-            self.host,
-            self.requested_port,
-            app,
-            threaded=True,
-            request_handler=_QuietHandler,
-            ssl_context=self.tls.server_context() if self.tls is not None else None,
-        )
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            daemon=True,
-            name=f"sandbox-{self.port}",
-        )
+        server = _Server((self.host, self.requested_port), app, numthreads=THREADS,
+                             server_name="sandbox", request_queue_size=64, timeout=60)
+        server.gateway = _Gateway
+        if self.tls is not None:
+            server.ssl_adapter = self.tls.adapter()
+        server.prepare()
+        self._server = server
+        self._thread = threading.Thread(target=server.serve, daemon=True,
+                                        name=f"sandbox-{self.port}")
         self._thread.start()
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._server = None
