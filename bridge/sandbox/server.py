@@ -155,6 +155,7 @@ class ServiceServer:
         server = _Server((self.host, self.requested_port), app, numthreads=THREADS,
                              server_name="sandbox", request_queue_size=64, timeout=60)
         server.gateway = _Gateway
+        server.expiration_interval = 0.05  # how soon its loop sees a stop (the default: 0.5 s)
         if self.tls is not None:
             server.ssl_adapter = self.tls.adapter()
         server.prepare()
