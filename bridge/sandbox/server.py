@@ -153,7 +153,7 @@ class ServiceServer:
         """Bind and serve in a daemon thread; returns once the socket accepts connections."""
         app = self.app if self.request_log is None else RequestLog(self.app, self.request_log)
         server = _Server((self.host, self.requested_port), app, numthreads=THREADS,
-                             server_name="sandbox", request_queue_size=64, timeout=60)
+                         server_name="sandbox", request_queue_size=64, timeout=60)
         server.gateway = _Gateway
         server.expiration_interval = 0.05  # how soon its loop sees a stop (the default: 0.5 s)
         if self.tls is not None:
