@@ -88,14 +88,22 @@ def links_for(conn: Connection, bases: Mapping[str, tuple[str, str]],
             wanted.setdefault(source, set()).add(key)
     streams: dict[tuple[str, str], str] = {}
     for source, keys in wanted.items():
+        # with the source's streams named, each key is a probe of the (source, stream, key)
+        # index; without them (or with `deleted` in SQL, which picks the (source, deleted)
+        # index) SQLite walked every record of the source per chunk
+        source_streams = list(conn.execute(select(raw_records.c.stream).where(
+            raw_records.c.source == source).distinct()).scalars())
         ordered = sorted(keys)
         for start in range(0, len(ordered), 500):
             chunk = ordered[start:start + 500]
-            rows = conn.execute(select(raw_records.c.key, raw_records.c.stream).where(
-                raw_records.c.source == source, raw_records.c.key.in_(chunk),
-                raw_records.c.deleted.is_(False)))
-            for key, stream in rows:
-                streams.setdefault((source, key), stream)
+            rows = conn.execute(select(raw_records.c.key, raw_records.c.stream, raw_records.c.deleted)
+                                .where(raw_records.c.source == source,
+                                       raw_records.c.stream.in_(source_streams),
+                                       raw_records.c.key.in_(chunk))
+                                .order_by(raw_records.c.id))  # a key in two streams: the first stored
+            for key, stream, deleted in rows:
+                if not deleted:
+                    streams.setdefault((source, key), stream)
     return Links(bases, streams)
 
 
