@@ -14,7 +14,7 @@ from rich.console import Console
 
 from bridge.cli.main import cli
 from bridge.cli.status import render_tables, transitions_table
-from tests.unit.test_status_reading import CONFIGURED, _fill
+from tests.unit.test_status_reading import _fill, status_config
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -125,11 +125,7 @@ def test_an_empty_store_shows_headers_and_the_outbox() -> None:
 def test_the_status_command_shows_the_store_as_its_json_says(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'state.db'}"
     _fill(url)
-    config = tmp_path / "smo-bridge.yaml"
-    config.write_text(f"state: {url}\nsources:\n" + "".join(
-        f"  - {{name: {name}, kind: {kind}, url: 'http://127.0.0.1:9', "
-        "auth: {kind: basic, username: u, password: '${UNSET_SECRET}'}}\n"
-        for name, kind in CONFIGURED))
+    config = status_config(tmp_path, url)
     runner = CliRunner()
     data = json.loads(runner.invoke(cli, ["--config", str(config), "status", "--format", "json"],
                                     catch_exceptions=False).output)

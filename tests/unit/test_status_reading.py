@@ -36,6 +36,17 @@ NOW = datetime(2026, 11, 20, 9, 30, 15, 123456, tzinfo=UTC)
 CONFIGURED = [("jira", "jira"), ("snow", "servicenow")]
 
 
+def status_config(folder: Path, store_url: str) -> Path:
+    """A configuration naming the CONFIGURED sources (unreachable, their secret unset: status
+    needs neither) over `store_url`."""
+    config = folder / "smo-bridge.yaml"
+    config.write_text(f"state: {store_url}\nsources:\n" + "".join(
+        f"  - {{name: {name}, kind: {kind}, url: 'http://127.0.0.1:9', "
+        "auth: {kind: basic, username: u, password: '${UNSET_SECRET}'}}\n"
+        for name, kind in CONFIGURED))
+    return config
+
+
 def _raw(source: str, key: str, deleted: bool = False) -> dict[str, Any]:
     return {"source": source, "stream": "issues", "key": key, "updated": NOW,
             "payload": {"key": key, "name": "Zoë"}, "content_hash": key, "deleted": deleted,
@@ -245,11 +256,7 @@ def test_the_status_command_on_each_backend_prints_what_sqlalchemy_reads(
     from bridge.cli.main import cli
 
     _fill(store_url)
-    config = tmp_path / "smo-bridge.yaml"
-    config.write_text(f"state: {store_url}\nsources:\n" + "".join(
-        f"  - {{name: {name}, kind: {kind}, url: 'http://127.0.0.1:9', "
-        "auth: {kind: basic, username: u, password: '${UNSET_SECRET}'}}\n"
-        for name, kind in CONFIGURED))
+    config = status_config(tmp_path, store_url)
     done = CliRunner().invoke(cli, ["--config", str(config), "status", "--format", "json"],
                               catch_exceptions=False)
     assert done.exit_code == 0, done.output
