@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
@@ -40,8 +41,11 @@ def changed_mapping() -> str:
     return text
 
 
-@pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path, BridgeConfig, Store]]:
+@contextmanager
+def first_synced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                 ) -> Iterator[tuple[Path, BridgeConfig, Store]]:
+    """The remap tests' world: a sandbox (seed 21, 300 tickets, Jira Cloud) and the SQLite
+    store of one cycle of it, with the config's path; store and sandbox end on exit."""
     monkeypatch.setattr(http, "pause", lambda seconds: None)
     with Sandbox(seed=21, tickets=300, jira_deployment="cloud") as sb:
         path = write_config(tmp_path, sb)
@@ -49,10 +53,16 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Pat
         store = open_store(config.state)
         try:
             assert Engine(config, store).run_cycle().exit_code == 0
-            (tmp_path / "jira.yaml").write_text(changed_mapping())
             yield path, config, store
         finally:
             store.close()
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path, BridgeConfig, Store]]:
+    with first_synced(tmp_path, monkeypatch) as (path, config, store):
+        (tmp_path / "jira.yaml").write_text(changed_mapping())
+        yield path, config, store
 
 
 def digests(store: Store) -> dict[str, tuple[int, str]]:

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from bridge import impact, migrate
-from bridge.config import BridgeConfig, load_config
+from bridge.config import BridgeConfig
 from bridge.engine import Engine
 from bridge.sandbox import Sandbox
 from bridge.sandbox.jira_data import TYPE_NAMES
@@ -23,7 +23,7 @@ from connectors import http
 from mappings.loader import default_path
 from tests.conftest import fresh_database
 from tests.integration.test_cycle import write_config
-from tests.integration.test_remap_impact import changed_mapping, digests, use_mapping
+from tests.integration.test_remap_impact import changed_mapping, digests, first_synced, use_mapping
 
 pytestmark = pytest.mark.sandbox
 
@@ -46,15 +46,8 @@ def jira_tickets(store: Store) -> dict[str, str | None]:
 
 def stored_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> BridgeConfig:
     """A SQLite store after a first sync; the skipping mapping written beside the config."""
-    monkeypatch.setattr(http, "pause", lambda seconds: None)
-    with Sandbox(seed=21, tickets=300, jira_deployment="cloud") as sb:
-        path = write_config(tmp_path, sb)
-        config = load_config(path)
-        store = open_store(config.state)
-        try:
-            assert Engine(config, store).run_cycle().exit_code == 0
-        finally:
-            store.close()
+    with first_synced(tmp_path, monkeypatch) as (path, _, _):
+        pass
     (tmp_path / "jira.yaml").write_text(skipping_changes())
     return use_mapping(path)
 

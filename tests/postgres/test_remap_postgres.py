@@ -9,31 +9,18 @@ from pathlib import Path
 import pytest
 
 from bridge import migrate
-from bridge.config import load_config
-from bridge.engine import Engine
-from bridge.sandbox import Sandbox
 from bridge.store import open_store
-from connectors import http
 from tests.conftest import fresh_database
-from tests.integration.test_cycle import write_config
-from tests.integration.test_remap_impact import changed_mapping, use_mapping
+from tests.integration.test_remap_impact import changed_mapping, first_synced, use_mapping
 
 pytestmark = [pytest.mark.postgres, pytest.mark.sandbox]
 
 
 def test_remap_dry_run_matches_the_applied_remap_on_postgresql(
         postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(http, "pause", lambda seconds: None)
-    with Sandbox(seed=21, tickets=300, jira_deployment="cloud") as sb:
-        path = write_config(tmp_path, sb)
-        config = load_config(path)
-        lite = open_store(config.state)
-        try:
-            assert Engine(config, lite).run_cycle().exit_code == 0
-            pg_url = fresh_database(postgres_url)
-            migrate.copy_state(lite, pg_url)
-        finally:
-            lite.close()
+    with first_synced(tmp_path, monkeypatch) as (path, config, lite):
+        pg_url = fresh_database(postgres_url)
+        migrate.copy_state(lite, pg_url)
     (tmp_path / "jira.yaml").write_text(changed_mapping())
     store = open_store(pg_url)
     try:
