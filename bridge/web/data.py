@@ -17,6 +17,7 @@ from bridge import pullstate
 from bridge.cli.explain import all_transitions, evidence_lines
 from bridge.derive.workloads import DIMENSIONS
 from bridge.models import GateItem, ItemStatus, ServiceTransition
+from bridge.store.repository import one_of
 from bridge.store.schema import (
     outbox,
     projects,
@@ -99,7 +100,7 @@ def links_for(conn: Connection, bases: Mapping[str, tuple[str, str]],
             rows = conn.execute(select(raw_records.c.key, raw_records.c.stream, raw_records.c.deleted)
                                 .where(raw_records.c.source == source,
                                        raw_records.c.stream.in_(source_streams),
-                                       raw_records.c.key.in_(chunk))
+                                       one_of(conn, raw_records.c.key, chunk))
                                 .order_by(raw_records.c.id))  # a key in two streams: the first stored
             for key, stream, deleted in rows:
                 if not deleted:
