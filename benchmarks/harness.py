@@ -231,6 +231,11 @@ class SandboxProcess:
         """Requests logged from now on are what `since_mark` returns."""
         self._offset = self.request_log.stat().st_size if self.request_log.exists() else 0
 
+    def cpu_seconds(self) -> float:
+        """CPU the sandbox's process has used so far (user + system)."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def since_mark(self) -> list[dict[str, Any]]:
         with self.request_log.open("rb") as log:
             log.seek(self._offset)
