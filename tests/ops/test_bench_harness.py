@@ -59,8 +59,10 @@ def test_the_bare_loop_replays_what_the_sync_asked(tmp_path: Path,
     bench.scale.runs = 1  # a sync takes seconds: one is enough for the machinery
     bench.part = "wire"
     bench_wire.part(bench)
-    ratio, sync, bare = bench.figures
+    ratio, sync, bare, floor = bench.figures
     assert ratio.op == "<=" and ratio.target == 1.2 and len(ratio.runs) == 1
     records, requests = (int(w.replace(",", "")) for w in ratio.note.split()[::3][:2])
     assert records >= 60 and requests >= 3  # a search page, projects, fields at least
     assert all(s > 0 for s in sync.runs) and all(b > 0 for b in bare.runs)
+    # the sync's and the sandbox's CPU spread over every core: never below the bare loop
+    assert floor.op is None and floor.runs[0] >= 1
