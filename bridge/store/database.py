@@ -12,7 +12,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from bridge.errors import BridgeError, ConfigError, TransientError
-from bridge.store import revision, sqlite_head
+from bridge.store import pipelining, revision, sqlite_head
 from bridge.store.reader import SQLITE_BUSY_TIMEOUT_MS
 
 if TYPE_CHECKING:
@@ -146,6 +146,10 @@ def create_store_engine(url: str, *, create: bool = False, read_only: bool = Fal
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql(begin))
     else:
         event.listen(engine, "connect", _postgres_session)
+        # a write sent without waiting (pipelining.send_many) is answered before anything else
+        event.listen(engine, "before_cursor_execute", pipelining.settle_before_statement)
+        event.listen(engine, "commit", pipelining.settle)
+        event.listen(engine, "rollback", pipelining.settle_before_rollback)
     return engine
 
 

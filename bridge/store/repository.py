@@ -39,6 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 
 from bridge.models import Project, RawRecord, ServiceTransition, Ticket
+from bridge.store import pipelining
 from bridge.store.schema import (
     cursors,
     knowledge_articles,
@@ -154,12 +155,17 @@ def store_raw(conn: Connection, records: Sequence[RawRecord], now: datetime | No
     for start in range(0, len(gone), 500):
         conn.execute(update(raw_records).where(one_of(conn, raw_records.c.id, gone[start:start + 500]))
                      .values(deleted=True, last_seen=now))
+    # looked up before the write, so that on PostgreSQL the server writes the page while
+    # the caller maps it (`send`): nothing waits for the write until the next statement
+    moved = _moved_away(conn, rows, new_rows) if new_rows and identity_field else []
     if rows:
         # first_seen stays as it was on a record seen before
         upsert(conn, raw_records, ("source", "stream", "key"), rows, keep=("first_seen",),
-               serialised=("payload",))
-    if new_rows and identity_field:
-        retired = _retire_old_keys(conn, new_rows, now)
+               serialised=("payload",), send=True)
+    if moved is None:  # the page itself holds an old and a new key: compare them stored
+        moved = _moved_away(conn, [], new_rows)
+    if moved:
+        retired = _retire(conn, moved, now)
         result.changed += retired
         result.deleted += len(retired)
     return result
@@ -251,20 +257,20 @@ def _stored_digests(conn: Connection, wanted: Iterable[tuple[str, str, str]],
 
 
 def upsert(conn: Connection, table: Table, keys: Sequence[str], rows: Sequence[dict[str, Any]],
-           keep: Sequence[str] = (), serialised: Sequence[str] = ()) -> None:
+           keep: Sequence[str] = (), serialised: Sequence[str] = (), send: bool = False) -> None:
     """Insert `rows`, or update the row with the same `keys` values (every column given but
     `keep`): one statement for all of them (a store is SQLite or PostgreSQL: database.py
     refuses any other backend).
 
     `serialised`: JSON columns whose value each row carries as JSON text already, under
-    `json_param(column)`, so it is not serialised again per row."""
+    `json_param(column)`, so it is not serialised again per row. `send`: see `write_rows`."""
     if not rows:
         return
     params = {json_param(c): c for c in serialised}
     columns = [params.get(c, c) for c in rows[0]]
     changing = [c for c in columns if c not in keys and c not in keep]
     write_rows(conn, (table, tuple(keys), tuple(changing), tuple(serialised)), rows,
-               lambda dialect: _insert_or_update(dialect, table, keys, changing, serialised))
+               lambda dialect: _insert_or_update(dialect, table, keys, changing, serialised), send)
 
 
 def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -274,10 +280,11 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
 
 
 def write_rows(conn: Connection, shape: tuple[Any, ...], rows: Sequence[dict[str, Any]],
-               statement: Callable[[str], Insert]) -> None:
+               statement: Callable[[str], Insert], send: bool = False) -> None:
     """Run the insert `statement(dialect name)` for `rows` (each with the same keys), 1,000
     at a time: straight to the driver when it has a plan (see `_driver_plan`; `shape`
-    names the statement), otherwise through SQLAlchemy."""
+    names the statement), otherwise through SQLAlchemy. `send`: on PostgreSQL, return
+    without waiting for the server (`pipelining.send_many`)."""
     plan = _driver_plan(conn, shape, statement, list(rows[0]))
     if plan is None:
         built = statement(conn.dialect.name)
@@ -285,6 +292,10 @@ def write_rows(conn: Connection, shape: tuple[Any, ...], rows: Sequence[dict[str
             conn.execute(built, list(rows[start:start + 1000]))
         return
     sql, order = plan
+    if send and pipelining.send_many(conn, sql, [
+            tuple([row[name] if convert is None else convert(row[name]) for name, convert in order])
+            for row in rows]):
+        return
     for start in range(0, len(rows), 1000):
         conn.exec_driver_sql(sql, [tuple([row[name] if convert is None else convert(row[name])
                                           for name, convert in order])
@@ -333,14 +344,27 @@ def _identity(record: RawRecord, field_name: str | None) -> str | None:
     return str(value) if value not in (None, "") else None
 
 
-def _retire_old_keys(conn: Connection, new_rows: list[dict[str, Any]], now: datetime) -> list[RawRecord]:
-    """Mark deleted the stored records whose identity reappeared under a new key (a move)."""
-    retired: list[RawRecord] = []
+def _moved_away(conn: Connection, rows: list[dict[str, Any]], new_rows: list[dict[str, Any]],
+                ) -> list[tuple[str, str, int]] | None:
+    """(source, stream, id) of each stored live record whose identity one of `new_rows` now
+    has under another key (a move). `rows`, the page about to be written: the stored records
+    it rewrites are left to its own identities, and when one of those meets a new row's
+    identity under another key the answer is None (only the stored page can tell)."""
     by_stream: dict[tuple[str, str], dict[str, str]] = {}  # identity -> the key it has now
     for row in new_rows:
         if row["identity"] is not None:
             by_stream.setdefault((row["source"], row["stream"]), {})[row["identity"]] = row["key"]
+    rewritten: dict[tuple[str, str], set[str]] = {}
+    for row in rows:
+        current = by_stream.get((row["source"], row["stream"]))
+        if current is None:
+            continue
+        if current.get(row["identity"], row["key"]) != row["key"]:
+            return None
+        rewritten.setdefault((row["source"], row["stream"]), set()).add(row["key"])
+    moved: list[tuple[str, str, int]] = []
     for (source, stream), current in by_stream.items():
+        page_keys = rewritten.get((source, stream), set())
         # live rows are picked here, not in SQL: a `deleted` condition lets SQLite probe the
         # (source, deleted) index instead of the identity one, a scan of the whole source
         # per page (a first load quadratic in its size)
@@ -348,13 +372,22 @@ def _retire_old_keys(conn: Connection, new_rows: list[dict[str, Any]], now: date
                                  raw_records.c.deleted),
                           raw_records, {"source": source, "stream": stream}, "identity",
                           list(current))
-        moved = [row_id for row_id, key, identity, deleted in found
-                 if not deleted and key != current[identity]]
-        if not moved:
-            continue  # the usual case: the live rows found are those just inserted
+        moved += [(source, stream, row_id) for row_id, key, identity, deleted in found
+                  if not deleted and key != current[identity] and key not in page_keys]
+    return moved
+
+
+def _retire(conn: Connection, moved: list[tuple[str, str, int]], now: datetime) -> list[RawRecord]:
+    """Mark the moved records deleted: each as a deletion of its old key, for the caller to
+    remove what was mapped from it."""
+    retired: list[RawRecord] = []
+    by_stream: dict[tuple[str, str], list[int]] = {}
+    for source, stream, row_id in moved:
+        by_stream.setdefault((source, stream), []).append(row_id)
+    for (source, stream), ids in by_stream.items():
         old = conn.execute(select(raw_records.c.key, raw_records.c.payload)
-                           .where(one_of(conn, raw_records.c.id, moved))).all()
-        conn.execute(update(raw_records).where(one_of(conn, raw_records.c.id, moved))
+                           .where(one_of(conn, raw_records.c.id, ids))).all()
+        conn.execute(update(raw_records).where(one_of(conn, raw_records.c.id, ids))
                      .values(deleted=True, last_seen=now))
         retired += [RawRecord(source=source, stream=stream, key=key, payload=payload, deleted=True)
                     for key, payload in old]

@@ -196,6 +196,39 @@ def test_a_record_moved_within_one_page_leaves_only_its_new_key(store_url: str) 
         store.close()
 
 
+def _live_after(store_url: str, *pages: list[tuple[str, str]]) -> tuple[list[str], int]:
+    """The live keys after storing each page of (key, id) as Jira issues, and how many
+    records the last page retired."""
+    from bridge.models import RawRecord
+    from bridge.store.repository import store_raw
+
+    store = open_store(store_url)
+    try:
+        for records in pages:
+            with store.engine.begin() as conn:
+                result = store_raw(conn, [
+                    RawRecord(source="jira", stream="issues", key=key, payload={"id": issue_id})
+                    for key, issue_id in records], identity_field="id")
+        with store.engine.connect() as conn:
+            live = conn.execute(select(raw_records.c.key).where(raw_records.c.deleted.is_(False))
+                                .order_by(raw_records.c.key)).scalars().all()
+    finally:
+        store.close()
+    return list(live), result.deleted
+
+
+def test_a_stored_record_the_page_gives_another_identity_is_no_move(store_url: str) -> None:
+    """Moves are looked up before the page is written: a stored record that the page itself
+    rewrites counts with its new identity, as it would once written."""
+    assert _live_after(store_url, [("PAY-1", "1")], [("PAY-1", "5"), ("OPS-3", "1")]) == (
+        ["OPS-3", "PAY-1"], 0)
+
+
+def test_a_stored_record_the_page_gives_a_new_records_identity_is_retired(store_url: str) -> None:
+    assert _live_after(store_url, [("PAY-1", "1")], [("PAY-1", "2"), ("OPS-9", "2")]) == (
+        ["OPS-9"], 1)
+
+
 def test_writers_on_several_threads_never_meet_a_locked_database(store_url: str) -> None:
     """Two pull jobs of one daemon write from two threads: each transaction reads, then
     writes. On SQLite a deferred transaction would fail at once with "database is locked"."""
