@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks import (
+    bench_backends,
     bench_board,
     bench_cli,
     bench_mapping,
@@ -54,6 +55,7 @@ PARTS: tuple[Part, ...] = (
     Part("wire", bench_wire.part, ALL, "sync vs a bare requests loop, same pages"),
     Part("tap", bench_tap.part, ALL, "sync vs the Singer tap-jira over HTTPS"),
     Part("sync", bench_sync.part, ALL, "scale curve, no-change cycle, memory, remap"),
+    Part("backends", bench_backends.part, ALL, "the same sync into PostgreSQL and SQLite"),
     Part("workloads", bench_workloads.part, ALL, "workload recompute"),
     Part("scaleout", bench_scaleout.part, ALL, "one daemon vs two on one PostgreSQL"),
     Part("board", bench_board.part, ALL, "the board's pages, 200 transitions"),
