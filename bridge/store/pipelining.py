@@ -23,9 +23,11 @@ _IN_FLIGHT = "smo_bridge_write_in_flight"
 def send_many(conn: Connection, sql: str, params: Sequence[tuple[Any, ...]]) -> bool:
     """Send `sql` once per parameter tuple and return without waiting for the server;
     False (nothing sent) where the connection cannot pipeline: the caller runs it itself."""
-    import psycopg
+    if conn.dialect.name != "postgresql":
+        return False
+    import psycopg  # only where it is the driver already
 
-    if conn.dialect.name != "postgresql" or not psycopg.Pipeline.is_supported():
+    if not psycopg.Pipeline.is_supported():
         return False
     settle(conn)
     dbapi = conn.connection.dbapi_connection

@@ -63,3 +63,17 @@ def test_the_module_is_what_its_generator_writes() -> None:
     assert regenerate.generate() == regenerate.TARGET.read_text(encoding="utf-8"), (
         "bridge/store/sqlite_head.py differs from the migrations: .venv/bin/python -m "
         "bridge.store.regenerate")
+
+
+def test_a_page_stored_in_sqlite_imports_no_postgresql_driver(tmp_path: Path) -> None:
+    """Only PostgreSQL sends a page without waiting: its driver is no part of a SQLite sync."""
+    import subprocess
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    code = ("import sys; from bridge.store import open_store; from bridge.store import repository; "
+            "from bridge.models import RawRecord; "
+            f"store = open_store({url!r}); conn = store.engine.connect(); "
+            "repository.store_raw(conn, [RawRecord(source='j', stream='s', key='k', payload={})]); "
+            "conn.commit(); print('psycopg' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
