@@ -42,6 +42,7 @@ STAMP = r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) "
 STARTED = re.compile(STAMP + r"INFO bridge\.daemon: daemon started", re.M)
 FINISHED = re.compile(STAMP + r"INFO bridge\.engine: (jira-a|jira-b|snow-a|snow-b): pulled \d+ .*? s, ok",
                       re.M)
+PULL_SECONDS = re.compile(r"(jira-a|jira-b|snow-a|snow-b): pulled \d+ \(.*?\) in ([\d.]+) s, ok")
 TARGET = 0.6  # two daemons' round / one daemon's round
 ROUND_TIMEOUT = 900.0
 
@@ -78,11 +79,21 @@ def cycles_seconds(texts: list[str]) -> float:
     return (max(first.values()) - start).total_seconds()
 
 
+def longest_pull(texts: list[str]) -> float:
+    """The seconds of the slowest source's first pull, by the daemons' own log lines: one
+    daemon pulls a source, so no number of daemons makes a round shorter than that."""
+    first: dict[str, float] = {}
+    for text in texts:
+        for name, seconds in PULL_SECONDS.findall(text):
+            first.setdefault(name, float(seconds))
+    return max(first.values())
+
+
 def round_of(config: Path, daemons: int, folder: Path
-             ) -> tuple[float, list[set[str]], list[float], float]:
+             ) -> tuple[float, list[set[str]], list[float], float, float]:
     """Seconds until every source finished one cycle, which daemon finished it first, the
-    CPU seconds each daemon spent until then, and the seconds of cycles alone (from the
-    first daemon's start, as `cycles_seconds`)."""
+    CPU seconds each daemon spent until then, the seconds of cycles alone (from the first
+    daemon's start, as `cycles_seconds`) and of the slowest source's pull."""
     logs = [folder / f"daemon-{daemons}-{i}.log" for i in range(daemons)]
     started = time.perf_counter()
     procs = []
@@ -106,9 +117,9 @@ def round_of(config: Path, daemons: int, folder: Path
             time.sleep(0.1)
         seconds = time.perf_counter() - started
         cpu = [cpu_seconds(p.pid) for p in procs]
+        texts = [log.read_text() for log in logs]
         return seconds, [{name for name, i in owner.items() if i == daemon}
-                         for daemon in range(daemons)], cpu, cycles_seconds(
-                             [log.read_text() for log in logs])
+                         for daemon in range(daemons)], cpu, cycles_seconds(texts), longest_pull(texts)
     finally:
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
@@ -143,17 +154,27 @@ def part(bench: Bench) -> None:
             one_cycles: list[float] = []
             two_cycles: list[float] = []
             busiest_cpu: list[float] = []
+            two_longest: list[float] = []
+            chains: list[float] = []  # the slowest source's requests x the latency
             for run in range(bench.scale.heavy_runs):
                 for daemons in ((1, 2) if run % 2 == 0 else (2, 1)):
                     state = database(server.url, f"round_{run}_{daemons}")
                     config = write_config(folder / f"run-{run}-{daemons}.yaml", state, sources,
                                           "daemon:\n  schedule: {interval_seconds: 10}\n")
-                    seconds, pulled, cpu, cycles = round_of(config, daemons, folder)
+                    sb.mark()
+                    seconds, pulled, cpu, cycles, longest = round_of(config, daemons, folder)
+                    if daemons == 1:
+                        # each kind has two sources reading the same data: half its requests
+                        # are one source's, sent one after another
+                        served = [r["service"] for r in sb.since_mark()]
+                        chains.append(max(served.count(kind) for kind in ("jira", "servicenow"))
+                                      / 2 * latency / 1000)
                     (ones if daemons == 1 else twos).append(seconds)
                     (one_cycles if daemons == 1 else two_cycles).append(cycles)
                     (one_cpu if daemons == 1 else busiest_cpu).append(max(cpu))
                     if daemons == 2:
                         second.append(min(len(p) for p in pulled))
+                        two_longest.append(longest)
     finally:
         server.stop()
     ratios = [t / o for t, o in zip(twos, ones, strict=True)]
@@ -172,6 +193,15 @@ def part(bench: Bench) -> None:
     bench.add("  busiest daemon's CPU time in the round, two / one", median(cpu_ratios), "x",
               runs=cpu_ratios, note="the round on a core per daemon, where the daemon is the limit")
     bench.add("  one daemon's CPU time in the round", median(one_cpu), "s", runs=one_cpu)
+    # a source is pulled by one daemon, its requests one after another: a round of any
+    # number of daemons lasts at least its slowest source's pull
+    floors = [pull / one for pull, one in zip(two_longest, one_cycles, strict=True)]
+    bench.add("  slowest source's pull (two daemons) / one daemon's cycles", median(floors), "x",
+              runs=floors, note="the floor of any number of daemons, from their log lines")
+    waits = [chain / one for chain, one in zip(chains, one_cycles, strict=True)]
+    bench.add("  slowest source's requests x latency / one daemon's cycles", median(waits), "x",
+              runs=waits, note=f"{median(chains):.1f} s waiting for answers, one after another "
+              "(the sandbox's request log; a source's later cycles in the round counted too)")
 
 
 if __name__ == "__main__":
