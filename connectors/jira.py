@@ -291,6 +291,9 @@ class JiraConnector(Connector):
                 continue
             payload = dict(raw)
             payload["versions"] = self._get(f"project/{segment(checked)}/versions")
+            # the versions came after the check: the record as stored is checked again
+            if self.storable_key(on_q, "projects", payload, key, "key") is None:
+                continue
             yield RawRecord(source=self.name, stream="projects", key=str(key), payload=payload)
 
     def project_list(self) -> Iterator[Any]:

@@ -84,6 +84,24 @@ def test_cloud_projects_page_through_project_search(rsps: responses.RequestsMock
     assert "keys" not in first.calls[0].request.params  # every project: no filter
 
 
+def test_a_project_whose_versions_nest_too_deep_is_quarantined_alone(
+    rsps: responses.RequestsMock,
+) -> None:
+    """The versions are read after the project's own check: the record as stored is checked
+    again, so a depth bomb in a version is held back instead of failing the whole read."""
+    from tests.hostile.malformed import nested
+
+    rsps.get(f"{API}/project/search", json=page_of([project("AAA"), project("BBB")], 0, 2, 2))
+    rsps.get(f"{API}/project/AAA/versions",
+             json=[{"id": "1", "name": "Go-live", "description": nested(300)}])
+    versions(rsps, "BBB")
+    quarantined: list[Quarantined] = []
+    records = list(jira(deployment="cloud", page_size=2).read("projects", None, quarantined.append))
+    assert [r.key for r in records] == ["BBB"]
+    assert [(q.key, q.field) for q in quarantined] == [("AAA", "versions")]
+    assert "nested deeper than" in quarantined[0].reason
+
+
 def test_cloud_projects_an_exact_page_boundary_needs_no_extra_request(
     rsps: responses.RequestsMock,
 ) -> None:
