@@ -38,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from bridge.errors import BridgeError, ConfigError, PermissionDenied
 from connectors.articles import ArticleApproval, ArticleRecord, ServiceFacts
-from connectors.records import key_problem, kind_of, nesting_problem, storable, synthetic_key
+from connectors.records import key_problem, kind_of, storable, storage_problem, synthetic_key
 
 if TYPE_CHECKING:  # the canonical models (pydantic, a tenth of a second): not to check a config
     from bridge.models import RawRecord
@@ -405,7 +405,7 @@ class Connector(abc.ABC):
         if problem is not None:
             self.quarantine(handler, stream, problem, payload, field=key_field)
             return None
-        nested = nesting_problem(payload, field_steps=field_steps)
+        nested = storage_problem(payload, field_steps=field_steps)  # repairs what it can
         if nested is not None:
             self.quarantine(handler, stream, nested[1], payload, key=key, field=nested[0])
             return None

@@ -12,6 +12,7 @@ left into `SourceError` (fix the configuration) or `TransientError` (try again l
 from __future__ import annotations
 
 import enum
+import json
 import logging
 import random
 import ssl
@@ -395,7 +396,11 @@ def _malformed_json(response: requests.Response, method: str) -> bool:
     try:
         parsed = orjson.loads(response.content)  # several times faster than json: pages are megabytes
     except orjson.JSONDecodeError:
-        return True
+        # orjson refuses some valid JSON: half a surrogate pair escaped, a number past a double
+        try:
+            parsed = json.loads(response.content)
+        except ValueError:
+            return True
     if (response.encoding or "utf-8").lower().replace("-", "") == "utf8":  # what orjson read it as
         response.__class__ = ParsedResponse
         response.__dict__[_PARSED] = parsed

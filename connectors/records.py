@@ -1,6 +1,7 @@
 """What makes a record storable, for every connector: a usable key and a payload the
 store's canonical JSON can hold. A record that is neither is quarantined under its own
-identity: its key when that is usable, else a synthetic key from its content."""
+identity: its key when that is usable, else a synthetic key from its content. Text and
+numbers JSON allows and the store cannot hold are repaired, not quarantined."""
 
 from __future__ import annotations
 
@@ -30,7 +31,82 @@ def key_problem(value: object) -> str | None:
         return f"key is {len(value):,} characters long (at most {MAX_KEY_LENGTH})"
     if not value.strip() or _CONTROL.search(value):
         return "key is blank or holds control characters"
+    if not _is_text(value):
+        return "key holds half a surrogate pair, which is no text"
     return None
+
+
+def storage_problem(payload: object, field_steps: int = 1) -> tuple[str, str] | None:
+    """(field, reason) when `payload` nests too deep to store (see `nesting_problem`), else
+    None, with any value the store's JSON cannot hold repaired in place (`make_encodable`).
+    The encoder's one attempt decides for nearly every payload; only one it refuses is walked."""
+    if _encodes(payload):
+        return None
+    nested = nesting_problem(payload, field_steps=field_steps)
+    if nested is None:
+        make_encodable(payload)
+    return nested
+
+
+#: the integers the store's JSON encoder writes (orjson: 64 bits, signed or not)
+_SMALLEST, _LARGEST = -(2 ** 63), 2 ** 64 - 1
+
+
+def make_encodable(payload: object) -> list[str]:
+    """Repair in place what JSON may carry and the store's JSON cannot hold: text with half a
+    surrogate pair (a valid JSON escape, yet no text) gets U+FFFD in its place, an integer
+    beyond 64 bits becomes the double orjson reads it as (its digits as text past a double's
+    range). Returns the paths repaired. Iterative (no depth limit
+    of its own); the same payload is repaired the same way on every read."""
+    repaired: list[str] = []
+    stack: list[tuple[Any, str]] = [(payload, "")]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, dict):
+            renamed = [k for k in node if isinstance(k, str) and not _is_text(k)]
+            for k in renamed:
+                node[_as_text(k)] = node.pop(k)
+                repaired.append(f"{path}.{_as_text(k)}" if path else _as_text(k))
+            items: list[tuple[Any, Any]] = list(node.items())
+        elif isinstance(node, list):
+            items = list(enumerate(node))
+        else:
+            continue
+        for k, v in items:
+            where = f"{path}[{k}]" if isinstance(node, list) else (f"{path}.{k}" if path else str(k))
+            if isinstance(v, str):
+                if not _is_text(v):
+                    node[k] = _as_text(v)
+                    repaired.append(where)
+            elif isinstance(v, int) and not isinstance(v, bool):
+                if not _SMALLEST <= v <= _LARGEST:
+                    node[k] = _as_number(v)
+                    repaired.append(where)
+            elif isinstance(v, dict | list):
+                stack.append((v, where))
+    return repaired
+
+
+def _as_number(value: int) -> float | str:
+    # what orjson reads the same digits as (a page it parses itself holds the same value);
+    # past a double's range, where it reads nothing, the digits as text
+    try:
+        return float(value)
+    except OverflowError:
+        return str(value)
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _as_text(value: str) -> str:
+    # whole pairs become their character, a half pair U+FFFD
+    return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 def nesting_problem(payload: object, limit: int = MAX_NESTING,
@@ -75,9 +151,11 @@ def storable(value: object, limit: int = MAX_NESTING) -> dict[str, Any]:
     """`value` as a payload the store can hold: a non-object is wrapped as `{"entry": ...}`,
     containers deeper than `limit` are replaced by a marker."""
     root = value if isinstance(value, dict) else {"entry": value}
-    if nesting_problem(root, limit) is None:
-        return root
-    return _pruned(root, limit - 2)
+    if nesting_problem(root, limit) is not None:
+        root = _pruned(root, limit - 2)
+    if not _encodes(root):
+        make_encodable(root)
+    return root
 
 
 def _pruned(value: dict[str, Any], levels: int) -> dict[str, Any]:

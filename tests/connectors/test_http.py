@@ -136,6 +136,16 @@ def test_malformed_json_body_is_retried(rsps: responses.RequestsMock) -> None:
     assert session().get(URL).json() == {"issues": []}
 
 
+def test_json_only_a_stricter_parser_refuses_is_no_malformed_body(rsps: responses.RequestsMock) -> None:
+    """Half a surrogate pair escaped, or a number past a double, is valid JSON: the page is
+    read, not fetched again and again (the records are repaired when they are checked)."""
+    rsps.get(URL, body='{"summary": "a\\ud800b", "n": 1' + "0" * 400 + "}",
+             content_type="application/json")
+    response = session(max_attempts=3).get(URL)
+    assert len(rsps.calls) == 1
+    assert response.json() == {"summary": "a\ud800b", "n": 10 ** 400}
+
+
 def test_a_json_body_is_parsed_once(rsps: responses.RequestsMock,
                                     monkeypatch: pytest.MonkeyPatch) -> None:
     rsps.get(URL, json={"issues": [{"key": "PAY-1", "n": 1.5}]})

@@ -4,15 +4,18 @@ in the quarantine table and in `status`."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import responses
+from sqlalchemy import select
 
 from bridge.config import load_config
 from bridge.engine import Engine
 from bridge.store import open_store
 from bridge.store import repository as repo
+from bridge.store.schema import tickets
 from bridge.store.status import snapshot
 from connectors.base import Quarantined
 from connectors.records import MAX_KEY_LENGTH, SYNTHETIC_PREFIX
@@ -178,3 +181,50 @@ def test_keys_that_are_no_text_still_serialise_and_nest_as_before() -> None:
     deep_int_keys = {1: _depth(MAX_NESTING - 1)}
     assert nesting_problem(deep_int_keys) is None
     assert nesting_problem({1: _depth(MAX_NESTING)}) is not None
+
+
+def test_text_and_numbers_no_store_can_hold_are_repaired_not_fatal(tmp_path: Path) -> None:
+    """JSON may escape half a surrogate pair ("\\ud83d") and write integers of any length;
+    neither is text or a number a store's JSON holds. The record is stored with U+FFFD for
+    the half pair and the number as a double (its digits past a double's range), the same
+    way every cycle."""
+    odd_issue = jira_issue("PAY-4", T0 + timedelta(minutes=4), summary="Printer \ud83d on fire")
+    odd_issue["fields"]["customfield_10099"] = 2 ** 70
+    odd_issue["fields"]["customfield_10098"] = 10 ** 400
+    odd_row = {**SN_GOOD[0], "sys_id": "f" * 32, "short_description": "lone \udc00 half"}
+    config = load_config(write_config(tmp_path))
+    store = open_store(config.state)
+    try:
+        for cycle in (1, 2):
+            with worlds([*JIRA_GOOD, odd_issue], [*SN_GOOD, odd_row]):
+                result = Engine(config, store).run_cycle(push=False)
+            for outcome in result.sources:
+                assert (outcome.status, outcome.quarantined) == ("ok", 0), (cycle, outcome.error)
+                assert outcome.unchanged == (0 if cycle == 1 else outcome.pulled)
+        with store.engine.connect() as conn:
+            issue = repo.get_raw(conn, "jira", "PAY-4", "issues")
+            row = repo.get_raw(conn, "snow", "f" * 32, "incident")
+            summaries = dict(conn.execute(select(tickets.c.key, tickets.c.payload["summary"]
+                                                 .as_string())).all())
+        assert issue is not None and row is not None
+        assert issue.payload["fields"]["summary"] == "Printer \ufffd on fire"
+        # as orjson reads such digits in a page it parses itself; past a double, the digits
+        assert issue.payload["fields"]["customfield_10099"] == float(2 ** 70)
+        assert issue.payload["fields"]["customfield_10098"] == "1" + "0" * 400
+        assert row.payload["short_description"] == "lone \ufffd half"
+        assert summaries["PAY-4"] == "Printer \ufffd on fire"
+        assert summaries["f" * 32] == "lone \ufffd half"
+    finally:
+        store.close()
+
+
+def test_repairs_reach_keys_lists_and_nesting_and_leave_the_rest_alone() -> None:
+    from connectors.records import key_problem, make_encodable, storage_problem
+
+    payload: dict[str, Any] = {"a\udc00": 1, "list": ["ok", "x\ud800", 2 ** 64, 2 ** 64 - 1, True],
+                               "deep": {"n": -(2 ** 63) - 1, "ok": -(2 ** 63), "emoji": "\U0001f600"}}
+    assert storage_problem(payload) is None  # nested within limits: repaired, not refused
+    assert payload == {"a\ufffd": 1, "list": ["ok", "x\ufffd", float(2 ** 64), 2 ** 64 - 1, True],
+                       "deep": {"n": float(-(2 ** 63) - 1), "ok": -(2 ** 63), "emoji": "\U0001f600"}}
+    assert make_encodable(payload) == []  # repaired once: nothing left to repair
+    assert key_problem("PAY-\ud800") == "key holds half a surrogate pair, which is no text"
