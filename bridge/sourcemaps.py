@@ -49,14 +49,18 @@ def _limits(table: Table) -> tuple[tuple[str, int], ...]:
 _LIMITS = {Ticket: _limits(tickets_table), Project: _limits(projects_table)}
 
 
-def _too_long(entity: Project | Ticket) -> tuple[str, str] | None:
-    """(column, reason) when a mapped value exceeds its column in the state store (a
-    PostgreSQL store would refuse the whole page for it)."""
+def _unstorable(entity: Project | Ticket) -> tuple[str, str] | None:
+    """(column, reason) when a mapped value does not fit its column in the state store: too
+    long, or holding NUL, which PostgreSQL's text refuses (a PostgreSQL store would refuse
+    the whole page for either)."""
     values = entity.__dict__
     for name, limit in _LIMITS[Ticket if isinstance(entity, Ticket) else Project]:
         value = values.get(name)
-        if type(value) is str and len(value) > limit:
-            return name, f"{len(value):,} characters, more than the {limit} stored"
+        if type(value) is str:
+            if len(value) > limit:
+                return name, f"{len(value):,} characters, more than the {limit} stored"
+            if "\x00" in value:
+                return name, "holds a NUL character, which the store's text columns refuse"
     return None
 
 
@@ -348,7 +352,7 @@ _RAW_FIELDS = frozenset(RawRecord.model_fields)
 
 
 def _judge(bound: BoundMapping, record: RawRecord) -> MapOutcome:
-    """The record's outcome as stored: a mapping failure or a value too long for its
+    """The record's outcome as stored: a mapping failure or a value that does not fit its
     column quarantines the record, never the page."""
     try:
         outcome = bound.map(record)
@@ -357,7 +361,7 @@ def _judge(bound: BoundMapping, record: RawRecord) -> MapOutcome:
                     record.key, type(exc).__name__, exc)
         return MapOutcome("quarantine", reason=f"mapping failed: {type(exc).__name__}: {str(exc)[:300]}")
     if outcome.kind != "quarantine" and isinstance(outcome.entity, Project | Ticket):
-        long = _too_long(outcome.entity)
-        if long is not None:
-            return MapOutcome("quarantine", field=long[0], reason=long[1])
+        unfit = _unstorable(outcome.entity)
+        if unfit is not None:
+            return MapOutcome("quarantine", field=unfit[0], reason=unfit[1])
     return outcome

@@ -139,6 +139,26 @@ def test_a_mapped_value_longer_than_its_column_is_held_not_fatal(tmp_path: Path)
         store.close()
 
 
+def test_a_mapped_value_holding_a_nul_is_held_not_fatal(tmp_path: Path, store_url: str) -> None:
+    """PostgreSQL's text refuses NUL, which JSON escapes as \\u0000 and SQLite keeps: the
+    ticket is quarantined with the field, on both stores alike, and its page lands."""
+    nul_project = jira_issue("PAY-8", T0, project={"key": "PAY\x00X", "name": "Nul"})
+    config = load_config(write_config(tmp_path)).model_copy(update={"state": store_url})
+    store = open_store(config.state)
+    try:
+        with worlds([*JIRA_GOOD, nul_project], []):
+            result = Engine(config, store).run_cycle("jira", push=False)
+        assert (result.sources[0].status, result.sources[0].quarantined) == ("ok", 1), \
+            result.sources[0].error
+        with store.engine.connect() as conn:
+            rows = repo.quarantined(conn)
+        assert [(r["key"], r["field"]) for r in rows] == [("PAY-8", "project_key")]
+        assert "NUL" in rows[0]["reason"]
+        assert snapshot(store)["sources"][0]["tickets"] == len(JIRA_GOOD)
+    finally:
+        store.close()
+
+
 def _depth(levels: int, wide: object = None) -> dict[str, Any]:
     """An object `levels` containers deep, alternating objects and lists."""
     node: Any = wide
