@@ -292,14 +292,14 @@ def write_rows(conn: Connection, shape: tuple[Any, ...], rows: Sequence[dict[str
             conn.execute(built, list(rows[start:start + 1000]))
         return
     sql, order = plan
-    if send and pipelining.send_many(conn, sql, [
-            tuple([row[name] if convert is None else convert(row[name]) for name, convert in order])
-            for row in rows]):
+
+    def parameters(chunk: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        return [tuple([row[name] if convert is None else convert(row[name]) for name, convert in order])
+                for row in chunk]
+    if send and pipelining.send_many(conn, sql, parameters(rows)):
         return
     for start in range(0, len(rows), 1000):
-        conn.exec_driver_sql(sql, [tuple([row[name] if convert is None else convert(row[name])
-                                          for name, convert in order])
-                                   for row in rows[start:start + 1000]])
+        conn.exec_driver_sql(sql, parameters(rows[start:start + 1000]))
 
 
 _Plan = tuple[str, list[tuple[str, Callable[[Any], Any] | None]]]
