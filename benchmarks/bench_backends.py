@@ -11,47 +11,45 @@ the wire.
 from __future__ import annotations
 
 import sys
-import tempfile
-from pathlib import Path
 
 from benchmarks.bench_scaleout import database
 from benchmarks.bench_wire import sync_once
-from benchmarks.harness import Bench, count_rows, median, sandbox_process, write_config
+from benchmarks.harness import (
+    Bench,
+    count_rows,
+    median,
+    sandbox_process,
+    throwaway_postgres,
+    write_config,
+)
 
 TARGET = 1.3  # PostgreSQL / SQLite
 
 
 def part(bench: Bench) -> None:
-    from tests.pg import PostgresServer, find_pg_bin
-
     name = "sync into PostgreSQL / into SQLite"
-    bindir = find_pg_bin()
-    if bindir is None:
-        bench.add(name, None, "x", "<=", TARGET,
-                  note="not measured: no PostgreSQL binaries (apt-get install postgresql)")
-        return
     tickets = bench.scale.wire_tickets
     folder = bench.scratch("backends")
-    server = PostgresServer(bindir, Path(tempfile.mkdtemp(prefix="smo-bridge-bench-pg-")))
-    server.start()
     seconds: dict[str, list[float]] = {"sqlite": [], "postgresql": []}
     cpu: dict[str, list[float]] = {"sqlite": [], "postgresql": []}
     records = 0
-    try:
+    with throwaway_postgres() as server_url:
+        if server_url is None:
+            bench.add(name, None, "x", "<=", TARGET,
+                      note="not measured: no PostgreSQL binaries (apt-get install postgresql)")
+            return
         with sandbox_process(folder, tickets) as sb:
             sources = [("jira", "jira", sb.jira), ("servicenow", "servicenow", sb.servicenow)]
             for run in range(bench.scale.runs):
                 for kind in (("sqlite", "postgresql") if run % 2 == 0 else ("postgresql", "sqlite")):
                     state = (f"sqlite:///{folder / f'state-{run}.db'}" if kind == "sqlite"
-                             else database(server.url, f"backends_{run}"))
+                             else database(server_url, f"backends_{run}"))
                     done = sync_once(write_config(folder / f"{kind}-{run}.yaml", state, sources))
                     seconds[kind].append(done.seconds)
                     cpu[kind].append(done.cpu_seconds)
                     if run == 0 and kind == "sqlite":
                         records = count_rows(state)
                 (folder / f"state-{run}.db").unlink()
-    finally:
-        server.stop()
     ratios = [p / s for p, s in zip(seconds["postgresql"], seconds["sqlite"], strict=True)]
     bench.add(name, median(ratios), "x", "<=", TARGET, runs=ratios,
               note=f"{records:,} records, Jira Cloud and ServiceNow, {tickets:,} sandbox tickets")

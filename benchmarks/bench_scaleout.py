@@ -22,7 +22,6 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -33,6 +32,7 @@ from benchmarks.harness import (
     child_env,
     median,
     sandbox_process,
+    throwaway_postgres,
     write_config,
 )
 
@@ -132,18 +132,13 @@ def round_of(config: Path, daemons: int, folder: Path
 
 
 def part(bench: Bench) -> None:
-    from tests.pg import PostgresServer, find_pg_bin
-
-    bindir = find_pg_bin()
-    if bindir is None:
-        bench.add("two daemons' round / one daemon's", None, "x", "<=", TARGET,
-                  note="not measured: no PostgreSQL binaries (apt-get install postgresql)")
-        return
     tickets, latency = bench.scale.scaleout_tickets, bench.scale.scaleout_latency_ms
     folder = bench.scratch("scaleout")
-    server = PostgresServer(bindir, Path(tempfile.mkdtemp(prefix="smo-bridge-bench-pg-")))
-    server.start()
-    try:
+    with throwaway_postgres() as server_url:
+        if server_url is None:
+            bench.add("two daemons' round / one daemon's", None, "x", "<=", TARGET,
+                      note="not measured: no PostgreSQL binaries (apt-get install postgresql)")
+            return
         with sandbox_process(folder, tickets, latency_ms=latency) as sb:
             sources = [(name, "jira" if name.startswith("jira") else "servicenow",
                         sb.jira if name.startswith("jira") else sb.servicenow) for name in SOURCES]
@@ -158,7 +153,7 @@ def part(bench: Bench) -> None:
             chains: list[float] = []  # the slowest source's requests x the latency
             for run in range(bench.scale.heavy_runs):
                 for daemons in ((1, 2) if run % 2 == 0 else (2, 1)):
-                    state = database(server.url, f"round_{run}_{daemons}")
+                    state = database(server_url, f"round_{run}_{daemons}")
                     config = write_config(folder / f"run-{run}-{daemons}.yaml", state, sources,
                                           "daemon:\n  schedule: {interval_seconds: 10}\n")
                     sb.mark()
@@ -175,8 +170,6 @@ def part(bench: Bench) -> None:
                     if daemons == 2:
                         second.append(min(len(p) for p in pulled))
                         two_longest.append(longest)
-    finally:
-        server.stop()
     ratios = [t / o for t, o in zip(twos, ones, strict=True)]
     setting = (f"4 sources, {tickets:,} sandbox tickets each pair, {latency} ms latency per "
                "request, PostgreSQL")

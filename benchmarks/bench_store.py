@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from benchmarks.bench_mapping import _plain, _ref, jira_issue, snow_row
+from benchmarks.harness import throwaway_postgres
 from bridge.engine import PAGE
 from bridge.models import RawRecord
 from bridge.sourcemaps import SourceMapping
@@ -78,19 +79,10 @@ def postgres(choice: str) -> Iterator[str | None]:
     if choice != "auto":
         yield choice
         return
-    from tests.pg import PostgresServer, find_pg_bin
-
-    bindir = find_pg_bin()
-    if bindir is None:
-        print("PostgreSQL binaries not found: SQLite only")
-        yield None
-        return
-    server = PostgresServer(bindir, Path(tempfile.mkdtemp(prefix="smo-bridge-bench-pg-")))
-    server.start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
+    with throwaway_postgres() as url:
+        if url is None:
+            print("PostgreSQL binaries not found: SQLite only")
+        yield url
 
 
 def run(url: str, data: list[dict[str, list[RawRecord]]]) -> list[float]:

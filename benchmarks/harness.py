@@ -285,6 +285,24 @@ def sandbox_process(folder: Path, tickets: int, *, deployment: str = "cloud", tl
             proc.wait()
 
 
+@contextmanager
+def throwaway_postgres() -> Iterator[str | None]:
+    """A PostgreSQL server from Debian's binaries, as the tests start one (tests/pg.py), its
+    URL while the block runs; None when the binaries are not installed."""
+    from tests.pg import PostgresServer, find_pg_bin
+
+    bindir = find_pg_bin()
+    if bindir is None:
+        yield None
+        return
+    server = PostgresServer(bindir, Path(tempfile.mkdtemp(prefix="smo-bridge-bench-pg-")))
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
 def write_config(path: Path, state: str, sources: Sequence[tuple[str, str, str]],
                  extra: str = "") -> Path:
     """A configuration with `sources` as (name, kind, url), basic auth sandbox/sandbox."""
