@@ -8,6 +8,7 @@ path (no pydantic validation per record: the coercers in `values.py` guarantee t
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
@@ -64,6 +65,10 @@ from mappings.values import (
     compile_value,
     plan_field,
 )
+
+log = logging.getLogger(__name__)
+#: the longest lookup entry the state store keeps (lookup_entries.entry)
+MAX_ENTRY = 255
 
 T = TypeVar("T")
 
@@ -538,6 +543,13 @@ class BoundMapping:
             if key is None or key == "":
                 continue
             entry = map_key(key)
+            if len(entry) > MAX_ENTRY or "\x00" in entry:
+                # no entry the store could keep (PostgreSQL would refuse the page): the
+                # record is no reference to look up, and every read of it agrees
+                log.warning("%s/%s %s: not in lookup %s: its key is %s", raw.source, raw.stream,
+                            raw.key, name, f"{len(entry):,} characters long (at most {MAX_ENTRY})"
+                            if len(entry) > MAX_ENTRY else "text holding NUL")
+                continue
             project = projectors.get(name)
             kept = not raw.deleted and (when is None or when(raw.payload))
             # projected only when kept: most records of a stream (an issue that is no epic)

@@ -89,3 +89,33 @@ def test_equal_small_projected_values_are_one_object() -> None:
     table = bound.lookup_tables["breached_slas"]
     assert len(table) == 4 and len({id(v) for v in table.values()}) == 1
     assert table["inc9"] == {"has_breached": {"value": "true", "display_value": "true"}}
+
+
+def test_a_reference_whose_key_no_store_keeps_is_no_lookup_entry(store_url: str) -> None:
+    """A group named with 300 characters, or with NUL, fits no stored entry (PostgreSQL would
+    refuse the page): it is left out of the lookup, in memory and in the store alike, and
+    the page with it is stored."""
+    from bridge.sourcemaps import SourceMapping
+    from bridge.store import open_store
+    from bridge.store import repository as repo
+    from connectors.base import BasicAuth, SourceConfig
+
+    groups = [raw("sys_user_group", key, {"sys_id": key, "name": name})
+              for key, name in (("g1", "Service Desk"), ("g2", "G" * 300), ("g3", "Ops\x00Team"))]
+    source = SourceConfig(name="snow", kind="servicenow", url="https://snow.example",
+                          auth=BasicAuth(kind="basic", username="u", password="p"))  # type: ignore[arg-type]
+    mapping = SourceMapping(source, default_mapping("servicenow"))
+    store = open_store(store_url)
+    try:
+        with store.engine.begin() as conn:
+            written = repo.store_raw(conn, groups)
+            mapping.apply(conn, written.changed)
+            in_memory = set(mapping.bound(conn).lookup_tables["groups_by_name"])
+        with store.engine.connect() as conn:
+            entries = sorted((name, entry) for name, entry, _, _ in repo.load_lookup_entries(conn, "snow"))
+    finally:
+        store.close()
+    assert ("groups_by_name", "Service Desk") in entries
+    assert {entry for name, entry in entries if name == "groups_by_name"} == {"Service Desk"}
+    assert {entry for name, entry in entries if name == "groups"} == {"g1", "g2", "g3"}
+    assert in_memory == {"Service Desk"}
