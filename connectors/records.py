@@ -54,7 +54,8 @@ _SMALLEST, _LARGEST = -(2 ** 63), 2 ** 64 - 1
 
 def make_encodable(payload: object) -> list[str]:
     """Repair in place what JSON may carry and the store's JSON cannot hold: text with half a
-    surrogate pair (a valid JSON escape, yet no text) gets U+FFFD in its place, an integer
+    surrogate pair (a valid JSON escape, yet no text) or NUL (no text PostgreSQL holds, nor
+    reads out of JSON) gets U+FFFD in its place, an integer
     beyond 64 bits becomes the double orjson reads it as (its digits as text past a double's
     range). Returns the paths repaired. Iterative (no depth limit
     of its own); the same payload is repaired the same way on every read."""
@@ -97,6 +98,8 @@ def _as_number(value: int) -> float | str:
 
 
 def _is_text(value: str) -> bool:
+    if "\x00" in value:
+        return False
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -105,8 +108,8 @@ def _is_text(value: str) -> bool:
 
 
 def _as_text(value: str) -> str:
-    # whole pairs become their character, a half pair U+FFFD
-    return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    # whole pairs become their character, a half pair U+FFFD, and NUL U+FFFD
+    return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace").replace("\x00", "\ufffd")
 
 
 def nesting_problem(payload: object, limit: int = MAX_NESTING,
@@ -138,13 +141,16 @@ def _encodes(payload: object) -> bool:
     than MAX_NESTING, so success proves the payload shallow enough at a fraction of the
     walk's cost; any failure (depth, or a value it cannot encode) leaves it to the walk."""
     try:
-        orjson.dumps(payload)  # text keys, as parsed JSON has: twice as fast as with the option
+        dumped = orjson.dumps(payload)  # text keys, as parsed JSON has: twice as fast as with the option
     except (orjson.JSONEncodeError, TypeError):
         try:
-            orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS)
+            dumped = orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS)
         except (orjson.JSONEncodeError, TypeError):
             return False
-    return True
+    return _NUL not in dumped  # encodable, yet no text PostgreSQL holds: left to the walk
+
+
+_NUL = b"\\u0000"  # how orjson writes NUL
 
 
 def storable(value: object, limit: int = MAX_NESTING) -> dict[str, Any]:

@@ -139,24 +139,17 @@ def test_a_mapped_value_longer_than_its_column_is_held_not_fatal(tmp_path: Path)
         store.close()
 
 
-def test_a_mapped_value_holding_a_nul_is_held_not_fatal(tmp_path: Path, store_url: str) -> None:
-    """PostgreSQL's text refuses NUL, which JSON escapes as \\u0000 and SQLite keeps: the
-    ticket is quarantined with the field, on both stores alike, and its page lands."""
-    nul_project = jira_issue("PAY-8", T0, project={"key": "PAY\x00X", "name": "Nul"})
-    config = load_config(write_config(tmp_path)).model_copy(update={"state": store_url})
-    store = open_store(config.state)
-    try:
-        with worlds([*JIRA_GOOD, nul_project], []):
-            result = Engine(config, store).run_cycle("jira", push=False)
-        assert (result.sources[0].status, result.sources[0].quarantined) == ("ok", 1), \
-            result.sources[0].error
-        with store.engine.connect() as conn:
-            rows = repo.quarantined(conn)
-        assert [(r["key"], r["field"]) for r in rows] == [("PAY-8", "project_key")]
-        assert "NUL" in rows[0]["reason"]
-        assert snapshot(store)["sources"][0]["tickets"] == len(JIRA_GOOD)
-    finally:
-        store.close()
+def test_a_mapped_value_holding_a_nul_is_held_not_fatal() -> None:
+    """Records arrive with NUL repaired, yet a mapping's own text may hold it (YAML writes
+    "\\0"): PostgreSQL's text refuses NUL, so the ticket is held with the field, as a value
+    too long for its column is, and its page lands."""
+    from bridge.models import SourceRef, Ticket
+    from bridge.sourcemaps import _unstorable
+
+    ticket = Ticket(ref=SourceRef(source="jira", stream="issues", key="PAY-8"), key="PAY-8",
+                    summary="fine", opened=T0, team="Ops\x00")
+    assert _unstorable(ticket) == ("team", "holds a NUL character, which the store's text columns refuse")
+    assert _unstorable(ticket.model_copy(update={"team": "Ops"})) is None
 
 
 def _depth(levels: int, wide: object = None) -> dict[str, Any]:
@@ -242,9 +235,34 @@ def test_repairs_reach_keys_lists_and_nesting_and_leave_the_rest_alone() -> None
     from connectors.records import key_problem, make_encodable, storage_problem
 
     payload: dict[str, Any] = {"a\udc00": 1, "list": ["ok", "x\ud800", 2 ** 64, 2 ** 64 - 1, True],
-                               "deep": {"n": -(2 ** 63) - 1, "ok": -(2 ** 63), "emoji": "\U0001f600"}}
+                               "deep": {"n": -(2 ** 63) - 1, "ok": -(2 ** 63), "emoji": "\U0001f600",
+                                        "nul": "a\x00b"}}
     assert storage_problem(payload) is None  # nested within limits: repaired, not refused
     assert payload == {"a\ufffd": 1, "list": ["ok", "x\ufffd", float(2 ** 64), 2 ** 64 - 1, True],
-                       "deep": {"n": float(-(2 ** 63) - 1), "ok": -(2 ** 63), "emoji": "\U0001f600"}}
+                       "deep": {"n": float(-(2 ** 63) - 1), "ok": -(2 ** 63), "emoji": "\U0001f600",
+                                "nul": "a\ufffdb"}}
     assert make_encodable(payload) == []  # repaired once: nothing left to repair
     assert key_problem("PAY-\ud800") == "key holds half a surrogate pair, which is no text"
+
+
+def test_nul_in_a_record_is_repaired_so_no_store_refuses_it(tmp_path: Path, store_url: str) -> None:
+    """JSON escapes NUL (\\u0000) and PostgreSQL's text cannot hold it: a group name with NUL,
+    kept in a ticket's payload and read back by the workloads' SQL, failed every derivation
+    there. The record is stored with U+FFFD in its place, on both stores alike."""
+    odd = jira_issue("PAY-4", T0 + timedelta(minutes=4), summary="a\x00b",
+                     components=[{"name": "Ops\x00Team"}])
+    config = load_config(write_config(tmp_path)).model_copy(update={"state": store_url})
+    store = open_store(config.state)
+    try:
+        with worlds([*JIRA_GOOD, odd], []):
+            result = Engine(config, store).run_cycle("jira", push=False)
+        assert result.exit_code == 0 and result.derived, [s.error for s in result.sources]
+        with store.engine.connect() as conn:
+            issue = repo.get_raw(conn, "jira", "PAY-4", "issues")
+            groups = conn.execute(select(tickets.c.payload["attributes"]["group"].as_string())
+                                  .where(tickets.c.key == "PAY-4")).scalars().all()
+        assert issue is not None and issue.payload["fields"]["summary"] == "a\ufffdb"
+        assert groups == ["Ops\ufffdTeam"]
+        assert snapshot(store)["sources"][0]["tickets"] == len(JIRA_GOOD) + 1
+    finally:
+        store.close()
