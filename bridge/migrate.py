@@ -26,7 +26,7 @@ from bridge.errors import EXIT_OK, BridgeBug, ConfigError, PermissionDenied, Tra
 from bridge.impact import Impact
 from bridge.outbox import deliver_due, pending_pushes
 from bridge.sourcemaps import compiled_for, load_source_mapping
-from bridge.store import Store, open_store
+from bridge.store import Store, bulk, open_store
 from bridge.store import repository as repo
 from bridge.store.database import redacted_url
 from bridge.store.locks import job_lock, waiting_lock
@@ -365,6 +365,7 @@ def reconcile(config: BridgeConfig, store: Store, source: str,
                     raw_records.c.key.in_(chunk)).values(deleted=True, last_seen=now))
                 for key in chunk:
                     repo.delete_entity(conn, source, key)
+            bulk.remove_projects_of(conn, source, stream, keys)  # keyed otherwise than their records
     if outcome.deleted:
         outcome.derived = _derive_only(engine or Engine(config, store), push=push)
     return outcome

@@ -116,6 +116,7 @@ class SourceMapping:
         self.compiled = compiled
         self._bound: BoundMapping | None = None
         self._ticket_streams = {s for rule in compiled.tickets for s in rule.item.streams}
+        self._project_streams = {s for rule in compiled.projects for s in rule.item.streams}
         # stream -> highest raw id stored when a lookup it reads changed: records stored later
         # were mapped with the new lookup already. Saved with the page that changed the lookup
         # (REMAP_MARKS), so a process killed before `settle` leaves it to the next one.
@@ -250,6 +251,8 @@ class SourceMapping:
         # produces that key now)
         removed = bulk.remove_tickets_of(conn, source, stream, [
             key for key in skipped if key in page.tickets and key not in tickets])
+        if stream in self._project_streams:
+            bulk.remove_projects_of(conn, source, stream, skipped)
         # tickets: only those whose digest differs from the stored one are written, with the
         # serialisation the comparison made; the page read the stored tickets keyed as its records
         stored = page.tickets
@@ -299,10 +302,13 @@ class SourceMapping:
         projects: list[Project] = []
         released: dict[str, list[str]] = {}
         skipped: dict[str, list[str]] = {}
+        unprojected: dict[str, list[str]] = {}  # records that produce no project (any more)
         produced: set[str] = set()
         for record in records:
             if record.deleted:
                 repo.delete_entity(conn, record.source, record.key)
+                if record.stream in self._project_streams:
+                    unprojected.setdefault(record.stream, []).append(record.key)
                 continue
             outcome = _judge(bound, record)
             if outcome.kind == "quarantine":
@@ -313,6 +319,8 @@ class SourceMapping:
             released.setdefault(record.stream, []).append(record.key)
             if outcome.kind == "skip" and record.stream in self._ticket_streams:
                 skipped.setdefault(record.stream, []).append(record.key)
+            if outcome.kind == "skip" and record.stream in self._project_streams:
+                unprojected.setdefault(record.stream, []).append(record.key)
             if isinstance(outcome.entity, Ticket):
                 tickets.append(outcome.entity)
                 produced.add(outcome.entity.key)
@@ -330,6 +338,10 @@ class SourceMapping:
             bulk.remove_tickets_of(conn, self.source.name, stream,
                                    [key for key in keys if key not in produced])
         repo.upsert_projects(conn, projects)
+        # a record deleted, or changed so that no rule maps it any more (a Jira project moved
+        # out of its category): the project it produced goes, and its transition with it
+        for stream, keys in unprojected.items():
+            bulk.remove_projects_of(conn, self.source.name, stream, keys)
         for stream, keys in released.items():
             repo.release_quarantine(conn, self.source.name, stream, keys)
 

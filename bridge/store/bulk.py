@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, Text, and_, cast, delete, select
 
 from bridge.store.repository import insert_rows, lookup_by, one_of, release_quarantine, utcnow
-from bridge.store.schema import quarantine, raw_records, tickets
+from bridge.store.schema import projects, quarantine, raw_records, tickets
 
 #: records a page of `raw_pages`: only their JSON text is held, a record is parsed when used
 RAW_PAGE = 1000
@@ -94,6 +94,24 @@ def remove_tickets_of(conn: Connection, source: str, stream: str, keys: Sequence
         conn.execute(delete(tickets).where(tickets.c.source == source,
                                            one_of(conn, tickets.c.key, gone[start:start + 500])))
     return [found[key].get("display_key") or key for key in gone]
+
+
+def remove_projects_of(conn: Connection, source: str, stream: str, keys: Sequence[str]) -> list[str]:
+    """Delete the stored projects these records of `stream` produced: a project names the
+    record it came from in its `ref`, whatever its own key (a ServiceNow project is keyed by
+    its number, its record by its sys_id). Returns the removed projects' keys. A source
+    has few projects: they are read whole, not probed."""
+    wanted = set(keys)
+    if not wanted:
+        return []
+    gone = [key for key, payload in conn.execute(
+        select(projects.c.key, projects.c.payload).where(projects.c.source == source))
+        if (payload.get("ref") or {}).get("stream") == stream
+        and (payload.get("ref") or {}).get("key") in wanted]
+    for start in range(0, len(gone), 500):
+        conn.execute(delete(projects).where(projects.c.source == source,
+                                            one_of(conn, projects.c.key, gone[start:start + 500])))
+    return gone
 
 
 def put_quarantine(conn: Connection, source: str,
