@@ -12,7 +12,14 @@ from typing import Any
 
 from sqlalchemy import Connection, Text, and_, cast, delete, select
 
-from bridge.store.repository import insert_rows, lookup_by, one_of, release_quarantine, utcnow
+from bridge.store.repository import (
+    insert_rows,
+    lookup_by,
+    one_of,
+    plain_text,
+    release_quarantine,
+    utcnow,
+)
 from bridge.store.schema import projects, quarantine, raw_records, tickets
 
 #: records a page of `raw_pages`: only their JSON text is held, a record is parsed when used
@@ -120,7 +127,7 @@ def put_quarantine(conn: Connection, source: str,
     release(conn, source, [(stream, key) for stream, key, *_ in held])
     now = utcnow()
     insert_rows(conn, quarantine, [
-        {"source": source, "stream": stream, "key": key, "field": field_name, "reason": reason,
+        {"source": source, "stream": stream, "key": key, "field": field_name, "reason": plain_text(reason),
          "payload": payload, "at": now} for stream, key, field_name, reason, payload in held])
 
 

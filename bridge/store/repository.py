@@ -76,6 +76,21 @@ def serialise(payload: Any) -> tuple[str, str]:
     return text.decode(), hashlib.sha256(text).hexdigest()
 
 
+def plain_text(value: str | None) -> str | None:
+    """Text from outside (a server's error message, a reason quoting a value) as a store's
+    text column holds it: NUL, which PostgreSQL's text refuses, and half a surrogate pair,
+    which is no text, become U+FFFD."""
+    if value is None:
+        return None
+    if "\x00" in value:
+        value = value.replace("\x00", "\ufffd")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return value
+
+
 def json_param(column: str) -> str:
     """The row key that carries `column`'s value as JSON text already serialised (see
     `upsert`'s `serialised`): a column's own name is reserved for values to serialise."""
@@ -681,7 +696,7 @@ def put_quarantine(conn: Connection, source: str, stream: str, key: str, reason:
     where = and_(quarantine.c.source == source, quarantine.c.stream == stream, quarantine.c.key == key)
     conn.execute(delete(quarantine).where(where))
     conn.execute(insert(quarantine).values(source=source, stream=stream, key=key, field=field_name,
-                                           reason=reason, payload=payload, at=utcnow()))
+                                           reason=plain_text(reason), payload=payload, at=utcnow()))
 
 
 def release_quarantine(conn: Connection, source: str, stream: str, keys: Iterable[str]) -> None:
@@ -728,7 +743,7 @@ def abandon_runs(conn: Connection, kind: str, source: str) -> int:
 def finish_run(conn: Connection, run_id: int, status: str, counts: dict[str, Any],
                error: str | None = None) -> None:
     conn.execute(update(runs).where(runs.c.id == run_id).values(
-        finished_at=utcnow(), status=status, counts=counts, error=error))
+        finished_at=utcnow(), status=status, counts=counts, error=plain_text(error)))
 
 
 # --- outbox -----------------------------------------------------------------------------
@@ -778,7 +793,7 @@ def mark_delivered(conn: Connection, push_id: int, remote_id: str | None) -> Non
 def mark_attempt_failed(conn: Connection, push_id: int, error: str, *, retry_in: float | None,
                         ) -> None:
     """Back off for `retry_in` seconds, or park the push as failed when it is None."""
-    values: dict[str, Any] = {"last_error": error[:2000], "attempts": outbox.c.attempts + 1}
+    values: dict[str, Any] = {"last_error": plain_text(error[:2000]), "attempts": outbox.c.attempts + 1}
     if retry_in is None:
         values["status"] = "failed"
     else:

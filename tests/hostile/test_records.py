@@ -15,7 +15,7 @@ from bridge.config import load_config
 from bridge.engine import Engine
 from bridge.store import open_store
 from bridge.store import repository as repo
-from bridge.store.schema import tickets
+from bridge.store.schema import runs, tickets
 from bridge.store.status import snapshot
 from connectors.base import Quarantined
 from connectors.records import MAX_KEY_LENGTH, SYNTHETIC_PREFIX
@@ -264,5 +264,43 @@ def test_nul_in_a_record_is_repaired_so_no_store_refuses_it(tmp_path: Path, stor
         assert issue is not None and issue.payload["fields"]["summary"] == "a\ufffdb"
         assert groups == ["Ops\ufffdTeam"]
         assert snapshot(store)["sources"][0]["tickets"] == len(JIRA_GOOD) + 1
+    finally:
+        store.close()
+
+
+def test_a_server_error_holding_nul_fails_its_source_alone(tmp_path: Path, store_url: str) -> None:
+    """An error body is the server's text: NUL in it made PostgreSQL refuse the run's row,
+    and the whole cycle (every other source with it) failed. The run is stored with U+FFFD."""
+    config = load_config(write_config(tmp_path)).model_copy(update={"state": store_url})
+    store = open_store(config.state)
+    refused = {"errorMessages": ["bad\x00query"], "errors": {}}
+    try:
+        with worlds([], SN_GOOD) as mock:
+            mock.replace(responses.GET, f"{JIRA_API}/search/jql", status=400, json=refused)
+            result = Engine(config, store).run_cycle(push=False)
+        outcomes = {s.name: s for s in result.sources}
+        assert outcomes["jira"].status == "failed" and outcomes["snow"].status == "ok"
+        with store.engine.connect() as conn:
+            errors = conn.execute(select(runs.c.error).where(runs.c.source == "jira")).scalars().all()
+        assert errors and "bad\ufffdquery" in errors[-1]
+    finally:
+        store.close()
+
+
+def test_text_from_outside_is_stored_as_text(store_url: str) -> None:
+    from bridge.store.repository import plain_text
+
+    assert plain_text("a\x00b\ud800c") == "a\ufffdb\ufffdc"
+    assert plain_text("\U0001f600 fine") == "\U0001f600 fine" and plain_text(None) is None
+    store = open_store(store_url)
+    try:
+        with store.engine.begin() as conn:
+            repo.enqueue(conn, "k1", "jira", "gate_status", {"transition": "t"})
+            push = repo.due_pushes(conn)[0]
+            repo.mark_attempt_failed(conn, push["id"], "refused: x\x00y", retry_in=None)
+            repo.put_quarantine(conn, "jira", "issues", "PAY-1", "odd value 'a\x00b'", "summary", {})
+        with store.engine.connect() as conn:
+            assert repo.list_outbox(conn)[0]["last_error"] == "refused: x\ufffdy"
+            assert repo.quarantined(conn)[0]["reason"] == "odd value 'a\ufffdb'"
     finally:
         store.close()
