@@ -12,6 +12,8 @@ from typing import Any
 
 import orjson
 
+from bridge.text import is_plain, plain
+
 MAX_KEY_LENGTH = 255  # the store's key columns
 #: container levels the store's canonical JSON encoder (orjson) accepts in one payload
 MAX_NESTING = 254
@@ -31,7 +33,7 @@ def key_problem(value: object) -> str | None:
         return f"key is {len(value):,} characters long (at most {MAX_KEY_LENGTH})"
     if not value.strip() or _CONTROL.search(value):
         return "key is blank or holds control characters"
-    if not _is_text(value):
+    if not is_plain(value):
         return "key holds half a surrogate pair, which is no text"
     return None
 
@@ -64,10 +66,10 @@ def make_encodable(payload: object) -> list[str]:
     while stack:
         node, path = stack.pop()
         if isinstance(node, dict):
-            renamed = [k for k in node if isinstance(k, str) and not _is_text(k)]
+            renamed = [k for k in node if isinstance(k, str) and not is_plain(k)]
             for k in renamed:
-                node[_as_text(k)] = node.pop(k)
-                repaired.append(f"{path}.{_as_text(k)}" if path else _as_text(k))
+                node[plain(k)] = node.pop(k)
+                repaired.append(f"{path}.{plain(k)}" if path else plain(k))
             items: list[tuple[Any, Any]] = list(node.items())
         elif isinstance(node, list):
             items = list(enumerate(node))
@@ -76,8 +78,8 @@ def make_encodable(payload: object) -> list[str]:
         for k, v in items:
             where = f"{path}[{k}]" if isinstance(node, list) else (f"{path}.{k}" if path else str(k))
             if isinstance(v, str):
-                if not _is_text(v):
-                    node[k] = _as_text(v)
+                if not is_plain(v):
+                    node[k] = plain(v)
                     repaired.append(where)
             elif isinstance(v, int) and not isinstance(v, bool):
                 if not _SMALLEST <= v <= _LARGEST:
@@ -95,21 +97,6 @@ def _as_number(value: int) -> float | str:
         return float(value)
     except OverflowError:
         return str(value)
-
-
-def _is_text(value: str) -> bool:
-    if "\x00" in value:
-        return False
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _as_text(value: str) -> str:
-    # whole pairs become their character, a half pair U+FFFD, and NUL U+FFFD
-    return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace").replace("\x00", "\ufffd")
 
 
 def nesting_problem(payload: object, limit: int = MAX_NESTING,

@@ -52,6 +52,7 @@ from bridge.store.schema import (
     tickets,
     transitions,
 )
+from bridge.text import plain
 
 _CANONICAL = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 
@@ -78,17 +79,8 @@ def serialise(payload: Any) -> tuple[str, str]:
 
 def plain_text(value: str | None) -> str | None:
     """Text from outside (a server's error message, a reason quoting a value) as a store's
-    text column holds it: NUL, which PostgreSQL's text refuses, and half a surrogate pair,
-    which is no text, become U+FFFD."""
-    if value is None:
-        return None
-    if "\x00" in value:
-        value = value.replace("\x00", "\ufffd")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        value = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    return value
+    text column holds it (`bridge.text.plain`)."""
+    return None if value is None else plain(value)
 
 
 def json_param(column: str) -> str:
