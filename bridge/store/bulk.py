@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, Text, and_, cast, delete, select
 
 from bridge.store.repository import (
+    FIELD_LIMIT,
     insert_rows,
     lookup_by,
     one_of,
@@ -127,7 +128,8 @@ def put_quarantine(conn: Connection, source: str,
     release(conn, source, [(stream, key) for stream, key, *_ in held])
     now = utcnow()
     insert_rows(conn, quarantine, [
-        {"source": source, "stream": stream, "key": key, "field": field_name, "reason": plain_text(reason),
+        {"source": source, "stream": stream, "key": key, "field": plain_text(field_name, FIELD_LIMIT),
+         "reason": plain_text(reason),
          "payload": payload, "at": now} for stream, key, field_name, reason, payload in held])
 
 

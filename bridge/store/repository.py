@@ -77,10 +77,14 @@ def serialise(payload: Any) -> tuple[str, str]:
     return text.decode(), hashlib.sha256(text).hexdigest()
 
 
-def plain_text(value: str | None) -> str | None:
+#: a quarantine row's field: a payload's own key names it, and a hostile one may be longer
+FIELD_LIMIT = 255
+
+
+def plain_text(value: str | None, limit: int | None = None) -> str | None:
     """Text from outside (a server's error message, a reason quoting a value) as a store's
-    text column holds it (`bridge.text.plain`)."""
-    return None if value is None else plain(value)
+    text column holds it (`bridge.text.plain`), cut to the column's `limit` when it has one."""
+    return None if value is None else plain(value)[:limit]
 
 
 def json_param(column: str) -> str:
@@ -687,7 +691,8 @@ def put_quarantine(conn: Connection, source: str, stream: str, key: str, reason:
                    field_name: str | None = None, payload: dict[str, Any] | None = None) -> None:
     where = and_(quarantine.c.source == source, quarantine.c.stream == stream, quarantine.c.key == key)
     conn.execute(delete(quarantine).where(where))
-    conn.execute(insert(quarantine).values(source=source, stream=stream, key=key, field=field_name,
+    conn.execute(insert(quarantine).values(source=source, stream=stream, key=key,
+                                           field=plain_text(field_name, FIELD_LIMIT),
                                            reason=plain_text(reason), payload=payload, at=utcnow()))
 
 

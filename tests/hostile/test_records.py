@@ -299,8 +299,12 @@ def test_text_from_outside_is_stored_as_text(store_url: str) -> None:
             push = repo.due_pushes(conn)[0]
             repo.mark_attempt_failed(conn, push["id"], "refused: x\x00y", retry_in=None)
             repo.put_quarantine(conn, "jira", "issues", "PAY-1", "odd value 'a\x00b'", "summary", {})
+            # a field named by a payload's own key, as long as a hostile payload makes it
+            repo.put_quarantine(conn, "jira", "issues", "PAY-2", "nested too deep", "k\x00" * 200, {})
         with store.engine.connect() as conn:
             assert repo.list_outbox(conn)[0]["last_error"] == "refused: x\ufffdy"
-            assert repo.quarantined(conn)[0]["reason"] == "odd value 'a\ufffdb'"
+            held = {row["key"]: row for row in repo.quarantined(conn)}
+        assert held["PAY-1"]["reason"] == "odd value 'a\ufffdb'"
+        assert held["PAY-2"]["field"] == ("k\ufffd" * 200)[:255]
     finally:
         store.close()
