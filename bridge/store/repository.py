@@ -77,7 +77,8 @@ def serialise(payload: Any) -> tuple[str, str]:
     return text.decode(), hashlib.sha256(text).hexdigest()
 
 
-#: a quarantine row's field: a payload's own key names it, and a hostile one may be longer
+#: a quarantine row's field (a payload's own key names it) and a push's remote id (the
+#: server's): a hostile one may be longer than its column
 FIELD_LIMIT = 255
 
 
@@ -783,7 +784,8 @@ def older_pending(conn: Connection, push: dict[str, Any]) -> bool:
 
 def mark_delivered(conn: Connection, push_id: int, remote_id: str | None) -> None:
     conn.execute(update(outbox).where(outbox.c.id == push_id).values(
-        status="delivered", delivered_at=utcnow(), remote_id=remote_id, last_error=None,
+        status="delivered", delivered_at=utcnow(), remote_id=plain_text(remote_id, FIELD_LIMIT),
+        last_error=None,
         attempts=outbox.c.attempts + 1))
 
 

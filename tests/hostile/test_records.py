@@ -298,11 +298,17 @@ def test_text_from_outside_is_stored_as_text(store_url: str) -> None:
             repo.enqueue(conn, "k1", "jira", "gate_status", {"transition": "t"})
             push = repo.due_pushes(conn)[0]
             repo.mark_attempt_failed(conn, push["id"], "refused: x\x00y", retry_in=None)
+            repo.enqueue(conn, "k2", "jira", "gate_status", {"transition": "t"})
+            delivered = repo.due_pushes(conn)[0]
+            repo.mark_delivered(conn, delivered["id"], "id\x00" * 200)  # the server's id, hostile
             repo.put_quarantine(conn, "jira", "issues", "PAY-1", "odd value 'a\x00b'", "summary", {})
             # a field named by a payload's own key, as long as a hostile payload makes it
             repo.put_quarantine(conn, "jira", "issues", "PAY-2", "nested too deep", "k\x00" * 200, {})
         with store.engine.connect() as conn:
-            assert repo.list_outbox(conn)[0]["last_error"] == "refused: x\ufffdy"
+            pushes = {row["idempotency_key"]: row for row in repo.list_outbox(conn)}
+        assert pushes["k1"]["last_error"] == "refused: x\ufffdy"
+        assert pushes["k2"]["remote_id"] == ("id\ufffd" * 200)[:255]
+        with store.engine.connect() as conn:
             held = {row["key"]: row for row in repo.quarantined(conn)}
         assert held["PAY-1"]["reason"] == "odd value 'a\ufffdb'"
         assert held["PAY-2"]["field"] == ("k\ufffd" * 200)[:255]
