@@ -289,18 +289,14 @@ def sandbox_process(folder: Path, tickets: int, *, deployment: str = "cloud", tl
 def throwaway_postgres() -> Iterator[str | None]:
     """A PostgreSQL server from Debian's binaries, as the tests start one (tests/pg.py), its
     URL while the block runs; None when the binaries are not installed."""
-    from tests.pg import PostgresServer, find_pg_bin
+    from tests.pg import find_pg_bin, running_server
 
     bindir = find_pg_bin()
     if bindir is None:
         yield None
         return
-    server = PostgresServer(bindir, Path(tempfile.mkdtemp(prefix="smo-bridge-bench-pg-")))
-    server.start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
+    with running_server(bindir, "smo-bridge-bench-pg-") as url:
+        yield url
 
 
 def write_config(path: Path, state: str, sources: Sequence[tuple[str, str, str]],

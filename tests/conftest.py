@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.pg import PostgresServer, find_pg_bin
+from tests.pg import find_pg_bin, running_server
 
 
 @pytest.fixture(scope="session")
@@ -24,13 +22,8 @@ def postgres_url() -> Iterator[str]:
         if os.environ.get("CI"):
             pytest.fail("PostgreSQL is not installed: .ci/run installs Debian's postgresql package")
         pytest.skip("PostgreSQL binaries not found (apt-get install postgresql)")
-    # not under tmp_path: pytest's folders are private to root, the server runs as postgres
-    server = PostgresServer(bindir, Path(tempfile.mkdtemp(prefix="smo-bridge-pg-")))
-    server.start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
+    with running_server(bindir, "smo-bridge-pg-") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -8,6 +8,9 @@ import pwd
 import shutil
 import socket
 import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -63,3 +66,15 @@ class PostgresServer:
             self._run("pg_ctl", "-D", str(self.datadir), "-m", "fast", "-w", "stop")
         finally:
             shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+@contextmanager
+def running_server(bindir: Path, prefix: str) -> Iterator[str]:
+    """A server started in a fresh folder (not under pytest's: those are private to root,
+    the server runs as postgres), its URL while the block runs, then stopped."""
+    server = PostgresServer(bindir, Path(tempfile.mkdtemp(prefix=prefix)))
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
