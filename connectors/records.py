@@ -54,39 +54,37 @@ def storage_problem(payload: object, field_steps: int = 1) -> tuple[str, str] | 
 _SMALLEST, _LARGEST = -(2 ** 63), 2 ** 64 - 1
 
 
-def make_encodable(payload: object) -> list[str]:
+def make_encodable(payload: object) -> int:
     """Repair in place what JSON may carry and the store's JSON cannot hold: text with half a
     surrogate pair (a valid JSON escape, yet no text) or NUL (no text PostgreSQL holds, nor
-    reads out of JSON) gets U+FFFD in its place, an integer
-    beyond 64 bits becomes the double orjson reads it as (its digits as text past a double's
-    range). Returns the paths repaired. Iterative (no depth limit
-    of its own); the same payload is repaired the same way on every read."""
-    repaired: list[str] = []
-    stack: list[tuple[Any, str]] = [(payload, "")]
+    reads out of JSON) gets U+FFFD in its place; an integer beyond 64 bits becomes the double
+    orjson reads it as (its digits as text past a double's range). Returns how many values
+    and keys it repaired. Iterative (no depth limit of its own); the same payload is repaired
+    the same way on every read."""
+    repaired = 0
+    stack: list[Any] = [payload]
     while stack:
-        node, path = stack.pop()
+        node = stack.pop()
         if isinstance(node, dict):
-            renamed = [k for k in node if isinstance(k, str) and not is_plain(k)]
-            for k in renamed:
+            for k in [k for k in node if isinstance(k, str) and not is_plain(k)]:
                 node[plain(k)] = node.pop(k)
-                repaired.append(f"{path}.{plain(k)}" if path else plain(k))
+                repaired += 1
             items: list[tuple[Any, Any]] = list(node.items())
         elif isinstance(node, list):
             items = list(enumerate(node))
         else:
             continue
         for k, v in items:
-            where = f"{path}[{k}]" if isinstance(node, list) else (f"{path}.{k}" if path else str(k))
             if isinstance(v, str):
                 if not is_plain(v):
                     node[k] = plain(v)
-                    repaired.append(where)
+                    repaired += 1
             elif isinstance(v, int) and not isinstance(v, bool):
                 if not _SMALLEST <= v <= _LARGEST:
                     node[k] = _as_number(v)
-                    repaired.append(where)
+                    repaired += 1
             elif isinstance(v, dict | list):
-                stack.append((v, where))
+                stack.append(v)
     return repaired
 
 
@@ -140,13 +138,13 @@ def _encodes(payload: object) -> bool:
 _NUL = b"\\u0000"  # how orjson writes NUL
 
 
-def storable(value: object, limit: int = MAX_NESTING) -> dict[str, Any]:
+def storable(value: object) -> dict[str, Any]:
     """`value` as a payload the store can hold: a non-object is wrapped as `{"entry": ...}`,
-    containers deeper than `limit` are replaced by a marker."""
+    containers deeper than MAX_NESTING are replaced by a marker, and what no store holds is
+    repaired (`storage_problem`, which repairs a payload it does not refuse)."""
     root = value if isinstance(value, dict) else {"entry": value}
-    if nesting_problem(root, limit) is not None:
-        root = _pruned(root, limit - 2)
-    if not _encodes(root):
+    if storage_problem(root) is not None:
+        root = _pruned(root, MAX_NESTING - 2)
         make_encodable(root)
     return root
 
