@@ -27,6 +27,7 @@ from bridge.models import (
     SourceRef,
     Ticket,
 )
+from bridge.text import is_plain
 from connectors.base import MappingDialect
 from mappings import fused
 from mappings.conditions import (
@@ -543,12 +544,12 @@ class BoundMapping:
             if key is None or key == "":
                 continue
             entry = map_key(key)
-            if len(entry) > MAX_ENTRY or "\x00" in entry:
+            if len(entry) > MAX_ENTRY or not is_plain(entry):
                 # no entry the store could keep (PostgreSQL would refuse the page): the
                 # record is no reference to look up, and every read of it agrees
                 log.warning("%s/%s %s: not in lookup %s: its key is %s", raw.source, raw.stream,
                             raw.key, name, f"{len(entry):,} characters long (at most {MAX_ENTRY})"
-                            if len(entry) > MAX_ENTRY else "text holding NUL")
+                            if len(entry) > MAX_ENTRY else "text no store holds (NUL, half a pair)")
                 continue
             project = projectors.get(name)
             kept = not raw.deleted and (when is None or when(raw.payload))
